@@ -1,0 +1,133 @@
+"use client";
+
+import Link from "next/link";
+import { usePathname, useRouter } from "next/navigation";
+import type { ReactNode } from "react";
+import { useMutation, useQuery } from "@tanstack/react-query";
+import { useTRPC } from "@/app/_trpc/client";
+import { useRouteIds } from "./hooks";
+
+function NavLink({ href, children, exact }: { href: string; children: ReactNode; exact?: boolean }) {
+  const pathname = usePathname();
+  const active = exact ? pathname === href : pathname === href || pathname.startsWith(href + "/");
+  return (
+    <Link href={href} aria-current={active ? "page" : undefined}>
+      {children}
+    </Link>
+  );
+}
+
+export function AppShell({ user, children }: { user: { email: string; name: string }; children: ReactNode }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const pathname = usePathname();
+  const { orgId: routeOrgId, projectId, environmentId } = useRouteIds();
+
+  const organisations = useQuery(trpc.organisations.list.queryOptions());
+  const project = useQuery({ ...trpc.projects.get.queryOptions({ projectId: projectId ?? 0 }), enabled: projectId !== undefined });
+  const orgId = routeOrgId ?? project.data?.organisationId ?? organisations.data?.[0]?.id;
+  const projects = useQuery({ ...trpc.projects.list.queryOptions({ organisationId: orgId ?? 0 }), enabled: orgId !== undefined });
+  const environments = useQuery({ ...trpc.environments.list.queryOptions({ projectId: projectId ?? 0 }), enabled: projectId !== undefined });
+  const signOut = useMutation(
+    trpc.auth.signOut.mutationOptions({
+      onSettled: () => {
+        router.replace("/login");
+        router.refresh();
+      },
+    }),
+  );
+
+  const envBase = projectId && environmentId ? `/p/${projectId}/e/${environmentId}` : undefined;
+  const switchEnvironment = (nextId: string) => {
+    if (!projectId) return;
+    const suffix = envBase && pathname.startsWith(envBase) ? pathname.slice(envBase.length).split("/").slice(0, 2).join("/") : "/features";
+    router.push(`/p/${projectId}/e/${nextId}${suffix || "/features"}`);
+  };
+
+  return (
+    <div className="shell">
+      <aside className="sidebar" aria-label="Navigation">
+        <Link href="/" className="brand">
+          <span className="brand-mark" /> Flagpost
+        </Link>
+        <div className="switcher">
+          <label htmlFor="org-switcher">Organisation</label>
+          <select id="org-switcher" value={orgId ?? ""} onChange={(e) => router.push(`/o/${e.target.value}`)}>
+            {organisations.data?.map((o) => (
+              <option key={o.id} value={o.id}>
+                {o.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        {orgId ? (
+          <div className="switcher">
+            <label htmlFor="project-switcher">Project</label>
+            <select id="project-switcher" value={projectId ?? ""} onChange={(e) => e.target.value && router.push(`/p/${e.target.value}`)}>
+              <option value="">{projects.data?.length ? "Choose a project…" : "No projects yet"}</option>
+              {projects.data?.map((p) => (
+                <option key={p.id} value={p.id}>
+                  {p.name}
+                </option>
+              ))}
+            </select>
+          </div>
+        ) : null}
+        {projectId && environments.data && environments.data.length > 0 ? (
+          <div className="switcher">
+            <label htmlFor="environment-switcher">Environment</label>
+            <select id="environment-switcher" value={environmentId ?? ""} onChange={(e) => e.target.value && switchEnvironment(e.target.value)}>
+              {environmentId === undefined ? <option value="">Choose an environment…</option> : null}
+              {environments.data.map((env) => (
+                <option key={env.id} value={env.id}>
+                  {env.name}
+                </option>
+              ))}
+            </select>
+          </div>
+        ) : null}
+        <nav className="nav">
+          {envBase ? (
+            <>
+              <div className="nav-section">Environment</div>
+              <NavLink href={`${envBase}/features`}>Features</NavLink>
+              <NavLink href={`${envBase}/identities`}>Identities</NavLink>
+              <NavLink href={`${envBase}/scheduled`}>Scheduled changes</NavLink>
+              <NavLink href={`${envBase}/audit`}>Audit log</NavLink>
+              <NavLink href={`${envBase}/settings`}>Environment settings</NavLink>
+            </>
+          ) : null}
+          {projectId ? (
+            <>
+              <div className="nav-section">Project</div>
+              <NavLink href={`/p/${projectId}/segments`}>Segments</NavLink>
+              <NavLink href={`/p/${projectId}/environments`}>Environments</NavLink>
+              <NavLink href={`/p/${projectId}/audit`}>Project audit log</NavLink>
+              <NavLink href={`/p/${projectId}/settings`}>Project settings</NavLink>
+            </>
+          ) : null}
+          {orgId ? (
+            <>
+              <div className="nav-section">Organisation</div>
+              <NavLink href={`/o/${orgId}`} exact>
+                Projects
+              </NavLink>
+              <NavLink href={`/o/${orgId}/settings`}>Organisation settings</NavLink>
+            </>
+          ) : null}
+        </nav>
+        <div className="sidebar-footer">
+          <span className="user" title={user.email}>
+            {user.name}
+            <br />
+            <span className="small muted">{user.email}</span>
+          </span>
+          <button type="button" className="btn btn-ghost" onClick={() => signOut.mutate()} disabled={signOut.isPending}>
+            Sign out
+          </button>
+        </div>
+      </aside>
+      <main className="main">{children}</main>
+    </div>
+  );
+}

@@ -1,0 +1,110 @@
+"use client";
+
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useState, type FormEvent } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { Button, Dialog, EmptyState, ErrorState, Loading, PageHeader, TextInput, formatDate, useToast } from "@/app/_components/ui";
+import { formError } from "@/app/_components/errors";
+import { useTRPC } from "@/app/_trpc/client";
+import { useRouteIds } from "@/app/(app)/hooks";
+
+export default function ProjectsPage() {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const { orgId } = useRouteIds();
+  const organisationId = orgId ?? 0;
+  const projects = useQuery(trpc.projects.list.queryOptions({ organisationId }));
+  const [open, setOpen] = useState(false);
+  const [name, setName] = useState("");
+  const create = useMutation(
+    trpc.projects.create.mutationOptions({
+      onSuccess: async (project) => {
+        await queryClient.invalidateQueries({ queryKey: trpc.projects.list.queryKey() });
+        toast.success(`Project "${project.name}" created`);
+        setOpen(false);
+        setName("");
+        router.push(`/p/${project.id}/environments`);
+      },
+    }),
+  );
+  const error = formError(create.error);
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    create.mutate({ organisationId, name });
+  };
+
+  return (
+    <>
+      <PageHeader
+        title="Projects"
+        subtitle="Each project holds features, segments and environments."
+        actions={
+          <Button variant="primary" onClick={() => setOpen(true)}>
+            New project
+          </Button>
+        }
+      />
+      {projects.isPending ? (
+        <Loading />
+      ) : projects.isError ? (
+        <ErrorState error={projects.error} retry={() => projects.refetch()} />
+      ) : projects.data.length === 0 ? (
+        <div className="panel">
+          <EmptyState
+            title="No projects yet"
+            action={
+              <Button variant="primary" onClick={() => setOpen(true)}>
+                Create your first project
+              </Button>
+            }
+          >
+            A project groups the flags of one application across its environments (development, staging, production…).
+          </EmptyState>
+        </div>
+      ) : (
+        <div className="panel">
+          <table className="table">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Created</th>
+              </tr>
+            </thead>
+            <tbody>
+              {projects.data.map((project) => (
+                <tr key={project.id} className="clickable" onClick={() => router.push(`/p/${project.id}`)}>
+                  <td>
+                    <Link href={`/p/${project.id}`}>{project.name}</Link>
+                  </td>
+                  <td className="muted">{formatDate(project.createdAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <Dialog
+        open={open}
+        title="New project"
+        onClose={() => setOpen(false)}
+        footer={
+          <>
+            <Button onClick={() => setOpen(false)}>Cancel</Button>
+            <Button variant="primary" type="submit" form="new-project" busy={create.isPending}>
+              Create project
+            </Button>
+          </>
+        }
+      >
+        <form id="new-project" onSubmit={submit} className="stack">
+          {error && !error.fieldErrors.name ? <p className="form-error">{error.message}</p> : null}
+          <TextInput label="Project name" name="name" value={name} onChange={(e) => setName(e.target.value)} error={error?.fieldErrors.name} autoFocus required />
+        </form>
+      </Dialog>
+    </>
+  );
+}

@@ -1,0 +1,268 @@
+"use client";
+
+import { useRouter } from "next/navigation";
+import { useState, type FormEvent } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { Button, ConfirmDialog, CopyField, Dialog, ErrorState, Loading, PageHeader, SettingRow, Switch, TextArea, TextInput, formatDate, useToast } from "@/app/_components/ui";
+import { formError } from "@/app/_components/errors";
+import { useTRPC } from "@/app/_trpc/client";
+import { useRouteIds } from "@/app/(app)/hooks";
+
+export default function EnvironmentSettingsPage() {
+  const trpc = useTRPC();
+  const { projectId, environmentId: routeEnvironmentId } = useRouteIds();
+  const environmentId = routeEnvironmentId ?? 0;
+  const environment = useQuery(trpc.environments.get.queryOptions({ environmentId }));
+
+  if (environment.isPending) return <Loading />;
+  if (environment.isError) return <ErrorState error={environment.error} retry={() => environment.refetch()} />;
+  const env = environment.data;
+  return (
+    <>
+      <PageHeader title="Environment settings" subtitle={`${env.name} — SDK keys and evaluation settings`} />
+      <KeysPanel environmentId={environmentId} clientKey={env.apiKey} />
+      <GeneralPanel key={`${env.name}\u0000${env.description ?? ""}`} env={env} />
+      <DangerPanel environmentId={environmentId} projectId={projectId ?? 0} name={env.name} />
+    </>
+  );
+}
+
+function KeysPanel({ environmentId, clientKey }: { environmentId: number; clientKey: string }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const keys = useQuery(trpc.environments.serverKeys.queryOptions({ environmentId }));
+  const [creating, setCreating] = useState(false);
+  const [name, setName] = useState("");
+  const [created, setCreated] = useState<string | null>(null);
+  const [revoking, setRevoking] = useState<{ id: number; name: string } | null>(null);
+  const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.environments.serverKeys.queryKey({ environmentId }) });
+  const create = useMutation(
+    trpc.environments.createServerKey.mutationOptions({
+      onSuccess: async (key) => {
+        await invalidate();
+        setCreated(key.key);
+        setName("");
+      },
+    }),
+  );
+  const revoke = useMutation(
+    trpc.environments.revokeServerKey.mutationOptions({
+      onSuccess: async () => {
+        await invalidate();
+        toast.success("Server-side key revoked");
+        setRevoking(null);
+      },
+      onError: (error) => toast.error(error),
+    }),
+  );
+  const error = formError(create.error);
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    create.mutate({ environmentId, name });
+  };
+  return (
+    <section className="panel" aria-labelledby="keys-heading">
+      <div className="panel-header">
+        <h2 id="keys-heading">SDK keys</h2>
+      </div>
+      <div className="panel-body stack">
+        <CopyField label="Client-side environment key" value={clientKey} />
+        <p className="muted small" style={{ margin: 0 }}>
+          Safe to ship in browsers and apps. Server-side keys (<code>ser.…</code>) also unlock the environment document for local evaluation and flagd; keep them secret.
+        </p>
+        <div className="row-between">
+          <h3>Server-side keys</h3>
+          <Button onClick={() => { setCreated(null); setCreating(true); }}>Create server-side key</Button>
+        </div>
+        {keys.isPending ? (
+          <Loading />
+        ) : keys.isError ? (
+          <ErrorState error={keys.error} />
+        ) : keys.data.length === 0 ? (
+          <p className="muted">No server-side keys yet.</p>
+        ) : (
+          <table className="table">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Key</th>
+                <th>Created</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {keys.data.map((key) => (
+                <tr key={key.id}>
+                  <td>{key.name}</td>
+                  <td>
+                    <code>{key.prefix}…</code>
+                  </td>
+                  <td className="muted">{formatDate(key.createdAt)}</td>
+                  <td style={{ textAlign: "right" }}>
+                    <Button className="btn-sm" variant="ghost" onClick={() => setRevoking({ id: key.id, name: key.name })}>
+                      Revoke
+                    </Button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </div>
+      <Dialog
+        open={creating}
+        title={created ? "Server-side key created" : "New server-side key"}
+        onClose={() => setCreating(false)}
+        footer={
+          created ? (
+            <Button variant="primary" onClick={() => setCreating(false)}>
+              Done
+            </Button>
+          ) : (
+            <>
+              <Button onClick={() => setCreating(false)}>Cancel</Button>
+              <Button variant="primary" type="submit" form="new-server-key" busy={create.isPending}>
+                Create key
+              </Button>
+            </>
+          )
+        }
+      >
+        {created ? (
+          <div className="stack">
+            <p className="notice">Copy this key now: it is shown only once.</p>
+            <CopyField label="Server-side key" value={created} />
+          </div>
+        ) : (
+          <form id="new-server-key" onSubmit={submit} className="stack">
+            <TextInput label="Key name" name="name" value={name} onChange={(e) => setName(e.target.value)} error={error?.fieldErrors.name ?? (error && !error.fieldErrors.name ? error.message : undefined)} autoFocus placeholder="backend-service" />
+          </form>
+        )}
+      </Dialog>
+      <ConfirmDialog
+        open={revoking !== null}
+        title="Revoke server-side key"
+        message={`Applications using "${revoking?.name}" will stop receiving flags.`}
+        confirmLabel="Revoke key"
+        busy={revoke.isPending}
+        onClose={() => setRevoking(null)}
+        onConfirm={() => revoking && revoke.mutate({ environmentId, serverKeyId: revoking.id })}
+      />
+    </section>
+  );
+}
+
+type Env = {
+  id: number;
+  name: string;
+  description: string | null;
+  allowClientTraits: boolean;
+  hideDisabledFlags: boolean | null;
+  useIdentityCompositeKeyForHashing: boolean;
+  useIdentityOverridesInLocalEval: boolean;
+  hideSensitiveData: boolean;
+};
+
+function GeneralPanel({ env }: { env: Env }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const [name, setName] = useState(env.name);
+  const [description, setDescription] = useState(env.description ?? "");
+  const update = useMutation(
+    trpc.environments.update.mutationOptions({
+      onSuccess: async () => {
+        await queryClient.invalidateQueries({ queryKey: trpc.environments.get.queryKey({ environmentId: env.id }) });
+        await queryClient.invalidateQueries({ queryKey: trpc.environments.list.queryKey() });
+        toast.success("Environment updated");
+      },
+      onError: (error) => toast.error(error),
+    }),
+  );
+  const error = formError(update.error);
+  const toggle = (field: keyof Env, value: boolean | null) => update.mutate({ environmentId: env.id, [field]: value });
+  return (
+    <section className="panel" aria-labelledby="general-heading">
+      <div className="panel-header">
+        <h2 id="general-heading">General</h2>
+      </div>
+      <form
+        className="panel-body stack"
+        onSubmit={(event) => {
+          event.preventDefault();
+          update.mutate({ environmentId: env.id, name, description: description || null });
+        }}
+      >
+        <div className="grid-2">
+          <TextInput label="Name" name="name" value={name} onChange={(e) => setName(e.target.value)} error={error?.fieldErrors.name} />
+          <TextArea label="Description" name="description" value={description} onChange={(e) => setDescription(e.target.value)} rows={2} />
+        </div>
+        <div>
+          <Button type="submit" variant="primary" busy={update.isPending && update.variables?.name !== undefined}>
+            Save
+          </Button>
+        </div>
+        <hr style={{ border: 0, borderTop: "1px solid var(--border)", width: "100%" }} />
+        <SettingRow label="Hide disabled flags" help="SDKs receive only enabled flags from this environment (overrides the project setting).">
+          <Switch label="Hide disabled flags" checked={env.hideDisabledFlags ?? false} onChange={(v) => toggle("hideDisabledFlags", v)} />
+        </SettingRow>
+        <SettingRow label="Allow client-side traits" help="Client-side keys may set identity traits. Turn off to accept traits only from server-side keys.">
+          <Switch label="Allow client-side traits" checked={env.allowClientTraits} onChange={(v) => toggle("allowClientTraits", v)} />
+        </SettingRow>
+        <SettingRow label="Use identity composite key for hashing" help="Percentage splits hash the environment key and identifier (the same in every SDK). Off: the identity's internal id.">
+          <Switch label="Use identity composite key for hashing" checked={env.useIdentityCompositeKeyForHashing} onChange={(v) => toggle("useIdentityCompositeKeyForHashing", v)} />
+        </SettingRow>
+        <SettingRow label="Identity overrides in local evaluation" help="Include identity overrides in the environment document served to local-evaluation SDKs.">
+          <Switch label="Identity overrides in local evaluation" checked={env.useIdentityOverridesInLocalEval} onChange={(v) => toggle("useIdentityOverridesInLocalEval", v)} />
+        </SettingRow>
+        <SettingRow label="Hide sensitive data" help="SDK responses omit ids, descriptions and traits.">
+          <Switch label="Hide sensitive data" checked={env.hideSensitiveData} onChange={(v) => toggle("hideSensitiveData", v)} />
+        </SettingRow>
+      </form>
+    </section>
+  );
+}
+
+function DangerPanel({ environmentId, projectId, name }: { environmentId: number; projectId: number; name: string }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const [open, setOpen] = useState(false);
+  const remove = useMutation(
+    trpc.environments.delete.mutationOptions({
+      onSuccess: async () => {
+        await queryClient.invalidateQueries({ queryKey: trpc.environments.list.queryKey() });
+        toast.success(`Environment "${name}" deleted`);
+        router.push(`/p/${projectId}/environments`);
+      },
+      onError: (error) => toast.error(error),
+    }),
+  );
+  return (
+    <section className="panel" aria-labelledby="danger-heading">
+      <div className="panel-header">
+        <h2 id="danger-heading">Danger zone</h2>
+      </div>
+      <div className="panel-body row-between">
+        <div>
+          <strong>Delete this environment</strong>
+          <div className="muted small">Its SDK keys stop working immediately. This cannot be undone.</div>
+        </div>
+        <Button variant="danger" onClick={() => setOpen(true)}>
+          Delete environment
+        </Button>
+      </div>
+      <ConfirmDialog
+        open={open}
+        title="Delete environment"
+        message={`Delete "${name}" with all its flag states, identities and keys?`}
+        confirmLabel="Delete environment"
+        busy={remove.isPending}
+        onClose={() => setOpen(false)}
+        onConfirm={() => remove.mutate({ environmentId })}
+      />
+    </section>
+  );
+}

@@ -1,0 +1,119 @@
+"use client";
+
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useState, type FormEvent } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { Button, Dialog, EmptyState, ErrorState, Loading, PageHeader, TextInput, formatDate, useToast } from "@/app/_components/ui";
+import { formError } from "@/app/_components/errors";
+import { useTRPC } from "@/app/_trpc/client";
+import { useRouteIds } from "@/app/(app)/hooks";
+
+export default function EnvironmentsPage() {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const { projectId: routeProjectId } = useRouteIds();
+  const projectId = routeProjectId ?? 0;
+  const project = useQuery(trpc.projects.get.queryOptions({ projectId }));
+  const environments = useQuery(trpc.environments.list.queryOptions({ projectId }));
+  const [open, setOpen] = useState(false);
+  const [name, setName] = useState("");
+  const create = useMutation(
+    trpc.environments.create.mutationOptions({
+      onSuccess: async (environment) => {
+        await queryClient.invalidateQueries({ queryKey: trpc.environments.list.queryKey() });
+        toast.success(`Environment "${environment.name}" created`);
+        setOpen(false);
+        setName("");
+        router.push(`/p/${projectId}/e/${environment.id}/settings`);
+      },
+    }),
+  );
+  const error = formError(create.error);
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    create.mutate({ projectId, name });
+  };
+
+  return (
+    <>
+      <PageHeader
+        title="Environments"
+        subtitle={project.data ? `Environments of ${project.data.name}. Each has its own SDK keys and flag states.` : undefined}
+        actions={
+          <Button variant="primary" onClick={() => setOpen(true)}>
+            New environment
+          </Button>
+        }
+      />
+      {environments.isPending ? (
+        <Loading />
+      ) : environments.isError ? (
+        <ErrorState error={environments.error} retry={() => environments.refetch()} />
+      ) : environments.data.length === 0 ? (
+        <div className="panel">
+          <EmptyState
+            title="No environments yet"
+            action={
+              <Button variant="primary" onClick={() => setOpen(true)}>
+                Create an environment
+              </Button>
+            }
+          >
+            Create environments such as Development and Production; each gets a client-side SDK key.
+          </EmptyState>
+        </div>
+      ) : (
+        <div className="panel">
+          <table className="table">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Client-side key</th>
+                <th>Created</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {environments.data.map((env) => (
+                <tr key={env.id}>
+                  <td>
+                    <Link href={`/p/${projectId}/e/${env.id}/features`}>{env.name}</Link>{" "}
+                    {env.isCreating ? <span className="badge badge-warning">creating…</span> : null}
+                  </td>
+                  <td>
+                    <code data-testid="client-key">{env.apiKey}</code>
+                  </td>
+                  <td className="muted">{formatDate(env.createdAt)}</td>
+                  <td style={{ textAlign: "right" }}>
+                    <Link href={`/p/${projectId}/e/${env.id}/settings`}>Settings &amp; keys</Link>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <Dialog
+        open={open}
+        title="New environment"
+        onClose={() => setOpen(false)}
+        footer={
+          <>
+            <Button onClick={() => setOpen(false)}>Cancel</Button>
+            <Button variant="primary" type="submit" form="new-environment" busy={create.isPending}>
+              Create environment
+            </Button>
+          </>
+        }
+      >
+        <form id="new-environment" onSubmit={submit} className="stack">
+          {error && !error.fieldErrors.name ? <p className="form-error">{error.message}</p> : null}
+          <TextInput label="Environment name" name="name" value={name} onChange={(e) => setName(e.target.value)} error={error?.fieldErrors.name} autoFocus required placeholder="Production" />
+        </form>
+      </Dialog>
+    </>
+  );
+}

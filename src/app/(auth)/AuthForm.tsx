@@ -1,0 +1,100 @@
+"use client";
+
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useState, type FormEvent } from "react";
+import { useMutation } from "@tanstack/react-query";
+import { Button, TextInput } from "@/app/_components/ui";
+import { formError } from "@/app/_components/errors";
+import { useTRPC } from "@/app/_trpc/client";
+
+export function AuthForm({ mode }: { mode: "login" | "signup" }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const [email, setEmail] = useState("");
+  const [name, setName] = useState("");
+  const [password, setPassword] = useState("");
+  const [organisationName, setOrganisationName] = useState("");
+  const [clientErrors, setClientErrors] = useState<Record<string, string>>({});
+  const onSuccess = () => {
+    router.replace("/");
+    router.refresh();
+  };
+  const signIn = useMutation(trpc.auth.signIn.mutationOptions({ onSuccess }));
+  const signUp = useMutation(trpc.auth.signUp.mutationOptions({ onSuccess }));
+  const mutation = mode === "login" ? signIn : signUp;
+  const server = formError(mutation.error);
+  const errors = { ...(server?.fieldErrors ?? {}), ...clientErrors };
+
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    const found: Record<string, string> = {};
+    if (!/^\S+@\S+\.\S+$/.test(email.trim())) found.email = "Enter a valid email address";
+    if (mode === "signup" && !name.trim()) found.name = "Name is required";
+    if (mode === "signup" && password.length < 8) found.password = "Password must be at least 8 characters";
+    if (mode === "login" && !password) found.password = "Password is required";
+    setClientErrors(found);
+    if (Object.keys(found).length > 0) return;
+    if (mode === "login") signIn.mutate({ email, password });
+    else signUp.mutate({ email, name, password, organisationName: organisationName || undefined });
+  }
+
+  return (
+    <main className="auth-page">
+      <form className="auth-card" onSubmit={submit} noValidate>
+        <div className="brand">
+          <span className="brand-mark" /> Flagpost
+        </div>
+        <h1>{mode === "login" ? "Sign in" : "Create your account"}</h1>
+        {server && Object.keys(server.fieldErrors).length === 0 ? <p className="form-error">{server.message}</p> : null}
+        {mode === "signup" ? (
+          <TextInput label="Your name" name="name" autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} error={errors.name} autoFocus />
+        ) : null}
+        <TextInput
+          label="Email"
+          name="email"
+          type="email"
+          autoComplete="email"
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+          error={errors.email}
+          autoFocus={mode === "login"}
+        />
+        <TextInput
+          label="Password"
+          name="password"
+          type="password"
+          autoComplete={mode === "login" ? "current-password" : "new-password"}
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          error={errors.password}
+          hint={mode === "signup" ? "At least 8 characters" : undefined}
+        />
+        {mode === "signup" ? (
+          <TextInput
+            label="Organisation name"
+            name="organisationName"
+            value={organisationName}
+            onChange={(e) => setOrganisationName(e.target.value)}
+            hint="Optional — you can rename it later"
+            error={errors.organisationName}
+          />
+        ) : null}
+        <Button type="submit" variant="primary" busy={mutation.isPending}>
+          {mode === "login" ? "Sign in" : "Create account"}
+        </Button>
+        <p className="switch-auth">
+          {mode === "login" ? (
+            <>
+              New to Flagpost? <Link href="/signup">Create an account</Link>
+            </>
+          ) : (
+            <>
+              Already have an account? <Link href="/login">Sign in</Link>
+            </>
+          )}
+        </p>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,7 @@
+import { AuthForm } from "../AuthForm";
+
+export const metadata = { title: "Sign in · Flagpost" };
+
+export default function LoginPage() {
+  return <AuthForm mode="login" />;
+}

@@ -1,0 +1,292 @@
+"use client";
+
+/**
+ * Small UI kit for the admin: buttons, fields with inline errors, switches, dialogs, empty states,
+ * toasts. Keyboard-friendly: native controls, visible focus, Escape closes dialogs.
+ */
+import {
+  createContext,
+  useCallback,
+  useContext,
+  useEffect,
+  useId,
+  useRef,
+  useState,
+  type ButtonHTMLAttributes,
+  type InputHTMLAttributes,
+  type ReactNode,
+  type SelectHTMLAttributes,
+  type TextareaHTMLAttributes,
+} from "react";
+
+export function Button({
+  variant = "secondary",
+  busy,
+  children,
+  ...rest
+}: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: "primary" | "secondary" | "danger" | "ghost"; busy?: boolean }) {
+  return (
+    <button {...rest} className={`btn btn-${variant} ${rest.className ?? ""}`} disabled={rest.disabled || busy} aria-busy={busy || undefined}>
+      {busy ? <span className="spinner" aria-hidden /> : null}
+      {children}
+    </button>
+  );
+}
+
+export function Field({ label, error, hint, children, htmlFor }: { label: string; error?: string; hint?: ReactNode; children: ReactNode; htmlFor?: string }) {
+  return (
+    <div className={`field ${error ? "field-invalid" : ""}`}>
+      <label htmlFor={htmlFor}>{label}</label>
+      {children}
+      {error ? (
+        <p className="field-error" role="alert">
+          {error}
+        </p>
+      ) : hint ? (
+        <p className="field-hint">{hint}</p>
+      ) : null}
+    </div>
+  );
+}
+
+export function TextInput({ label, error, hint, ...rest }: InputHTMLAttributes<HTMLInputElement> & { label: string; error?: string; hint?: ReactNode }) {
+  const generated = useId();
+  const id = rest.id ?? generated;
+  return (
+    <Field label={label} error={error} hint={hint} htmlFor={id}>
+      <input {...rest} id={id} aria-invalid={error ? true : undefined} className="input" />
+    </Field>
+  );
+}
+
+export function TextArea({ label, error, hint, ...rest }: TextareaHTMLAttributes<HTMLTextAreaElement> & { label: string; error?: string; hint?: ReactNode }) {
+  const generated = useId();
+  const id = rest.id ?? generated;
+  return (
+    <Field label={label} error={error} hint={hint} htmlFor={id}>
+      <textarea {...rest} id={id} aria-invalid={error ? true : undefined} className="input" />
+    </Field>
+  );
+}
+
+export function Select({ label, error, hint, children, ...rest }: SelectHTMLAttributes<HTMLSelectElement> & { label: string; error?: string; hint?: ReactNode }) {
+  const generated = useId();
+  const id = rest.id ?? generated;
+  return (
+    <Field label={label} error={error} hint={hint} htmlFor={id}>
+      <select {...rest} id={id} aria-invalid={error ? true : undefined} className="input">
+        {children}
+      </select>
+    </Field>
+  );
+}
+
+export function Switch({
+  checked,
+  onChange,
+  label,
+  disabled,
+  showLabel = false,
+}: {
+  checked: boolean;
+  onChange: (checked: boolean) => void;
+  label: string;
+  disabled?: boolean;
+  showLabel?: boolean;
+}) {
+  return (
+    <label className="switch-wrap">
+      <button
+        type="button"
+        role="switch"
+        aria-checked={checked}
+        aria-label={label}
+        disabled={disabled}
+        className={`switch ${checked ? "switch-on" : ""}`}
+        onClick={() => onChange(!checked)}
+      >
+        <span className="switch-thumb" />
+      </button>
+      {showLabel ? <span>{label}</span> : null}
+    </label>
+  );
+}
+
+export function EmptyState({ title, children, action }: { title: string; children?: ReactNode; action?: ReactNode }) {
+  return (
+    <div className="empty-state">
+      <h3>{title}</h3>
+      {children ? <p>{children}</p> : null}
+      {action}
+    </div>
+  );
+}
+
+export function Loading({ label = "Loading…" }: { label?: string }) {
+  return (
+    <div className="loading" role="status">
+      <span className="spinner" aria-hidden /> {label}
+    </div>
+  );
+}
+
+export function ErrorState({ error, retry }: { error: unknown; retry?: () => void }) {
+  const message = (error as { message?: string })?.message ?? "Something went wrong";
+  return (
+    <div className="error-state" role="alert">
+      <strong>Could not load this page.</strong> {message}
+      {retry ? (
+        <Button variant="ghost" onClick={retry}>
+          Try again
+        </Button>
+      ) : null}
+    </div>
+  );
+}
+
+export function Dialog({ title, open, onClose, children, footer }: { title: string; open: boolean; onClose: () => void; children: ReactNode; footer?: ReactNode }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    if (open && !dialog.open) dialog.showModal();
+    if (!open && dialog.open) dialog.close();
+  }, [open]);
+  return (
+    <dialog ref={ref} className="dialog" onClose={onClose} onCancel={onClose} aria-label={title}>
+      <div className="dialog-header">
+        <h2>{title}</h2>
+        <button type="button" className="icon-btn" aria-label="Close" onClick={onClose}>
+          ×
+        </button>
+      </div>
+      <div className="dialog-body">{open ? children : null}</div>
+      {footer ? <div className="dialog-footer">{footer}</div> : null}
+    </dialog>
+  );
+}
+
+export function ConfirmDialog({
+  open,
+  title,
+  message,
+  confirmLabel = "Delete",
+  onConfirm,
+  onClose,
+  busy,
+}: {
+  open: boolean;
+  title: string;
+  message: ReactNode;
+  confirmLabel?: string;
+  onConfirm: () => void;
+  onClose: () => void;
+  busy?: boolean;
+}) {
+  return (
+    <Dialog
+      open={open}
+      title={title}
+      onClose={onClose}
+      footer={
+        <>
+          <Button onClick={onClose}>Cancel</Button>
+          <Button variant="danger" onClick={onConfirm} busy={busy} autoFocus>
+            {confirmLabel}
+          </Button>
+        </>
+      }
+    >
+      <p>{message}</p>
+    </Dialog>
+  );
+}
+
+type Toast = { id: number; kind: "success" | "error"; message: string };
+const ToastContext = createContext<{ push: (kind: Toast["kind"], message: string) => void }>({ push: () => undefined });
+
+export function ToastProvider({ children }: { children: ReactNode }) {
+  const [toasts, setToasts] = useState<Toast[]>([]);
+  const push = useCallback((kind: Toast["kind"], message: string) => {
+    const id = Date.now() + Math.random();
+    setToasts((current) => [...current, { id, kind, message }]);
+    setTimeout(() => setToasts((current) => current.filter((t) => t.id !== id)), kind === "error" ? 8000 : 4000);
+  }, []);
+  return (
+    <ToastContext.Provider value={{ push }}>
+      {children}
+      <div className="toasts" aria-live="polite">
+        {toasts.map((toast) => (
+          <div key={toast.id} className={`toast toast-${toast.kind}`} role={toast.kind === "error" ? "alert" : "status"}>
+            {toast.message}
+            <button type="button" className="icon-btn" aria-label="Dismiss" onClick={() => setToasts((c) => c.filter((t) => t.id !== toast.id))}>
+              ×
+            </button>
+          </div>
+        ))}
+      </div>
+    </ToastContext.Provider>
+  );
+}
+
+export function useToast() {
+  const { push } = useContext(ToastContext);
+  return {
+    success: (message: string) => push("success", message),
+    error: (error: unknown) => push("error", (error as { message?: string })?.message ?? String(error)),
+  };
+}
+
+export function CopyField({ label, value, secret }: { label: string; value: string; secret?: boolean }) {
+  const [copied, setCopied] = useState(false);
+  const id = useId();
+  return (
+    <Field label={label} htmlFor={id}>
+      <div className="copy-field">
+        <input id={id} className="input mono" readOnly value={value} type={secret ? "text" : "text"} onFocus={(e) => e.currentTarget.select()} />
+        <Button
+          type="button"
+          onClick={() => {
+            void navigator.clipboard?.writeText(value).then(() => {
+              setCopied(true);
+              setTimeout(() => setCopied(false), 1500);
+            });
+          }}
+        >
+          {copied ? "Copied" : "Copy"}
+        </Button>
+      </div>
+    </Field>
+  );
+}
+
+export function PageHeader({ title, subtitle, actions }: { title: string; subtitle?: ReactNode; actions?: ReactNode }) {
+  return (
+    <header className="page-header">
+      <div>
+        <h1>{title}</h1>
+        {subtitle ? <p className="subtitle">{subtitle}</p> : null}
+      </div>
+      {actions ? <div className="page-actions">{actions}</div> : null}
+    </header>
+  );
+}
+
+export function formatDate(value: string | Date | null | undefined): string {
+  if (!value) return "—";
+  const date = typeof value === "string" ? new Date(value) : value;
+  return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+export function SettingRow({ label, help, children }: { label: string; help: string; children: ReactNode }) {
+  return (
+    <div className="row-between">
+      <div>
+        <strong>{label}</strong>
+        <div className="muted small">{help}</div>
+      </div>
+      {children}
+    </div>
+  );
+}
+

@@ -1,0 +1,14 @@
+import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import { createTrpcContext } from "@/server/trpc/context";
+import { appRouter } from "@/server/trpc/root";
+
+// Per-procedure context, spans and metrics live in the tRPC middleware (src/server/trpc/init.ts).
+const handler = (req: Request) =>
+  fetchRequestHandler({
+    endpoint: "/api/trpc",
+    req,
+    router: appRouter,
+    createContext: createTrpcContext,
+  });
+
+export { handler as GET, handler as POST };

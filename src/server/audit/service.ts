@@ -1,0 +1,80 @@
+/**
+ * The audit log: every mutation writes one row in its own transaction (`recordAudit(tx, …)`).
+ */
+import { and, desc, eq, lt, or, sql, type SQL } from "drizzle-orm";
+import type { Executor } from "../db/client";
+import { auditLog } from "../db/schema";
+import type { Actor } from "../auth/principal";
+
+export interface AuditEntry {
+  organisationId: number;
+  projectId?: number | null;
+  environmentId?: number | null;
+  featureId?: number | null;
+  segmentId?: number | null;
+  action: string;
+  resourceType: string;
+  resourceId?: string | number | null;
+  summary: string;
+  before?: unknown;
+  after?: unknown;
+}
+
+export async function recordAudit(tx: Executor, actor: Actor, entry: AuditEntry): Promise<void> {
+  await tx.insert(auditLog).values({
+    organisationId: entry.organisationId,
+    projectId: entry.projectId ?? null,
+    environmentId: entry.environmentId ?? null,
+    featureId: entry.featureId ?? null,
+    segmentId: entry.segmentId ?? null,
+    actorUserId: actor.userId ?? null,
+    actorApiKeyId: actor.apiKeyId ?? null,
+    actorLabel: actor.label,
+    action: entry.action,
+    resourceType: entry.resourceType,
+    resourceId: entry.resourceId === undefined || entry.resourceId === null ? null : String(entry.resourceId),
+    summary: entry.summary,
+    before: entry.before ?? null,
+    after: entry.after ?? null,
+  });
+}
+
+export interface AuditQuery {
+  organisationId: number;
+  projectId?: number;
+  environmentId?: number;
+  featureId?: number;
+  segmentId?: number;
+  /** Matches action prefix, e.g. `feature` or `feature_state.updated`. */
+  action?: string;
+  search?: string;
+  /** Keyset pagination: rows older than this id. */
+  cursor?: number;
+  limit: number;
+}
+
+export async function listAudit(db: Executor, query: AuditQuery) {
+  const conditions: SQL[] = [eq(auditLog.organisationId, query.organisationId)];
+  if (query.projectId !== undefined) conditions.push(eq(auditLog.projectId, query.projectId));
+  if (query.environmentId !== undefined) {
+    // Project-wide changes (no environment) affect every environment of the project too.
+    conditions.push(or(eq(auditLog.environmentId, query.environmentId), sql`${auditLog.environmentId} is null`)!);
+  }
+  if (query.featureId !== undefined) conditions.push(eq(auditLog.featureId, query.featureId));
+  if (query.segmentId !== undefined) conditions.push(eq(auditLog.segmentId, query.segmentId));
+  if (query.action) conditions.push(sql`${auditLog.action} like ${query.action.replace(/[%_\\]/g, "\\$&") + "%"}`);
+  if (query.search) {
+    const pattern = `%${query.search.replace(/[%_\\]/g, "\\$&")}%`;
+    conditions.push(or(sql`${auditLog.summary} ilike ${pattern}`, sql`${auditLog.actorLabel} ilike ${pattern}`)!);
+  }
+  if (query.cursor !== undefined) conditions.push(lt(auditLog.id, query.cursor));
+  const rows = await db
+    .select()
+    .from(auditLog)
+    .where(and(...conditions))
+    .orderBy(desc(auditLog.id))
+    .limit(query.limit + 1);
+  const hasMore = rows.length > query.limit;
+  const items = hasMore ? rows.slice(0, query.limit) : rows;
+  return { items, nextCursor: hasMore ? items[items.length - 1].id : null };
+}

@@ -1,0 +1,45 @@
+import { z } from "zod";
+import { protectedProcedure, publicProcedure, router } from "../trpc/init";
+import { clearedSessionCookie, sessionCookie, signIn, signOut, signUp, validatePassword } from "./service";
+
+const email = z.string().trim().toLowerCase().email("Enter a valid email address").max(320);
+const password = z.string().min(8, "Password must be at least 8 characters").max(200);
+
+function secureCookies(headers: Headers): boolean {
+  return (headers.get("x-forwarded-proto") ?? "").startsWith("https") || process.env.SECURE_COOKIES === "true";
+}
+
+export const authRouter = router({
+  me: publicProcedure.query(({ ctx }) => {
+    const principal = ctx.principal;
+    if (!principal) return null;
+    return principal.kind === "user"
+      ? { kind: "user" as const, id: principal.userId, email: principal.email, name: principal.name }
+      : { kind: "apiKey" as const, id: principal.apiKeyId, name: principal.name, organisationId: principal.organisationId };
+  }),
+  signUp: publicProcedure
+    .input(
+      z.object({
+        email,
+        name: z.string().trim().min(1, "Name is required").max(200),
+        password,
+        organisationName: z.string().trim().max(200).optional(),
+      }),
+    )
+    .mutation(async ({ ctx, input }) => {
+      validatePassword(input.password);
+      const session = await signUp(input);
+      ctx.resHeaders.append("set-cookie", sessionCookie(session.token, session.expiresAt, secureCookies(ctx.headers)));
+      return { userId: session.userId, organisationId: session.organisationId };
+    }),
+  signIn: publicProcedure.input(z.object({ email, password: z.string().min(1, "Password is required").max(200) })).mutation(async ({ ctx, input }) => {
+    const session = await signIn(input);
+    ctx.resHeaders.append("set-cookie", sessionCookie(session.token, session.expiresAt, secureCookies(ctx.headers)));
+    return { userId: session.userId };
+  }),
+  signOut: protectedProcedure.mutation(async ({ ctx }) => {
+    if (ctx.principal.kind === "user") await signOut(ctx.principal.sessionId);
+    ctx.resHeaders.append("set-cookie", clearedSessionCookie());
+    return { ok: true };
+  }),
+});

@@ -1,0 +1,88 @@
+/** Sign up, sign in, sign out; sessions are opaque tokens stored as sha256. */
+import { eq, sql } from "drizzle-orm";
+import { settings } from "../config";
+import { getDb } from "../db/client";
+import { memberships, organisations, sessions, users } from "../db/schema";
+import { badInput, conflict, DomainError, isUniqueViolation } from "../errors";
+import { bindContext } from "../observability/context";
+import { getLogger } from "../observability/logger";
+import { DUMMY_PASSWORD_HASH, hashPassword, randomToken, sha256, verifyPassword } from "./crypto";
+
+const log = getLogger("auth");
+
+export interface NewSession {
+  token: string;
+  expiresAt: Date;
+  userId: string;
+}
+
+async function createSession(userId: string): Promise<NewSession> {
+  const token = randomToken();
+  const expiresAt = new Date(Date.now() + settings().sessionDays * 86_400_000);
+  await getDb().insert(sessions).values({ id: sha256(token), userId, expiresAt });
+  return { token, expiresAt, userId };
+}
+
+export async function signUp(input: { email: string; name: string; password: string; organisationName?: string }): Promise<NewSession & { organisationId: number }> {
+  const email = input.email.trim().toLowerCase();
+  const passwordHash = await hashPassword(input.password);
+  try {
+    const { userId, organisationId } = await getDb().transaction(async (tx) => {
+      const [user] = await tx.insert(users).values({ email, name: input.name.trim(), passwordHash }).returning({ id: users.id });
+      const [organisation] = await tx
+        .insert(organisations)
+        .values({ name: input.organisationName?.trim() || `${input.name.trim()}'s organisation` })
+        .returning({ id: organisations.id });
+      await tx.insert(memberships).values({ userId: user.id, organisationId: organisation.id, role: "ADMIN" });
+      return { userId: user.id, organisationId: organisation.id };
+    });
+    bindContext({ "user.id": userId, "organisation.id": organisationId });
+    log.info("user.signed_up", { user__id: userId, organisation__id: organisationId });
+    return { ...(await createSession(userId)), organisationId };
+  } catch (error) {
+    if (isUniqueViolation(error, "users_email_lower_uq")) throw conflict("An account with this email already exists", "email");
+    throw error;
+  }
+}
+
+export async function signIn(input: { email: string; password: string }): Promise<NewSession> {
+  const email = input.email.trim().toLowerCase();
+  const [user] = await getDb()
+    .select({ id: users.id, passwordHash: users.passwordHash })
+    .from(users)
+    .where(sql`lower(${users.email}) = ${email}`)
+    .limit(1);
+  // Verify against a dummy hash for unknown emails so timing does not reveal which emails exist.
+  const ok = await verifyPassword(input.password, user?.passwordHash ?? DUMMY_PASSWORD_HASH);
+  if (!user || !ok) {
+    log.info("user.sign_in_failed", {});
+    throw new DomainError("UNAUTHORIZED", "Email or password is incorrect", { field: "password" });
+  }
+  bindContext({ "user.id": user.id });
+  log.info("user.signed_in", { user__id: user.id });
+  return createSession(user.id);
+}
+
+export async function signOut(sessionId: string): Promise<void> {
+  await getDb().delete(sessions).where(eq(sessions.id, sessionId));
+  log.info("user.signed_out", {});
+}
+
+export function sessionCookie(token: string, expiresAt: Date, secure: boolean): string {
+  return [
+    `flagpost_session=${token}`,
+    "Path=/",
+    "HttpOnly",
+    "SameSite=Lax",
+    `Expires=${expiresAt.toUTCString()}`,
+    ...(secure ? ["Secure"] : []),
+  ].join("; ");
+}
+
+export function clearedSessionCookie(): string {
+  return "flagpost_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0";
+}
+
+export function validatePassword(password: string): void {
+  if (password.length < 8) throw badInput("Password must be at least 8 characters", "password");
+}

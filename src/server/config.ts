@@ -1,0 +1,84 @@
+/**
+ * Process configuration, read once from the environment. Every setting Flagpost reads is here
+ * (and in the README's configuration table).
+ */
+
+function list(value: string | undefined, fallback: string[]): string[] {
+  if (value === undefined || value.trim() === "") return fallback;
+  return value
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
+function int(value: string | undefined, fallback: number): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const parsed = Number.parseInt(value, 10);
+  if (!Number.isFinite(parsed)) throw new Error(`Expected an integer, got "${value}"`);
+  return parsed;
+}
+
+export interface Settings {
+  databaseUrl: string | undefined;
+  logLevel: string;
+  /** Request headers copied into the jobs a request enqueues (matched case-insensitively). */
+  propagatedHeaders: string[];
+  /** Payload key under which propagated headers travel in a job. */
+  propagatedHeadersKey: string;
+  otlpEndpoint: string | undefined;
+  serviceName: string;
+  /** Session lifetime in days. */
+  sessionDays: number;
+  /** Seconds an SDK key → environment resolution stays cached in a web process. */
+  environmentKeyCacheSeconds: number;
+  /** Milliseconds a web process trusts its cached document revision before re-checking the store. */
+  documentRevisionCheckMs: number;
+  /** Creation guard: how many times a document write defers while `is_creating` is set. */
+  documentGuardMaxAttempts: number;
+  /** Creation guard: first backoff delay (doubles each attempt). */
+  documentGuardBaseDelayMs: number;
+  /** Environments (or features) seeded per transaction while creating a feature or environment. */
+  seedBatchSize: number;
+  /** Port of the worker's own /metrics endpoint (0 disables it). */
+  workerMetricsPort: number;
+  workerMetricsHost: string;
+  /** Maximum identity overrides emitted per flag in a flagd document. */
+  flagdIdentityOverrideLimit: number;
+  /** Largest SDK request body accepted, in bytes. */
+  sdkMaxBodyBytes: number;
+}
+
+function read(): Settings {
+  const env = process.env;
+  return {
+    databaseUrl: env.DATABASE_URL || undefined,
+    logLevel: env.LOG_LEVEL || "info",
+    propagatedHeaders: list(env.PROPAGATED_HEADERS, ["traceparent"]).map((h) => h.toLowerCase()),
+    propagatedHeadersKey: env.PROPAGATED_HEADERS_KEY || "_http_headers",
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
+    serviceName: env.OTEL_SERVICE_NAME || "flagpost",
+    sessionDays: int(env.SESSION_DAYS, 14),
+    environmentKeyCacheSeconds: int(env.ENVIRONMENT_KEY_CACHE_SECONDS, 10),
+    documentRevisionCheckMs: int(env.DOCUMENT_REVISION_CHECK_MS, 1000),
+    documentGuardMaxAttempts: int(env.DOCUMENT_GUARD_MAX_ATTEMPTS, 8),
+    documentGuardBaseDelayMs: int(env.DOCUMENT_GUARD_BASE_DELAY_MS, 1000),
+    seedBatchSize: int(env.SEED_BATCH_SIZE, 100),
+    workerMetricsPort: int(env.WORKER_METRICS_PORT, 9465),
+    workerMetricsHost: env.WORKER_METRICS_HOST || "127.0.0.1",
+    flagdIdentityOverrideLimit: int(env.FLAGD_IDENTITY_OVERRIDE_LIMIT, 100),
+    sdkMaxBodyBytes: int(env.SDK_MAX_BODY_BYTES, 256 * 1024),
+  };
+}
+
+let cached: Settings | undefined;
+
+/** The settings of this process (read lazily so tests can set the environment first). */
+export function settings(): Settings {
+  cached ??= read();
+  return cached;
+}
+
+/** Tests only: re-read the environment. */
+export function resetSettingsForTests(): void {
+  cached = undefined;
+}

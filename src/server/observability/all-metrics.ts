@@ -1,0 +1,5 @@
+/**
+ * Loads every metric the web process defines, so `/metrics` lists them from the first scrape
+ * (before first use). The worker's metrics are in src/worker/metrics.ts.
+ */
+import "./http-metrics";

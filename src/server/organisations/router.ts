@@ -1,0 +1,31 @@
+import { TRPCError } from "@trpc/server";
+import { z } from "zod";
+import { id, name, protectedProcedure, requireAdmin, requireScope, router } from "../trpc/init";
+import { addMember, createApiKey, createOrganisation, listApiKeys, listMembers, listOrganisations, revokeApiKey } from "./service";
+
+export const organisationsRouter = router({
+  list: protectedProcedure.query(({ ctx }) => listOrganisations(ctx.principal)),
+  create: protectedProcedure.input(z.object({ name })).mutation(({ ctx, input }) => {
+    if (ctx.principal.kind !== "user") throw new TRPCError({ code: "FORBIDDEN", message: "API keys cannot create organisations" });
+    return createOrganisation({ ...ctx.actor, userId: ctx.principal.userId }, input.name);
+  }),
+  members: protectedProcedure.input(z.object({ organisationId: id })).query(({ ctx }) => listMembers(requireScope(ctx, "organisation").organisationId)),
+  addMember: protectedProcedure
+    .input(z.object({ organisationId: id, email: z.string().trim().email("Enter a valid email address"), role: z.enum(["ADMIN", "USER"]) }))
+    .mutation(({ ctx, input }) => {
+      requireAdmin(ctx);
+      return addMember(ctx.actor, requireScope(ctx, "organisation").organisationId, input.email, input.role);
+    }),
+  apiKeys: protectedProcedure.input(z.object({ organisationId: id })).query(({ ctx }) => {
+    requireAdmin(ctx);
+    return listApiKeys(requireScope(ctx, "organisation").organisationId);
+  }),
+  createApiKey: protectedProcedure.input(z.object({ organisationId: id, name })).mutation(({ ctx, input }) => {
+    requireAdmin(ctx);
+    return createApiKey(ctx.actor, requireScope(ctx, "organisation").organisationId, input.name);
+  }),
+  revokeApiKey: protectedProcedure.input(z.object({ organisationId: id, apiKeyId: id })).mutation(({ ctx, input }) => {
+    requireAdmin(ctx);
+    return revokeApiKey(ctx.actor, requireScope(ctx, "organisation").organisationId, input.apiKeyId);
+  }),
+});

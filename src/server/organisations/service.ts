@@ -1,0 +1,131 @@
+import { and, asc, desc, eq, isNull, sql } from "drizzle-orm";
+import { getDb } from "../db/client";
+import { memberships, organisationApiKeys, organisations, users } from "../db/schema";
+import { recordAudit } from "../audit/service";
+import type { Actor, Principal } from "../auth/principal";
+import { keyPrefix, newOrganisationApiKey, sha256 } from "../auth/crypto";
+import { conflict, isUniqueViolation, notFound } from "../errors";
+import { getLogger } from "../observability/logger";
+
+const log = getLogger("organisations");
+
+export async function listOrganisations(principal: Principal) {
+  if (principal.kind === "apiKey") {
+    const rows = await getDb().select().from(organisations).where(eq(organisations.id, principal.organisationId));
+    return rows.map((o) => ({ ...o, role: "ADMIN" as const }));
+  }
+  return getDb()
+    .select({
+      id: organisations.id,
+      name: organisations.name,
+      persistTraitData: organisations.persistTraitData,
+      featureAnalytics: organisations.featureAnalytics,
+      stopServingFlags: organisations.stopServingFlags,
+      createdAt: organisations.createdAt,
+      role: memberships.role,
+    })
+    .from(memberships)
+    .innerJoin(organisations, eq(organisations.id, memberships.organisationId))
+    .where(eq(memberships.userId, principal.userId))
+    .orderBy(asc(memberships.createdAt), asc(organisations.id));
+}
+
+export async function createOrganisation(actor: Actor & { userId: string }, name: string) {
+  return getDb().transaction(async (tx) => {
+    const [organisation] = await tx.insert(organisations).values({ name }).returning();
+    await tx.insert(memberships).values({ userId: actor.userId, organisationId: organisation.id, role: "ADMIN" });
+    await recordAudit(tx, actor, {
+      organisationId: organisation.id,
+      action: "organisation.created",
+      resourceType: "organisation",
+      resourceId: organisation.id,
+      summary: `Organisation "${name}" created`,
+      after: { name },
+    });
+    log.info("organisation.created", { organisation__id: organisation.id });
+    return organisation;
+  });
+}
+
+export async function listMembers(organisationId: number) {
+  return getDb()
+    .select({ userId: users.id, email: users.email, name: users.name, role: memberships.role, joinedAt: memberships.createdAt })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(eq(memberships.organisationId, organisationId))
+    .orderBy(asc(users.email));
+}
+
+export async function addMember(actor: Actor, organisationId: number, email: string, role: "ADMIN" | "USER") {
+  const [user] = await getDb()
+    .select({ id: users.id })
+    .from(users)
+    .where(sql`lower(${users.email}) = ${email.trim().toLowerCase()}`)
+    .limit(1);
+  if (!user) throw notFound("A user with this email");
+  try {
+    await getDb().transaction(async (tx) => {
+      await tx.insert(memberships).values({ userId: user.id, organisationId, role });
+      await recordAudit(tx, actor, {
+        organisationId,
+        action: "membership.created",
+        resourceType: "membership",
+        resourceId: user.id,
+        summary: `${email} added as ${role}`,
+        after: { userId: user.id, role },
+      });
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw conflict("This user is already a member", "email");
+    throw error;
+  }
+  log.info("membership.created", { organisation__id: organisationId, member__id: user.id });
+}
+
+export async function listApiKeys(organisationId: number) {
+  return getDb()
+    .select({ id: organisationApiKeys.id, name: organisationApiKeys.name, prefix: organisationApiKeys.prefix, createdAt: organisationApiKeys.createdAt })
+    .from(organisationApiKeys)
+    .where(and(eq(organisationApiKeys.organisationId, organisationId), isNull(organisationApiKeys.revokedAt)))
+    .orderBy(desc(organisationApiKeys.createdAt));
+}
+
+/** Returns the key itself once; only its hash is stored. */
+export async function createApiKey(actor: Actor, organisationId: number, name: string) {
+  const key = newOrganisationApiKey();
+  const row = await getDb().transaction(async (tx) => {
+    const [created] = await tx
+      .insert(organisationApiKeys)
+      .values({ organisationId, name, prefix: keyPrefix(key), keyHash: sha256(key), createdByUserId: actor.userId ?? null })
+      .returning({ id: organisationApiKeys.id, name: organisationApiKeys.name, prefix: organisationApiKeys.prefix, createdAt: organisationApiKeys.createdAt });
+    await recordAudit(tx, actor, {
+      organisationId,
+      action: "api_key.created",
+      resourceType: "api_key",
+      resourceId: created.id,
+      summary: `API key "${name}" created`,
+    });
+    return created;
+  });
+  log.info("api_key.created", { organisation__id: organisationId, api_key__id: row.id });
+  return { ...row, key };
+}
+
+export async function revokeApiKey(actor: Actor, organisationId: number, apiKeyId: number) {
+  await getDb().transaction(async (tx) => {
+    const [revoked] = await tx
+      .update(organisationApiKeys)
+      .set({ revokedAt: new Date() })
+      .where(and(eq(organisationApiKeys.id, apiKeyId), eq(organisationApiKeys.organisationId, organisationId), isNull(organisationApiKeys.revokedAt)))
+      .returning({ name: organisationApiKeys.name });
+    if (!revoked) throw notFound("API key");
+    await recordAudit(tx, actor, {
+      organisationId,
+      action: "api_key.revoked",
+      resourceType: "api_key",
+      resourceId: apiKeyId,
+      summary: `API key "${revoked.name}" revoked`,
+    });
+  });
+  log.info("api_key.revoked", { organisation__id: organisationId, api_key__id: apiKeyId });
+}

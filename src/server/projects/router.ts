@@ -1,0 +1,23 @@
+import { z } from "zod";
+import { id, name, protectedProcedure, requireAdmin, requireScope, router } from "../trpc/init";
+import { createProject, deleteProject, getProject, listProjects, updateProject } from "./service";
+
+export const projectsRouter = router({
+  list: protectedProcedure.input(z.object({ organisationId: id })).query(({ ctx }) => listProjects(requireScope(ctx, "organisation").organisationId)),
+  get: protectedProcedure.input(z.object({ projectId: id })).query(({ ctx }) => getProject(requireScope(ctx, "project").projectId)),
+  create: protectedProcedure.input(z.object({ organisationId: id, name })).mutation(({ ctx, input }) => {
+    requireAdmin(ctx);
+    return createProject(ctx.actor, requireScope(ctx, "organisation").organisationId, input.name);
+  }),
+  update: protectedProcedure
+    .input(z.object({ projectId: id, name: name.optional(), hideDisabledFlags: z.boolean().optional() }))
+    .mutation(({ ctx, input }) => {
+      requireAdmin(ctx);
+      const { projectId: _projectId, ...changes } = input;
+      return updateProject(ctx.actor, requireScope(ctx, "project").projectId, changes);
+    }),
+  delete: protectedProcedure.input(z.object({ projectId: id })).mutation(({ ctx }) => {
+    requireAdmin(ctx);
+    return deleteProject(ctx.actor, requireScope(ctx, "project").projectId);
+  }),
+});

@@ -1,0 +1,102 @@
+import { and, asc, eq } from "drizzle-orm";
+import { getDb } from "../db/client";
+import { projects } from "../db/schema";
+import { recordAudit } from "../audit/service";
+import type { Actor } from "../auth/principal";
+import { environmentsChanged } from "../documents/changes";
+import { conflict, isUniqueViolation, notFound } from "../errors";
+import { getLogger } from "../observability/logger";
+
+const log = getLogger("projects");
+
+const NAME_TAKEN = "A project with this name already exists";
+
+export async function listProjects(organisationId: number) {
+  return getDb().select().from(projects).where(eq(projects.organisationId, organisationId)).orderBy(asc(projects.name));
+}
+
+export async function getProject(projectId: number) {
+  const [project] = await getDb().select().from(projects).where(eq(projects.id, projectId)).limit(1);
+  if (!project) throw notFound("Project");
+  return project;
+}
+
+export async function createProject(actor: Actor, organisationId: number, name: string) {
+  try {
+    const project = await getDb().transaction(async (tx) => {
+      const [created] = await tx.insert(projects).values({ organisationId, name }).returning();
+      await recordAudit(tx, actor, {
+        organisationId,
+        projectId: created.id,
+        action: "project.created",
+        resourceType: "project",
+        resourceId: created.id,
+        summary: `Project "${name}" created`,
+        after: { name },
+      });
+      return created;
+    });
+    log.info("project.created", { project__id: project.id });
+    return project;
+  } catch (error) {
+    if (isUniqueViolation(error, "projects_org_name_lower_uq")) throw conflict(NAME_TAKEN, "name");
+    throw error;
+  }
+}
+
+export interface ProjectSettings {
+  name?: string;
+  hideDisabledFlags?: boolean;
+}
+
+export async function updateProject(actor: Actor, projectId: number, changes: ProjectSettings) {
+  try {
+    const project = await getDb().transaction(async (tx) => {
+      const [before] = await tx.select().from(projects).where(eq(projects.id, projectId)).for("update");
+      if (!before) throw notFound("Project");
+      const [after] = await tx.update(projects).set(changes).where(eq(projects.id, projectId)).returning();
+      const changed = Object.keys(changes).filter((k) => before[k as keyof typeof before] !== after[k as keyof typeof after]);
+      await recordAudit(tx, actor, {
+        organisationId: before.organisationId,
+        projectId,
+        action: "project.updated",
+        resourceType: "project",
+        resourceId: projectId,
+        summary: changes.name && changes.name !== before.name ? `Project "${before.name}" renamed to "${changes.name}"` : `Project "${after.name}" settings updated (${changed.join(", ") || "no change"})`,
+        before: pick(before, changed),
+        after: pick(after, changed),
+      });
+      // Project name and hide_disabled_flags are part of every environment document.
+      await environmentsChanged(tx, { projectId }, "project.updated");
+      return after;
+    });
+    log.info("project.updated", { project__id: projectId });
+    return project;
+  } catch (error) {
+    if (isUniqueViolation(error, "projects_org_name_lower_uq")) throw conflict(NAME_TAKEN, "name");
+    throw error;
+  }
+}
+
+export async function deleteProject(actor: Actor, projectId: number) {
+  await getDb().transaction(async (tx) => {
+    const [deleted] = await tx.delete(projects).where(and(eq(projects.id, projectId))).returning();
+    if (!deleted) throw notFound("Project");
+    await recordAudit(tx, actor, {
+      organisationId: deleted.organisationId,
+      projectId,
+      action: "project.deleted",
+      resourceType: "project",
+      resourceId: projectId,
+      summary: `Project "${deleted.name}" deleted`,
+      before: { name: deleted.name },
+    });
+  });
+  log.info("project.deleted", { project__id: projectId });
+}
+
+export function pick<T extends object>(row: T, keys: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) out[key] = (row as Record<string, unknown>)[key];
+  return out;
+}

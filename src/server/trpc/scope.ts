@@ -1,0 +1,154 @@
+/**
+ * Derives what a procedure call is about from its raw input — organisation, project, environment —
+ * before the procedure body runs, checks that the principal may see it (NOT_FOUND otherwise, never
+ * a hint that the id exists), and binds the ids into the log context.
+ *
+ * Recognised top-level input keys: organisationId, projectId, environmentId, environmentKey, and
+ * the ids of project-owned entities (featureId, segmentId, identityId, …) registered below.
+ */
+import { eq, sql } from "drizzle-orm";
+import { getDb } from "../db/client";
+import { environments, memberships, projects } from "../db/schema";
+import { DomainError } from "../errors";
+import type { Principal } from "../auth/principal";
+
+export interface Scope {
+  organisationId: number;
+  projectId?: number;
+  environmentId?: number;
+}
+
+export type Role = "ADMIN" | "USER";
+
+type PartialScope = { organisationId: number; projectId?: number; environmentId?: number };
+type Resolver = (value: unknown) => Promise<PartialScope | null>;
+
+const positiveInt = (value: unknown): number | null =>
+  typeof value === "number" && Number.isSafeInteger(value) && value > 0 ? value : null;
+
+async function projectScope(projectId: number): Promise<PartialScope | null> {
+  const [row] = await getDb()
+    .select({ organisationId: projects.organisationId })
+    .from(projects)
+    .where(eq(projects.id, projectId))
+    .limit(1);
+  return row ? { organisationId: row.organisationId, projectId } : null;
+}
+
+async function environmentScope(where: ReturnType<typeof eq>): Promise<PartialScope | null> {
+  const [row] = await getDb()
+    .select({ id: environments.id, projectId: environments.projectId, organisationId: projects.organisationId })
+    .from(environments)
+    .innerJoin(projects, eq(projects.id, environments.projectId))
+    .where(where)
+    .limit(1);
+  return row ? { organisationId: row.organisationId, projectId: row.projectId, environmentId: row.id } : null;
+}
+
+/** A resolver for an entity table with `id` and `project_id` columns. */
+function projectOwned(table: string): Resolver {
+  return async (value) => {
+    const id = positiveInt(value);
+    if (id === null) return null;
+    const result = await getDb().execute<{ project_id: number }>(
+      sql`select project_id from ${sql.identifier(table)} where id = ${id} limit 1`,
+    );
+    const projectId = result.rows[0]?.project_id;
+    return projectId ? projectScope(projectId) : null;
+  };
+}
+
+/** A resolver for an entity table with `id` and `environment_id` columns. */
+function environmentOwned(table: string): Resolver {
+  return async (value) => {
+    const id = positiveInt(value);
+    if (id === null) return null;
+    const result = await getDb().execute<{ environment_id: number }>(
+      sql`select environment_id from ${sql.identifier(table)} where id = ${id} limit 1`,
+    );
+    const environmentId = result.rows[0]?.environment_id;
+    return environmentId ? environmentScope(eq(environments.id, environmentId)) : null;
+  };
+}
+
+const resolvers: Record<string, Resolver> = {
+  organisationId: async (value) => {
+    const id = positiveInt(value);
+    return id === null ? null : { organisationId: id };
+  },
+  projectId: async (value) => {
+    const id = positiveInt(value);
+    return id === null ? null : projectScope(id);
+  },
+  environmentId: async (value) => {
+    const id = positiveInt(value);
+    return id === null ? null : environmentScope(eq(environments.id, id));
+  },
+  environmentKey: async (value) =>
+    typeof value === "string" && value.length > 0 && value.length <= 200 ? environmentScope(eq(environments.apiKey, value)) : null,
+  serverKeyId: environmentOwned("environment_api_keys"),
+};
+
+/** Domain modules with project- or environment-owned tables register their id keys here. */
+export function registerProjectOwnedKey(inputKey: string, table: string): void {
+  resolvers[inputKey] = projectOwned(table);
+}
+export function registerEnvironmentOwnedKey(inputKey: string, table: string): void {
+  resolvers[inputKey] = environmentOwned(table);
+}
+
+const notFound = () => new DomainError("NOT_FOUND", "Not found");
+
+async function roleIn(principal: Principal, organisationId: number): Promise<Role | null> {
+  if (principal.kind === "apiKey") return principal.organisationId === organisationId ? "ADMIN" : null;
+  const [row] = await getDb()
+    .select({ role: memberships.role })
+    .from(memberships)
+    .where(sql`${memberships.userId} = ${principal.userId} and ${memberships.organisationId} = ${organisationId}`)
+    .limit(1);
+  return row?.role ?? null;
+}
+
+export async function firstOrganisationOf(principal: Principal): Promise<number | undefined> {
+  if (principal.kind === "apiKey") return principal.organisationId;
+  const [row] = await getDb()
+    .select({ organisationId: memberships.organisationId })
+    .from(memberships)
+    .where(eq(memberships.userId, principal.userId))
+    .orderBy(memberships.createdAt, memberships.organisationId)
+    .limit(1);
+  return row?.organisationId;
+}
+
+/**
+ * The scope named by `input` (null when it names none), after checking access.
+ * Throws NOT_FOUND when an id does not exist, ids disagree, or the principal has no access.
+ */
+export async function resolveScope(
+  principal: Principal,
+  input: unknown,
+): Promise<{ scope: Scope; role: Role } | null> {
+  if (!input || typeof input !== "object" || Array.isArray(input)) return null;
+  let scope: Scope | null = null;
+  for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
+    const resolver = resolvers[key];
+    if (!resolver || value === undefined || value === null) continue;
+    const found = await resolver(value);
+    if (!found) throw notFound();
+    if (!scope) {
+      scope = { ...found };
+      continue;
+    }
+    if (scope.organisationId !== found.organisationId) throw notFound();
+    for (const field of ["projectId", "environmentId"] as const) {
+      const mine = scope[field];
+      const theirs = found[field];
+      if (mine !== undefined && theirs !== undefined && mine !== theirs) throw notFound();
+      if (mine === undefined && theirs !== undefined) scope[field] = theirs;
+    }
+  }
+  if (!scope) return null;
+  const role = await roleIn(principal, scope.organisationId);
+  if (!role) throw notFound();
+  return { scope, role };
+}

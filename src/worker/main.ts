@@ -1,0 +1,44 @@
+/** The worker process (`npm run start:worker`, or started by `npm start`). */
+import { settings } from "@/server/config";
+import { closeDb, getDb } from "@/server/db/client";
+import { enqueueJob } from "@/server/jobs/enqueue";
+import { flushLogs, getLogger } from "@/server/observability/logger";
+import { initTracing, shutdownTracing } from "@/server/observability/tracing";
+import { startWorker } from "./runner";
+
+const log = getLogger("worker");
+
+async function main(): Promise<void> {
+  initTracing();
+  const worker = await startWorker({
+    metricsPort: settings().workerMetricsPort,
+    metricsHost: settings().workerMetricsHost,
+  });
+  // Clean up expired sessions once at start as well as hourly.
+  await enqueueJob(getDb(), "sessions_cleanup", {}, { jobKey: "sessions_cleanup" });
+  log.info("worker.started", { metrics__port: settings().workerMetricsPort });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("worker.stopping", { signal });
+    try {
+      await worker.stop();
+      await closeDb();
+      await shutdownTracing();
+    } finally {
+      flushLogs();
+      process.exit(0);
+    }
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  await worker.runner.promise;
+}
+
+main().catch((error) => {
+  log.error("worker.failed", { error });
+  flushLogs();
+  process.exit(1);
+});

@@ -1,0 +1,14 @@
+import { counter, histogram } from "@/server/observability/metrics";
+
+export const jobsTotal = counter(
+  "flagsmith_worker_jobs_total",
+  "Background jobs run by the worker, by task and result (success or failure).",
+  ["task", "result"],
+);
+
+export const jobDuration = histogram(
+  "flagsmith_worker_job_duration_seconds",
+  "Time a background job took to run, by task.",
+  ["task"],
+  [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+);

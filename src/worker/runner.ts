@@ -1,0 +1,78 @@
+/**
+ * The graphile-worker runner: task list, crontab, the worker's /metrics endpoint.
+ * `startWorker()` is used by src/worker/main.ts and by tests that need a real worker in-process.
+ */
+import http from "node:http";
+import { run, Logger, type Runner, type TaskList } from "graphile-worker";
+import { getPool } from "@/server/db/client";
+import { getLogger } from "@/server/observability/logger";
+import { metricsText } from "@/server/observability/metrics";
+import { contextualTask } from "./job-context";
+import { sessionsCleanup } from "./tasks/sessions-cleanup";
+
+const log = getLogger("worker");
+
+export function taskList(): TaskList {
+  return {
+    sessions_cleanup: contextualTask("sessions_cleanup", sessionsCleanup),
+  };
+}
+
+// graphile-worker's own messages, as events on the worker logger (debug unless they are warnings).
+const workerLogger = new Logger((scope) => (level, message, meta) => {
+  const attributes = { message, worker__scope: scope.label ?? undefined, ...(meta?.error ? { error: meta.error } : {}) };
+  if (level === "error") log.error("runner.error", attributes);
+  else if (level === "warning") log.warn("runner.warning", attributes);
+  else log.debug("runner.message", attributes);
+});
+
+export interface WorkerHandle {
+  runner: Runner;
+  metricsServer?: http.Server;
+  stop(): Promise<void>;
+}
+
+export async function startWorker(options: { concurrency?: number; metricsPort?: number; metricsHost?: string } = {}): Promise<WorkerHandle> {
+  const runner = await run({
+    pgPool: getPool(),
+    taskList: taskList(),
+    concurrency: options.concurrency ?? 4,
+    noHandleSignals: true,
+    pollInterval: 1000,
+    logger: workerLogger,
+    crontab: "0 * * * * sessions_cleanup ?fill=1h",
+  });
+  let metricsServer: http.Server | undefined;
+  if (options.metricsPort !== undefined && options.metricsPort > 0) {
+    metricsServer = http.createServer((req, res) => {
+      if (req.url === "/metrics") {
+        metricsText().then(
+          ({ contentType, body }) => {
+            res.writeHead(200, { "content-type": contentType });
+            res.end(body);
+          },
+          () => {
+            res.writeHead(500);
+            res.end();
+          },
+        );
+        return;
+      }
+      res.writeHead(404, { "content-type": "text/plain" });
+      res.end("not found\n");
+    });
+    const server = metricsServer;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.metricsPort, options.metricsHost ?? "127.0.0.1", () => resolve());
+    });
+  }
+  return {
+    runner,
+    metricsServer,
+    async stop() {
+      await runner.stop();
+      if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+    },
+  };
+}

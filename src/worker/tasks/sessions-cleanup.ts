@@ -1,0 +1,13 @@
+/** Hourly (and at worker start): delete expired sessions. */
+import { lt } from "drizzle-orm";
+import { getDb } from "@/server/db/client";
+import { sessions } from "@/server/db/schema";
+import { getLogger } from "@/server/observability/logger";
+import type { TaskHandler } from "../job-context";
+
+const log = getLogger("auth");
+
+export const sessionsCleanup: TaskHandler = async () => {
+  const deleted = await getDb().delete(sessions).where(lt(sessions.expiresAt, new Date())).returning({ id: sessions.id });
+  log.info("sessions.expired_deleted", { sessions__count: deleted.length });
+};

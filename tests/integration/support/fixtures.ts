@@ -1,0 +1,85 @@
+/** Shared setup for integration tests: users, callers, projects, log capture. */
+import { randomBytes } from "node:crypto";
+import { createCaller } from "../../../src/server/trpc/root";
+import { createCallerContext } from "../../../src/server/trpc/context";
+import { principalFromApiKey, principalFromSessionToken, type Principal } from "../../../src/server/auth/principal";
+import { signUp } from "../../../src/server/auth/service";
+import { setLogDestinationForTests } from "../../../src/server/observability/logger";
+
+export type Caller = ReturnType<typeof createCaller>;
+
+export function callerFor(principal: Principal | null, headers: Record<string, string> = {}): Caller {
+  return createCaller(createCallerContext(principal, headers));
+}
+
+export function uniqueEmail(prefix = "user"): string {
+  return `${prefix}-${randomBytes(5).toString("hex")}@example.com`;
+}
+
+export interface TestUser {
+  userId: string;
+  email: string;
+  password: string;
+  organisationId: number;
+  token: string;
+  principal: Principal & { kind: "user" };
+  caller: Caller;
+}
+
+export async function signUpUser(options: { email?: string; name?: string; organisationName?: string } = {}): Promise<TestUser> {
+  const email = options.email ?? uniqueEmail();
+  const password = "correct horse battery";
+  const session = await signUp({ email, name: options.name ?? "Test User", password, organisationName: options.organisationName });
+  const principal = (await principalFromSessionToken(session.token)) as Principal & { kind: "user" };
+  return {
+    userId: session.userId,
+    email,
+    password,
+    organisationId: session.organisationId,
+    token: session.token,
+    principal,
+    caller: callerFor(principal),
+  };
+}
+
+export async function apiKeyCaller(user: TestUser): Promise<{ key: string; caller: Caller; principal: Principal }> {
+  const created = await user.caller.organisations.createApiKey({ organisationId: user.organisationId, name: `key-${randomBytes(3).toString("hex")}` });
+  const principal = (await principalFromApiKey(created.key))!;
+  return { key: created.key, caller: callerFor(principal), principal };
+}
+
+/** A project with environments, created through the API as `user`. */
+export async function projectWithEnvironments(user: TestUser, environmentNames: string[] = ["Development", "Production"]) {
+  const project = await user.caller.projects.create({ organisationId: user.organisationId, name: `Project ${randomBytes(3).toString("hex")}` });
+  const environments = [];
+  for (const name of environmentNames) environments.push(await user.caller.environments.create({ projectId: project.id, name }));
+  return { project, environments };
+}
+
+export type LogLine = Record<string, unknown> & { event?: string; logger?: string };
+
+/** Collects every log line (parsed) until `stop()`. */
+export function captureLogs(): { lines: LogLine[]; stop: () => void; events: (event: string) => LogLine[] } {
+  const lines: LogLine[] = [];
+  setLogDestinationForTests({
+    write(line: string) {
+      for (const part of line.split("\n")) if (part.trim()) lines.push(JSON.parse(part) as LogLine);
+    },
+  });
+  return {
+    lines,
+    stop: () => setLogDestinationForTests({ write: () => undefined }),
+    events: (event: string) => lines.filter((line) => line.event === event),
+  };
+}
+
+export async function expectTrpcError(promise: Promise<unknown>, code: string): Promise<{ code: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    const actual = (error as { code?: string }).code;
+    if (actual !== code) throw new Error(`expected ${code}, got ${actual}: ${(error as Error).message}`, { cause: error });
+    return { code: actual, message: (error as Error).message };
+  }
+  throw new Error(`expected ${code}, but the call succeeded`);
+}

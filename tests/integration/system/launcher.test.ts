@@ -1,0 +1,106 @@
+import { spawn, execFileSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { freePort } from "../../../src/server/db/embedded";
+import { ensureBuilt } from "../../support/system";
+
+const root = path.resolve(__dirname, "../../..");
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function descendants(pid: number): number[] {
+  let out: string;
+  try {
+    out = execFileSync("ps", ["-eo", "pid=,ppid="], { encoding: "utf8" });
+  } catch {
+    return [];
+  }
+  const children = new Map<number, number[]>();
+  for (const line of out.trim().split("\n")) {
+    const [child, parent] = line.trim().split(/\s+/).map(Number);
+    children.set(parent, [...(children.get(parent) ?? []), child]);
+  }
+  const found: number[] = [];
+  const walk = (p: number) => {
+    for (const c of children.get(p) ?? []) {
+      found.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+async function until(predicate: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await predicate()) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return predicate();
+}
+
+async function startLauncher() {
+  ensureBuilt();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flagpost-launcher-"));
+  const port = await freePort();
+  const workerPort = await freePort();
+  const launcher = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/launcher.ts"), "start"], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: "", FLAGPOST_DATA_DIR: dataDir, PORT: String(port), WORKER_METRICS_PORT: String(workerPort), LOG_LEVEL: "warn" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output: string[] = [];
+  launcher.stdout?.on("data", (c: Buffer) => output.push(c.toString()));
+  launcher.stderr?.on("data", (c: Buffer) => output.push(c.toString()));
+  const up = await until(async () => {
+    try {
+      const [web, worker] = await Promise.all([fetch(`http://127.0.0.1:${port}/api/health`), fetch(`http://127.0.0.1:${workerPort}/metrics`)]);
+      return web.ok && worker.ok;
+    } catch {
+      return false;
+    }
+  }, 90_000);
+  if (!up) throw new Error(`launcher did not come up:\n${output.join("")}`);
+  const postgresPid = Number(fs.readFileSync(path.join(dataDir, "postgres", "postmaster.pid"), "utf8").split("\n")[0]);
+  return { launcher, dataDir, port, output, postgresPid, tree: descendants(launcher.pid!) };
+}
+
+describe("launcher (npm start)", () => {
+  it("launcher__sigint__stopsWebWorkerAndPostgresAndExitsZero", { timeout: 150_000 }, async () => {
+    // Given a running Flagpost started by the launcher on an embedded database
+    const { launcher, dataDir, postgresPid, tree, output } = await startLauncher();
+    expect(alive(postgresPid)).toBe(true);
+    expect(output.join("")).toContain("Flagpost is running at");
+
+    // When it receives SIGINT (Ctrl-C)
+    const exited = new Promise<number | null>((resolve) => launcher.once("exit", (code) => resolve(code)));
+    launcher.kill("SIGINT");
+
+    // Then it exits 0 and nothing it started is left running
+    expect(await exited).toBe(0);
+    expect(await until(() => [postgresPid, ...tree].every((pid) => !alive(pid)), 15_000)).toBe(true);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("launcher__killedWithSigkill__guardianStopsPostgresAndChildren", { timeout: 150_000 }, async () => {
+    // Given a running Flagpost started by the launcher
+    const { launcher, dataDir, postgresPid, tree } = await startLauncher();
+
+    // When the launcher itself is killed without a chance to clean up
+    launcher.kill("SIGKILL");
+
+    // Then postgres, web and worker are stopped anyway (guardian), and the data dir restarts cleanly
+    expect(await until(() => [postgresPid, ...tree].every((pid) => !alive(pid)), 20_000)).toBe(true);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+});

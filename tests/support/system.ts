@@ -1,0 +1,126 @@
+/**
+ * Starts Flagpost as it runs in production — `next start` and the worker process — on a free
+ * loopback port against `databaseUrl`. Builds first when the build is missing or stale.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { freePort } from "../../src/server/db/embedded";
+
+const root = path.resolve(__dirname, "../..");
+
+export interface RunningSystem {
+  url: string;
+  web: ChildProcess;
+  worker: ChildProcess;
+  logs: { web: string[]; worker: string[] };
+  stop(): Promise<void>;
+}
+
+function newestMtime(entry: string): number {
+  if (!fs.existsSync(entry)) return 0;
+  const stat = fs.statSync(entry);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = stat.mtimeMs;
+  for (const child of fs.readdirSync(entry)) newest = Math.max(newest, newestMtime(path.join(entry, child)));
+  return newest;
+}
+
+export function ensureBuilt(): void {
+  const buildId = path.join(root, ".next", "BUILD_ID");
+  const builtAt = fs.existsSync(buildId) ? fs.statSync(buildId).mtimeMs : 0;
+  const newest = Math.max(newestMtime(path.join(root, "src")), newestMtime(path.join(root, "next.config.ts")));
+  if (builtAt >= newest && builtAt > 0) return;
+  const result = spawnSync(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "build"], {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
+  });
+  if (result.status !== 0) throw new Error("next build failed");
+}
+
+function capture(child: ChildProcess, into: string[]): void {
+  const push = (chunk: Buffer) => {
+    for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) into.push(line);
+    if (into.length > 20_000) into.splice(0, into.length - 20_000);
+  };
+  child.stdout?.on("data", push);
+  child.stderr?.on("data", push);
+}
+
+async function waitFor(url: string, child: ChildProcess, logs: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`process exited early:\n${logs.slice(-30).join("\n")}`);
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${url}:\n${logs.slice(-30).join("\n")}`);
+}
+
+export async function startWorkerProcess(databaseUrl: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; logs: string[]; metricsPort: number }> {
+  const metricsPort = await freePort();
+  const logs: string[] = [];
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/worker/main.ts")], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: databaseUrl, WORKER_METRICS_PORT: String(metricsPort), FLAGPOST_PROCESS: "worker", LOG_LEVEL: "debug", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  capture(child, logs);
+  await waitFor(`http://127.0.0.1:${metricsPort}/metrics`, child, logs, 60_000);
+  return { child, logs, metricsPort };
+}
+
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+    }, 10_000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+export async function startSystem(options: { databaseUrl: string; guard?: (pid: number) => void; env?: Record<string, string> }): Promise<RunningSystem> {
+  ensureBuilt();
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const webLogs: string[] = [];
+  const web = spawn(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "start", "-H", "127.0.0.1", "-p", String(port)], {
+    cwd: root,
+    env: {
+      ...process.env,
+      DATABASE_URL: options.databaseUrl,
+      NODE_ENV: "production",
+      NEXT_TELEMETRY_DISABLED: "1",
+      FLAGPOST_PROCESS: "web",
+      LOG_LEVEL: "debug",
+      PROPAGATED_HEADERS: "traceparent,x-tenant-id",
+      ...options.env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  capture(web, webLogs);
+  if (web.pid) options.guard?.(web.pid);
+  await waitFor(`${url}/api/health`, web, webLogs, 90_000);
+  const worker = await startWorkerProcess(options.databaseUrl, { PROPAGATED_HEADERS: "traceparent,x-tenant-id", ...options.env });
+  if (worker.child.pid) options.guard?.(worker.child.pid);
+  return {
+    url,
+    web,
+    worker: worker.child,
+    logs: { web: webLogs, worker: worker.logs },
+    async stop() {
+      await Promise.all([stopProcess(web), stopProcess(worker.child)]);
+    },
+  };
+}
