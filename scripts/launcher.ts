@@ -13,6 +13,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../src/server/db/embedded";
 import { migrateDatabase } from "../src/server/db/migrate";
+import { clearRuntime, writeRuntime } from "../src/server/db/local";
 
 type Mode = "start" | "dev" | "web" | "worker";
 const mode = (process.argv[2] ?? "start") as Mode;
@@ -75,6 +76,8 @@ async function main(): Promise<void> {
     say(`starting embedded PostgreSQL in ${path.relative(root, dataDir) || dataDir}/`);
     database = await startEmbeddedPostgres({ dataDir });
     databaseUrl = database.url;
+    // Command-line tools (import, documents:rebuild) find the running database here.
+    writeRuntime({ url: database.url, launcherPid: process.pid });
   }
   await migrateDatabase(databaseUrl);
 
@@ -103,7 +106,10 @@ async function main(): Promise<void> {
           }),
       ),
     );
-    if (database) await database.stop();
+    if (database) {
+      clearRuntime();
+      await database.stop();
+    }
     say("stopped");
     process.exit(code);
   };

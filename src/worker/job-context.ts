@@ -56,6 +56,8 @@ export function contextualTask(name: string, handler: TaskHandler): Task {
             try {
               await handler(payload, helpers);
               jobsTotal.inc({ task: name, result: "success" });
+              const { traceparent: _traceparent, ...carried } = headers;
+              log.debug("job.completed", { job__task: name, job__id: String(helpers.job.id), job__attempt: helpers.job.attempts, propagated_headers: carried });
             } catch (error) {
               jobsTotal.inc({ task: name, result: "failure" });
               log.error("job.failed", { job__task: name, job__id: String(helpers.job.id), job__attempt: helpers.job.attempts, error });

@@ -8,6 +8,11 @@ import { getPool } from "@/server/db/client";
 import { getLogger } from "@/server/observability/logger";
 import { metricsText } from "@/server/observability/metrics";
 import { contextualTask } from "./job-context";
+import { startRecovery } from "./recovery";
+import { SCHEDULED_CHANGE_TASK } from "@/server/features/scheduled";
+import { DOCUMENT_WRITE_TASK } from "@/server/documents/changes";
+import { environmentDocumentWrite } from "./tasks/environment-document";
+import { scheduledChangeApply } from "./tasks/scheduled-change";
 import { sessionsCleanup } from "./tasks/sessions-cleanup";
 
 const log = getLogger("worker");
@@ -15,6 +20,8 @@ const log = getLogger("worker");
 export function taskList(): TaskList {
   return {
     sessions_cleanup: contextualTask("sessions_cleanup", sessionsCleanup),
+    [SCHEDULED_CHANGE_TASK]: contextualTask(SCHEDULED_CHANGE_TASK, scheduledChangeApply),
+    [DOCUMENT_WRITE_TASK]: contextualTask(DOCUMENT_WRITE_TASK, environmentDocumentWrite),
   };
 }
 
@@ -32,16 +39,23 @@ export interface WorkerHandle {
   stop(): Promise<void>;
 }
 
-export async function startWorker(options: { concurrency?: number; metricsPort?: number; metricsHost?: string } = {}): Promise<WorkerHandle> {
+export async function startWorker(
+  options: { concurrency?: number; metricsPort?: number; metricsHost?: string; recoverySweepMs?: number } = {},
+): Promise<WorkerHandle> {
+  const recovery = await startRecovery(getPool(), { sweepIntervalMs: options.recoverySweepMs ?? Number(process.env.WORKER_RECOVERY_SWEEP_MS ?? 30_000) });
   const runner = await run({
+    events: recovery.events,
     pgPool: getPool(),
     taskList: taskList(),
     concurrency: options.concurrency ?? 4,
     noHandleSignals: true,
-    pollInterval: 1000,
+    // New jobs arrive through LISTEN/NOTIFY at once; polling only finds run_at jobs coming due.
+    pollInterval: 500,
     logger: workerLogger,
     crontab: "0 * * * * sessions_cleanup ?fill=1h",
   });
+  // Jobs a crashed worker left locked are picked up again now rather than in 4 hours.
+  await recovery.sweep().catch((error) => log.error("jobs.recovery_failed", { error }));
   let metricsServer: http.Server | undefined;
   if (options.metricsPort !== undefined && options.metricsPort > 0) {
     metricsServer = http.createServer((req, res) => {
@@ -72,6 +86,7 @@ export async function startWorker(options: { concurrency?: number; metricsPort?:
     metricsServer,
     async stop() {
       await runner.stop();
+      await recovery.stop();
       if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
     },
   };

@@ -135,3 +135,26 @@ export interface EnvironmentDocument {
   feature_states: DocFeatureState[];
   identity_overrides: DocIdentityOverride[];
 }
+
+/**
+ * What the SDK API serves beyond the environment document (Flagsmith's `/flags/` objects carry
+ * feature metadata and row ids that the document leaves out). Stored beside the document.
+ */
+export interface SdkExtras {
+  environmentId: number;
+  /** `environments.updated_at` as Unix seconds with microseconds (X-Flagsmith-Document-Updated-At). */
+  updatedAtEpoch: number;
+  /** The project publishes flagd documents (the flagd endpoints answer 404 otherwise). */
+  flagdEnabled: boolean;
+  features: Record<
+    string,
+    {
+      /** Row id of the environment default state (`id` of flag objects). */
+      stateId: number;
+      createdDate: string;
+      description: string | null;
+      initialValue: FeatureStateValue;
+      defaultEnabled: boolean;
+    }
+  >;
+}

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { id, name, protectedProcedure, requireAdmin, requireScope, router } from "../trpc/init";
 import {
+  cloneEnvironment,
   createEnvironment,
   createServerKey,
   deleteEnvironment,
@@ -19,6 +20,10 @@ export const environmentsRouter = router({
   create: protectedProcedure.input(z.object({ projectId: id, name, description })).mutation(({ ctx, input }) => {
     requireAdmin(ctx);
     return createEnvironment(ctx.actor, requireScope(ctx, "project").projectId, input);
+  }),
+  clone: protectedProcedure.input(z.object({ environmentId: id, name, description })).mutation(({ ctx, input }) => {
+    requireAdmin(ctx);
+    return cloneEnvironment(ctx.actor, requireScope(ctx, "environment").environmentId, { name: input.name, description: input.description });
   }),
   update: protectedProcedure
     .input(

@@ -9,6 +9,7 @@ import { conflict, isUniqueViolation, notFound } from "../errors";
 import { bindContext } from "../observability/context";
 import { getLogger } from "../observability/logger";
 import { pick } from "../projects/service";
+import { copyEnvironmentStates, insertMissingStatesForEnvironment, seedEnvironment, type SeedOptions } from "../features/seeding";
 
 const log = getLogger("environments");
 
@@ -36,7 +37,12 @@ async function organisationOf(executor: Executor, projectId: number): Promise<nu
  * clearing `is_creating`, which enqueues the write that publishes it. A failure in (2) removes the
  * half-created environment.
  */
-export async function createEnvironment(actor: Actor, projectId: number, input: { name: string; description?: string | null }) {
+export async function createEnvironment(
+  actor: Actor,
+  projectId: number,
+  input: { name: string; description?: string | null },
+  seedOptions: SeedOptions = {},
+) {
   let environment: typeof environments.$inferSelect;
   try {
     environment = await getDb().transaction(async (tx) => {
@@ -63,8 +69,61 @@ export async function createEnvironment(actor: Actor, projectId: number, input: 
     throw error;
   }
   bindContext({ "environment.id": environment.id });
-  await finishCreation(environment.id, async () => undefined);
+  await finishCreation(environment.id, () => seedEnvironment(environment.id, seedOptions));
   log.info("environment.created", { environment__id: environment.id });
+  return { ...environment, isCreating: false };
+}
+
+/**
+ * Clones an environment: a new environment (new client key, same settings) holding copies of the
+ * source's default states, segment overrides and identity overrides, hashing seeds included;
+ * `is_creating` is held until the copy is complete.
+ */
+export async function cloneEnvironment(actor: Actor, sourceId: number, input: { name: string; description?: string | null }, seedOptions: SeedOptions = {}) {
+  let environment: typeof environments.$inferSelect;
+  try {
+    environment = await getDb().transaction(async (tx) => {
+      const source = await getEnvironment(sourceId, tx);
+      const organisationId = await organisationOf(tx, source.projectId);
+      const [created] = await tx
+        .insert(environments)
+        .values({
+          projectId: source.projectId,
+          name: input.name,
+          description: input.description ?? source.description,
+          apiKey: newClientKey(),
+          allowClientTraits: source.allowClientTraits,
+          hideDisabledFlags: source.hideDisabledFlags,
+          useIdentityCompositeKeyForHashing: source.useIdentityCompositeKeyForHashing,
+          useIdentityOverridesInLocalEval: source.useIdentityOverridesInLocalEval,
+          hideSensitiveData: source.hideSensitiveData,
+          isCreating: true,
+        })
+        .returning();
+      await recordAudit(tx, actor, {
+        organisationId,
+        projectId: source.projectId,
+        environmentId: created.id,
+        action: "environment.cloned",
+        resourceType: "environment",
+        resourceId: created.id,
+        summary: `Environment "${created.name}" cloned from "${source.name}"`,
+        after: { name: created.name, sourceEnvironmentId: sourceId },
+      });
+      await environmentsChanged(tx, { environmentIds: [created.id] }, "environment.cloned");
+      return created;
+    });
+  } catch (error) {
+    if (isUniqueViolation(error, "environments_project_name_lower_uq")) throw conflict(NAME_TAKEN, "name");
+    throw error;
+  }
+  bindContext({ "environment.id": environment.id });
+  await finishCreation(environment.id, async () => {
+    await copyEnvironmentStates(sourceId, environment.id, seedOptions);
+    // Features created during the copy are seeded with their defaults.
+    await seedEnvironment(environment.id, seedOptions);
+  });
+  log.info("environment.cloned", { environment__id: environment.id, source_environment__id: sourceId });
   return { ...environment, isCreating: false };
 }
 
@@ -81,6 +140,8 @@ export async function finishCreation(environmentId: number, seed: () => Promise<
     throw error;
   }
   await getDb().transaction(async (tx) => {
+    // Features created while this environment was seeding may have missed it.
+    await insertMissingStatesForEnvironment(tx, environmentId);
     await tx.update(environments).set({ isCreating: false }).where(eq(environments.id, environmentId));
     await environmentsChanged(tx, { environmentIds: [environmentId] }, "environment.creation_finished");
   });

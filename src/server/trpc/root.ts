@@ -1,7 +1,13 @@
+import { auditRouter } from "../audit/router";
 import { authRouter } from "../auth/router";
+import { documentsRouter } from "../documents/router";
 import { environmentsRouter } from "../environments/router";
+import { featuresRouter } from "../features/router";
+import { flagdRouter } from "../flagd/router";
+import { identitiesRouter } from "../identities/router";
 import { organisationsRouter } from "../organisations/router";
 import { projectsRouter } from "../projects/router";
+import { segmentOverridesRouter, segmentsRouter } from "../segments/router";
 import { createCallerFactory, router } from "./init";
 
 export const appRouter = router({
@@ -9,6 +15,13 @@ export const appRouter = router({
   organisations: organisationsRouter,
   projects: projectsRouter,
   environments: environmentsRouter,
+  features: featuresRouter,
+  segments: segmentsRouter,
+  segmentOverrides: segmentOverridesRouter,
+  identities: identitiesRouter,
+  audit: auditRouter,
+  documents: documentsRouter,
+  flagd: flagdRouter,
 });
 
 export type AppRouter = typeof appRouter;

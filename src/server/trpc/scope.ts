@@ -4,7 +4,8 @@
  * a hint that the id exists), and binds the ids into the log context.
  *
  * Recognised top-level input keys: organisationId, projectId, environmentId, environmentKey, and
- * the ids of project-owned entities (featureId, segmentId, identityId, …) registered below.
+ * the ids of project- or environment-owned entities (featureId, segmentId, identityId, …) below.
+ * A procedure whose input names such an id gets it access-checked before its body runs.
  */
 import { eq, sql } from "drizzle-orm";
 import { getDb } from "../db/client";
@@ -87,15 +88,22 @@ const resolvers: Record<string, Resolver> = {
   environmentKey: async (value) =>
     typeof value === "string" && value.length > 0 && value.length <= 200 ? environmentScope(eq(environments.apiKey, value)) : null,
   serverKeyId: environmentOwned("environment_api_keys"),
+  featureId: projectOwned("features"),
+  segmentId: projectOwned("segments"),
+  identityId: environmentOwned("identities"),
+  featureStateId: environmentOwned("feature_states"),
+  scheduledChangeId: environmentOwned("scheduled_changes"),
+  optionId: async (value) => {
+    const id = positiveInt(value);
+    if (id === null) return null;
+    const result = await getDb().execute<{ project_id: number }>(
+      sql`select f.project_id from multivariate_options o join features f on f.id = o.feature_id where o.id = ${id} limit 1`,
+    );
+    const projectId = result.rows[0]?.project_id;
+    return projectId ? projectScope(projectId) : null;
+  },
 };
 
-/** Domain modules with project- or environment-owned tables register their id keys here. */
-export function registerProjectOwnedKey(inputKey: string, table: string): void {
-  resolvers[inputKey] = projectOwned(table);
-}
-export function registerEnvironmentOwnedKey(inputKey: string, table: string): void {
-  resolvers[inputKey] = environmentOwned(table);
-}
 
 const notFound = () => new DomainError("NOT_FOUND", "Not found");
 

@@ -70,6 +70,8 @@ export const projects = pgTable(
     name: text("name").notNull(),
     hideDisabledFlags: boolean("hide_disabled_flags").notNull().default(false),
     enableRealtimeUpdates: boolean("enable_realtime_updates").notNull().default(false),
+    /** Publish this project's environments as flagd flag-definition documents (off by default). */
+    flagdEnabled: boolean("flagd_enabled").notNull().default(false),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [

@@ -1,0 +1,1 @@
+ALTER TABLE "projects" ADD COLUMN "flagd_enabled" boolean DEFAULT false NOT NULL;

@@ -1,0 +1,35 @@
+import { z } from "zod";
+import { id, protectedProcedure, requireScope, router } from "../trpc/init";
+import { getDb } from "../db/client";
+import { listAudit } from "./service";
+
+export const auditRouter = router({
+  /** The audit log of a project (all its environments) or of one environment, newest first. */
+  list: protectedProcedure
+    .input(
+      z.object({
+        projectId: id.optional(),
+        environmentId: id.optional(),
+        featureId: id.optional(),
+        segmentId: id.optional(),
+        action: z.string().trim().max(100).optional(),
+        search: z.string().trim().max(200).optional(),
+        cursor: z.number().int().positive().optional(),
+        limit: z.number().int().min(1).max(200).default(50),
+      }),
+    )
+    .query(({ ctx, input }) => {
+      const scope = requireScope(ctx, "project");
+      return listAudit(getDb(), {
+        organisationId: scope.organisationId,
+        projectId: scope.projectId,
+        environmentId: input.environmentId,
+        featureId: input.featureId,
+        segmentId: input.segmentId,
+        action: input.action || undefined,
+        search: input.search || undefined,
+        cursor: input.cursor,
+        limit: input.limit,
+      });
+    }),
+});

@@ -1,0 +1,243 @@
+/**
+ * Scheduled changes: a feature-state change (toggle, value, allocations — of the environment default
+ * or of a segment override) that goes live at `live_from`. Until then the current state stays live.
+ *
+ * Scheduling writes the row, its audit row and a graphile-worker job with `run_at = live_from`
+ * (job key `scheduled_change:<id>`) in one transaction. At `live_from` the job (`applyScheduledChange`)
+ * applies the change, marks it LIVE, audits "went live" and rewrites the environment's document — so
+ * `Last-Modified`/ETags move when it goes live. Cancelling marks it CANCELLED and removes the job; a
+ * job that still runs finds a non-PENDING row and does nothing.
+ */
+import { and, asc, desc, eq, sql } from "drizzle-orm";
+import { getDb, type Executor } from "../db/client";
+import { featureStates, features, projects, scheduledChanges, segments } from "../db/schema";
+import { commitChange } from "../audit/change";
+import { recordAudit } from "../audit/service";
+import type { Actor } from "../auth/principal";
+import { SYSTEM_ACTOR } from "../auth/principal";
+import { enqueueJob, removeJob } from "../jobs/enqueue";
+import { badInput, DomainError, notFound } from "../errors";
+import { getLogger } from "../observability/logger";
+import { lockDefaultState } from "../segments/service";
+import { applyStateChange, describeStateChange, lockState, snapshotState, type Allocation } from "./states";
+import { checkAllocations, describeValue } from "./values";
+
+const log = getLogger("features");
+
+export const SCHEDULED_CHANGE_TASK = "scheduled_change_apply";
+export const scheduledChangeJobKey = (id: number) => `scheduled_change:${id}`;
+
+/** What a scheduled change applies (stored as `scheduled_changes.change`). */
+export interface ScheduledChangePayload {
+  enabled?: boolean;
+  value?: string | number | boolean | null;
+  allocations?: Allocation[];
+}
+
+function describePayload(change: ScheduledChangePayload): string {
+  const parts: string[] = [];
+  if (change.enabled !== undefined) parts.push(change.enabled ? "enable" : "disable");
+  if (change.value !== undefined) parts.push(`value → ${describeValue(change.value)}`);
+  if (change.allocations?.length) parts.push(`allocations ${change.allocations.map((a) => `#${a.optionId}=${a.percentageAllocation}%`).join(", ")}`);
+  return parts.join(", ") || "no change";
+}
+
+async function context(tx: Executor, featureId: number) {
+  const [row] = await tx
+    .select({ feature: features, organisationId: projects.organisationId })
+    .from(features)
+    .innerJoin(projects, eq(projects.id, features.projectId))
+    .where(eq(features.id, featureId));
+  if (!row) throw notFound("Feature");
+  return row;
+}
+
+async function targetStateId(tx: Executor, featureId: number, environmentId: number, segmentId: number | null): Promise<number | null> {
+  const [state] = await tx
+    .select({ id: featureStates.id })
+    .from(featureStates)
+    .where(
+      and(
+        eq(featureStates.featureId, featureId),
+        eq(featureStates.environmentId, environmentId),
+        segmentId === null ? sql`${featureStates.segmentId} is null` : eq(featureStates.segmentId, segmentId),
+        sql`${featureStates.identityId} is null`,
+      ),
+    );
+  return state?.id ?? null;
+}
+
+export async function scheduleChange(
+  actor: Actor,
+  input: { environmentId: number; featureId: number; segmentId?: number | null; change: ScheduledChangePayload; liveFrom: Date },
+) {
+  if (input.liveFrom.getTime() <= Date.now()) throw badInput("Choose a time in the future", "liveFrom");
+  if (input.change.enabled === undefined && input.change.value === undefined && !input.change.allocations?.length) {
+    throw badInput("A scheduled change must change something", "change");
+  }
+  if (input.change.allocations) {
+    const problem = checkAllocations(input.change.allocations.map((a) => a.percentageAllocation));
+    if (problem) throw badInput(problem, "allocations");
+  }
+  const created = await getDb().transaction(async (tx) => {
+    const { feature, organisationId } = await context(tx, input.featureId);
+    const segmentId = input.segmentId ?? null;
+    if (segmentId !== null) {
+      const [segment] = await tx.select({ projectId: segments.projectId, featureId: segments.featureId }).from(segments).where(eq(segments.id, segmentId));
+      if (!segment || segment.projectId !== feature.projectId || (segment.featureId !== null && segment.featureId !== feature.id)) throw notFound("Segment");
+    }
+    const stateId = await targetStateId(tx, feature.id, input.environmentId, segmentId);
+    if (segmentId === null && stateId === null) throw notFound("Feature state");
+    const [row] = await tx
+      .insert(scheduledChanges)
+      .values({
+        environmentId: input.environmentId,
+        featureId: feature.id,
+        segmentId,
+        change: input.change,
+        liveFrom: input.liveFrom,
+        createdByUserId: actor.userId ?? null,
+        createdByApiKeyId: actor.apiKeyId ?? null,
+        actorLabel: actor.label,
+      })
+      .returning();
+    await recordAudit(tx, actor, {
+      organisationId,
+      projectId: feature.projectId,
+      environmentId: input.environmentId,
+      featureId: feature.id,
+      segmentId,
+      action: "scheduled_change.created",
+      resourceType: "scheduled_change",
+      resourceId: row.id,
+      summary: `Feature "${feature.name}"${segmentId ? " (segment override)" : ""}: ${describePayload(input.change)} scheduled for ${input.liveFrom.toISOString()}`,
+      after: { change: input.change, liveFrom: input.liveFrom.toISOString() },
+    });
+    await enqueueJob(tx, SCHEDULED_CHANGE_TASK, { scheduledChangeId: row.id }, { runAt: input.liveFrom, jobKey: scheduledChangeJobKey(row.id), maxAttempts: 10 });
+    return row;
+  });
+  log.info("scheduled_change.created", { scheduled_change__id: created.id, feature__id: created.featureId });
+  return created;
+}
+
+export async function cancelScheduledChange(actor: Actor, scheduledChangeId: number) {
+  await getDb().transaction(async (tx) => {
+    const [row] = await tx.select().from(scheduledChanges).where(eq(scheduledChanges.id, scheduledChangeId)).for("update");
+    if (!row) throw notFound("Scheduled change");
+    if (row.status !== "PENDING") throw badInput(`This change is already ${row.status.toLowerCase()}`, "status");
+    await tx.update(scheduledChanges).set({ status: "CANCELLED", cancelledAt: new Date() }).where(eq(scheduledChanges.id, scheduledChangeId));
+    await removeJob(tx, scheduledChangeJobKey(scheduledChangeId));
+    const { feature, organisationId } = await context(tx, row.featureId);
+    await recordAudit(tx, actor, {
+      organisationId,
+      projectId: feature.projectId,
+      environmentId: row.environmentId,
+      featureId: row.featureId,
+      segmentId: row.segmentId,
+      action: "scheduled_change.cancelled",
+      resourceType: "scheduled_change",
+      resourceId: scheduledChangeId,
+      summary: `Feature "${feature.name}": scheduled change (${describePayload(row.change as ScheduledChangePayload)}) cancelled`,
+    });
+  });
+  log.info("scheduled_change.cancelled", { scheduled_change__id: scheduledChangeId });
+}
+
+export async function listScheduledChanges(environmentId: number, status?: "PENDING" | "LIVE" | "CANCELLED" | "FAILED") {
+  return getDb()
+    .select({
+      id: scheduledChanges.id,
+      featureId: scheduledChanges.featureId,
+      featureName: features.name,
+      segmentId: scheduledChanges.segmentId,
+      segmentName: segments.name,
+      change: scheduledChanges.change,
+      liveFrom: scheduledChanges.liveFrom,
+      status: scheduledChanges.status,
+      actorLabel: scheduledChanges.actorLabel,
+      createdAt: scheduledChanges.createdAt,
+      appliedAt: scheduledChanges.appliedAt,
+      cancelledAt: scheduledChanges.cancelledAt,
+      error: scheduledChanges.error,
+    })
+    .from(scheduledChanges)
+    .innerJoin(features, eq(features.id, scheduledChanges.featureId))
+    .leftJoin(segments, eq(segments.id, scheduledChanges.segmentId))
+    .where(and(eq(scheduledChanges.environmentId, environmentId), status ? eq(scheduledChanges.status, status) : undefined))
+    .orderBy(status === "PENDING" ? asc(scheduledChanges.liveFrom) : desc(scheduledChanges.liveFrom));
+}
+
+/**
+ * Runs at `live_from` (worker). Applies the change to the current state — creating the segment
+ * override (last priority) if it no longer exists — marks it LIVE, audits and publishes. A change
+ * that cannot apply (e.g. allocations now over 100) is marked FAILED with the reason, audited, and
+ * not retried.
+ */
+export async function applyScheduledChange(scheduledChangeId: number): Promise<"applied" | "skipped" | "failed"> {
+  return getDb().transaction(async (tx) => {
+    const [row] = await tx.select().from(scheduledChanges).where(eq(scheduledChanges.id, scheduledChangeId)).for("update");
+    if (!row || row.status !== "PENDING") return "skipped";
+    if (row.liveFrom.getTime() > Date.now() + 1000) return "skipped";
+    const { feature, organisationId } = await context(tx, row.featureId);
+    const change = row.change as ScheduledChangePayload;
+    const audit = {
+      organisationId,
+      projectId: feature.projectId,
+      environmentId: row.environmentId,
+      featureId: feature.id,
+      segmentId: row.segmentId,
+      resourceType: "scheduled_change",
+      resourceId: scheduledChangeId,
+    };
+    const existing = await targetStateId(tx, feature.id, row.environmentId, row.segmentId);
+    if (existing === null && row.segmentId === null) {
+      await tx.update(scheduledChanges).set({ status: "FAILED", error: "The feature state no longer exists" }).where(eq(scheduledChanges.id, scheduledChangeId));
+      await recordAudit(tx, SYSTEM_ACTOR, { ...audit, action: "scheduled_change.failed", summary: `Feature "${feature.name}": scheduled change could not go live (state deleted)` });
+      return "failed";
+    }
+    try {
+      // A savepoint: a change that cannot apply leaves nothing behind (not even a new override).
+      const { before, after } = await tx.transaction(async (savepoint) => {
+        let stateId = existing;
+        if (stateId === null) {
+          // Same lock order as segment-override creation, so "a new override goes last" holds under concurrency.
+          await lockDefaultState(savepoint, feature.id, row.environmentId);
+          const [created] = await savepoint
+            .insert(featureStates)
+            .values({
+              featureId: feature.id,
+              environmentId: row.environmentId,
+              segmentId: row.segmentId,
+              enabled: false,
+              value: feature.initialValue ?? null,
+              priority: sql`(select coalesce(max(priority) + 1, 0) from feature_states where feature_id = ${feature.id} and environment_id = ${row.environmentId} and segment_id is not null)`,
+            })
+            .returning({ id: featureStates.id });
+          stateId = created.id;
+        }
+        return applyStateChange(savepoint, await lockState(savepoint, stateId), change);
+      });
+      await tx.update(scheduledChanges).set({ status: "LIVE", appliedAt: new Date() }).where(eq(scheduledChanges.id, scheduledChangeId));
+      await commitChange(
+        tx,
+        { label: `scheduled by ${row.actorLabel}` },
+        { ...audit, action: "scheduled_change.applied", summary: `Feature "${feature.name}"${row.segmentId ? " (segment override)" : ""} went live: ${describeStateChange(before, after)}`, before, after },
+        { environmentIds: [row.environmentId] },
+      );
+      return "applied";
+    } catch (error) {
+      // Invalid now (e.g. allocations over 100 after other edits): record it. Anything else
+      // (connection loss…) propagates so the job is retried.
+      if (!(error instanceof DomainError)) throw error;
+      const message = error.message;
+      await tx.update(scheduledChanges).set({ status: "FAILED", error: message }).where(eq(scheduledChanges.id, scheduledChangeId));
+      await recordAudit(tx, SYSTEM_ACTOR, {
+        ...audit,
+        action: "scheduled_change.failed",
+        summary: `Feature "${feature.name}": scheduled change could not go live: ${message}`,
+        before: existing === null ? null : await snapshotState(tx, existing),
+      });
+      return "failed";
+    }
+  });
+}

@@ -1,0 +1,59 @@
+/**
+ * Typed flag values: a string, an integer, a boolean, or none (null) — the value types of
+ * Flagsmith's FeatureStateValue. Anything else (floats, objects, arrays) is rejected as bad input.
+ */
+import { z } from "zod";
+import type { StoredValue } from "../db/schema";
+
+export const MAX_STRING_VALUE_LENGTH = 20_000;
+
+export const featureValue = z.union(
+  [
+    z.string().max(MAX_STRING_VALUE_LENGTH, `Text values are limited to ${MAX_STRING_VALUE_LENGTH} characters`),
+    z.number().int("Numbers must be whole numbers").min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
+    z.boolean(),
+    z.null(),
+  ],
+  { error: "A value must be text, a whole number, true/false, or empty" },
+);
+
+export type FeatureValue = z.infer<typeof featureValue>;
+
+export type ValueType = "string" | "integer" | "boolean" | "none";
+
+export function valueType(value: StoredValue | undefined): ValueType {
+  if (value === null || value === undefined) return "none";
+  if (typeof value === "boolean") return "boolean";
+  if (typeof value === "number") return "integer";
+  return "string";
+}
+
+/** A value as a short human-readable string for audit summaries. */
+export function describeValue(value: StoredValue | undefined): string {
+  if (value === null || value === undefined) return "none";
+  const text = typeof value === "string" ? JSON.stringify(value) : String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
+}
+
+/** Trait values: Flagsmith keeps int, float, bool and str; strings are limited in length. */
+export const MAX_TRAIT_STRING_LENGTH = 2_000;
+export const traitValue = z.union(
+  [
+    z.string().max(MAX_TRAIT_STRING_LENGTH, `Trait values are limited to ${MAX_TRAIT_STRING_LENGTH} characters`),
+    z.number().finite(),
+    z.boolean(),
+    z.null(),
+  ],
+  { error: "A trait value must be text, a number, true/false, or empty" },
+);
+
+export const MAX_ALLOCATION = 100;
+
+/** Validates multivariate allocations: each 0–100 and a sum ≤ 100 (allowing float noise). */
+export function checkAllocations(allocations: number[]): string | null {
+  for (const allocation of allocations) {
+    if (!Number.isFinite(allocation) || allocation < 0 || allocation > MAX_ALLOCATION) return "Each allocation must be between 0 and 100";
+  }
+  const sum = allocations.reduce((total, allocation) => total + allocation, 0);
+  return sum > MAX_ALLOCATION + 1e-9 ? `Allocations add up to ${Math.round(sum * 1000) / 1000}%, more than 100%` : null;
+}

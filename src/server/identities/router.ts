@@ -1,0 +1,84 @@
+import { z } from "zod";
+import { id, protectedProcedure, requireScope, router } from "../trpc/init";
+import { featureValue, traitValue } from "../features/values";
+import {
+  createIdentity,
+  createIdentityOverride,
+  DEFAULT_PAGE_SIZE,
+  deleteIdentity,
+  deleteIdentityOverride,
+  deleteTrait,
+  getIdentity,
+  listFeatureIdentityOverrides,
+  listIdentities,
+  listIdentityOverrides,
+  MAX_IDENTIFIER_LENGTH,
+  MAX_PAGE_SIZE,
+  MAX_TRAIT_KEY_LENGTH,
+  setTrait,
+  updateIdentityOverride,
+} from "./service";
+
+// Inputs name the entities they touch by top-level ids (environmentId, identityId, featureId,
+// featureStateId): the scope middleware resolves and access-checks them (and that they belong to
+// the same project / environment) before any procedure body runs.
+
+/** Identifiers are kept exactly as given (SDKs send them verbatim), but cannot be blank. */
+const identifier = z
+  .string()
+  .max(MAX_IDENTIFIER_LENGTH, `Identifiers are limited to ${MAX_IDENTIFIER_LENGTH} characters`)
+  .refine((text) => text.trim().length > 0, "Identifier is required");
+const traitKey = z
+  .string()
+  .max(MAX_TRAIT_KEY_LENGTH, `Trait keys are limited to ${MAX_TRAIT_KEY_LENGTH} characters`)
+  .refine((text) => text.trim().length > 0, "Trait key is required");
+const search = z.string().trim().max(MAX_IDENTIFIER_LENGTH).optional();
+const cursor = z.string().max(MAX_IDENTIFIER_LENGTH).optional();
+const limit = z.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE);
+
+export const identitiesRouter = router({
+  /** Identities of an environment, identifiers ascending; `nextCursor` pages on. */
+  list: protectedProcedure
+    .input(z.object({ environmentId: id, search, cursor, limit }))
+    .query(({ ctx, input }) =>
+      listIdentities({ environmentId: requireScope(ctx, "environment").environmentId, search: input.search || undefined, cursor: input.cursor, limit: input.limit }),
+    ),
+  /** An identity with its traits and overrides. */
+  get: protectedProcedure.input(z.object({ identityId: id })).query(({ input }) => getIdentity(input.identityId)),
+  create: protectedProcedure
+    .input(z.object({ environmentId: id, identifier }))
+    .mutation(({ ctx, input }) => createIdentity(ctx.actor, requireScope(ctx, "environment").environmentId, input.identifier)),
+  delete: protectedProcedure.input(z.object({ identityId: id })).mutation(({ ctx, input }) => deleteIdentity(ctx.actor, input.identityId)),
+
+  /** Sets a trait (a null value removes it); returns the identity's traits. */
+  setTrait: protectedProcedure
+    .input(z.object({ identityId: id, key: traitKey, value: traitValue }))
+    .mutation(({ ctx, input }) => setTrait(ctx.actor, input.identityId, input.key, input.value)),
+  deleteTrait: protectedProcedure
+    .input(z.object({ identityId: id, key: traitKey }))
+    .mutation(({ ctx, input }) => deleteTrait(ctx.actor, input.identityId, input.key)),
+
+  listOverrides: protectedProcedure.input(z.object({ identityId: id })).query(({ input }) => listIdentityOverrides(input.identityId)),
+  /** A feature's identity overrides in one environment (feature page), identifiers ascending. */
+  overridesForFeature: protectedProcedure
+    .input(z.object({ featureId: id, environmentId: id, search, cursor, limit }))
+    .query(({ ctx, input }) =>
+      listFeatureIdentityOverrides({
+        featureId: input.featureId,
+        environmentId: requireScope(ctx, "environment").environmentId,
+        search: input.search || undefined,
+        cursor: input.cursor,
+        limit: input.limit,
+      }),
+    ),
+  createOverride: protectedProcedure
+    .input(z.object({ identityId: id, featureId: id, enabled: z.boolean(), value: featureValue }))
+    .mutation(({ ctx, input }) => createIdentityOverride(ctx.actor, input)),
+  updateOverride: protectedProcedure
+    .input(z.object({ featureStateId: id, enabled: z.boolean().optional(), value: featureValue.optional() }))
+    .mutation(({ ctx, input }) => {
+      const { featureStateId, ...change } = input;
+      return updateIdentityOverride(ctx.actor, featureStateId, change);
+    }),
+  deleteOverride: protectedProcedure.input(z.object({ featureStateId: id })).mutation(({ ctx, input }) => deleteIdentityOverride(ctx.actor, input.featureStateId)),
+});
