@@ -108,42 +108,42 @@ export async function buildEnvironmentDocument(executor: Executor, environmentId
   ).rows[0];
   if (!environment) throw notFound("Environment");
 
-  const [featureRows, stateRows, mvRows, segmentRows, identityRows] = await Promise.all([
-    executor.execute<{ id: number; name: string; is_server_key_only: boolean; is_creating: boolean; created_at: string; description: string | null; initial_value: FeatureStateValue; default_enabled: boolean }>(sql`
+  // One snapshot on one connection: the queries run one after another.
+  const featureRows = await executor.execute<{ id: number; name: string; is_server_key_only: boolean; is_creating: boolean; created_at: string; description: string | null; initial_value: FeatureStateValue; default_enabled: boolean }>(sql`
       select id, name, is_server_key_only, is_creating,
              to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as created_at,
              description, initial_value, default_enabled
-        from features where project_id = ${environment.project_id} order by id`),
-    executor.execute<StateRow>(sql`
+        from features where project_id = ${environment.project_id} order by id`);
+  const stateRows = await executor.execute<StateRow>(sql`
       select s.id, s.feature_id, f.name as feature_name, f.type as feature_type, s.segment_id, s.identity_id,
              s.enabled, s.value, s.priority, s.hashing_seed, s.uuid
         from feature_states s join features f on f.id = s.feature_id
        where s.environment_id = ${environmentId} and not f.is_creating
-       order by s.feature_id, s.priority nulls first, s.id`),
-    executor.execute<MvRow>(sql`
+       order by s.feature_id, s.priority nulls first, s.id`);
+  const mvRows = await executor.execute<MvRow>(sql`
       select v.id, v.feature_state_id, v.uuid, v.percentage_allocation, o.id as option_id, o.value as option_value, o.key as option_key
         from multivariate_state_values v
         join feature_states s on s.id = v.feature_state_id
         join multivariate_options o on o.id = v.option_id
        where s.environment_id = ${environmentId}
-       order by v.id`),
-    executor.execute<{ id: number; document_id: number; name: string; rules: StoredRule[]; feature_id: number | null }>(sql`
+       order by v.id`);
+  const segmentRows = await executor.execute<{ id: number; document_id: number; name: string; rules: StoredRule[]; feature_id: number | null }>(sql`
       select g.id, coalesce(g.document_id, g.id) as document_id, g.name, g.rules, g.feature_id
         from segments g
        where g.project_id = ${environment.project_id}
          and (g.feature_id is null
               or exists (select 1 from feature_states s where s.segment_id = g.id and s.environment_id = ${environmentId}))
-       order by coalesce(g.document_id, g.id), g.id`),
-    environment.use_identity_overrides_in_local_eval
-      ? executor.execute<{ id: number; identifier: string; uuid: string; django_id: number | null; created_at: string }>(sql`
+       order by coalesce(g.document_id, g.id), g.id`);
+  type IdentityRow = { id: number; identifier: string; uuid: string; django_id: number | null; created_at: string };
+  const identityRows: { rows: IdentityRow[] } = environment.use_identity_overrides_in_local_eval
+    ? await executor.execute<IdentityRow>(sql`
           select i.id, i.identifier, i.uuid, i.django_id,
                  to_char(i.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') as created_at
             from identities i
            where i.environment_id = ${environmentId}
              and exists (select 1 from feature_states s where s.identity_id = i.id)
            order by i.identifier`)
-      : Promise.resolve({ rows: [] as { id: number; identifier: string; uuid: string; django_id: number | null; created_at: string }[] }),
-  ]);
+    : { rows: [] };
 
   const mvByState = new Map<number, DocMultivariateFeatureStateValue[]>();
   for (const mv of mvRows.rows) {

@@ -49,7 +49,7 @@ export function translateForFlagd(document: EnvironmentDocument, options: { log?
   }
   for (const [reason, count] of counts) flagdWarnings.inc({ reason }, count);
   if (options.log !== false) {
-    log.info("flagd.document.built", {
+    log.info("document.built", {
       environment__id: document.id,
       document__bytes: Buffer.byteLength(bytes),
       flags__count: Object.keys(flagd.flags).length,

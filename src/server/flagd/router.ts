@@ -49,8 +49,8 @@ export const flagdRouter = router({
         { projectId: scope.projectId },
       );
     });
-    if (input.enabled) log.info("flagd.integration.enabled", { project__id: scope.projectId });
-    else log.info("flagd.integration.disabled", { project__id: scope.projectId });
+    if (input.enabled) log.info("integration.enabled", { project__id: scope.projectId });
+    else log.info("integration.disabled", { project__id: scope.projectId });
     return { enabled: input.enabled };
   }),
   /** Translation warnings and per-flag fidelity of an environment's latest flagd document. */

@@ -3,3 +3,5 @@
  * (before first use). The worker's metrics are in src/worker/metrics.ts.
  */
 import "./http-metrics";
+import "../sdk/metrics";
+import "../flagd/metrics";

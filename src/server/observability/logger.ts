@@ -106,8 +106,8 @@ function root(): PinoLogger {
   return (globalRoot[ROOT_KEY] ??= createRoot());
 }
 
-/** Tests: send every line to `destination` (e.g. an array collector) from now on. */
-export function setLogDestinationForTests(destination: Destination | undefined): void {
+/** Sends every line to `destination` from now on (tests collect lines; CLIs send them to stderr). */
+export function setLogDestination(destination: Destination | undefined): void {
   globalRoot[ROOT_KEY] = createRoot(destination);
 }
 

@@ -5,9 +5,11 @@ import { environmentsRouter } from "../environments/router";
 import { featuresRouter } from "../features/router";
 import { flagdRouter } from "../flagd/router";
 import { identitiesRouter } from "../identities/router";
+import { importsRouter } from "../imports/router";
 import { organisationsRouter } from "../organisations/router";
 import { projectsRouter } from "../projects/router";
 import { segmentOverridesRouter, segmentsRouter } from "../segments/router";
+import { sdkRouter } from "../sdk/router";
 import { createCallerFactory, router } from "./init";
 
 export const appRouter = router({
@@ -22,6 +24,8 @@ export const appRouter = router({
   audit: auditRouter,
   documents: documentsRouter,
   flagd: flagdRouter,
+  imports: importsRouter,
+  sdk: sdkRouter,
 });
 
 export type AppRouter = typeof appRouter;

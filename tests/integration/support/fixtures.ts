@@ -4,7 +4,7 @@ import { createCaller } from "../../../src/server/trpc/root";
 import { createCallerContext } from "../../../src/server/trpc/context";
 import { principalFromApiKey, principalFromSessionToken, type Principal } from "../../../src/server/auth/principal";
 import { signUp } from "../../../src/server/auth/service";
-import { setLogDestinationForTests } from "../../../src/server/observability/logger";
+import { setLogDestination } from "../../../src/server/observability/logger";
 
 export type Caller = ReturnType<typeof createCaller>;
 
@@ -61,14 +61,14 @@ export type LogLine = Record<string, unknown> & { event?: string; logger?: strin
 /** Collects every log line (parsed) until `stop()`. */
 export function captureLogs(): { lines: LogLine[]; stop: () => void; events: (event: string) => LogLine[] } {
   const lines: LogLine[] = [];
-  setLogDestinationForTests({
+  setLogDestination({
     write(line: string) {
       for (const part of line.split("\n")) if (part.trim()) lines.push(JSON.parse(part) as LogLine);
     },
   });
   return {
     lines,
-    stop: () => setLogDestinationForTests({ write: () => undefined }),
+    stop: () => setLogDestination({ write: () => undefined }),
     events: (event: string) => lines.filter((line) => line.event === event),
   };
 }

@@ -7,7 +7,7 @@ import pg from "pg";
 import { afterAll, inject } from "vitest";
 import { closeDb } from "../../../src/server/db/client";
 import { resetSettingsForTests } from "../../../src/server/config";
-import { setLogDestinationForTests } from "../../../src/server/observability/logger";
+import { setLogDestination } from "../../../src/server/observability/logger";
 
 const adminUrl = inject("pgAdminUrl");
 const template = inject("templateDatabase");
@@ -31,7 +31,7 @@ process.env.DATABASE_URL = adminUrl.replace(/\/postgres$/, `/${name}`);
 process.env.PROPAGATED_HEADERS ??= "traceparent,x-tenant-id";
 resetSettingsForTests();
 // Log lines are asserted through captureLogs(); otherwise keep test output readable.
-setLogDestinationForTests({ write: () => undefined });
+setLogDestination({ write: () => undefined });
 
 afterAll(async () => {
   await closeDb();

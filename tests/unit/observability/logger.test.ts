@@ -1,15 +1,15 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { bindContext, contextBindings, runWithContext } from "@/server/observability/context";
-import { getLogger, normaliseAttributes, REDACTED, setLogDestinationForTests } from "@/server/observability/logger";
+import { getLogger, normaliseAttributes, REDACTED, setLogDestination } from "@/server/observability/logger";
 import { withSpan } from "@/server/observability/tracing";
 
 function collect(): Record<string, unknown>[] {
   const lines: Record<string, unknown>[] = [];
-  setLogDestinationForTests({ write: (line: string) => lines.push(JSON.parse(line)) });
+  setLogDestination({ write: (line: string) => lines.push(JSON.parse(line)) });
   return lines;
 }
 
-afterEach(() => setLogDestinationForTests({ write: () => undefined }));
+afterEach(() => setLogDestination({ write: () => undefined }));
 
 describe("event logger", () => {
   it("getLogger__eventWithDunderAttributes__loggerEventAndDottedNames", () => {

@@ -1,0 +1,159 @@
+/**
+ * Shared pieces of the benchmarks: a throwaway Flagpost (embedded PostgreSQL + `next start` + worker),
+ * autocannon, a bare-Node reference server in its own process, CPU accounting, and the machine line.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+
+export interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  "2xx": number;
+  statusCodeStats?: Record<string, { count: number }>;
+  duration: number;
+}
+export interface AutocannonRequest {
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  setupRequest?: (request: AutocannonRequest) => AutocannonRequest;
+}
+export interface AutocannonOptions {
+  url: string;
+  connections: number;
+  duration: number;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  requests?: AutocannonRequest[];
+}
+type Autocannon = (options: AutocannonOptions) => Promise<AutocannonResult>;
+
+// autocannon ships no type declarations; the interfaces above describe what the benchmarks use.
+export const autocannon = createRequire(__filename)("autocannon") as Autocannon;
+
+export function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+export function machine(): string {
+  const cpus = os.cpus();
+  return `${cpus[0]?.model ?? "unknown CPU"} × ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}, Node ${process.version}`;
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** utime + stime of a process and its descendants, in seconds (Linux /proc; USER_HZ = 100). */
+export function treeCpuSeconds(rootPid: number): number {
+  const pids = [rootPid];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (pids.includes(ppid)) pids.push(Number(entry));
+    } catch {
+      // process gone
+    }
+  }
+  return pids.reduce((total, pid) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      return total + (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      return total;
+    }
+  }, 0);
+}
+
+export interface BenchSystem {
+  url: string;
+  databaseUrl: string;
+  webPid: number;
+  stop(): Promise<void>;
+}
+
+/** A throwaway Flagpost; sets DATABASE_URL so the benchmark can use the services directly for set-up. */
+export async function startBenchSystem(env: Record<string, string> = {}): Promise<BenchSystem> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flagpost-bench-"));
+  const { startEmbeddedPostgres } = await import("../src/server/db/embedded");
+  const { migrateDatabase } = await import("../src/server/db/migrate");
+  const { startSystem } = await import("../tests/support/system");
+  log("starting embedded PostgreSQL");
+  const database = await startEmbeddedPostgres({ dataDir, database: "bench" });
+  await migrateDatabase(database.url);
+  process.env.DATABASE_URL = database.url;
+  process.env.LOG_LEVEL = "warn";
+  log("starting next start + worker (building if needed)");
+  const system = await startSystem({ databaseUrl: database.url, guard: (pid) => database.guard(pid), env: { LOG_LEVEL: "warn", ...env } });
+  return {
+    url: system.url,
+    databaseUrl: database.url,
+    webPid: system.web.pid!,
+    async stop() {
+      const { closeDb } = await import("../src/server/db/client");
+      await closeDb();
+      await system.stop();
+      await database.stop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+const BARE_SERVER = `
+const http = require("node:http");
+const body = Buffer.from(process.env.BENCH_BODY, "base64");
+const status = Number(process.env.BENCH_STATUS);
+const headers = JSON.parse(process.env.BENCH_HEADERS);
+const server = http.createServer((req, res) => {
+  if (status === 304) { res.writeHead(304, headers); res.end(); return; }
+  res.writeHead(status, { ...headers, "content-length": body.length });
+  res.end(body);
+});
+server.listen(0, "127.0.0.1", () => process.stdout.write(String(server.address().port) + "\\n"));
+`;
+
+/** A bare Node `http` server in its own process answering every request with the same bytes. */
+export async function startBareServer(options: { status: number; body?: Buffer; headers: Record<string, string> }): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ["-e", BARE_SERVER], {
+    env: { ...process.env, BENCH_BODY: (options.body ?? Buffer.alloc(0)).toString("base64"), BENCH_STATUS: String(options.status), BENCH_HEADERS: JSON.stringify(options.headers) },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout?.once("data", (chunk: Buffer) => resolve(chunk.toString().trim()));
+    child.once("exit", (code) => reject(new Error(`bare server exited ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+export interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+  total: number;
+  errors: number;
+  statuses: Record<string, number>;
+}
+
+/** Warm-up, then a measured autocannon run. */
+export async function load(name: string, options: Omit<AutocannonOptions, "duration">, seconds: number): Promise<Load> {
+  log(`${name}: warm-up`);
+  await autocannon({ ...options, duration: Math.min(3, seconds) });
+  log(`${name}: ${seconds} s × ${options.connections} connections`);
+  const result = await autocannon({ ...options, duration: seconds });
+  const statuses: Record<string, number> = {};
+  for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statuses[code] = stat.count;
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, total: result.requests.total, errors: result.errors + result.timeouts, statuses };
+}

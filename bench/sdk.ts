@@ -1,0 +1,354 @@
+/**
+ * SDK API benchmark: `npx tsx bench/sdk.ts`.
+ *
+ * Starts its own embedded PostgreSQL, `next start` and the worker (tests/support/system.ts), creates a
+ * realistic environment (50 features, 10 of them multivariate, 12 segments with overrides, identity
+ * overrides) through the tRPC callers, then measures with autocannon on loopback:
+ *
+ *   1. a bare Node `http` server (own process) answering the same `/flags/` bytes from memory;
+ *   2. `GET /api/v1/flags/` (client key; the warm path is a cache hit);
+ *   3. `POST /api/v1/identities/` with 5 traits over 1,000 rotating identities (persisted identities:
+ *      get-or-create, traits read, unchanged traits not rewritten, evaluation);
+ *   4. single-connection latency of the bare server and of `/flags/`;
+ *
+ * and prints RPS, p50/p99 latency, the ratios against the targets (flags ≥ 0.5× bare,
+ * identities ≥ 0.3× flags), CPU time per request of the server process, the time spent inside the
+ * route handler (wall time from `flagsmith_http_request_duration_seconds`: includes waiting for a
+ * database connection under load), and the machine.
+ *
+ * Options (environment): BENCH_DURATION (seconds per run, default 10), BENCH_CONNECTIONS (default 32),
+ * BENCH_FEATURES (default 50).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import { createRequire } from "node:module";
+import os from "node:os";
+import path from "node:path";
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number; average: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  duration: number;
+}
+interface AutocannonRequest {
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  setupRequest?: (request: AutocannonRequest) => AutocannonRequest;
+}
+interface AutocannonOptions {
+  url: string;
+  connections: number;
+  duration: number;
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  requests?: AutocannonRequest[];
+}
+type Autocannon = (options: AutocannonOptions) => Promise<AutocannonResult>;
+
+// autocannon ships no type declarations; the interfaces above describe what this script uses.
+const autocannon = createRequire(__filename)("autocannon") as Autocannon;
+
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const FEATURES = Number(process.env.BENCH_FEATURES ?? 50);
+const IDENTITY_POOL = 1000;
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+
+/** utime + stime of a process in seconds (Linux /proc). */
+function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
+}
+
+/** The Node processes of the web server: `next start` and its children (if any). */
+function processTree(rootPid: number): number[] {
+  const pids = [rootPid];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (pids.includes(ppid)) pids.push(Number(entry));
+    } catch {
+      // process gone
+    }
+  }
+  return pids;
+}
+
+function treeCpu(pids: number[]): number {
+  return pids.reduce((total, pid) => {
+    try {
+      return total + cpuSeconds(pid);
+    } catch {
+      return total;
+    }
+  }, 0);
+}
+
+/** Sum and count of `flagsmith_http_request_duration_seconds` for one route/method/status. */
+async function handlerTime(base: string, route: string, method: string): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const labels = `route="${route}",method="${method}",status="200"`;
+  const read = (suffix: string) => Number(new RegExp(`flagsmith_http_request_duration_seconds_${suffix}\\{${labels.replace(/[/.]/g, "\\$&")}\\} ([0-9.e+-]+)`).exec(text)?.[1] ?? 0);
+  return { sum: read("sum"), count: read("count") };
+}
+
+interface Measured {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  total: number;
+  cpuMicrosPerRequest: number | null;
+  handlerMicrosPerRequest: number | null;
+}
+
+async function measure(
+  name: string,
+  options: AutocannonOptions,
+  cpu: { pids: number[] } | null,
+  handler: { base: string; route: string; method: string } | null,
+): Promise<Measured> {
+  log(`${name}: warm-up`);
+  await autocannon({ ...options, duration: Math.min(3, DURATION) });
+  const cpuBefore = cpu ? treeCpu(cpu.pids) : 0;
+  const handlerBefore = handler ? await handlerTime(handler.base, handler.route, handler.method) : null;
+  log(`${name}: ${DURATION}s × ${options.connections} connections`);
+  const result = await autocannon({ ...options, duration: DURATION });
+  const cpuUsed = cpu ? treeCpu(cpu.pids) - cpuBefore : 0;
+  const handlerAfter = handler ? await handlerTime(handler.base, handler.route, handler.method) : null;
+  const total = result.requests.total;
+  return {
+    name,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    total,
+    cpuMicrosPerRequest: cpu && total > 0 ? (cpuUsed / total) * 1e6 : null,
+    handlerMicrosPerRequest:
+      handlerBefore && handlerAfter && handlerAfter.count > handlerBefore.count
+        ? ((handlerAfter.sum - handlerBefore.sum) / (handlerAfter.count - handlerBefore.count)) * 1e6
+        : null,
+  };
+}
+
+const BARE_SERVER = `
+const http = require("node:http");
+const body = Buffer.from(process.env.BENCH_BODY, "base64");
+const headers = JSON.parse(process.env.BENCH_HEADERS);
+const server = http.createServer((req, res) => {
+  if (req.headers["x-environment-key"] !== process.env.BENCH_KEY) { res.writeHead(401); res.end(); return; }
+  res.writeHead(200, { ...headers, "content-length": body.length });
+  res.end(body);
+});
+server.listen(0, "127.0.0.1", () => process.stdout.write(String(server.address().port) + "\\n"));
+`;
+
+async function startBareServer(body: Buffer, headers: Record<string, string>, key: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ["-e", BARE_SERVER], {
+    env: { ...process.env, BENCH_BODY: body.toString("base64"), BENCH_HEADERS: JSON.stringify(headers), BENCH_KEY: key },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout?.once("data", (chunk: Buffer) => resolve(chunk.toString().trim()));
+    child.once("exit", (code) => reject(new Error(`bare server exited ${code}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+function traitsFor(index: number): { trait_key: string; trait_value: string | number | boolean }[] {
+  return [
+    { trait_key: "age", trait_value: 18 + (index % 60) },
+    { trait_key: "plan", trait_value: ["free", "pro", "team"][index % 3] },
+    { trait_key: "country", trait_value: ["fr", "de", "us", "gb"][index % 4] },
+    { trait_key: "beta", trait_value: index % 5 === 0 },
+    { trait_key: "email", trait_value: `user${index}@${index % 2 ? "acme.io" : "example.com"}` },
+  ];
+}
+
+async function main(): Promise<void> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flagpost-bench-"));
+  const { startEmbeddedPostgres } = await import("../src/server/db/embedded");
+  const { migrateDatabase } = await import("../src/server/db/migrate");
+  const { startSystem } = await import("../tests/support/system");
+  log("starting embedded PostgreSQL");
+  const database = await startEmbeddedPostgres({ dataDir, database: "bench", ephemeral: false });
+  await migrateDatabase(database.url);
+  process.env.DATABASE_URL = database.url;
+  process.env.LOG_LEVEL = "warn";
+  log("starting next start + worker (building if needed)");
+  const system = await startSystem({ databaseUrl: database.url, guard: (pid) => database.guard(pid), env: { LOG_LEVEL: "info" } });
+  let bare: { url: string; child: ChildProcess } | null = null;
+  try {
+    const { signUp } = await import("../src/server/auth/service");
+    const { principalFromSessionToken } = await import("../src/server/auth/principal");
+    const { createCaller } = await import("../src/server/trpc/root");
+    const { createCallerContext } = await import("../src/server/trpc/context");
+    const { sql } = await import("drizzle-orm");
+    const { getDb, closeDb } = await import("../src/server/db/client");
+
+    log(`creating the environment (${FEATURES} features, segments, overrides)`);
+    const session = await signUp({ email: "bench@example.com", name: "Bench", password: "correct horse battery" });
+    const principal = await principalFromSessionToken(session.token);
+    if (!principal) throw new Error("no principal");
+    const caller = createCaller(createCallerContext(principal, {}));
+    const project = await caller.projects.create({ organisationId: session.organisationId, name: "Bench" });
+    const environment = await caller.environments.create({ projectId: project.id, name: "Production" });
+    const featureIds: number[] = [];
+    for (let i = 0; i < FEATURES; i++) {
+      const name = `feature_${String(i).padStart(2, "0")}`;
+      const input =
+        i % 5 === 4
+          ? {
+              initialValue: "control",
+              defaultEnabled: true,
+              options: [
+                { value: `${name}_a`, key: "a", defaultPercentageAllocation: 33 },
+                { value: `${name}_b`, key: "b", defaultPercentageAllocation: 33 },
+              ],
+            }
+          : { initialValue: i % 3 === 0 ? i : i % 3 === 1 ? `value ${i}` : i % 2 === 0, defaultEnabled: i % 4 !== 0, isServerKeyOnly: i % 17 === 16 };
+      featureIds.push((await caller.features.create({ projectId: project.id, name, description: `Feature ${i}`, ...input })).id);
+    }
+    const segments = [
+      { name: "adults", conditions: [{ operator: "GREATER_THAN_INCLUSIVE", property: "age", value: "18" }] },
+      { name: "seniors", conditions: [{ operator: "GREATER_THAN", property: "age", value: "65" }] },
+      { name: "pro", conditions: [{ operator: "EQUAL", property: "plan", value: "pro" }] },
+      { name: "team_or_pro", conditions: [{ operator: "IN", property: "plan", value: "pro,team" }] },
+      { name: "europe", conditions: [{ operator: "IN", property: "country", value: "fr,de,gb,es,it" }] },
+      { name: "acme", conditions: [{ operator: "CONTAINS", property: "email", value: "@acme.io" }] },
+      { name: "corp_regex", conditions: [{ operator: "REGEX", property: "email", value: "^user[0-9]+@acme\\.io$" }] },
+      { name: "beta", conditions: [{ operator: "EQUAL", property: "beta", value: "true" }] },
+      { name: "rollout_10", conditions: [{ operator: "PERCENTAGE_SPLIT", property: null, value: "10" }] },
+      { name: "rollout_50", conditions: [{ operator: "PERCENTAGE_SPLIT", property: null, value: "50" }] },
+      { name: "no_country", conditions: [{ operator: "IS_NOT_SET", property: "country", value: null }] },
+      { name: "even_age", conditions: [{ operator: "MODULO", property: "age", value: "2|0" }] },
+    ];
+    const segmentIds: number[] = [];
+    for (const segment of segments) {
+      const rules = [{ type: "ALL", conditions: [], rules: [{ type: "ANY", conditions: segment.conditions, rules: [] }] }];
+      segmentIds.push((await caller.segments.create({ projectId: project.id, name: segment.name, rules })).id);
+    }
+    for (let i = 0; i < 20; i++) {
+      for (let j = 0; j < 2; j++) {
+        await caller.segmentOverrides.create({
+          featureId: featureIds[i * 2 + j],
+          environmentId: environment.id,
+          segmentId: segmentIds[(i + j * 5) % segmentIds.length],
+          enabled: true,
+          value: `override ${i}.${j}`,
+        });
+      }
+    }
+    for (let i = 0; i < 20; i++) {
+      const identity = await caller.identities.create({ environmentId: environment.id, identifier: `identity-${i * 50}` });
+      await caller.identities.createOverride({ identityId: identity.id, featureId: featureIds[i], enabled: true, value: `identity override ${i}` });
+    }
+    for (;;) {
+      const [row] = (
+        await getDb().execute<{ revision: number; stored: number | null }>(
+          sql`select e.revision, d.revision as stored from environments e left join environment_documents d on d.environment_id = e.id where e.id = ${environment.id}`,
+        )
+      ).rows;
+      if (row.stored !== null && Number(row.stored) >= Number(row.revision)) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const key = environment.apiKey;
+    const flagsUrl = `${system.url}/api/v1/flags/`;
+    let reference = await fetch(flagsUrl, { headers: { "x-environment-key": key } });
+    for (let i = 0; i < 50 && reference.status !== 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      reference = await fetch(flagsUrl, { headers: { "x-environment-key": key } });
+    }
+    const body = Buffer.from(await reference.arrayBuffer());
+    const documentBytes = (await getDb().execute<{ bytes: number }>(sql`select bytes from environment_documents where environment_id = ${environment.id}`)).rows[0].bytes;
+    log(`/flags/ body: ${body.length} bytes; environment document: ${documentBytes} bytes`);
+    // Create the identity pool once (the measured run then hits existing identities with unchanged traits).
+    for (let i = 0; i < IDENTITY_POOL; i++) {
+      await fetch(`${system.url}/api/v1/identities/`, {
+        method: "POST",
+        headers: { "x-environment-key": key, "content-type": "application/json" },
+        body: JSON.stringify({ identifier: `identity-${i}`, traits: traitsFor(i) }),
+      });
+    }
+    await closeDb();
+
+    bare = await startBareServer(body, { "content-type": "application/json", "x-flagsmith-document-updated-at": reference.headers.get("x-flagsmith-document-updated-at") ?? "" }, key);
+    const webPids = processTree(system.web.pid ?? 0);
+    const headers = { "x-environment-key": key };
+
+    const results: Measured[] = [];
+    const flagsRoute = { base: system.url, route: "/api/v1/flags/", method: "GET" };
+    const identitiesRoute = { base: system.url, route: "/api/v1/identities/", method: "POST" };
+    let counter = 0;
+    const identityRequests: AutocannonRequest[] = [
+      {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        setupRequest: (request) => {
+          const index = counter++ % IDENTITY_POOL;
+          return { ...request, body: JSON.stringify({ identifier: `identity-${index}`, traits: traitsFor(index) }) };
+        },
+      },
+    ];
+    const bareCpu = { pids: [bare.child.pid ?? 0] };
+    const webCpu = { pids: webPids };
+    const identitiesUrl = `${system.url}/api/v1/identities/`;
+    results.push(await measure("bare node:http, same bytes", { url: `${bare.url}/api/v1/flags/`, connections: CONNECTIONS, duration: DURATION, headers }, bareCpu, null));
+    results.push(await measure("GET /api/v1/flags/", { url: flagsUrl, connections: CONNECTIONS, duration: DURATION, headers }, webCpu, flagsRoute));
+    results.push(await measure("POST /api/v1/identities/ (5 traits)", { url: identitiesUrl, connections: CONNECTIONS, duration: DURATION, requests: identityRequests }, webCpu, identitiesRoute));
+    results.push(await measure("bare node:http (1 connection)", { url: `${bare.url}/api/v1/flags/`, connections: 1, duration: DURATION, headers }, bareCpu, null));
+    results.push(await measure("GET /api/v1/flags/ (1 connection)", { url: flagsUrl, connections: 1, duration: DURATION, headers }, webCpu, flagsRoute));
+
+    const cpus = os.cpus();
+    const lines: string[] = [];
+    lines.push(`machine: ${cpus[0]?.model ?? "unknown CPU"}, ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`);
+    lines.push(`setup: ${FEATURES} features, ${segments.length} segments, 40 segment overrides, 20 identity overrides; /flags/ body ${body.length} B; document ${documentBytes} B`);
+    lines.push(`runs: ${DURATION}s each after a warm-up, ${CONNECTIONS} connections (unless noted), autocannon on loopback, same machine`);
+    lines.push(`load average at the end (1/5/15 min): ${os.loadavg().map((l) => l.toFixed(2)).join(" / ")} (other work on the machine skews every figure)`);
+    lines.push("");
+    lines.push("| run | req/s | p50 ms | p99 ms | errors/non-2xx | server CPU µs/req | handler wall µs/req |");
+    lines.push("|---|---:|---:|---:|---:|---:|---:|");
+    for (const r of results) {
+      lines.push(
+        `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors}/${r.non2xx} | ${r.cpuMicrosPerRequest === null ? "—" : Math.round(r.cpuMicrosPerRequest)} | ${r.handlerMicrosPerRequest === null ? "—" : Math.round(r.handlerMicrosPerRequest)} |`,
+      );
+    }
+    const [bareRun, flagsRun, identitiesRun] = results;
+    lines.push("");
+    lines.push(`flags / bare = ${(flagsRun.rps / bareRun.rps).toFixed(2)} (target ≥ 0.5)`);
+    lines.push(`identities / flags = ${(identitiesRun.rps / flagsRun.rps).toFixed(2)} (target ≥ 0.3)`);
+    process.stdout.write(lines.join("\n") + "\n");
+  } finally {
+    bare?.child.kill();
+    await system.stop();
+    await database.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

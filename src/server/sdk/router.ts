@@ -1,0 +1,17 @@
+import { z } from "zod";
+import { id, protectedProcedure, requireScope, router } from "../trpc/init";
+import { featureAnalytics, MAX_ANALYTICS_DAYS } from "./analytics";
+
+// Inputs name the entities they touch by top-level ids (featureId, environmentId): the scope
+// middleware resolves and access-checks them, and that they belong to the same project, before
+// the procedure body runs.
+
+export const sdkRouter = router({
+  /**
+   * SDK-reported evaluation counts of a feature in an environment for the last `days` (default 7):
+   * hourly buckets up to 2 days, daily beyond; zero-filled, oldest first, UTC.
+   */
+  analytics: protectedProcedure
+    .input(z.object({ featureId: id, environmentId: id, days: z.number().int().min(1).max(MAX_ANALYTICS_DAYS).optional() }))
+    .query(({ ctx, input }) => featureAnalytics(input.featureId, requireScope(ctx, "environment").environmentId, input.days ?? 7)),
+});

@@ -1,0 +1,188 @@
+/**
+ * documents/serving.ts in process, against this file's own database: key resolution and caching,
+ * the document cache and its freshness through LISTEN/NOTIFY (the timed revision check is set to
+ * 10 minutes here, so only notifications can make a new document visible in time).
+ */
+import { sql } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resetSettingsForTests } from "../../../src/server/config";
+import { getDb } from "../../../src/server/db/client";
+import { currentDocument, isListening, resolveEnvironmentKey, stopServing } from "../../../src/server/documents/serving";
+import { writeEnvironmentDocument } from "../../../src/server/documents/pipeline";
+import { documentCacheLookups } from "../../../src/server/sdk/metrics";
+import { projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
+import { eventually } from "./support";
+
+process.env.DOCUMENT_REVISION_CHECK_MS = "600000";
+process.env.ENVIRONMENT_KEY_CACHE_SECONDS = "60";
+resetSettingsForTests();
+
+async function lookups(result: string): Promise<number> {
+  const metric = await documentCacheLookups.get();
+  return metric.values.find((v) => v.labels.result === result)?.value ?? 0;
+}
+
+let user: TestUser;
+let projectId: number;
+let environmentId: number;
+let clientKey: string;
+
+beforeAll(async () => {
+  user = await signUpUser();
+  const { project, environments } = await projectWithEnvironments(user, ["Development"]);
+  projectId = project.id;
+  environmentId = environments[0].id;
+  clientKey = environments[0].apiKey;
+  await user.caller.features.create({ projectId, name: "banner", initialValue: "hello", defaultEnabled: true });
+});
+
+afterAll(async () => {
+  await stopServing();
+});
+
+describe("resolveEnvironmentKey", () => {
+  it("resolveEnvironmentKey__clientAndServerKeys__environmentWithKind", async () => {
+    // Given a client key and a server key of one environment
+    const server = await user.caller.environments.createServerKey({ environmentId, name: "backend" });
+
+    // When both are resolved
+    const client = await resolveEnvironmentKey(clientKey);
+    const resolvedServer = await resolveEnvironmentKey(server.key);
+
+    // Then both name the environment, project and organisation, with their kind
+    expect(client).toEqual({ environmentId, projectId, organisationId: user.organisationId, kind: "client" });
+    expect(resolvedServer).toEqual({ environmentId, projectId, organisationId: user.organisationId, kind: "server" });
+  });
+
+  it("resolveEnvironmentKey__revokedExpiredUnknownOrOversized__null", async () => {
+    // Given a revoked key, an expired key, an unknown key and an absurdly long one
+    const revoked = await user.caller.environments.createServerKey({ environmentId, name: "revoked" });
+    const keys = await user.caller.environments.serverKeys({ environmentId });
+    await user.caller.environments.revokeServerKey({ environmentId, serverKeyId: keys.find((k) => k.name === "revoked")!.id });
+    const expired = await user.caller.environments.createServerKey({ environmentId, name: "expired" });
+    await getDb().execute(sql`update environment_api_keys set expires_at = now() - interval '1 minute' where name = 'expired' and environment_id = ${environmentId}`);
+
+    // When they are resolved
+    const results = await Promise.all([revoked.key, expired.key, "ser.unknown-key", "nope", "x".repeat(500)].map(resolveEnvironmentKey));
+
+    // Then none resolves
+    expect(results).toEqual([null, null, null, null, null]);
+  });
+
+  it("resolveEnvironmentKey__keyRevokedAfterUse__servedFromCacheUntilTtl", async () => {
+    // Given a server key that has been used once
+    const created = await user.caller.environments.createServerKey({ environmentId, name: "cached" });
+    expect(await resolveEnvironmentKey(created.key)).not.toBeNull();
+
+    // When it is revoked in the database
+    await getDb().execute(sql`update environment_api_keys set active = false, revoked_at = now() where name = 'cached' and environment_id = ${environmentId}`);
+
+    // Then this process keeps the cached resolution (for ENVIRONMENT_KEY_CACHE_SECONDS)
+    expect(await resolveEnvironmentKey(created.key)).toMatchObject({ environmentId, kind: "server" });
+  });
+
+  it("resolveEnvironmentKey__unknownKey__negativelyCached", async () => {
+    // Given a key that does not exist yet, resolved once
+    const key = `late${Date.now()}`;
+    expect(await resolveEnvironmentKey(key)).toBeNull();
+
+    // When an environment gets that key afterwards
+    await getDb().execute(sql`update environments set api_key = ${key} where id = ${environmentId}`);
+    const again = await resolveEnvironmentKey(key);
+    await getDb().execute(sql`update environments set api_key = ${clientKey} where id = ${environmentId}`);
+
+    // Then the cached miss is still answered
+    expect(again).toBeNull();
+  });
+});
+
+describe("currentDocument", () => {
+  it("currentDocument__beforeFirstWrite__nullThenLoadedAndCached", async () => {
+    // Given an environment without a stored document
+    const { environments } = await projectWithEnvironments(user, ["Fresh"]);
+    const fresh = environments[0].id;
+    expect(await currentDocument(fresh)).toBeNull();
+
+    // When its document is written and read twice
+    await writeEnvironmentDocument({ environmentId: fresh });
+    await eventually(async () => (await currentDocument(fresh)) !== null, 5_000, "first document visible");
+    const first = await currentDocument(fresh);
+    const hitsBefore = await lookups("hit");
+    const second = await currentDocument(fresh);
+
+    // Then it is parsed once and the second read is a cache hit returning the same entry
+    expect(first?.document.name).toBe("Fresh");
+    expect(first?.text).toBe(JSON.stringify(first?.document));
+    expect(first?.updatedAtEpoch).toBeCloseTo(first!.updatedAt.getTime() / 1000, 2);
+    expect(second).toBe(first);
+    expect(await lookups("hit")).toBe(hitsBefore + 1);
+  });
+
+  it("currentDocument__concurrentColdReads__oneLoadShared", async () => {
+    // Given a written document nobody has read in this process
+    const { environments } = await projectWithEnvironments(user, ["Concurrent"]);
+    const id = environments[0].id;
+    await writeEnvironmentDocument({ environmentId: id });
+    const loadsBefore = await lookups("loaded");
+
+    // When 20 requests read it at once
+    const entries = await Promise.all(Array.from({ length: 20 }, () => currentDocument(id)));
+
+    // Then one load served all of them
+    expect(new Set(entries).size).toBe(1);
+    expect(await lookups("loaded")).toBe(loadsBefore + 1);
+  });
+
+  it("derived__sameRevision__computedOnce", async () => {
+    // Given a cached document
+    await writeEnvironmentDocument({ environmentId });
+    const entry = (await eventually(async () => (await currentDocument(environmentId)) !== null, 5_000, "document"), await currentDocument(environmentId))!;
+
+    // When derived data is asked for twice
+    let computed = 0;
+    const first = entry.derived("test.count", () => ++computed);
+    const second = entry.derived("test.count", () => ++computed);
+
+    // Then it is computed once
+    expect([first, second, computed]).toEqual([1, 1, 1]);
+  });
+
+  it("currentDocument__newRevisionWritten__visibleThroughNotificationWithoutTtl", async () => {
+    // Given a warm cache while this process LISTENs (the timed check is 10 minutes away)
+    await eventually(async () => isListening(), 5_000, "listener connected");
+    await writeEnvironmentDocument({ environmentId });
+    await eventually(async () => (await currentDocument(environmentId)) !== null, 5_000, "document");
+    const before = (await currentDocument(environmentId))!;
+    before.derived("test.marker", () => "old revision");
+
+    // When a change is made and its document written
+    await user.caller.features.create({ projectId, name: `flag_${Date.now()}`, defaultEnabled: true });
+    await writeEnvironmentDocument({ environmentId });
+
+    // Then the new revision is served within moments, with fresh derived data
+    const waited = await eventually(async () => (await currentDocument(environmentId))!.revision > before.revision, 2_000, "new revision visible");
+    const after = (await currentDocument(environmentId))!;
+    expect(waited).toBeLessThan(2_000);
+    expect(after.document.feature_states.length).toBe(before.document.feature_states.length + 1);
+    expect(after.derived("test.marker", () => "new revision")).toBe("new revision");
+  });
+
+  it("currentDocument__listenerConnectionKilled__reconnectsAndServesMissedRevision", async () => {
+    // Given a warm cache and a LISTEN connection
+    await eventually(async () => isListening(), 5_000, "listener connected");
+    await writeEnvironmentDocument({ environmentId });
+    await eventually(async () => (await currentDocument(environmentId)) !== null, 5_000, "document");
+    const before = (await currentDocument(environmentId))!;
+
+    // When the database drops the listener's connection and a document is written meanwhile
+    await getDb().execute(
+      sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name like '%document-listener' and datname = current_database()`,
+    );
+    await user.caller.features.create({ projectId, name: `missed_${Date.now()}`, defaultEnabled: false });
+    await writeEnvironmentDocument({ environmentId });
+
+    // Then the listener reconnects and the missed revision is served (no 10-minute wait)
+    await eventually(async () => (await currentDocument(environmentId))!.revision > before.revision, 10_000, "missed revision visible");
+    await eventually(async () => isListening(), 10_000, "listener reconnected");
+  });
+});

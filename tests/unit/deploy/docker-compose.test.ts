@@ -1,0 +1,48 @@
+import fs from "node:fs";
+import path from "node:path";
+import yaml from "js-yaml";
+import { describe, expect, it } from "vitest";
+
+type Service = { image?: string; command?: string[] | string; depends_on?: Record<string, { condition: string }>; environment?: Record<string, string>; ports?: string[] };
+const compose = yaml.load(fs.readFileSync(path.resolve(__dirname, "../../../docker-compose.yml"), "utf8")) as { services: Record<string, Service> };
+
+/** Compose's `${VAR:-default}` with the defaults (what `docker compose up` uses without a .env). */
+function interpolate(value: string): string {
+  return value.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, "$1");
+}
+
+describe("docker-compose.yml", () => {
+  it("stack__services__postgresWebWorkerBootstrapAndUpstreamFlagd", () => {
+    // Given the compose file
+    // Then it defines the whole local stack with the upstream flagd image
+    expect(Object.keys(compose.services).sort()).toEqual(["bootstrap", "flagd", "migrate", "postgres", "web", "worker"]);
+    expect(compose.services.flagd.image).toMatch(/^ghcr\.io\/open-feature\/flagd:v\d+\.\d+\.\d+$/);
+  });
+
+  it("flagd__sources__pollsFlagpostWithTheBootstrappedServerKeyAsBearer", () => {
+    // Given flagd's command and the bootstrap's command
+    const flagd = (compose.services.flagd.command as string[]).map(interpolate);
+    const bootstrap = (compose.services.bootstrap.command as string[]).map(interpolate);
+
+    // When the sources JSON is read
+    const sources = JSON.parse(flagd[flagd.indexOf("--sources") + 1]) as { uri: string; provider: string; authHeader: string; interval: number }[];
+    const apiKey = bootstrap[bootstrap.indexOf("--api-key") + 1];
+
+    // Then flagd polls the flags.json endpoint over HTTP with `Bearer <the same server key>`
+    expect(flagd[0]).toBe("start");
+    expect(sources).toEqual([{ uri: "http://web:3000/api/v1/flagd/flags.json", provider: "http", authHeader: `Bearer ${apiKey}`, interval: 5 }]);
+    expect(apiKey).toMatch(/^ser\./);
+    expect(bootstrap.slice(0, 3)).toEqual(["npm", "run", "bootstrap:flagd"]);
+  });
+
+  it("flagd__startOrder__waitsForHealthyWebAndCompletedBootstrap", () => {
+    // Given flagd exits when its first sync fails
+    // Then it starts only after the web answers and the bootstrap finished
+    expect(compose.services.flagd.depends_on).toMatchObject({
+      web: { condition: "service_healthy" },
+      bootstrap: { condition: "service_completed_successfully" },
+    });
+    expect(compose.services.web.depends_on).toMatchObject({ migrate: { condition: "service_completed_successfully" } });
+    expect(compose.services.web.environment).toMatchObject({ HOST: "0.0.0.0" });
+  });
+});
