@@ -2,10 +2,28 @@
 
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
-import type { ReactNode } from "react";
+import { useEffect, useSyncExternalStore, type ReactNode } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "./hooks";
+
+/** The environment last opened in each project (per browser), so project pages keep the environment links. */
+const lastEnvironmentKey = (projectId: number) => `flagpost:lastEnvironment:${projectId}`;
+function subscribeToStorage(callback: () => void) {
+  window.addEventListener("storage", callback);
+  return () => window.removeEventListener("storage", callback);
+}
+function useLastEnvironment(projectId: number | undefined, environmentId: number | undefined): number | undefined {
+  useEffect(() => {
+    if (projectId !== undefined && environmentId !== undefined) window.localStorage.setItem(lastEnvironmentKey(projectId), String(environmentId));
+  }, [projectId, environmentId]);
+  const stored = useSyncExternalStore(
+    subscribeToStorage,
+    () => (projectId === undefined ? null : window.localStorage.getItem(lastEnvironmentKey(projectId))),
+    () => null,
+  );
+  return environmentId ?? (stored && /^\d+$/.test(stored) ? Number(stored) : undefined);
+}
 
 function NavLink({ href, children, exact }: { href: string; children: ReactNode; exact?: boolean }) {
   const pathname = usePathname();
@@ -37,7 +55,10 @@ export function AppShell({ user, children }: { user: { email: string; name: stri
     }),
   );
 
-  const envBase = projectId && environmentId ? `/p/${projectId}/e/${environmentId}` : undefined;
+  // On project pages (no environment in the URL) the environment last opened in this project stays selected.
+  const remembered = useLastEnvironment(projectId, environmentId);
+  const currentEnvironmentId = environmentId ?? (environments.data?.some((env) => env.id === remembered) ? remembered : undefined);
+  const envBase = projectId && currentEnvironmentId ? `/p/${projectId}/e/${currentEnvironmentId}` : undefined;
   const switchEnvironment = (nextId: string) => {
     if (!projectId) return;
     const suffix = envBase && pathname.startsWith(envBase) ? pathname.slice(envBase.length).split("/").slice(0, 2).join("/") : "/features";
@@ -76,8 +97,8 @@ export function AppShell({ user, children }: { user: { email: string; name: stri
         {projectId && environments.data && environments.data.length > 0 ? (
           <div className="switcher">
             <label htmlFor="environment-switcher">Environment</label>
-            <select id="environment-switcher" value={environmentId ?? ""} onChange={(e) => e.target.value && switchEnvironment(e.target.value)}>
-              {environmentId === undefined ? <option value="">Choose an environment…</option> : null}
+            <select id="environment-switcher" value={currentEnvironmentId ?? ""} onChange={(e) => e.target.value && switchEnvironment(e.target.value)}>
+              {currentEnvironmentId === undefined ? <option value="">Choose an environment…</option> : null}
               {environments.data.map((env) => (
                 <option key={env.id} value={env.id}>
                   {env.name}

@@ -144,7 +144,22 @@ export function ErrorState({ error, retry }: { error: unknown; retry?: () => voi
   );
 }
 
-export function Dialog({ title, open, onClose, children, footer }: { title: string; open: boolean; onClose: () => void; children: ReactNode; footer?: ReactNode }) {
+export function Dialog({
+  title,
+  open,
+  onClose,
+  children,
+  footer,
+  wide,
+}: {
+  title: string;
+  open: boolean;
+  onClose: () => void;
+  children: ReactNode;
+  footer?: ReactNode;
+  /** A wider dialog for larger forms. */
+  wide?: boolean;
+}) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const dialog = ref.current;
@@ -153,7 +168,7 @@ export function Dialog({ title, open, onClose, children, footer }: { title: stri
     if (!open && dialog.open) dialog.close();
   }, [open]);
   return (
-    <dialog ref={ref} className="dialog" onClose={onClose} onCancel={onClose} aria-label={title}>
+    <dialog ref={ref} className={`dialog ${wide ? "dialog-wide" : ""}`} onClose={onClose} onCancel={onClose} aria-label={title}>
       <div className="dialog-header">
         <h2>{title}</h2>
         <button type="button" className="icon-btn" aria-label="Close" onClick={onClose}>
@@ -290,3 +305,110 @@ export function SettingRow({ label, help, children }: { label: string; help: str
   );
 }
 
+
+/** A checkbox with its label (and an optional hint under it). */
+export function Checkbox({ label, hint, ...rest }: Omit<InputHTMLAttributes<HTMLInputElement>, "type"> & { label: string; hint?: ReactNode }) {
+  return (
+    <label className="checkbox">
+      <input {...rest} type="checkbox" />
+      <span>
+        {label}
+        {hint ? <span className="field-hint">{hint}</span> : null}
+      </span>
+    </label>
+  );
+}
+
+/**
+ * Accessible tabs (WAI-ARIA tablist): arrow keys / Home / End move between tabs; the panel is
+ * rendered by the caller inside <TabPanel>.
+ */
+export function Tabs<T extends string>({
+  tabs,
+  value,
+  onChange,
+  label,
+  idPrefix = "tab",
+}: {
+  tabs: readonly { id: T; label: ReactNode }[];
+  value: T;
+  onChange: (id: T) => void;
+  label: string;
+  idPrefix?: string;
+}) {
+  const refs = useRef(new Map<T, HTMLButtonElement>());
+  const move = (index: number) => {
+    const next = tabs[(index + tabs.length) % tabs.length];
+    onChange(next.id);
+    refs.current.get(next.id)?.focus();
+  };
+  return (
+    <div className="tabs" role="tablist" aria-label={label}>
+      {tabs.map((tab, index) => (
+        <button
+          key={tab.id}
+          ref={(element) => {
+            if (element) refs.current.set(tab.id, element);
+            else refs.current.delete(tab.id);
+          }}
+          type="button"
+          role="tab"
+          id={`${idPrefix}-${tab.id}`}
+          aria-selected={tab.id === value}
+          aria-controls={`${idPrefix}-panel-${tab.id}`}
+          tabIndex={tab.id === value ? 0 : -1}
+          onClick={() => onChange(tab.id)}
+          onKeyDown={(event) => {
+            if (event.key === "ArrowRight") move(index + 1);
+            else if (event.key === "ArrowLeft") move(index - 1);
+            else if (event.key === "Home") move(0);
+            else if (event.key === "End") move(tabs.length - 1);
+            else return;
+            event.preventDefault();
+          }}
+        >
+          {tab.label}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+export function TabPanel({ id, idPrefix = "tab", children }: { id: string; idPrefix?: string; children: ReactNode }) {
+  return (
+    <div role="tabpanel" id={`${idPrefix}-panel-${id}`} aria-labelledby={`${idPrefix}-${id}`}>
+      {children}
+    </div>
+  );
+}
+
+/** `value`, once it has stopped changing for `delay` ms (search boxes). */
+export function useDebouncedValue<T>(value: T, delay = 250): T {
+  const [debounced, setDebounced] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setDebounced(value), delay);
+    return () => clearTimeout(timer);
+  }, [value, delay]);
+  return debounced;
+}
+
+/** A small coloured label. */
+export function Badge({ tone, children, title }: { tone?: "primary" | "success" | "danger" | "warning"; children: ReactNode; title?: string }) {
+  return (
+    <span className={`badge ${tone ? `badge-${tone}` : ""}`} title={title}>
+      {children}
+    </span>
+  );
+}
+
+/** "Load more" under a paginated list. */
+export function LoadMore({ hasMore, loading, onClick, label = "Load more" }: { hasMore: boolean; loading: boolean; onClick: () => void; label?: string }) {
+  if (!hasMore) return null;
+  return (
+    <div className="load-more">
+      <Button onClick={onClick} busy={loading}>
+        {label}
+      </Button>
+    </div>
+  );
+}

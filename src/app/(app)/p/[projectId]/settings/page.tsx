@@ -7,6 +7,8 @@ import { Button, ConfirmDialog, ErrorState, Loading, PageHeader, SettingRow, Swi
 import { formError } from "@/app/_components/errors";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "@/app/(app)/hooks";
+import { FlagdPanel } from "./FlagdPanel";
+import { ImportPanel } from "./ImportPanel";
 
 export default function ProjectSettingsPage() {
   const trpc = useTRPC();
@@ -70,6 +72,8 @@ export default function ProjectSettingsPage() {
           </SettingRow>
         </form>
       </section>
+      <FlagdPanel projectId={projectId} />
+      <ImportPanel projectId={projectId} />
       <section className="panel" aria-labelledby="project-danger">
         <div className="panel-header">
           <h2 id="project-danger">Danger zone</h2>

@@ -3,8 +3,8 @@
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Button, ConfirmDialog, CopyField, Dialog, ErrorState, Loading, PageHeader, SettingRow, Switch, TextArea, TextInput, formatDate, useToast } from "@/app/_components/ui";
-import { formError } from "@/app/_components/errors";
+import { Badge, Button, ConfirmDialog, CopyField, Dialog, ErrorState, Loading, PageHeader, SettingRow, Switch, TextArea, TextInput, formatDate, useToast } from "@/app/_components/ui";
+import { fieldError, formError, unplacedError } from "@/app/_components/errors";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "@/app/(app)/hooks";
 
@@ -22,6 +22,8 @@ export default function EnvironmentSettingsPage() {
       <PageHeader title="Environment settings" subtitle={`${env.name} — SDK keys and evaluation settings`} />
       <KeysPanel environmentId={environmentId} clientKey={env.apiKey} />
       <GeneralPanel key={`${env.name}\u0000${env.description ?? ""}`} env={env} />
+      <ClonePanel environmentId={environmentId} projectId={projectId ?? 0} name={env.name} />
+      <DocumentPanel environmentId={environmentId} />
       <DangerPanel environmentId={environmentId} projectId={projectId ?? 0} name={env.name} />
     </>
   );
@@ -262,6 +264,131 @@ function DangerPanel({ environmentId, projectId, name }: { environmentId: number
         busy={remove.isPending}
         onClose={() => setOpen(false)}
         onConfirm={() => remove.mutate({ environmentId })}
+      />
+    </section>
+  );
+}
+
+/** Copies this environment (settings, flag states, segment overrides) into a new one, then opens it. */
+function ClonePanel({ environmentId, projectId, name }: { environmentId: number; projectId: number; name: string }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const [cloneName, setCloneName] = useState("");
+  const [submitted, setSubmitted] = useState(false);
+  const clone = useMutation(
+    trpc.environments.clone.mutationOptions({
+      onSuccess: async (created) => {
+        await queryClient.invalidateQueries({ queryKey: trpc.environments.list.queryKey() });
+        await queryClient.invalidateQueries({ queryKey: trpc.audit.pathKey() });
+        toast.success(`Environment "${created.name}" created from "${name}"`);
+        router.push(`/p/${projectId}/e/${created.id}/features`);
+      },
+    }),
+  );
+  const server = formError(clone.error);
+  const nameError = cloneName.trim() === "" ? "Name the new environment" : undefined;
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setSubmitted(true);
+    if (nameError) return;
+    clone.mutate({ environmentId, name: cloneName.trim() });
+  };
+  return (
+    <section className="panel" aria-labelledby="clone-heading">
+      <div className="panel-header">
+        <h2 id="clone-heading">Clone environment</h2>
+      </div>
+      <form className="panel-body stack" onSubmit={submit} noValidate>
+        <p className="muted small" style={{ margin: 0 }}>
+          Creates a new environment with this one&apos;s settings, flag values, segment overrides and identity overrides (with those identities), and new SDK keys.
+        </p>
+        {unplacedError(server, "name") ? (
+          <p className="form-error" role="alert">
+            {server?.message}
+          </p>
+        ) : null}
+        <div className="row" style={{ alignItems: "flex-start" }}>
+          <div style={{ flex: "1 1 260px" }}>
+            <TextInput
+              label="New environment name"
+              value={cloneName}
+              placeholder={`${name} copy`}
+              autoComplete="off"
+              onChange={(e) => {
+                clone.reset();
+                setCloneName(e.target.value);
+              }}
+              error={(submitted ? nameError : undefined) ?? fieldError(server, "name")}
+            />
+          </div>
+          <Button type="submit" variant="primary" busy={clone.isPending} style={{ marginTop: 24 }}>
+            Clone environment
+          </Button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+/** The published environment document: its revision, and the operators' "rebuild" repair action. */
+function DocumentPanel({ environmentId }: { environmentId: number }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const [open, setOpen] = useState(false);
+  const status = useQuery(trpc.documents.status.queryOptions({ environmentId }));
+  const rebuild = useMutation(
+    trpc.documents.rebuild.mutationOptions({
+      onSuccess: async () => {
+        setOpen(false);
+        toast.success("Rebuild requested: a fresh document is being written");
+        await queryClient.invalidateQueries({ queryKey: trpc.documents.pathKey() });
+        await queryClient.invalidateQueries({ queryKey: trpc.audit.pathKey() });
+        // The worker writes it shortly; look again in a moment.
+        setTimeout(() => void queryClient.invalidateQueries({ queryKey: trpc.documents.pathKey() }), 2000);
+      },
+      onError: (error) => toast.error(error),
+    }),
+  );
+  return (
+    <section className="panel" aria-labelledby="document-heading">
+      <div className="panel-header">
+        <h2 id="document-heading">Environment document</h2>
+      </div>
+      <div className="panel-body stack">
+        <div className="small">
+          {status.isPending ? (
+            <span className="muted">Checking the published document…</span>
+          ) : status.isError ? (
+            <span className="field-error">{status.error.message}</span>
+          ) : status.data.stored ? (
+            <span className="row">
+              {status.data.upToDate ? <Badge tone="success">up to date</Badge> : <Badge tone="warning">update pending</Badge>}
+              <span className="muted">
+                revision {status.data.stored.revision} of {status.data.environmentRevision ?? "?"} · written {formatDate(status.data.stored.writtenAt)} · {status.data.stored.featureStatesCount} flags ·{" "}
+                {Math.round(status.data.stored.bytes / 102.4) / 10} KB
+              </span>
+            </span>
+          ) : (
+            <span className="row">
+              <Badge tone="warning">not written yet</Badge>
+            </span>
+          )}
+        </div>
+        <SettingRow label="Rebuild environment document" help="Repair action: rewrites the document SDKs and flagd read, from the current flags. Safe to run; changes nothing else.">
+          <Button onClick={() => setOpen(true)}>Rebuild document</Button>
+        </SettingRow>
+      </div>
+      <ConfirmDialog
+        open={open}
+        title="Rebuild environment document"
+        message="Write a fresh environment document from the current flags? SDKs pick it up on their next poll."
+        confirmLabel="Rebuild document"
+        busy={rebuild.isPending}
+        onClose={() => setOpen(false)}
+        onConfirm={() => rebuild.mutate({ environmentId })}
       />
     </section>
   );

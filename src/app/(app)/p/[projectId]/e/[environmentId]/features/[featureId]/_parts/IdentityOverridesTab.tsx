@@ -1,0 +1,179 @@
+"use client";
+
+import Link from "next/link";
+import { useState, type FormEvent } from "react";
+import { useInfiniteQuery, useMutation } from "@tanstack/react-query";
+import { fieldError, formError, unplacedError } from "@/app/_components/errors";
+import { useIdentityByIdentifier } from "@/app/_components/identity-lookup";
+import type { FlagValue, RouterOutputs } from "@/app/_components/types";
+import { Button, Checkbox, ConfirmDialog, EmptyState, ErrorState, Loading, LoadMore, TextInput, useDebouncedValue, useToast } from "@/app/_components/ui";
+import { useInvalidateFlags } from "@/app/_components/use-invalidate";
+import { ValueEditor, draftOf, parseValue, type ValueDraft } from "@/app/_components/values";
+import { IdentityOverrideForm } from "@/app/_components/identity-override-form";
+import { useTRPC, useTRPCClient } from "@/app/_trpc/client";
+
+type Feature = RouterOutputs["features"]["get"];
+type IdentityOverride = RouterOutputs["identities"]["overridesForFeature"]["items"][number];
+
+/** The feature's identity overrides in this environment: search, add by identifier, edit, remove. */
+export function IdentityOverridesTab({ feature, projectId, environmentId, environmentName }: { feature: Feature; projectId: number; environmentId: number; environmentName: string }) {
+  const trpc = useTRPC();
+  const toast = useToast();
+  const invalidate = useInvalidateFlags();
+  const [search, setSearch] = useState("");
+  const debounced = useDebouncedValue(search.trim());
+  const [removing, setRemoving] = useState<IdentityOverride | null>(null);
+  const overrides = useInfiniteQuery(
+    trpc.identities.overridesForFeature.infiniteQueryOptions(
+      { featureId: feature.id, environmentId, search: debounced || undefined, limit: 25 },
+      { getNextPageParam: (page) => page.nextCursor ?? undefined },
+    ),
+  );
+  const remove = useMutation(
+    trpc.identities.deleteOverride.mutationOptions({
+      onSuccess: async () => {
+        await invalidate();
+        toast.success("Identity override removed");
+        setRemoving(null);
+      },
+      onError: (error) => toast.error(error),
+    }),
+  );
+  const items = overrides.data?.pages.flatMap((page) => page.items) ?? [];
+
+  return (
+    <div className="stack">
+      <p className="muted" style={{ margin: 0 }}>
+        An identity override beats segment overrides and the environment value for one user in {environmentName}.
+      </p>
+      <div className="filters" role="search">
+        <div className="field grow">
+          <label htmlFor="identity-override-search">Search identities</label>
+          <input id="identity-override-search" className="input" type="search" value={search} placeholder="Identifier…" onChange={(e) => setSearch(e.target.value)} />
+        </div>
+      </div>
+      {overrides.isPending ? (
+        <Loading />
+      ) : overrides.isError ? (
+        <ErrorState error={overrides.error} retry={() => overrides.refetch()} />
+      ) : items.length === 0 ? (
+        <EmptyState title={debounced ? "No matching identity overrides" : "No identity overrides"}>{debounced ? "Try another identifier." : "Add one below to give a single user a different state."}</EmptyState>
+      ) : (
+        <>
+          <table className="table" aria-label="Identity overrides">
+            <thead>
+              <tr>
+                <th>Identity</th>
+                <th>Enabled &amp; value</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((override) => (
+                <tr key={override.id} data-testid={`identity-override-${override.identifier}`}>
+                  <td>
+                    <Link href={`/p/${projectId}/e/${environmentId}/identities/${override.identityId}`}>{override.identifier}</Link>
+                  </td>
+                  <td>
+                    <IdentityOverrideForm key={JSON.stringify([override.enabled, override.value])} override={override} />
+                  </td>
+                  <td style={{ textAlign: "right" }}>
+                    <Button variant="ghost" className="btn-sm" aria-label={`Remove override for ${override.identifier}`} onClick={() => setRemoving(override)}>
+                      Remove
+                    </Button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <LoadMore hasMore={overrides.hasNextPage} loading={overrides.isFetchingNextPage} onClick={() => void overrides.fetchNextPage()} />
+        </>
+      )}
+      <AddIdentityOverride feature={feature} environmentId={environmentId} />
+      <ConfirmDialog
+        open={removing !== null}
+        title="Remove identity override"
+        message={`Stop overriding "${feature.name}" for "${removing?.identifier}"?`}
+        confirmLabel="Remove override"
+        busy={remove.isPending}
+        onClose={() => setRemoving(null)}
+        onConfirm={() => removing && remove.mutate({ featureStateId: removing.id })}
+      />
+    </div>
+  );
+}
+
+function AddIdentityOverride({ feature, environmentId }: { feature: Feature; environmentId: number }) {
+  const trpc = useTRPC();
+  const toast = useToast();
+  const invalidate = useInvalidateFlags();
+  const lookup = useIdentityByIdentifier();
+  const client = useTRPCClient();
+  const [identifier, setIdentifier] = useState("");
+  const [enabled, setEnabled] = useState(true);
+  const [value, setValue] = useState<ValueDraft>(draftOf(feature.initialValue));
+  const [submitted, setSubmitted] = useState(false);
+  const create = useMutation({
+    mutationKey: trpc.identities.createOverride.mutationKey(),
+    mutationFn: async (input: { identifier: string; enabled: boolean; value: FlagValue }) => {
+      const identity = await lookup(environmentId, input.identifier);
+      const override = await client.identities.createOverride.mutate({ identityId: identity.id, featureId: feature.id, enabled: input.enabled, value: input.value });
+      return { identity, override };
+    },
+    onSuccess: async ({ identity }) => {
+      await invalidate();
+      toast.success(`Override added for "${identity.identifier}"`);
+      setIdentifier("");
+      setSubmitted(false);
+    },
+  });
+
+  const server = formError(create.error);
+  const parsedValue = parseValue(value);
+  const identifierError = identifier.trim() === "" ? "Enter an identifier" : undefined;
+  const edit = <T,>(set: (v: T) => void) => (v: T) => {
+    if (create.error) create.reset();
+    set(v);
+  };
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setSubmitted(true);
+    if (identifierError || !parsedValue.ok) return;
+    create.mutate({ identifier, enabled, value: parsedValue.value });
+  };
+  const top = unplacedError(server, "identifier", "featureId", "value");
+  return (
+    <form className="panel-inset stack" onSubmit={submit} noValidate aria-labelledby="add-identity-override-heading">
+      <h3 id="add-identity-override-heading">Add an identity override</h3>
+      {top ? (
+        <p className="form-error" role="alert">
+          {top}
+        </p>
+      ) : null}
+      <div className="grid-2">
+        <TextInput
+          label="Identifier"
+          value={identifier}
+          onChange={(e) => edit(setIdentifier)(e.target.value)}
+          placeholder="user-123"
+          autoComplete="off"
+          hint="The identity is created if it does not exist yet."
+          error={(submitted ? identifierError : undefined) ?? fieldError(server, "identifier", "featureId")}
+        />
+        <ValueEditor
+          label="Identity value"
+          draft={value}
+          onChange={edit(setValue)}
+          multiline={false}
+          error={(submitted && !parsedValue.ok ? parsedValue.error : undefined) ?? fieldError(server, "value")}
+        />
+      </div>
+      <Checkbox label="Enabled for this identity" checked={enabled} onChange={(e) => edit(setEnabled)(e.target.checked)} />
+      <div>
+        <Button type="submit" variant="primary" busy={create.isPending}>
+          Add override
+        </Button>
+      </div>
+    </form>
+  );
+}

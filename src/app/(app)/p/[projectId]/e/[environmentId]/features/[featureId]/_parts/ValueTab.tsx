@@ -1,0 +1,225 @@
+"use client";
+
+import { useState, type FormEvent } from "react";
+import { useMutation, useQuery } from "@tanstack/react-query";
+import { fieldError, formError, unplacedError } from "@/app/_components/errors";
+import { ChangeSummary, useCancelScheduled } from "@/app/_components/scheduled";
+import type { FlagValue, RouterOutputs } from "@/app/_components/types";
+import { Button, Checkbox, ErrorState, Loading, Switch, TextInput, formatDate, useToast } from "@/app/_components/ui";
+import { toLocalInput, useInvalidateFlags } from "@/app/_components/use-invalidate";
+import { AllocationsEditor, ValueEditor, allocationDraftsOf, draftOf, parseAllocations, parseValue, type AllocationDrafts, type ValueDraft } from "@/app/_components/values";
+import { useTRPC } from "@/app/_trpc/client";
+
+type Feature = RouterOutputs["features"]["get"];
+type State = RouterOutputs["features"]["states"][number];
+
+/** Enabled, value and allocations of the feature in this environment: save now, or schedule. */
+export function ValueTab({ feature, environmentId, environmentName }: { feature: Feature; environmentId: number; environmentName: string }) {
+  const trpc = useTRPC();
+  const states = useQuery(trpc.features.states.queryOptions({ featureId: feature.id }));
+  if (states.isPending) return <Loading />;
+  if (states.isError) return <ErrorState error={states.error} retry={() => states.refetch()} />;
+  const state = states.data.find((s) => s.environmentId === environmentId);
+  if (!state) return <p className="muted">This feature has no state in {environmentName} yet.</p>;
+  return (
+    <div className="stack">
+      <ValueForm key={JSON.stringify([state, feature.options.map((o) => o.id)])} feature={feature} state={state} environmentId={environmentId} environmentName={environmentName} />
+      <PendingChanges feature={feature} environmentId={environmentId} />
+    </div>
+  );
+}
+
+function ValueForm({ feature, state, environmentId, environmentName }: { feature: Feature; state: State; environmentId: number; environmentName: string }) {
+  const trpc = useTRPC();
+  const toast = useToast();
+  const invalidate = useInvalidateFlags();
+  const [enabled, setEnabled] = useState(state.enabled);
+  const [value, setValue] = useState<ValueDraft>(draftOf(state.value));
+  const [allocations, setAllocations] = useState<AllocationDrafts>(allocationDraftsOf(state.allocations));
+  const [scheduling, setScheduling] = useState(false);
+  const [liveFrom, setLiveFrom] = useState("");
+  const [minLiveFrom, setMinLiveFrom] = useState("");
+  const [pastError, setPastError] = useState(false);
+  const [submitted, setSubmitted] = useState(false);
+
+  const save = useMutation(
+    trpc.features.updateState.mutationOptions({
+      onSuccess: async () => {
+        await invalidate();
+        toast.success(`Saved for ${environmentName}`);
+      },
+    }),
+  );
+  const schedule = useMutation(
+    trpc.features.schedule.mutationOptions({
+      onSuccess: async (row) => {
+        await invalidate();
+        toast.success(`Change scheduled for ${formatDate(row.liveFrom)}`);
+        // Back to what is live now; the pending change is listed below the form.
+        setEnabled(state.enabled);
+        setValue(draftOf(state.value));
+        setAllocations(allocationDraftsOf(state.allocations));
+        setScheduling(false);
+        setLiveFrom("");
+        setSubmitted(false);
+      },
+    }),
+  );
+  const active = scheduling ? schedule : save;
+  const server = formError(active.error);
+  const reset = () => {
+    if (save.error) save.reset();
+    if (schedule.error) schedule.reset();
+  };
+
+  const parsedValue = parseValue(value);
+  const hasOptions = feature.options.length > 0;
+  const parsedAllocations = hasOptions ? parseAllocations(feature.options, allocations) : { ok: true as const, value: [] as { optionId: number; percentageAllocation: number }[] };
+  const liveFromDate = liveFrom ? new Date(liveFrom) : null;
+  const liveFromError = !scheduling ? undefined : !liveFromDate || Number.isNaN(liveFromDate.getTime()) ? "Choose a date and time" : pastError ? "Choose a time in the future" : undefined;
+
+  const changed = {
+    enabled: enabled !== state.enabled,
+    value: parsedValue.ok && JSON.stringify(parsedValue.value) !== JSON.stringify(state.value),
+    allocations:
+      parsedAllocations.ok &&
+      parsedAllocations.value.some((a) => (state.allocations.find((s) => s.optionId === a.optionId)?.percentageAllocation ?? 0) !== a.percentageAllocation),
+  };
+  const nothingChanged = !changed.enabled && !changed.value && !changed.allocations;
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setSubmitted(true);
+    if (!parsedValue.ok || !parsedAllocations.ok) return;
+    const allocationInput = hasOptions && changed.allocations ? parsedAllocations.value : undefined;
+    if (scheduling) {
+      const past = !!liveFromDate && liveFromDate.getTime() <= Date.now();
+      setPastError(past);
+      if (past || liveFromError || !liveFromDate || nothingChanged) return;
+      schedule.mutate({
+        environmentId,
+        featureId: feature.id,
+        enabled: changed.enabled ? enabled : undefined,
+        value: changed.value ? (parsedValue.value as FlagValue) : undefined,
+        allocations: allocationInput,
+        liveFrom: liveFromDate.toISOString(),
+      });
+    } else {
+      save.mutate({ featureId: feature.id, environmentId, enabled, value: parsedValue.value, allocations: allocationInput });
+    }
+  };
+
+  const top = unplacedError(server, "value", "allocations", "liveFrom", "enabled");
+  return (
+    <form className="stack value-form" onSubmit={submit} noValidate aria-label={`Value in ${environmentName}`}>
+      {top ? (
+        <p className="form-error" role="alert">
+          {top}
+        </p>
+      ) : null}
+      <div className="row-between">
+        <div>
+          <strong>Enabled in {environmentName}</strong>
+          <div className="muted small">Off: SDKs get the flag disabled (with its value).</div>
+        </div>
+        <Switch
+          label={`Enabled in ${environmentName}`}
+          checked={enabled}
+          onChange={(next) => {
+            reset();
+            setEnabled(next);
+          }}
+        />
+      </div>
+      <ValueEditor
+        label={hasOptions ? "Control value" : "Value"}
+        draft={value}
+        onChange={(draft) => {
+          reset();
+          setValue(draft);
+        }}
+        error={(submitted && !parsedValue.ok ? parsedValue.error : undefined) ?? fieldError(server, "value")}
+        hint={hasOptions ? "Served to identities outside every variation's split, and to anonymous requests." : undefined}
+      />
+      {hasOptions ? (
+        <AllocationsEditor
+          legend={`Split in ${environmentName}`}
+          options={feature.options}
+          drafts={allocations}
+          onChange={(drafts) => {
+            reset();
+            setAllocations(drafts);
+          }}
+          error={(submitted && !parsedAllocations.ok ? parsedAllocations.error : undefined) ?? fieldError(server, "allocations")}
+        />
+      ) : null}
+      <Checkbox
+        label="Schedule this change"
+        checked={scheduling}
+        onChange={(e) => {
+          reset();
+          setScheduling(e.target.checked);
+          setMinLiveFrom(toLocalInput(new Date()));
+          if (e.target.checked && !liveFrom) setLiveFrom(toLocalInput(new Date(Date.now() + 60 * 60 * 1000)));
+        }}
+        hint="Keep the current state live until a date and time you choose."
+      />
+      {scheduling ? (
+        <div className="grid-2">
+          <TextInput
+            label="Go live at"
+            type="datetime-local"
+            value={liveFrom}
+            min={minLiveFrom}
+            onChange={(e) => {
+              reset();
+              setPastError(false);
+              setLiveFrom(e.target.value);
+            }}
+            error={(submitted ? liveFromError : undefined) ?? fieldError(server, "liveFrom")}
+            hint={`Your local time (${Intl.DateTimeFormat().resolvedOptions().timeZone}).`}
+          />
+        </div>
+      ) : null}
+      {scheduling && submitted && nothingChanged ? (
+        <p className="field-error" role="alert">
+          Change the toggle, value or split first: a scheduled change must change something.
+        </p>
+      ) : null}
+      <div className="row">
+        <Button type="submit" variant="primary" busy={active.isPending} disabled={!scheduling && nothingChanged && parsedValue.ok && parsedAllocations.ok}>
+          {scheduling ? "Schedule change" : "Save"}
+        </Button>
+        {!nothingChanged ? <span className="muted small">{scheduling ? "Not live until scheduled" : "Unsaved changes"}</span> : null}
+      </div>
+    </form>
+  );
+}
+
+function PendingChanges({ feature, environmentId }: { feature: Feature; environmentId: number }) {
+  const trpc = useTRPC();
+  const pending = useQuery(trpc.features.scheduled.queryOptions({ environmentId, status: "PENDING" }));
+  const cancel = useCancelScheduled();
+  const mine = pending.data?.filter((change) => change.featureId === feature.id) ?? [];
+  if (mine.length === 0) return null;
+  return (
+    <section aria-labelledby="pending-heading" className="stack">
+      <h3 id="pending-heading">Scheduled in this environment</h3>
+      <ul className="plain-list">
+        {mine.map((change) => (
+          <li key={change.id} className="row-between scheduled-item">
+            <span>
+              <ChangeSummary change={change.change} options={feature.options} />
+              {change.segmentName ? <span className="muted"> (segment “{change.segmentName}”)</span> : null}
+              <span className="muted small"> — goes live {formatDate(change.liveFrom)}, by {change.actorLabel}</span>
+            </span>
+            <Button className="btn-sm" variant="ghost" onClick={() => cancel.ask(change.id, feature.name)}>
+              Cancel
+            </Button>
+          </li>
+        ))}
+      </ul>
+      {cancel.dialog}
+    </section>
+  );
+}

@@ -1,0 +1,413 @@
+"use client";
+
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useState, type FormEvent } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { fieldError, formError, unplacedError } from "@/app/_components/errors";
+import { IdentityOverrideForm } from "@/app/_components/identity-override-form";
+import type { RouterOutputs } from "@/app/_components/types";
+import { Badge, Button, Checkbox, ConfirmDialog, ErrorState, Loading, PageHeader, Select, TextInput, formatDate, useToast } from "@/app/_components/ui";
+import { useInvalidateFlags } from "@/app/_components/use-invalidate";
+import { EMPTY_DRAFT, ValueEditor, draftOf, parseTraitValue, parseValue, type ValueDraft } from "@/app/_components/values";
+import { useTRPC } from "@/app/_trpc/client";
+import { useRouteIds } from "@/app/(app)/hooks";
+
+type Identity = RouterOutputs["identities"]["get"];
+type Trait = Identity["traits"][number];
+type Override = Identity["overrides"][number];
+
+export default function IdentityPage() {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const invalidate = useInvalidateFlags();
+  const { projectId: routeProjectId, environmentId: routeEnvironmentId, identityId: routeIdentityId } = useRouteIds();
+  const projectId = routeProjectId ?? 0;
+  const environmentId = routeEnvironmentId ?? 0;
+  const identityId = routeIdentityId ?? 0;
+  const listHref = `/p/${projectId}/e/${environmentId}/identities`;
+  const identity = useQuery(trpc.identities.get.queryOptions({ identityId }));
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const remove = useMutation(
+    trpc.identities.delete.mutationOptions({
+      onSuccess: async () => {
+        queryClient.removeQueries({ queryKey: trpc.identities.get.queryKey({ identityId }) });
+        await invalidate();
+        toast.success("Identity deleted");
+        router.push(listHref);
+      },
+      onError: (error) => toast.error(error),
+    }),
+  );
+
+  const breadcrumb = (name: string) => (
+    <nav aria-label="Breadcrumb" className="breadcrumb">
+      <Link href={listHref}>Identities</Link> <span aria-hidden>/</span> <span aria-current="page">{name}</span>
+    </nav>
+  );
+  if (identity.isPending) return <Loading />;
+  if (identity.isError) {
+    return (
+      <>
+        {breadcrumb("Identity")}
+        <ErrorState error={identity.error} retry={() => identity.refetch()} />
+      </>
+    );
+  }
+  const i = identity.data;
+  return (
+    <>
+      {breadcrumb(i.identifier)}
+      <PageHeader
+        title={i.identifier}
+        subtitle={`First seen ${formatDate(i.createdAt)}`}
+        actions={
+          <Button variant="danger" onClick={() => setConfirmDelete(true)}>
+            Delete identity
+          </Button>
+        }
+      />
+      <TraitsPanel identity={i} />
+      <OverridesPanel identity={i} projectId={projectId} environmentId={environmentId} />
+      <ConfirmDialog
+        open={confirmDelete}
+        title="Delete identity"
+        message={`Delete "${i.identifier}" with its traits and ${i.overrides.length} override${i.overrides.length === 1 ? "" : "s"}? It is created again the next time an SDK identifies this user.`}
+        confirmLabel="Delete identity"
+        busy={remove.isPending}
+        onClose={() => setConfirmDelete(false)}
+        onConfirm={() => remove.mutate({ identityId })}
+      />
+    </>
+  );
+}
+
+function TraitsPanel({ identity }: { identity: Identity }) {
+  const trpc = useTRPC();
+  const toast = useToast();
+  const invalidate = useInvalidateFlags();
+  const [deleting, setDeleting] = useState<Trait | null>(null);
+  const remove = useMutation(
+    trpc.identities.deleteTrait.mutationOptions({
+      onSuccess: async () => {
+        await invalidate();
+        toast.success(`Trait "${deleting?.key}" deleted`);
+        setDeleting(null);
+      },
+      onError: (error) => toast.error(error),
+    }),
+  );
+  return (
+    <section className="panel" aria-labelledby="traits-heading">
+      <div className="panel-header">
+        <h2 id="traits-heading">Traits</h2>
+        <span className="muted small">Segment rules compare these values.</span>
+      </div>
+      {identity.traits.length === 0 ? (
+        <p className="panel-body muted" style={{ margin: 0 }}>
+          No traits yet.
+        </p>
+      ) : (
+        <table className="table" aria-label="Traits">
+          <thead>
+            <tr>
+              <th>Trait</th>
+              <th>Value</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {identity.traits.map((trait) => (
+              <tr key={trait.key} data-testid={`trait-${trait.key}`}>
+                <td>
+                  <code>{trait.key}</code> <Badge>{trait.type}</Badge>
+                </td>
+                <td>
+                  <TraitForm key={JSON.stringify(trait.value)} identityId={identity.id} trait={trait} />
+                </td>
+                <td style={{ textAlign: "right" }}>
+                  <Button variant="ghost" className="btn-sm" aria-label={`Delete trait ${trait.key}`} onClick={() => setDeleting(trait)}>
+                    Delete
+                  </Button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <div className="panel-body">
+        <AddTrait identityId={identity.id} />
+      </div>
+      <ConfirmDialog
+        open={deleting !== null}
+        title="Delete trait"
+        message={`Delete the trait "${deleting?.key}"? Segments using it may stop matching this identity.`}
+        confirmLabel="Delete trait"
+        busy={remove.isPending}
+        onClose={() => setDeleting(null)}
+        onConfirm={() => deleting && remove.mutate({ identityId: identity.id, key: deleting.key })}
+      />
+    </section>
+  );
+}
+
+function TraitForm({ identityId, trait }: { identityId: number; trait: Trait }) {
+  const trpc = useTRPC();
+  const toast = useToast();
+  const invalidate = useInvalidateFlags();
+  const [value, setValue] = useState<ValueDraft>(draftOf(trait.value));
+  const [submitted, setSubmitted] = useState(false);
+  const save = useMutation(
+    trpc.identities.setTrait.mutationOptions({
+      onSuccess: async () => {
+        await invalidate();
+        toast.success(`Trait "${trait.key}" saved`);
+      },
+    }),
+  );
+  const server = formError(save.error);
+  const parsed = parseTraitValue(value);
+  const dirty = !parsed.ok || JSON.stringify(parsed.value) !== JSON.stringify(trait.value);
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setSubmitted(true);
+    if (!parsed.ok) return;
+    save.mutate({ identityId, key: trait.key, value: parsed.value });
+  };
+  return (
+    <form className="inline-override" onSubmit={submit} noValidate aria-label={`Trait ${trait.key}`}>
+      <ValueEditor
+        label={`Value of ${trait.key}`}
+        draft={value}
+        multiline={false}
+        onChange={(draft) => {
+          save.reset();
+          setValue(draft);
+        }}
+        error={(submitted && !parsed.ok ? parsed.error : undefined) ?? fieldError(server, "value") ?? unplacedError(server, "value")}
+        hint={value.kind === "none" ? "Saving no value removes the trait." : undefined}
+      />
+      <Button type="submit" className="btn-sm" disabled={!dirty} busy={save.isPending}>
+        Save
+      </Button>
+    </form>
+  );
+}
+
+function AddTrait({ identityId }: { identityId: number }) {
+  const trpc = useTRPC();
+  const toast = useToast();
+  const invalidate = useInvalidateFlags();
+  const [key, setKey] = useState("");
+  const [value, setValue] = useState<ValueDraft>({ ...EMPTY_DRAFT });
+  const [submitted, setSubmitted] = useState(false);
+  const save = useMutation(
+    trpc.identities.setTrait.mutationOptions({
+      onSuccess: async (_traits, variables) => {
+        await invalidate();
+        toast.success(`Trait "${variables.key}" saved`);
+        setKey("");
+        setValue({ ...EMPTY_DRAFT });
+        setSubmitted(false);
+      },
+    }),
+  );
+  const server = formError(save.error);
+  const parsed = parseTraitValue(value);
+  const keyError = key.trim() === "" ? "Trait key is required" : undefined;
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setSubmitted(true);
+    if (keyError || !parsed.ok) return;
+    save.mutate({ identityId, key: key.trim(), value: parsed.value });
+  };
+  const top = unplacedError(server, "key", "value");
+  return (
+    <form className="panel-inset stack" onSubmit={submit} noValidate aria-labelledby="add-trait-heading">
+      <h3 id="add-trait-heading">Add or update a trait</h3>
+      {top ? (
+        <p className="form-error" role="alert">
+          {top}
+        </p>
+      ) : null}
+      <div className="grid-2">
+        <TextInput
+          label="Trait key"
+          value={key}
+          placeholder="plan"
+          autoComplete="off"
+          onChange={(e) => {
+            save.reset();
+            setKey(e.target.value);
+          }}
+          error={(submitted ? keyError : undefined) ?? fieldError(server, "key")}
+        />
+        <ValueEditor
+          label="Trait value"
+          draft={value}
+          multiline={false}
+          onChange={(draft) => {
+            save.reset();
+            setValue(draft);
+          }}
+          error={(submitted && !parsed.ok ? parsed.error : undefined) ?? fieldError(server, "value")}
+        />
+      </div>
+      <div>
+        <Button type="submit" variant="primary" busy={save.isPending}>
+          Save trait
+        </Button>
+      </div>
+    </form>
+  );
+}
+
+function OverridesPanel({ identity, projectId, environmentId }: { identity: Identity; projectId: number; environmentId: number }) {
+  const trpc = useTRPC();
+  const toast = useToast();
+  const invalidate = useInvalidateFlags();
+  const [removing, setRemoving] = useState<Override | null>(null);
+  const remove = useMutation(
+    trpc.identities.deleteOverride.mutationOptions({
+      onSuccess: async () => {
+        await invalidate();
+        toast.success("Identity override removed");
+        setRemoving(null);
+      },
+      onError: (error) => toast.error(error),
+    }),
+  );
+  return (
+    <section className="panel" aria-labelledby="identity-overrides-heading">
+      <div className="panel-header">
+        <h2 id="identity-overrides-heading">Feature overrides</h2>
+        <span className="muted small">This identity&apos;s own state of a feature beats segments and the environment value.</span>
+      </div>
+      {identity.overrides.length === 0 ? (
+        <p className="panel-body muted" style={{ margin: 0 }}>
+          No overrides for this identity.
+        </p>
+      ) : (
+        <table className="table" aria-label="Identity overrides">
+          <thead>
+            <tr>
+              <th>Feature</th>
+              <th>Enabled &amp; value</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {identity.overrides.map((override) => (
+              <tr key={override.id} data-testid={`identity-override-${override.featureName}`}>
+                <td>
+                  <Link href={`/p/${projectId}/e/${environmentId}/features/${override.featureId}?tab=identities`}>{override.featureName}</Link>
+                </td>
+                <td>
+                  <IdentityOverrideForm key={JSON.stringify([override.enabled, override.value])} override={override} />
+                </td>
+                <td style={{ textAlign: "right" }}>
+                  <Button variant="ghost" className="btn-sm" aria-label={`Remove override of ${override.featureName}`} onClick={() => setRemoving(override)}>
+                    Remove
+                  </Button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <div className="panel-body">
+        <AddOverride identity={identity} projectId={projectId} />
+      </div>
+      <ConfirmDialog
+        open={removing !== null}
+        title="Remove identity override"
+        message={`Stop overriding "${removing?.featureName}" for "${identity.identifier}"?`}
+        confirmLabel="Remove override"
+        busy={remove.isPending}
+        onClose={() => setRemoving(null)}
+        onConfirm={() => removing && remove.mutate({ featureStateId: removing.id })}
+      />
+    </section>
+  );
+}
+
+function AddOverride({ identity, projectId }: { identity: Identity; projectId: number }) {
+  const trpc = useTRPC();
+  const toast = useToast();
+  const invalidate = useInvalidateFlags();
+  const features = useQuery(trpc.features.list.queryOptions({ projectId, archived: false }));
+  const [featureId, setFeatureId] = useState("");
+  const [enabled, setEnabled] = useState(true);
+  const [value, setValue] = useState<ValueDraft>({ ...EMPTY_DRAFT });
+  const [submitted, setSubmitted] = useState(false);
+  const create = useMutation(
+    trpc.identities.createOverride.mutationOptions({
+      onSuccess: async (override) => {
+        await invalidate();
+        toast.success(`Override of "${override.featureName}" added`);
+        setFeatureId("");
+        setSubmitted(false);
+      },
+    }),
+  );
+  const server = formError(create.error);
+  const taken = new Set(identity.overrides.map((o) => o.featureId));
+  const available = (features.data ?? []).filter((f) => !taken.has(f.id));
+  const parsed = parseValue(value);
+  const featureError = featureId === "" ? "Choose a feature" : undefined;
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    setSubmitted(true);
+    if (featureError || !parsed.ok) return;
+    create.mutate({ identityId: identity.id, featureId: Number(featureId), enabled, value: parsed.value });
+  };
+  const top = unplacedError(server, "featureId", "value");
+  return (
+    <form className="panel-inset stack" onSubmit={submit} noValidate aria-labelledby="add-identity-feature-override">
+      <h3 id="add-identity-feature-override">Override a feature</h3>
+      {top ? (
+        <p className="form-error" role="alert">
+          {top}
+        </p>
+      ) : null}
+      <div className="grid-2">
+        <Select
+          label="Feature"
+          value={featureId}
+          onChange={(e) => {
+            create.reset();
+            setFeatureId(e.target.value);
+            const feature = features.data?.find((f) => String(f.id) === e.target.value);
+            if (feature) setValue(draftOf(feature.state?.value ?? feature.initialValue));
+          }}
+          error={(submitted ? featureError : undefined) ?? fieldError(server, "featureId")}
+        >
+          <option value="">{features.isPending ? "Loading features…" : "Choose a feature…"}</option>
+          {available.map((feature) => (
+            <option key={feature.id} value={feature.id}>
+              {feature.name}
+            </option>
+          ))}
+        </Select>
+        <ValueEditor
+          label="Override value"
+          draft={value}
+          multiline={false}
+          onChange={(draft) => {
+            create.reset();
+            setValue(draft);
+          }}
+          error={(submitted && !parsed.ok ? parsed.error : undefined) ?? fieldError(server, "value")}
+        />
+      </div>
+      <Checkbox label="Enabled for this identity" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} />
+      <div>
+        <Button type="submit" variant="primary" busy={create.isPending}>
+          Add override
+        </Button>
+      </div>
+    </form>
+  );
+}

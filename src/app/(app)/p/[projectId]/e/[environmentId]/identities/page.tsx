@@ -1,0 +1,143 @@
+"use client";
+
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useState, type FormEvent } from "react";
+import { useInfiniteQuery, useMutation, useQuery } from "@tanstack/react-query";
+import { fieldError, formError, unplacedError } from "@/app/_components/errors";
+import { Button, Dialog, EmptyState, ErrorState, Loading, LoadMore, PageHeader, TextInput, formatDate, useDebouncedValue, useToast } from "@/app/_components/ui";
+import { useInvalidateFlags } from "@/app/_components/use-invalidate";
+import { useTRPC } from "@/app/_trpc/client";
+import { useRouteIds } from "@/app/(app)/hooks";
+
+export default function IdentitiesPage() {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const toast = useToast();
+  const invalidate = useInvalidateFlags();
+  const { projectId: routeProjectId, environmentId: routeEnvironmentId } = useRouteIds();
+  const projectId = routeProjectId ?? 0;
+  const environmentId = routeEnvironmentId ?? 0;
+  const base = `/p/${projectId}/e/${environmentId}/identities`;
+  const environment = useQuery(trpc.environments.get.queryOptions({ environmentId }));
+  const [search, setSearch] = useState("");
+  const debounced = useDebouncedValue(search.trim());
+  const identities = useInfiniteQuery(
+    trpc.identities.list.infiniteQueryOptions({ environmentId, search: debounced || undefined, limit: 50 }, { getNextPageParam: (page) => page.nextCursor ?? undefined }),
+  );
+  const [creating, setCreating] = useState(false);
+  const [identifier, setIdentifier] = useState("");
+  const create = useMutation(
+    trpc.identities.create.mutationOptions({
+      onSuccess: async (identity) => {
+        await invalidate();
+        toast.success(`Identity "${identity.identifier}" created`);
+        setCreating(false);
+        setIdentifier("");
+        router.push(`${base}/${identity.id}`);
+      },
+    }),
+  );
+  const server = formError(create.error);
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    create.mutate({ environmentId, identifier });
+  };
+  const items = identities.data?.pages.flatMap((page) => page.items) ?? [];
+
+  return (
+    <>
+      <PageHeader
+        title="Identities"
+        subtitle={environment.data ? `Users seen by SDKs in ${environment.data.name}, with their traits and overrides.` : undefined}
+        actions={
+          <Button variant="primary" onClick={() => setCreating(true)}>
+            New identity
+          </Button>
+        }
+      />
+      <div className="filters" role="search">
+        <div className="field grow">
+          <label htmlFor="identity-search">Search by identifier</label>
+          <input id="identity-search" className="input" type="search" value={search} placeholder="user-123…" onChange={(e) => setSearch(e.target.value)} />
+        </div>
+      </div>
+      {identities.isPending ? (
+        <Loading />
+      ) : identities.isError ? (
+        <ErrorState error={identities.error} retry={() => identities.refetch()} />
+      ) : items.length === 0 ? (
+        <div className="panel">
+          {debounced ? (
+            <EmptyState title="No matching identities">No identifier contains “{debounced}”.</EmptyState>
+          ) : (
+            <EmptyState
+              title="No identities yet"
+              action={
+                <Button variant="primary" onClick={() => setCreating(true)}>
+                  Create an identity
+                </Button>
+              }
+            >
+              Identities appear when an SDK asks for an identified user&apos;s flags; you can also create them here.
+            </EmptyState>
+          )}
+        </div>
+      ) : (
+        <div className="panel">
+          <table className="table" aria-label="Identities">
+            <thead>
+              <tr>
+                <th>Identifier</th>
+                <th>First seen</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((identity) => (
+                <tr key={identity.id}>
+                  <td>
+                    <Link href={`${base}/${identity.id}`} className="mono">
+                      {identity.identifier}
+                    </Link>
+                  </td>
+                  <td className="muted small">{formatDate(identity.createdAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <LoadMore hasMore={identities.hasNextPage} loading={identities.isFetchingNextPage} onClick={() => void identities.fetchNextPage()} />
+        </div>
+      )}
+      <Dialog
+        open={creating}
+        title="New identity"
+        onClose={() => setCreating(false)}
+        footer={
+          <>
+            <Button onClick={() => setCreating(false)}>Cancel</Button>
+            <Button variant="primary" type="submit" form="new-identity" busy={create.isPending}>
+              Create identity
+            </Button>
+          </>
+        }
+      >
+        <form id="new-identity" onSubmit={submit} className="stack" noValidate>
+          {unplacedError(server, "identifier") ? <p className="form-error">{server?.message}</p> : null}
+          <TextInput
+            label="Identifier"
+            value={identifier}
+            autoFocus
+            autoComplete="off"
+            placeholder="user-123"
+            onChange={(e) => {
+              create.reset();
+              setIdentifier(e.target.value);
+            }}
+            error={fieldError(server, "identifier")}
+            hint="The user id your application passes to the SDK."
+          />
+        </form>
+      </Dialog>
+    </>
+  );
+}

@@ -1,0 +1,145 @@
+"use client";
+
+/**
+ * The audit log as a filterable, paginated list ("Load more" follows the server's cursor): who did
+ * what and when, with the before/after of each change in an expander.
+ */
+import { useState } from "react";
+import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { useTRPC } from "@/app/_trpc/client";
+import { Badge, EmptyState, ErrorState, Loading, LoadMore, formatDate, useDebouncedValue } from "./ui";
+import type { RouterOutputs } from "./types";
+
+type AuditItem = RouterOutputs["audit"]["list"]["items"][number];
+
+/** Action prefixes offered by the filter (the server matches `action` by prefix). */
+export const AUDIT_ACTION_FILTERS: readonly { value: string; label: string }[] = [
+  { value: "", label: "All changes" },
+  { value: "feature.", label: "Features" },
+  { value: "feature_state.", label: "Feature values & toggles" },
+  { value: "multivariate_option.", label: "Variations" },
+  { value: "segment.", label: "Segments" },
+  { value: "segment_override.", label: "Segment overrides" },
+  { value: "identity.", label: "Identities" },
+  { value: "identity_override.", label: "Identity overrides" },
+  { value: "trait.", label: "Traits" },
+  { value: "scheduled_change.", label: "Scheduled changes" },
+  { value: "environment", label: "Environments & documents" },
+  { value: "server_key.", label: "Server-side keys" },
+  { value: "project.", label: "Project" },
+];
+
+function actionTone(action: string): "success" | "danger" | "warning" | "primary" | undefined {
+  if (action.endsWith(".created") || action.endsWith(".applied") || action.endsWith(".cloned")) return "success";
+  if (action.endsWith(".deleted") || action.endsWith(".revoked") || action.endsWith(".failed")) return "danger";
+  if (action.endsWith(".cancelled")) return "warning";
+  return "primary";
+}
+
+export function AuditLog({
+  projectId,
+  environmentId,
+  featureId,
+  segmentId,
+  showFilters = true,
+  pageSize = 25,
+}: {
+  projectId: number;
+  environmentId?: number;
+  featureId?: number;
+  segmentId?: number;
+  showFilters?: boolean;
+  pageSize?: number;
+}) {
+  const trpc = useTRPC();
+  const [action, setAction] = useState("");
+  const [search, setSearch] = useState("");
+  const debouncedSearch = useDebouncedValue(search.trim());
+  const query = useInfiniteQuery(
+    trpc.audit.list.infiniteQueryOptions(
+      { projectId, environmentId, featureId, segmentId, action: action || undefined, search: debouncedSearch || undefined, limit: pageSize },
+      { getNextPageParam: (page) => page.nextCursor ?? undefined },
+    ),
+  );
+  const environments = useQuery(trpc.environments.list.queryOptions({ projectId }));
+  const environmentNames = new Map((environments.data ?? []).map((env) => [env.id, env.name]));
+  const items = query.data?.pages.flatMap((page) => page.items) ?? [];
+  const filtered = action !== "" || debouncedSearch !== "";
+
+  return (
+    <div className="stack">
+      {showFilters ? (
+        <div className="filters" role="search">
+          <div className="field">
+            <label htmlFor="audit-action">Change type</label>
+            <select id="audit-action" className="input" value={action} onChange={(e) => setAction(e.target.value)}>
+              {AUDIT_ACTION_FILTERS.map((filter) => (
+                <option key={filter.value} value={filter.value}>
+                  {filter.label}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div className="field grow">
+            <label htmlFor="audit-search">Search</label>
+            <input id="audit-search" className="input" type="search" value={search} placeholder="Summary or person…" onChange={(e) => setSearch(e.target.value)} />
+          </div>
+        </div>
+      ) : null}
+      {query.isPending ? (
+        <Loading />
+      ) : query.isError ? (
+        <ErrorState error={query.error} retry={() => query.refetch()} />
+      ) : items.length === 0 ? (
+        <div className="panel">
+          <EmptyState title={filtered ? "No matching changes" : "No changes yet"}>
+            {filtered ? "Try another change type or search." : "Every change to flags, segments and identities is recorded here."}
+          </EmptyState>
+        </div>
+      ) : (
+        <div className="panel">
+          <ol className="audit-list" aria-label="Audit log">
+            {items.map((item) => (
+              <AuditRow key={item.id} item={item} environmentName={item.environmentId === null ? undefined : (environmentNames.get(item.environmentId) ?? `environment #${item.environmentId}`)} />
+            ))}
+          </ol>
+          <LoadMore hasMore={query.hasNextPage} loading={query.isFetchingNextPage} onClick={() => void query.fetchNextPage()} />
+        </div>
+      )}
+    </div>
+  );
+}
+
+function AuditRow({ item, environmentName }: { item: AuditItem; environmentName?: string }) {
+  const hasDetail = item.before !== null || item.after !== null;
+  return (
+    <li className="audit-item">
+      <div className="audit-main">
+        <div className="audit-summary">{item.summary}</div>
+        <div className="muted small row">
+          <Badge tone={actionTone(item.action)}>{item.action}</Badge>
+          {environmentName ? <Badge title="Environment">{environmentName}</Badge> : <span title="Applies to the whole project">project-wide</span>}
+          <span>
+            by <strong>{item.actorLabel}</strong>
+          </span>
+          <time dateTime={String(item.createdAt)}>{formatDate(item.createdAt)}</time>
+        </div>
+      </div>
+      {hasDetail ? (
+        <details className="audit-detail">
+          <summary>Before / after</summary>
+          <div className="diff">
+            <div>
+              <div className="small muted">Before</div>
+              <pre>{item.before === null ? "—" : JSON.stringify(item.before, null, 2)}</pre>
+            </div>
+            <div>
+              <div className="small muted">After</div>
+              <pre>{item.after === null ? "—" : JSON.stringify(item.after, null, 2)}</pre>
+            </div>
+          </div>
+        </details>
+      ) : null}
+    </li>
+  );
+}
