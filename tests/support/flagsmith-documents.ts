@@ -12,7 +12,7 @@ import type { EnvironmentDocument } from "../../src/server/documents/types";
 import { buildEnvironmentContext, getEvaluationResult, withIdentity, type SdkEvaluationContext } from "../../src/server/engine";
 import type { TraitValue } from "../../src/server/engine/types";
 
-export const LEGACY_FILE = path.resolve(__dirname, "../../../shared/testdata/flagsmith-engine-test-data/legacy-v1/environment_n9fbf9h3v4fFgH3U3ngWhb.json");
+export const LEGACY_FILE = path.resolve(__dirname, "../fixtures/flagsmith-engine-test-data/legacy-v1/environment_n9fbf9h3v4fFgH3U3ngWhb.json");
 
 /** The legacy file: `{ environment, identities_and_responses }`. */
 export function legacyFile(): {

@@ -8,7 +8,7 @@ import { parse as parseJsonc, type ParseError } from "jsonc-parser";
 import { describe, expect, it } from "vitest";
 import { getEvaluationResult, type EvaluationContext, type EvaluationResult } from "@/server/engine";
 
-const TEST_CASES_DIR = path.resolve(__dirname, "../../../../shared/testdata/flagsmith-engine-test-data/test_cases");
+const TEST_CASES_DIR = path.resolve(__dirname, "../../fixtures/flagsmith-engine-test-data/test_cases");
 const EXPECTED_CASE_COUNT = 199;
 
 interface EngineTestCase {

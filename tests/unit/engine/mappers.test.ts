@@ -36,7 +36,7 @@ import type { EvaluationContextWithMetadata } from "../../../node_modules/flagsm
 
 const LEGACY_FIXTURE = path.resolve(
   __dirname,
-  "../../../../shared/testdata/flagsmith-engine-test-data/legacy-v1/environment_n9fbf9h3v4fFgH3U3ngWhb.json",
+  "../../fixtures/flagsmith-engine-test-data/legacy-v1/environment_n9fbf9h3v4fFgH3U3ngWhb.json",
 );
 
 interface LegacyFixture {

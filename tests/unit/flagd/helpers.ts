@@ -13,7 +13,7 @@ import Ajv, { type ValidateFunction } from "ajv";
 import { expect } from "vitest";
 import type { FlagdDocument } from "@/server/flagd/types";
 
-const SCHEMA_DIR = path.resolve(__dirname, "../../../../shared/testdata/flagd-schemas");
+const SCHEMA_DIR = path.resolve(__dirname, "../../fixtures/flagd-schemas");
 
 let validator: ValidateFunction | undefined;
 
