@@ -13,6 +13,7 @@ export default defineConfig({
           name: "unit",
           include: ["tests/unit/**/*.test.ts"],
           environment: "node",
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -21,6 +22,7 @@ export default defineConfig({
           name: "integration",
           include: ["tests/integration/**/*.test.ts"],
           environment: "node",
+          sequence: { groupOrder: 1 },
           globalSetup: ["tests/integration/global-setup.ts"],
           setupFiles: ["tests/integration/support/setup.ts"],
           testTimeout: 60_000,

@@ -132,10 +132,14 @@ async function main(): Promise<void> {
 
   if (mode === "start") buildIfNeeded();
   if (mode === "start" || mode === "dev" || mode === "web") {
-    const nextArgs = mode === "dev" ? ["dev"] : ["start"];
-    const web = launch("web", [nextBin, ...nextArgs, "-H", host, "-p", String(port)], {
+    // Production: our web server (Next for pages and tRPC, the public API answered directly);
+    // dev: `next dev` serves everything through the same route handlers.
+    const args = mode === "dev" ? [nextBin, "dev", "-H", host, "-p", String(port)] : ["--import", "tsx", path.join(root, "scripts", "web.ts")];
+    const web = launch("web", args, {
       FLAGPOST_PROCESS: "web",
       NODE_ENV: mode === "dev" ? "development" : "production",
+      HOST: host,
+      PORT: String(port),
     });
     void waitForHealth(`http://${host}:${port}/api/health`, web, 120_000).then((ok) => {
       if (ok) say(`Flagpost is running at http://${host}:${port}  (Ctrl-C to stop)`);

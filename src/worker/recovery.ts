@@ -22,14 +22,15 @@ export interface Recovery {
 export async function startRecovery(pool: pg.Pool, options: { sweepIntervalMs?: number } = {}): Promise<Recovery> {
   const events = new EventEmitter() as WorkerEvents;
   const holder = await pool.connect();
-  const pending: Promise<unknown>[] = [];
+  // One connection runs one query at a time: take the locks one after another.
+  let locks: Promise<unknown> = Promise.resolve();
   events.on("worker:create", ({ worker }) => {
-    pending.push(holder.query("select pg_advisory_lock($1, hashtext($2))", [LOCK_CLASS, worker.workerId]));
+    locks = locks.then(() => holder.query("select pg_advisory_lock($1, hashtext($2))", [LOCK_CLASS, worker.workerId]));
   });
   const utils: WorkerUtils = await makeWorkerUtils({ pgPool: pool });
 
   const sweep = async (): Promise<string[]> => {
-    await Promise.all(pending);
+    await locks;
     const sweeper = await pool.connect();
     try {
       const locked = await sweeper.query<{ locked_by: string }>(

@@ -95,7 +95,7 @@ export async function startSystem(options: { databaseUrl: string; guard?: (pid: 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const webLogs: string[] = [];
-  const web = spawn(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "start", "-H", "127.0.0.1", "-p", String(port)], {
+  const web = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/web.ts")], {
     cwd: root,
     env: {
       ...process.env,
@@ -103,6 +103,8 @@ export async function startSystem(options: { databaseUrl: string; guard?: (pid: 
       NODE_ENV: "production",
       NEXT_TELEMETRY_DISABLED: "1",
       FLAGPOST_PROCESS: "web",
+      HOST: "127.0.0.1",
+      PORT: String(port),
       LOG_LEVEL: "debug",
       PROPAGATED_HEADERS: "traceparent,x-tenant-id",
       ...options.env,

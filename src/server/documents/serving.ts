@@ -218,7 +218,8 @@ function rememberKey(keys: Map<string, KeyCacheEntry>, key: string, entry: KeyCa
  * The environment an SDK key belongs to, or null for an unknown, revoked or expired key. The key
  * kind follows Flagsmith: `ser.`-prefixed keys are server keys, anything else a client key.
  */
-export async function resolveEnvironmentKey(key: string): Promise<ResolvedEnvironmentKey | null> {
+export function resolveEnvironmentKey(key: string): ResolvedEnvironmentKey | null | Promise<ResolvedEnvironmentKey | null> {
+  // Not async: a cache hit (the hot path) returns synchronously, without allocating promises.
   if (key.length === 0 || key.length > MAX_ENVIRONMENT_KEY_LENGTH) return null;
   const current = state();
   const now = Date.now();
@@ -343,7 +344,8 @@ function refresh(environmentId: number, previous: ServedDocument | null): Promis
  * while this process LISTENs for document notifications, else at most one revision check every
  * `documentRevisionCheckMs`.
  */
-export async function currentDocument(environmentId: number): Promise<ServedDocument | null> {
+export function currentDocument(environmentId: number): ServedDocument | null | Promise<ServedDocument | null> {
+  // Not async: a fresh cache entry (the hot path) is returned synchronously.
   const current = state();
   ensureListener();
   const slot = current.documents.get(environmentId);

@@ -11,7 +11,8 @@
  *   when a scheduled change goes live.
  * - Documents stored by an older translator version are translated again once per revision.
  */
-import { currentDocument, resolveEnvironmentKey, type ServedDocument } from "../documents/serving";
+import { apiJson, apiResponse, type ApiRequest, type ApiResponse } from "../http/api";
+import { currentDocument, resolveEnvironmentKey, type ResolvedEnvironmentKey, type ServedDocument } from "../documents/serving";
 import { bindContext } from "../observability/context";
 import { getLogger } from "../observability/logger";
 import { flagdSyncRequests } from "./metrics";
@@ -20,14 +21,9 @@ import { TRANSLATOR_VERSION } from "./translator";
 
 const log = getLogger("flagd");
 
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(typeof body === "string" ? body : JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/json", ...headers },
-  });
-}
+const json = apiJson;
 
-function keyOf(request: Request): string | null {
+function keyOf(request: ApiRequest): string | null {
   const header = request.headers.get("x-environment-key");
   if (header) return header.trim();
   const authorization = request.headers.get("authorization");
@@ -37,17 +33,27 @@ function keyOf(request: Request): string | null {
   return /^\S+$/.test(authorization.trim()) ? authorization.trim() : null;
 }
 
-type Access = { ok: true; served: ServedDocument } | { ok: false; response: Response };
+type Access = { ok: true; served: ServedDocument } | { ok: false; response: ApiResponse };
 
-async function access(request: Request): Promise<Access> {
+/** Hot path: cache hits return synchronously (no promise per step); misses go through the store. */
+function access(request: ApiRequest): Access | Promise<Access> {
   const key = keyOf(request);
-  const resolved = key ? await resolveEnvironmentKey(key) : null;
+  if (!key) return { ok: false, response: json(401, { detail: "Invalid or missing Environment key" }) };
+  const resolved = resolveEnvironmentKey(key);
+  return resolved instanceof Promise ? resolved.then(afterKey) : afterKey(resolved);
+}
+
+function afterKey(resolved: ResolvedEnvironmentKey | null): Access | Promise<Access> {
   if (!resolved) return { ok: false, response: json(401, { detail: "Invalid or missing Environment key" }) };
   bindContext({ "environment.id": resolved.environmentId, "project.id": resolved.projectId, "organisation.id": resolved.organisationId });
   if (resolved.kind !== "server") {
     return { ok: false, response: json(403, { detail: "flagd sync needs a server-side environment key (ser.…)" }) };
   }
-  const served = await currentDocument(resolved.environmentId);
+  const served = currentDocument(resolved.environmentId);
+  return served instanceof Promise ? served.then(afterDocument) : afterDocument(served);
+}
+
+function afterDocument(served: ServedDocument | null): Access {
   if (!served) return { ok: false, response: json(503, { detail: "Environment document not yet available" }, { "retry-after": "1" }) };
   if (!served.sdkExtras.flagdEnabled) {
     return { ok: false, response: json(404, { detail: "The flagd integration is not enabled for this project" }) };
@@ -69,40 +75,58 @@ export function etagMatches(header: string, etag: string): boolean {
   return header.split(",").some((candidate) => candidate.trim().replace(/^W\//, "") === bare);
 }
 
-function httpDate(date: Date): string {
-  return new Date(Math.floor(date.getTime() / 1000) * 1000).toUTCString();
+interface SyncHttp {
+  flagd: PublishedFlagd;
+  /** Last-Modified, whole seconds. */
+  lastModifiedMs: number;
+  headers: Record<string, string>;
 }
 
-export async function handleFlagdSync(request: Request): Promise<Response> {
-  const result = await access(request);
+/** Response headers and validators of a revision, computed once per revision. */
+function syncHttpOf(served: ServedDocument): SyncHttp {
+  return served.derived("flagd:http", (entry) => {
+    const flagd = flagdOf(entry);
+    const lastModifiedMs = Math.floor(entry.updatedAt.getTime() / 1000) * 1000;
+    return {
+      flagd,
+      lastModifiedMs,
+      headers: {
+        etag: flagd.etag,
+        "last-modified": new Date(lastModifiedMs).toUTCString(),
+        "cache-control": "no-cache",
+        "x-flagsmith-document-updated-at": String(entry.updatedAtEpoch),
+      },
+    };
+  });
+}
+
+function respondSync(request: ApiRequest, result: Access): ApiResponse {
   if (!result.ok) {
     flagdSyncRequests.inc({ status: String(result.response.status) });
     if (result.response.status !== 404) log.debug("sync.refused", { http__status: result.response.status });
     return result.response;
   }
-  const { served } = result;
-  const flagd = flagdOf(served);
-  const headers = {
-    etag: flagd.etag,
-    "last-modified": httpDate(served.updatedAt),
-    "cache-control": "no-cache",
-    "x-flagsmith-document-updated-at": String(served.updatedAtEpoch),
-  };
+  const http = syncHttpOf(result.served);
   const ifNoneMatch = request.headers.get("if-none-match");
-  const ifModifiedSince = request.headers.get("if-modified-since");
+  const ifModifiedSince = ifNoneMatch === null ? request.headers.get("if-modified-since") : null;
   const notModified =
     ifNoneMatch !== null
-      ? etagMatches(ifNoneMatch, flagd.etag)
-      : ifModifiedSince !== null && !Number.isNaN(Date.parse(ifModifiedSince)) && Math.floor(served.updatedAt.getTime() / 1000) * 1000 <= Date.parse(ifModifiedSince);
+      ? etagMatches(ifNoneMatch, http.flagd.etag)
+      : ifModifiedSince !== null && !Number.isNaN(Date.parse(ifModifiedSince)) && http.lastModifiedMs <= Date.parse(ifModifiedSince);
   if (notModified) {
     flagdSyncRequests.inc({ status: "304" });
-    return new Response(null, { status: 304, headers });
+    return apiResponse(304, http.headers);
   }
   flagdSyncRequests.inc({ status: "200" });
-  return json(200, flagd.document, headers);
+  return json(200, http.flagd.document, http.headers);
 }
 
-export async function handleFlagdDiagnostics(request: Request): Promise<Response> {
+export function handleFlagdSync(request: ApiRequest): ApiResponse | Promise<ApiResponse> {
+  const result = access(request);
+  return result instanceof Promise ? result.then((r) => respondSync(request, r)) : respondSync(request, result);
+}
+
+export async function handleFlagdDiagnostics(request: ApiRequest): Promise<ApiResponse> {
   const result = await access(request);
   if (!result.ok) return result.response;
   const { served } = result;

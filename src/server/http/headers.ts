@@ -1,7 +1,7 @@
 import { settings } from "../config";
 
 /** The configured PROPAGATED_HEADERS present on a request (lower-case names). */
-export function capturePropagatedHeaders(headers: Headers): Record<string, string> {
+export function capturePropagatedHeaders(headers: { get(name: string): string | null }): Record<string, string> {
   const out: Record<string, string> = {};
   for (const name of settings().propagatedHeaders) {
     const value = headers.get(name);

@@ -1,14 +1,18 @@
 /**
- * The wrapper every Next route handler goes through: a fresh request context (propagated headers
- * captured), ids bound from the URL/request before the handler runs, a server span continuing
- * `traceparent`, the request-duration histogram, and a JSON 500 (with a `<thing>.failed` event)
- * for anything unexpected — the bindings end with the request, also when it throws.
+ * The wrapper every public HTTP API handler goes through (SDK, flagd, health): a fresh request
+ * context (propagated headers captured), ids bound from the URL/request before the handler runs, a
+ * server span continuing `traceparent`, the request-duration histogram, and a JSON 500 (with a
+ * `request.failed` event) for anything unexpected — the bindings end with the request, also when it
+ * throws. `route()` returns a Next route handler that also exposes `serve` for the web server's
+ * direct path (api.ts).
  */
+import { context as otelContext, propagation, ROOT_CONTEXT, trace, type TextMapGetter } from "@opentelemetry/api";
 import { bindContext, runWithContext, type ContextBindings } from "../observability/context";
 import { httpRequestDuration } from "../observability/http-metrics";
 import { getLogger } from "../observability/logger";
-import { incomingContext, SpanKind, withSpan } from "../observability/tracing";
-import { capturePropagatedHeaders, headerRecord } from "./headers";
+import { initTracing, SpanKind, withSpan } from "../observability/tracing";
+import { apiJson, toWebResponse, type ApiRequest, type ApiResponse } from "./api";
+import { capturePropagatedHeaders } from "./headers";
 
 const log = getLogger("http");
 
@@ -18,15 +22,38 @@ export interface RouteContext<P> {
 
 export interface RouteOptions<P> {
   /** Ids to bind before the handler runs (e.g. URL params → environment id). */
-  bind?: (request: Request, params: P) => Promise<ContextBindings> | ContextBindings;
+  bind?: (request: ApiRequest, params: P) => Promise<ContextBindings> | ContextBindings;
+}
+
+export interface ApiRoute<P> {
+  /** As a Next.js route handler. */
+  (request: Request, context: RouteContext<P>): Promise<Response>;
+  /** The route template, e.g. `/api/v1/flags/` (metrics label). */
+  readonly template: string;
+  /** Handles a request on any transport (the web server's direct path calls this). */
+  serve(request: ApiRequest, params: P): Promise<ApiResponse>;
+}
+
+const headerGetter: TextMapGetter<ApiRequest> = {
+  keys: () => ["traceparent", "tracestate"],
+  get: (request, key) => request.headers.get(key) ?? undefined,
+};
+
+/** The parent context: the active one when it already belongs to the incoming trace, else `traceparent`'s. */
+function parentContext(request: ApiRequest) {
+  initTracing();
+  if (!request.headers.get("traceparent")) return otelContext.active();
+  const extracted = propagation.extract(ROOT_CONTEXT, request, headerGetter);
+  const incoming = trace.getSpanContext(extracted)?.traceId;
+  return incoming && trace.getSpanContext(otelContext.active())?.traceId === incoming ? otelContext.active() : extracted;
 }
 
 export function route<P = Record<string, string>>(
   template: string,
-  handler: (request: Request, params: P) => Promise<Response>,
+  handler: (request: ApiRequest, params: P) => ApiResponse | Promise<ApiResponse>,
   options: RouteOptions<P> = {},
-): (request: Request, context: RouteContext<P>) => Promise<Response> {
-  return async (request, context) => {
+): ApiRoute<P> {
+  const serve = async (request: ApiRequest, params: P): Promise<ApiResponse> => {
     const started = process.hrtime.bigint();
     let status = 500;
     try {
@@ -36,7 +63,6 @@ export function route<P = Record<string, string>>(
             `${request.method} ${template}`,
             async (span) => {
               try {
-                const params = ((await context?.params) ?? {}) as P;
                 if (options.bind) bindContext(await options.bind(request, params));
                 const response = await handler(request, params);
                 status = response.status;
@@ -45,22 +71,18 @@ export function route<P = Record<string, string>>(
               } catch (error) {
                 log.error("request.failed", { http__route: template, http__method: request.method, error });
                 status = 500;
-                return Response.json({ detail: "Internal server error" }, { status: 500 });
+                return apiJson(500, { detail: "Internal server error" });
               }
             },
-            {
-              parent: incomingContext(headerRecord(request.headers)),
-              kind: SpanKind.SERVER,
-              attributes: { "http.request.method": request.method, "http.route": template },
-            },
+            { parent: parentContext(request), kind: SpanKind.SERVER, attributes: { "http.request.method": request.method, "http.route": template } },
           ),
         { headers: capturePropagatedHeaders(request.headers) },
       );
     } finally {
-      httpRequestDuration.observe(
-        { route: template, method: request.method, status: String(status) },
-        Number(process.hrtime.bigint() - started) / 1e9,
-      );
+      httpRequestDuration.observe({ route: template, method: request.method, status: String(status) }, Number(process.hrtime.bigint() - started) / 1e9);
     }
   };
+  const next = async (request: Request, context: RouteContext<P>): Promise<Response> =>
+    toWebResponse(await serve(request, ((await context?.params) ?? {}) as P));
+  return Object.assign(next, { template, serve });
 }

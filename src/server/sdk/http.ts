@@ -3,6 +3,7 @@
  * `X-Environment-Key` check, bounded body reading and JSON / form decoding. Never throws for bad
  * input: every refusal is a ready Response.
  */
+import { apiResponse, type ApiRequest, type ApiResponse } from "../http/api";
 import { settings } from "../config";
 import { currentDocument, resolveEnvironmentKey, type ResolvedEnvironmentKey, type ServedDocument } from "../documents/serving";
 import { bindContext } from "../observability/context";
@@ -31,27 +32,24 @@ export const CORS_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /** The answer to a CORS preflight (`OPTIONS`): the requested headers and the SDK methods are allowed. */
-export function preflight(request: Request): Response {
+export function preflight(request: ApiRequest): ApiResponse {
   const requested = request.headers.get("access-control-request-headers");
   const allowHeaders = requested && requested.length <= 1000 && /^[\w\s,-]*$/.test(requested) ? requested : "x-environment-key, content-type";
-  return new Response(null, {
-    status: 204,
-    headers: {
+  return apiResponse(204, {
       ...CORS_HEADERS,
       "access-control-allow-methods": "GET, POST, OPTIONS",
       "access-control-allow-headers": allowHeaders,
       "access-control-max-age": "86400",
       vary: "Access-Control-Request-Headers",
-    },
   });
 }
 
-export function jsonBody(body: string | Uint8Array, status = 200, headers: Record<string, string> = {}): Response {
-  // A Uint8Array body is sent as is (pre-encoded per revision); strings are encoded once here.
-  return new Response(body as BodyInit, { status, headers: { "content-type": JSON_TYPE, ...CORS_HEADERS, ...headers } });
+export function jsonBody(body: string | Uint8Array, status = 200, headers: Record<string, string> = {}): ApiResponse {
+  // A Uint8Array body is sent as is (pre-encoded per revision).
+  return apiResponse(status, { "content-type": JSON_TYPE, ...CORS_HEADERS, ...headers }, body);
 }
 
-export function detail(status: number, message: string, headers: Record<string, string> = {}): Response {
+export function detail(status: number, message: string, headers: Record<string, string> = {}): ApiResponse {
   return jsonBody(JSON.stringify({ detail: message }), status, headers);
 }
 
@@ -60,7 +58,7 @@ export function documentHeaders(served: ServedDocument): Record<string, string> 
   return { [UPDATED_AT_HEADER]: String(served.updatedAtEpoch) };
 }
 
-export type Authenticated = { ok: true; key: ResolvedEnvironmentKey; served: ServedDocument } | { ok: false; response: Response };
+export type Authenticated = { ok: true; key: ResolvedEnvironmentKey; served: ServedDocument } | { ok: false; response: ApiResponse };
 
 function refuse(reason: "missing_key" | "unknown_key" | "server_key_required" | "stop_serving_flags", message: string): Authenticated {
   authFailures.inc({ reason });
@@ -74,14 +72,23 @@ function refuse(reason: "missing_key" | "unknown_key" | "server_key_required" | 
  * expired key, for a client key where a server key is required, and when the organisation stopped
  * serving flags; 503 with `Retry-After: 1` while no document is stored.
  */
-export async function authenticate(request: Request, options: { serverKeyOnly?: boolean } = {}): Promise<Authenticated> {
+export function authenticate(request: ApiRequest, options: { serverKeyOnly?: boolean } = {}): Authenticated | Promise<Authenticated> {
+  // Not async: with the key and document cached (the hot path) this returns synchronously.
   const raw = request.headers.get(ENVIRONMENT_KEY_HEADER);
   if (!raw) return refuse("missing_key", INVALID_KEY);
-  const key = await resolveEnvironmentKey(raw);
+  const key = resolveEnvironmentKey(raw);
+  return key instanceof Promise ? key.then((k) => afterKey(k, options)) : afterKey(key, options);
+}
+
+function afterKey(key: ResolvedEnvironmentKey | null, options: { serverKeyOnly?: boolean }): Authenticated | Promise<Authenticated> {
   if (!key) return refuse("unknown_key", INVALID_KEY);
   bindContext({ "environment.id": key.environmentId, "project.id": key.projectId, "organisation.id": key.organisationId });
   if (options.serverKeyOnly && key.kind !== "server") return refuse("server_key_required", INVALID_KEY);
-  const served = await currentDocument(key.environmentId);
+  const served = currentDocument(key.environmentId);
+  return served instanceof Promise ? served.then((s) => afterDocument(key, s)) : afterDocument(key, served);
+}
+
+function afterDocument(key: ResolvedEnvironmentKey, served: ServedDocument | null): Authenticated {
   if (!served) {
     documentsUnavailable.inc();
     log.debug("environment_document.unavailable", { environment__id: key.environmentId });
@@ -91,7 +98,7 @@ export async function authenticate(request: Request, options: { serverKeyOnly?: 
   return { ok: true, key, served };
 }
 
-export type BodyResult = { ok: true; value: unknown } | { ok: false; response: Response };
+export type BodyResult = { ok: true; value: unknown } | { ok: false; response: ApiResponse };
 
 function invalid(message: string): BodyResult {
   log.debug("request.invalid", { reason: message.slice(0, 200) });
@@ -99,8 +106,8 @@ function invalid(message: string): BodyResult {
 }
 
 /** Reads at most `maxBytes` of the body (413 beyond), decoded as UTF-8 (400 when not valid UTF-8). */
-export async function readBodyText(request: Request, maxBytes = settings().sdkMaxBodyBytes): Promise<{ ok: true; text: string } | { ok: false; response: Response }> {
-  const tooLarge = (): { ok: false; response: Response } => {
+export async function readBodyText(request: ApiRequest, maxBytes = settings().sdkMaxBodyBytes): Promise<{ ok: true; text: string } | { ok: false; response: ApiResponse }> {
+  const tooLarge = (): { ok: false; response: ApiResponse } => {
     log.debug("request.invalid", { reason: "body_too_large" });
     return { ok: false, response: detail(413, `Request body exceeds ${maxBytes} bytes.`) };
   };
@@ -128,7 +135,7 @@ export async function readBodyText(request: Request, maxBytes = settings().sdkMa
   }
 }
 
-function mediaType(request: Request): string {
+function mediaType(request: ApiRequest): string {
   return (request.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
 }
 
@@ -138,7 +145,7 @@ function mediaType(request: Request): string {
  * `jsonFields` are decoded as JSON, e.g. `traits`). 400 for malformed JSON, 413 beyond
  * `sdkMaxBodyBytes`, 415 for other media types.
  */
-export async function readBody(request: Request, options: { jsonFields?: readonly string[] } = {}): Promise<BodyResult> {
+export async function readBody(request: ApiRequest, options: { jsonFields?: readonly string[] } = {}): Promise<BodyResult> {
   const type = mediaType(request);
   const isJson = type === "" || type === "application/json" || type.endsWith("+json") || type === "text/plain";
   const isForm = type === "application/x-www-form-urlencoded" || type === "multipart/form-data";

@@ -1,19 +1,50 @@
 /**
- * The one identity read the SDK API needs that identities/service.ts does not export: find an
- * identity without creating it (`"transient": true` requests must never create one).
- * Everything else goes through the identities service's store functions.
+ * The SDK API's identity read: the identity (found, or created for persisted requests) and its
+ * traits in ONE round trip — this is on the path of every `POST /api/v1/identities/`. A named
+ * (prepared) statement on the shared pool. Writes go through the identities service's store
+ * functions (`upsertTraits`).
  */
-import { and, eq } from "drizzle-orm";
-import { getDb, type Executor } from "../db/client";
-import { identities } from "../db/schema";
-import type { IdentityRow } from "../identities/service";
+import { getPool } from "../db/client";
+import type { StoredValue } from "../db/schema";
+import { getOrCreateIdentity, loadTraits } from "../identities/service";
 
-/** The identity with this identifier in the environment, or null (never creates one). */
-export async function findIdentity(environmentId: number, identifier: string, executor: Executor = getDb()): Promise<IdentityRow | null> {
-  const [row] = await executor
-    .select()
-    .from(identities)
-    .where(and(eq(identities.environmentId, environmentId), eq(identities.identifier, identifier)))
-    .limit(1);
-  return row ?? null;
+export interface IdentityWithTraits {
+  id: number;
+  djangoId: number | null;
+  traits: { key: string; value: StoredValue }[];
+}
+
+const IDENTIFY = `
+  with found as (
+    select id, django_id from identities where environment_id = $1 and identifier = $2
+  ), inserted as (
+    insert into identities (environment_id, identifier)
+    select $1, $2 where $3::boolean and not exists (select 1 from found)
+    on conflict do nothing
+    returning id, django_id
+  ), identity as (
+    select id, django_id from found union all select id, django_id from inserted
+  )
+  select i.id, i.django_id,
+         coalesce(json_agg(json_build_object('key', t.key, 'value', t.value) order by t.key) filter (where t.key is not null), '[]') as traits
+    from identity i left join traits t on t.identity_id = i.id
+   group by i.id, i.django_id`;
+
+/**
+ * The identity `identifier` of the environment with its traits (sorted by key); created when
+ * `create` (persisted requests), else null when it does not exist (`"transient": true` requests
+ * never create one).
+ */
+export async function identityWithTraits(environmentId: number, identifier: string, create: boolean): Promise<IdentityWithTraits | null> {
+  const result = await getPool().query<{ id: number; django_id: number | null; traits: { key: string; value: StoredValue }[] }>({
+    name: "sdk_identity_with_traits",
+    text: IDENTIFY,
+    values: [environmentId, identifier, create],
+  });
+  const row = result.rows[0];
+  if (row) return { id: Number(row.id), djangoId: row.django_id === null ? null : Number(row.django_id), traits: row.traits };
+  if (!create) return null;
+  // Another request created it between our snapshot and our insert: read it the ordinary way.
+  const identity = await getOrCreateIdentity(environmentId, identifier);
+  return { id: identity.id, djangoId: identity.djangoId, traits: await loadTraits(identity.id) };
 }

@@ -8,6 +8,7 @@
  * document's ETag) is computed once per revision through `served.derived`, so the warm `/flags/`
  * path is a cache hit and `/identities/` only evaluates and concatenates.
  */
+import { apiResponse, type ApiRequest, type ApiResponse } from "../http/api";
 import { createHash } from "node:crypto";
 import type { DocFeatureState } from "../documents/types";
 import type { ServedDocument } from "../documents/serving";
@@ -19,12 +20,12 @@ import {
   withIdentity,
   type SdkEvaluationContext,
 } from "../engine";
-import { getOrCreateIdentity, loadTraits, upsertTraits } from "../identities/service";
+import { upsertTraits } from "../identities/service";
 import { getLogger } from "../observability/logger";
 import { recordEvaluations, validateAnalyticsBody } from "./analytics";
 import { buildFlagTemplates, renderFlags, renderIdentityResponse, type FlagTemplates, type KeyKind } from "./flags";
-import { authenticate, CORS_HEADERS, detail, documentHeaders, jsonBody, readBody } from "./http";
-import { findIdentity } from "./identity-store";
+import { authenticate, CORS_HEADERS, detail, documentHeaders, jsonBody, readBody, type Authenticated } from "./http";
+import { identityWithTraits } from "./identity-store";
 import { identityRequests, traitWrites } from "./metrics";
 import {
   markTransient,
@@ -107,12 +108,18 @@ function documentBodyOf(served: ServedDocument): DocumentBody {
 // GET /api/v1/flags/
 // ---------------------------------------------------------------------------------------------
 
-export async function environmentFlags(request: Request): Promise<Response> {
-  const auth = await authenticate(request);
+export function environmentFlags(request: ApiRequest): ApiResponse | Promise<ApiResponse> {
+  // Not async: a warm request (key, document and rendered bodies cached) answers synchronously.
+  const auth = authenticate(request);
+  return auth instanceof Promise ? auth.then((a) => renderEnvironmentFlags(request, a)) : renderEnvironmentFlags(request, auth);
+}
+
+function renderEnvironmentFlags(request: ApiRequest, auth: Authenticated): ApiResponse {
   if (!auth.ok) return auth.response;
   const { key, served } = auth;
   const bodies = environmentFlagsOf(served, key.kind);
-  const feature = new URL(request.url).searchParams.get("feature");
+  const query = request.url.indexOf("?");
+  const feature = query < 0 ? null : new URLSearchParams(request.url.slice(query + 1)).get("feature");
   if (feature !== null) {
     const single = bodies.byName.get(feature);
     return single ? jsonBody(single, 200, documentHeaders(served)) : detail(404, FEATURE_NOT_FOUND);
@@ -158,18 +165,20 @@ async function evaluateIdentity(served: ServedDocument, kind: KeyKind, input: Id
   } else if (input.transient) {
     mode = "identified_transient";
     identifier = input.identifier;
-    identity = await findIdentity(environmentId, identifier);
-    if (identity) stored = await loadTraits(identity.id);
+    const found = await identityWithTraits(environmentId, identifier, false);
+    identity = found;
+    stored = found?.traits ?? [];
     plan = planTraits(stored, markTransient(incoming), { persist: false });
   } else {
     mode = "persisted";
     identifier = input.identifier;
-    identity = await getOrCreateIdentity(environmentId, identifier);
-    stored = await loadTraits(identity.id);
+    const found = (await identityWithTraits(environmentId, identifier, true))!;
+    identity = found;
+    stored = found.traits;
     plan = planTraits(stored, incoming, { persist: document.project.organisation.persist_trait_data });
     const writes = [...plan.upserts, ...plan.deletes.map((key) => ({ key, value: null }))];
     if (writes.length > 0) {
-      await upsertTraits(identity.id, writes);
+      await upsertTraits(found.id, writes);
       if (plan.upserts.length > 0) traitWrites.inc({ operation: "upserted" }, plan.upserts.length);
       if (plan.deletes.length > 0) traitWrites.inc({ operation: "deleted" }, plan.deletes.length);
     }
@@ -188,7 +197,7 @@ async function evaluateIdentity(served: ServedDocument, kind: KeyKind, input: Id
   return { identifier, body: { flags: rendered.list, byName: rendered.byName }, traits: plan.effective };
 }
 
-function identityResponse(served: ServedDocument, evaluation: IdentityEvaluation, feature: string | null): Response {
+function identityResponse(served: ServedDocument, evaluation: IdentityEvaluation, feature: string | null): ApiResponse {
   if (feature !== null) {
     const single = evaluation.body.byName.get(feature);
     return single ? jsonBody(single, 200, documentHeaders(served)) : detail(404, FEATURE_NOT_FOUND);
@@ -198,7 +207,7 @@ function identityResponse(served: ServedDocument, evaluation: IdentityEvaluation
 }
 
 /** `GET /api/v1/identities/?identifier=…[&transient=…][&feature=…]` */
-export async function identityFlagsGet(request: Request): Promise<Response> {
+export async function identityFlagsGet(request: ApiRequest): Promise<ApiResponse> {
   const auth = await authenticate(request);
   if (!auth.ok) return auth.response;
   const params = new URL(request.url).searchParams;
@@ -218,7 +227,7 @@ export async function identityFlagsGet(request: Request): Promise<Response> {
 }
 
 /** `POST /api/v1/identities/` with `{identifier, traits?, transient?}` (JSON or form). */
-export async function identityFlagsPost(request: Request): Promise<Response> {
+export async function identityFlagsPost(request: ApiRequest): Promise<ApiResponse> {
   const auth = await authenticate(request);
   if (!auth.ok) return auth.response;
   const body = await readBody(request, { jsonFields: ["traits"] });
@@ -233,7 +242,7 @@ export async function identityFlagsPost(request: Request): Promise<Response> {
 }
 
 /** Deprecated `GET /api/v1/flags/<identifier>`: the identity's flags as a list. */
-export async function deprecatedIdentityFlags(request: Request, rawIdentifier: string): Promise<Response> {
+export async function deprecatedIdentityFlags(request: ApiRequest, rawIdentifier: string): Promise<ApiResponse> {
   const auth = await authenticate(request);
   if (!auth.ok) return auth.response;
   const identifier = parseIdentifier(rawIdentifier);
@@ -271,7 +280,7 @@ export function notModifiedSince(ifModifiedSince: string, lastModifiedMs: number
  * clients accepting gzip; it strips a route handler's own Content-Encoding, so the bytes cannot be
  * pre-compressed per revision here.)
  */
-export async function environmentDocument(request: Request): Promise<Response> {
+export async function environmentDocument(request: ApiRequest): Promise<ApiResponse> {
   const auth = await authenticate(request, { serverKeyOnly: true });
   if (!auth.ok) return auth.response;
   const body = documentBodyOf(auth.served);
@@ -280,7 +289,7 @@ export async function environmentDocument(request: Request): Promise<Response> {
   const ifModifiedSince = request.headers.get("if-modified-since");
   // If-None-Match takes precedence over If-Modified-Since (RFC 9110 §13.2.2).
   const unchanged = ifNoneMatch !== null ? etagMatches(ifNoneMatch, body.etag) : ifModifiedSince !== null && notModifiedSince(ifModifiedSince, body.lastModifiedMs);
-  if (unchanged) return new Response(null, { status: 304, headers: { ...CORS_HEADERS, ...headers } });
+  if (unchanged) return apiResponse(304, { ...CORS_HEADERS, ...headers });
   return jsonBody(body.bytes, 200, headers);
 }
 
@@ -297,7 +306,7 @@ function featureNamesOf(served: ServedDocument): Set<string> {
  * environment's current document are dropped (and counted), so the table only grows with real
  * features. 200 with an empty body, as Flagsmith.
  */
-export async function flagAnalytics(request: Request): Promise<Response> {
+export async function flagAnalytics(request: ApiRequest): Promise<ApiResponse> {
   const auth = await authenticate(request);
   if (!auth.ok) return auth.response;
   const body = await readBody(request);
@@ -308,5 +317,5 @@ export async function flagAnalytics(request: Request): Promise<Response> {
     return detail(400, counts.detail);
   }
   await recordEvaluations(auth.served.environmentId, counts.value, featureNamesOf(auth.served));
-  return new Response(null, { status: 200, headers: CORS_HEADERS });
+  return apiResponse(200, { ...CORS_HEADERS });
 }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { apiJson } from "../../../src/server/http/api";
 import { route } from "../../../src/server/http/route";
 import { contextBindings } from "../../../src/server/observability/context";
 import { getLogger } from "../../../src/server/observability/logger";
@@ -96,7 +97,7 @@ describe("route handler context", () => {
       await new Promise((r) => setTimeout(r, Number(new URL(request.url).searchParams.get("delay") ?? 0)));
       log.info("test_request.handled", { seen: contextBindings()["environment.id"] });
       if (params.environmentId === "999") throw new Error("boom");
-      return Response.json({ bound: contextBindings() });
+      return apiJson(200, { bound: contextBindings() });
     },
     { bind: (_request, params) => ({ "environment.id": Number(params.environmentId) }) },
   );

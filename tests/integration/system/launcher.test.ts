@@ -80,7 +80,7 @@ describe("launcher (npm start)", () => {
     // Given a running Flagpost started by the launcher on an embedded database
     const { launcher, dataDir, postgresPid, tree, output } = await startLauncher();
     expect(alive(postgresPid)).toBe(true);
-    expect(output.join("")).toContain("Flagpost is running at");
+    expect(await until(() => output.join("").includes("Flagpost is running at"), 10_000)).toBe(true);
 
     // When it receives SIGINT (Ctrl-C)
     const exited = new Promise<number | null>((resolve) => launcher.once("exit", (code) => resolve(code)));

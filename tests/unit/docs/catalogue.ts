@@ -17,7 +17,7 @@ function sourceFiles(dir: string): string[] {
 /** `<logger>.<event>` for every `log.<level>("event", …)` on a `getLogger("<logger>")` logger. */
 export function emittedEvents(): Map<string, string[]> {
   const events = new Map<string, string[]>();
-  for (const file of sourceFiles(path.join(ROOT, "src"))) {
+  for (const file of [...sourceFiles(path.join(ROOT, "src")), ...sourceFiles(path.join(ROOT, "scripts"))]) {
     // Comments may show example calls; only code counts.
     const text = fs.readFileSync(file, "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
     for (const binding of text.matchAll(/const\s+(\w+)\s*=\s*getLogger\(\s*"([\w-]+)"\s*\)/g)) {

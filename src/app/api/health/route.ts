@@ -1,10 +1,6 @@
-import { sql } from "drizzle-orm";
-import { getDb } from "@/server/db/client";
-import { route } from "@/server/http/route";
+import { apiRoutes } from "@/server/http/api-routes";
 
 export const dynamic = "force-dynamic";
 
-export const GET = route("/api/health", async () => {
-  await getDb().execute(sql`select 1`);
-  return Response.json({ status: "ok" }, { headers: { "cache-control": "no-store" } });
-});
+/** Liveness and database check. Handlers: src/server/http/api-routes.ts. */
+export const GET = apiRoutes.health.GET;

@@ -1,8 +1,7 @@
-import { route } from "@/server/http/route";
-import { environmentDocument, preflight } from "@/server/sdk/service";
+import { apiRoutes } from "@/server/http/api-routes";
 
 export const dynamic = "force-dynamic";
 
-/** Flagsmith SDK API: the environment document for local evaluation (server keys only). */
-export const GET = route("/api/v1/environment-document/", (request) => environmentDocument(request));
-export const OPTIONS = route("/api/v1/environment-document/", async (request) => preflight(request));
+/** Flagsmith SDK API: the environment document for local evaluation (server keys only). Handlers: src/server/http/api-routes.ts. */
+export const GET = apiRoutes.environmentDocument.GET;
+export const OPTIONS = apiRoutes.environmentDocument.OPTIONS;

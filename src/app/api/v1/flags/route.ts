@@ -1,8 +1,7 @@
-import { route } from "@/server/http/route";
-import { environmentFlags, preflight } from "@/server/sdk/service";
+import { apiRoutes } from "@/server/http/api-routes";
 
 export const dynamic = "force-dynamic";
 
-/** Flagsmith SDK API: environment flags (also without the trailing slash). */
-export const GET = route("/api/v1/flags/", (request) => environmentFlags(request));
-export const OPTIONS = route("/api/v1/flags/", async (request) => preflight(request));
+/** Flagsmith SDK API: environment flags (also without the trailing slash). Handlers: src/server/http/api-routes.ts. */
+export const GET = apiRoutes.flags.GET;
+export const OPTIONS = apiRoutes.flags.OPTIONS;

@@ -1,9 +1,8 @@
-import { route } from "@/server/http/route";
-import { identityFlagsGet, identityFlagsPost, preflight } from "@/server/sdk/service";
+import { apiRoutes } from "@/server/http/api-routes";
 
 export const dynamic = "force-dynamic";
 
-/** Flagsmith SDK API: identity flags and traits. */
-export const GET = route("/api/v1/identities/", (request) => identityFlagsGet(request));
-export const POST = route("/api/v1/identities/", (request) => identityFlagsPost(request));
-export const OPTIONS = route("/api/v1/identities/", async (request) => preflight(request));
+/** Flagsmith SDK API: identity flags and traits. Handlers: src/server/http/api-routes.ts. */
+export const GET = apiRoutes.identities.GET;
+export const POST = apiRoutes.identities.POST;
+export const OPTIONS = apiRoutes.identities.OPTIONS;

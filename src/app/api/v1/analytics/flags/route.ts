@@ -1,8 +1,7 @@
-import { route } from "@/server/http/route";
-import { flagAnalytics, preflight } from "@/server/sdk/service";
+import { apiRoutes } from "@/server/http/api-routes";
 
 export const dynamic = "force-dynamic";
 
-/** Flagsmith SDK API: flag evaluation counts. */
-export const POST = route("/api/v1/analytics/flags/", (request) => flagAnalytics(request));
-export const OPTIONS = route("/api/v1/analytics/flags/", async (request) => preflight(request));
+/** Flagsmith SDK API: flag evaluation counts. Handlers: src/server/http/api-routes.ts. */
+export const POST = apiRoutes.analytics.POST;
+export const OPTIONS = apiRoutes.analytics.OPTIONS;

@@ -1,7 +1,6 @@
-import { handleFlagdDiagnostics } from "@/server/flagd/sync";
-import { route } from "@/server/http/route";
+import { apiRoutes } from "@/server/http/api-routes";
 
 export const dynamic = "force-dynamic";
 
-/** Translation warnings and per-flag fidelity of the environment's flagd document. */
-export const GET = route("/api/v1/flagd/diagnostics.json", handleFlagdDiagnostics);
+/** Translation warnings and per-flag fidelity of the environment's flagd document. Handlers: src/server/http/api-routes.ts. */
+export const GET = apiRoutes.flagdDiagnostics.GET;

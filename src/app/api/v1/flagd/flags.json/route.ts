@@ -1,7 +1,6 @@
-import { handleFlagdSync } from "@/server/flagd/sync";
-import { route } from "@/server/http/route";
+import { apiRoutes } from "@/server/http/api-routes";
 
 export const dynamic = "force-dynamic";
 
-/** flagd HTTP sync source (see src/server/flagd/sync.ts and docs/flagd.md). */
-export const GET = route("/api/v1/flagd/flags.json", handleFlagdSync);
+/** flagd HTTP sync source (see src/server/flagd/sync.ts and docs/flagd.md). Handlers: src/server/http/api-routes.ts. */
+export const GET = apiRoutes.flagdFlags.GET;

@@ -1,0 +1,72 @@
+/**
+ * Every public HTTP API route (SDK, flagd, health) in one table. Next.js route files re-export these
+ * handlers (`next dev` and any request Next receives), and the production web server answers the
+ * same paths directly from this table (web-server.ts) — one set of handlers, two transports.
+ */
+import { sql } from "drizzle-orm";
+import { getDb } from "../db/client";
+import { handleFlagdDiagnostics, handleFlagdSync } from "../flagd/sync";
+import { deprecatedIdentityFlags, environmentDocument, environmentFlags, flagAnalytics, identityFlagsGet, identityFlagsPost, preflight } from "../sdk/service";
+import { apiJson } from "./api";
+import { route, type ApiRoute } from "./route";
+
+type Methods = Partial<Record<"GET" | "POST" | "OPTIONS", ApiRoute<Record<string, string>>>>;
+
+function cors(template: string) {
+  return route(template, async (request) => preflight(request));
+}
+
+export const apiRoutes = {
+  health: {
+    GET: route("/api/health", async () => {
+      await getDb().execute(sql`select 1`);
+      return apiJson(200, { status: "ok" }, { "cache-control": "no-store" });
+    }),
+  },
+  flags: { GET: route("/api/v1/flags/", environmentFlags), OPTIONS: cors("/api/v1/flags/") },
+  deprecatedIdentityFlags: {
+    GET: route<Record<string, string>>("/api/v1/flags/:identifier/", (request, params) => deprecatedIdentityFlags(request, params.identifier)),
+    OPTIONS: cors("/api/v1/flags/:identifier/"),
+  },
+  identities: { GET: route("/api/v1/identities/", identityFlagsGet), POST: route("/api/v1/identities/", identityFlagsPost), OPTIONS: cors("/api/v1/identities/") },
+  environmentDocument: { GET: route("/api/v1/environment-document/", environmentDocument), OPTIONS: cors("/api/v1/environment-document/") },
+  analytics: { POST: route("/api/v1/analytics/flags/", flagAnalytics), OPTIONS: cors("/api/v1/analytics/flags/") },
+  flagdFlags: { GET: route("/api/v1/flagd/flags.json", handleFlagdSync) },
+  flagdDiagnostics: { GET: route("/api/v1/flagd/diagnostics.json", handleFlagdDiagnostics) },
+} satisfies Record<string, Methods>;
+
+const EXACT: Record<string, Methods> = {
+  "/api/health": apiRoutes.health,
+  "/api/v1/flags": apiRoutes.flags,
+  "/api/v1/identities": apiRoutes.identities,
+  "/api/v1/environment-document": apiRoutes.environmentDocument,
+  "/api/v1/analytics/flags": apiRoutes.analytics,
+  "/api/v1/flagd/flags.json": apiRoutes.flagdFlags,
+  "/api/v1/flagd/diagnostics.json": apiRoutes.flagdDiagnostics,
+};
+
+/**
+ * The route for a request path (query ignored; a trailing slash optional), with its params, or
+ * null when the path is not a public API path or the method is not served (Next answers those).
+ */
+export function matchApiRoute(method: string, rawPath: string): { route: ApiRoute<Record<string, string>>; params: Record<string, string> } | null {
+  const query = rawPath.indexOf("?");
+  let path = query >= 0 ? rawPath.slice(0, query) : rawPath;
+  if (path.length > 1 && path.endsWith("/")) path = path.slice(0, -1);
+  const exact = EXACT[path];
+  if (exact) {
+    const found = exact[method as keyof Methods];
+    return found ? { route: found, params: {} } : null;
+  }
+  const deprecated = /^\/api\/v1\/flags\/([^/]+)$/.exec(path);
+  if (deprecated) {
+    const found = apiRoutes.deprecatedIdentityFlags[method as "GET" | "OPTIONS"];
+    if (!found) return null;
+    try {
+      return { route: found, params: { identifier: decodeURIComponent(deprecated[1]) } };
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}

@@ -1,0 +1,89 @@
+/**
+ * The transport-neutral request/response of Flagpost's public HTTP API (SDK, flagd, health).
+ *
+ * Handlers take an `ApiRequest` and return an `ApiResponse`. A Web `Request` is an `ApiRequest` as it
+ * is (Next.js route handlers, used by `next dev`); in production the web server answers `/api/v1/*`
+ * straight from Node's `http` request (`NodeApiRequest`), without building Web `Request`/`Response`
+ * objects or entering Next's router — the SDK and flagd endpoints are the hot path (see
+ * docs/performance.md). Both transports run the same `route()` wrapper and handlers.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+export interface BodyReader {
+  read(): Promise<{ done: false; value: Uint8Array } | { done: true; value?: Uint8Array }>;
+  cancel(): Promise<void>;
+}
+
+export interface ApiRequest {
+  readonly method: string;
+  /** Absolute URL. */
+  readonly url: string;
+  readonly headers: { get(name: string): string | null };
+  /** The body as chunks, or null (GET). */
+  readonly body: { getReader(): BodyReader } | null;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** Sent as is; strings as UTF-8. */
+  body: string | Uint8Array | null;
+}
+
+export function apiResponse(status: number, headers: Record<string, string>, body: string | Uint8Array | null = null): ApiResponse {
+  return { status, headers, body };
+}
+
+export function apiJson(status: number, value: unknown, headers: Record<string, string> = {}): ApiResponse {
+  return { status, headers: { "content-type": "application/json", ...headers }, body: typeof value === "string" ? value : JSON.stringify(value) };
+}
+
+export function toWebResponse(response: ApiResponse): Response {
+  return new Response(response.body as BodyInit | null, { status: response.status, headers: response.headers });
+}
+
+/** An `ApiRequest` over Node's `IncomingMessage` (headers read lazily, body streamed). */
+export class NodeApiRequest implements ApiRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: { get(name: string): string | null };
+  readonly body: { getReader(): BodyReader } | null;
+
+  constructor(request: IncomingMessage, origin: string) {
+    this.method = request.method ?? "GET";
+    this.url = origin + (request.url ?? "/");
+    const raw = request.headers;
+    this.headers = {
+      get(name: string): string | null {
+        const value = raw[name.toLowerCase()];
+        return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+      },
+    };
+    this.body =
+      this.method === "GET" || this.method === "HEAD"
+        ? null
+        : {
+            getReader(): BodyReader {
+              const iterator = request[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+              return {
+                async read() {
+                  const next = await iterator.next();
+                  return next.done ? { done: true as const } : { done: false as const, value: next.value };
+                },
+                async cancel() {
+                  await iterator.return?.();
+                  request.resume();
+                },
+              };
+            },
+          };
+  }
+}
+
+export function writeNodeResponse(res: ServerResponse, response: ApiResponse): void {
+  const body = response.body === null ? undefined : typeof response.body === "string" ? Buffer.from(response.body) : response.body;
+  const headers: Record<string, string | number> = { ...response.headers };
+  if (body !== undefined) headers["content-length"] = body.byteLength;
+  res.writeHead(response.status, headers);
+  res.end(body);
+}

@@ -1,0 +1,58 @@
+/**
+ * The production web process: one Node `http` server. Public API paths (SDK, flagd, health — see
+ * api-routes.ts) are answered directly by their handlers; everything else (UI pages, tRPC,
+ * /metrics, static assets) goes to Next.js. Same handlers as the Next route files, without Next's
+ * per-request routing and Web Request/Response machinery on the hot path (docs/performance.md).
+ */
+import http from "node:http";
+import next from "next";
+import { getLogger } from "../observability/logger";
+import { NodeApiRequest, writeNodeResponse } from "./api";
+import { matchApiRoute } from "./api-routes";
+
+const log = getLogger("http");
+
+export interface WebServer {
+  server: http.Server;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startWebServer(options: { dir: string; host: string; port: number }): Promise<WebServer> {
+  const app = next({ dev: false, dir: options.dir, hostname: options.host, port: options.port });
+  await app.prepare();
+  const nextHandler = app.getRequestHandler();
+  const origin = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
+
+  const server = http.createServer((req, res) => {
+    const match = matchApiRoute(req.method ?? "GET", req.url ?? "/");
+    if (!match) {
+      void nextHandler(req, res);
+      return;
+    }
+    match.route.serve(new NodeApiRequest(req, origin), match.params).then(
+      (response) => writeNodeResponse(res, response),
+      (error: unknown) => {
+        // route() already turns handler errors into 500s; this is a transport failure.
+        log.error("request.failed", { http__route: match.route.template, error });
+        if (!res.headersSent) writeNodeResponse(res, { status: 500, headers: { "content-type": "application/json" }, body: '{"detail":"Internal server error"}' });
+        else res.destroy();
+      },
+    );
+  });
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  return {
+    server,
+    url: origin,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await app.close();
+    },
+  };
+}

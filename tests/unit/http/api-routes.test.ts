@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { apiRoutes, matchApiRoute } from "@/server/http/api-routes";
+
+describe("matchApiRoute", () => {
+  it("matchApiRoute__sdkPathsWithOrWithoutTrailingSlashAndQuery__sameRoute", () => {
+    // Given the SDK paths as SDKs call them
+    // When matched with and without the trailing slash, with a query
+    const withSlash = matchApiRoute("GET", "/api/v1/flags/?feature=x");
+    const without = matchApiRoute("GET", "/api/v1/flags");
+
+    // Then both reach the flags route
+    expect(withSlash?.route).toBe(apiRoutes.flags.GET);
+    expect(without?.route).toBe(apiRoutes.flags.GET);
+    expect(matchApiRoute("POST", "/api/v1/identities/")?.route).toBe(apiRoutes.identities.POST);
+    expect(matchApiRoute("GET", "/api/v1/flagd/flags.json")?.route).toBe(apiRoutes.flagdFlags.GET);
+    expect(matchApiRoute("OPTIONS", "/api/v1/environment-document/")?.route).toBe(apiRoutes.environmentDocument.OPTIONS);
+  });
+
+  it("matchApiRoute__deprecatedIdentityPath__decodedIdentifierParam", () => {
+    // Given the deprecated identity flags path with an encoded identifier
+    // When matched
+    const match = matchApiRoute("GET", "/api/v1/flags/user%40example.com/");
+
+    // Then the identifier is decoded, and a malformed encoding is not matched (Next answers it)
+    expect(match?.params).toEqual({ identifier: "user@example.com" });
+    expect(matchApiRoute("GET", "/api/v1/flags/%E0%A4%A/")).toBeNull();
+  });
+
+  it("matchApiRoute__otherPathsOrMethods__nullSoNextHandlesThem", () => {
+    // Given paths and methods the public API does not serve
+    // Then they are left to Next (pages, tRPC, /metrics, 405s)
+    expect(matchApiRoute("GET", "/")).toBeNull();
+    expect(matchApiRoute("POST", "/api/trpc/features.list")).toBeNull();
+    expect(matchApiRoute("GET", "/metrics")).toBeNull();
+    expect(matchApiRoute("DELETE", "/api/v1/flags/")).toBeNull();
+    expect(matchApiRoute("GET", "/api/v1/identities/extra/segments")).toBeNull();
+  });
+});
