@@ -117,7 +117,9 @@ const http = require("node:http");
 const body = Buffer.from(process.env.BENCH_BODY, "base64");
 const status = Number(process.env.BENCH_STATUS);
 const headers = JSON.parse(process.env.BENCH_HEADERS);
+const key = process.env.BENCH_KEY;
 const server = http.createServer((req, res) => {
+  if (key && req.headers["x-environment-key"] !== key) { res.writeHead(401); res.end(); return; }
   if (status === 304) { res.writeHead(304, headers); res.end(); return; }
   res.writeHead(status, { ...headers, "content-length": body.length });
   res.end(body);
@@ -125,10 +127,19 @@ const server = http.createServer((req, res) => {
 server.listen(0, "127.0.0.1", () => process.stdout.write(String(server.address().port) + "\\n"));
 `;
 
-/** A bare Node `http` server in its own process answering every request with the same bytes. */
-export async function startBareServer(options: { status: number; body?: Buffer; headers: Record<string, string> }): Promise<{ url: string; child: ChildProcess }> {
+/**
+ * A bare Node `http` server in its own process answering every request with the same bytes (after
+ * checking `X-Environment-Key` when `key` is given, as the SDK API does).
+ */
+export async function startBareServer(options: { status: number; body?: Buffer; headers: Record<string, string>; key?: string }): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ["-e", BARE_SERVER], {
-    env: { ...process.env, BENCH_BODY: (options.body ?? Buffer.alloc(0)).toString("base64"), BENCH_STATUS: String(options.status), BENCH_HEADERS: JSON.stringify(options.headers) },
+    env: {
+      ...process.env,
+      BENCH_BODY: (options.body ?? Buffer.alloc(0)).toString("base64"),
+      BENCH_STATUS: String(options.status),
+      BENCH_HEADERS: JSON.stringify(options.headers),
+      BENCH_KEY: options.key ?? "",
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const port = await new Promise<string>((resolve, reject) => {

@@ -19,85 +19,14 @@
  * Options (environment): BENCH_DURATION (seconds per run, default 10), BENCH_CONNECTIONS (default 32),
  * BENCH_FEATURES (default 50).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
-import { createRequire } from "node:module";
+import type { ChildProcess } from "node:child_process";
 import os from "node:os";
-import path from "node:path";
-
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number; average: number };
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  duration: number;
-}
-interface AutocannonRequest {
-  method?: string;
-  path?: string;
-  headers?: Record<string, string>;
-  body?: string;
-  setupRequest?: (request: AutocannonRequest) => AutocannonRequest;
-}
-interface AutocannonOptions {
-  url: string;
-  connections: number;
-  duration: number;
-  method?: string;
-  headers?: Record<string, string>;
-  body?: string;
-  requests?: AutocannonRequest[];
-}
-type Autocannon = (options: AutocannonOptions) => Promise<AutocannonResult>;
-
-// autocannon ships no type declarations; the interfaces above describe what this script uses.
-const autocannon = createRequire(__filename)("autocannon") as Autocannon;
+import { autocannon, log, startBareServer, startBenchSystem, treeCpuSeconds, type AutocannonOptions, type AutocannonRequest } from "./lib";
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const FEATURES = Number(process.env.BENCH_FEATURES ?? 50);
 const IDENTITY_POOL = 1000;
-
-function log(message: string): void {
-  process.stderr.write(`[bench] ${message}\n`);
-}
-
-/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ, 100 on Linux). */
-const USER_HZ = 100;
-
-/** utime + stime of a process in seconds (Linux /proc). */
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / USER_HZ;
-}
-
-/** The Node processes of the web server: `next start` and its children (if any). */
-function processTree(rootPid: number): number[] {
-  const pids = [rootPid];
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (pids.includes(ppid)) pids.push(Number(entry));
-    } catch {
-      // process gone
-    }
-  }
-  return pids;
-}
-
-function treeCpu(pids: number[]): number {
-  return pids.reduce((total, pid) => {
-    try {
-      return total + cpuSeconds(pid);
-    } catch {
-      return total;
-    }
-  }, 0);
-}
 
 /** Sum and count of `flagsmith_http_request_duration_seconds` for one route/method/status. */
 async function handlerTime(base: string, route: string, method: string): Promise<{ sum: number; count: number }> {
@@ -122,16 +51,16 @@ interface Measured {
 async function measure(
   name: string,
   options: AutocannonOptions,
-  cpu: { pids: number[] } | null,
+  cpu: { rootPid: number } | null,
   handler: { base: string; route: string; method: string } | null,
 ): Promise<Measured> {
   log(`${name}: warm-up`);
   await autocannon({ ...options, duration: Math.min(3, DURATION) });
-  const cpuBefore = cpu ? treeCpu(cpu.pids) : 0;
+  const cpuBefore = cpu ? treeCpuSeconds(cpu.rootPid) : 0;
   const handlerBefore = handler ? await handlerTime(handler.base, handler.route, handler.method) : null;
   log(`${name}: ${DURATION}s × ${options.connections} connections`);
   const result = await autocannon({ ...options, duration: DURATION });
-  const cpuUsed = cpu ? treeCpu(cpu.pids) - cpuBefore : 0;
+  const cpuUsed = cpu ? treeCpuSeconds(cpu.rootPid) - cpuBefore : 0;
   const handlerAfter = handler ? await handlerTime(handler.base, handler.route, handler.method) : null;
   const total = result.requests.total;
   return {
@@ -150,30 +79,6 @@ async function measure(
   };
 }
 
-const BARE_SERVER = `
-const http = require("node:http");
-const body = Buffer.from(process.env.BENCH_BODY, "base64");
-const headers = JSON.parse(process.env.BENCH_HEADERS);
-const server = http.createServer((req, res) => {
-  if (req.headers["x-environment-key"] !== process.env.BENCH_KEY) { res.writeHead(401); res.end(); return; }
-  res.writeHead(200, { ...headers, "content-length": body.length });
-  res.end(body);
-});
-server.listen(0, "127.0.0.1", () => process.stdout.write(String(server.address().port) + "\\n"));
-`;
-
-async function startBareServer(body: Buffer, headers: Record<string, string>, key: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ["-e", BARE_SERVER], {
-    env: { ...process.env, BENCH_BODY: body.toString("base64"), BENCH_HEADERS: JSON.stringify(headers), BENCH_KEY: key },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const port = await new Promise<string>((resolve, reject) => {
-    child.stdout?.once("data", (chunk: Buffer) => resolve(chunk.toString().trim()));
-    child.once("exit", (code) => reject(new Error(`bare server exited ${code}`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, child };
-}
-
 function traitsFor(index: number): { trait_key: string; trait_value: string | number | boolean }[] {
   return [
     { trait_key: "age", trait_value: 18 + (index % 60) },
@@ -185,17 +90,7 @@ function traitsFor(index: number): { trait_key: string; trait_value: string | nu
 }
 
 async function main(): Promise<void> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flagpost-bench-"));
-  const { startEmbeddedPostgres } = await import("../src/server/db/embedded");
-  const { migrateDatabase } = await import("../src/server/db/migrate");
-  const { startSystem } = await import("../tests/support/system");
-  log("starting embedded PostgreSQL");
-  const database = await startEmbeddedPostgres({ dataDir, database: "bench", ephemeral: false });
-  await migrateDatabase(database.url);
-  process.env.DATABASE_URL = database.url;
-  process.env.LOG_LEVEL = "warn";
-  log("starting next start + worker (building if needed)");
-  const system = await startSystem({ databaseUrl: database.url, guard: (pid) => database.guard(pid), env: { LOG_LEVEL: "info" } });
+  const system = await startBenchSystem({ LOG_LEVEL: "info" });
   let bare: { url: string; child: ChildProcess } | null = null;
   try {
     const { signUp } = await import("../src/server/auth/service");
@@ -291,8 +186,12 @@ async function main(): Promise<void> {
     }
     await closeDb();
 
-    bare = await startBareServer(body, { "content-type": "application/json", "x-flagsmith-document-updated-at": reference.headers.get("x-flagsmith-document-updated-at") ?? "" }, key);
-    const webPids = processTree(system.web.pid ?? 0);
+    bare = await startBareServer({
+      status: 200,
+      body,
+      headers: { "content-type": "application/json", "x-flagsmith-document-updated-at": reference.headers.get("x-flagsmith-document-updated-at") ?? "" },
+      key,
+    });
     const headers = { "x-environment-key": key };
 
     const results: Measured[] = [];
@@ -309,8 +208,8 @@ async function main(): Promise<void> {
         },
       },
     ];
-    const bareCpu = { pids: [bare.child.pid ?? 0] };
-    const webCpu = { pids: webPids };
+    const bareCpu = { rootPid: bare.child.pid ?? 0 };
+    const webCpu = { rootPid: system.webPid };
     const identitiesUrl = `${system.url}/api/v1/identities/`;
     results.push(await measure("bare node:http, same bytes", { url: `${bare.url}/api/v1/flags/`, connections: CONNECTIONS, duration: DURATION, headers }, bareCpu, null));
     results.push(await measure("GET /api/v1/flags/", { url: flagsUrl, connections: CONNECTIONS, duration: DURATION, headers }, webCpu, flagsRoute));
@@ -340,8 +239,6 @@ async function main(): Promise<void> {
   } finally {
     bare?.child.kill();
     await system.stop();
-    await database.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

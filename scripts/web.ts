@@ -6,6 +6,7 @@ import path from "node:path";
 import { closeDb } from "../src/server/db/client";
 import { flushLogs, getLogger } from "../src/server/observability/logger";
 import { startWebServer } from "../src/server/http/web-server";
+import { shutdownTracing } from "../src/server/observability/tracing";
 
 const log = getLogger("http");
 
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
     try {
       await web.close();
       await closeDb();
+      await shutdownTracing();
     } finally {
       flushLogs();
       process.exit(0);

@@ -135,15 +135,14 @@ export async function buildEnvironmentDocument(executor: Executor, environmentId
               or exists (select 1 from feature_states s where s.segment_id = g.id and s.environment_id = ${environmentId}))
        order by coalesce(g.document_id, g.id), g.id`);
   type IdentityRow = { id: number; identifier: string; uuid: string; django_id: number | null; created_at: string };
-  const identityRows: { rows: IdentityRow[] } = environment.use_identity_overrides_in_local_eval
-    ? await executor.execute<IdentityRow>(sql`
+  // Always read: remote evaluation applies identity overrides even when the document leaves them out.
+  const identityRows: { rows: IdentityRow[] } = await executor.execute<IdentityRow>(sql`
           select i.id, i.identifier, i.uuid, i.django_id,
                  to_char(i.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') as created_at
             from identities i
            where i.environment_id = ${environmentId}
              and exists (select 1 from feature_states s where s.identity_id = i.id)
-           order by i.identifier`)
-    : { rows: [] };
+           order by i.identifier`);
 
   const mvByState = new Map<number, DocMultivariateFeatureStateValue[]>();
   for (const mv of mvRows.rows) {
@@ -228,13 +227,15 @@ export async function buildEnvironmentDocument(executor: Executor, environmentId
       segments,
     },
     feature_states: defaults,
-    identity_overrides: identityOverrides,
+    // Flagsmith leaves them out of local evaluation when the environment says so.
+    identity_overrides: environment.use_identity_overrides_in_local_eval ? identityOverrides : [],
   };
 
   const sdkExtras: SdkExtras = {
     environmentId: environment.id,
     updatedAtEpoch: Number(environment.updated_at_epoch),
     flagdEnabled: environment.flagd_enabled,
+    ...(environment.use_identity_overrides_in_local_eval ? {} : { identityOverrides }),
     features: {},
   };
   for (const feature of liveFeatures) {

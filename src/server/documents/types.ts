@@ -146,6 +146,11 @@ export interface SdkExtras {
   updatedAtEpoch: number;
   /** The project publishes flagd documents (the flagd endpoints answer 404 otherwise). */
   flagdEnabled: boolean;
+  /**
+   * Identity overrides when the environment keeps them out of the document
+   * (`use_identity_overrides_in_local_eval` false): remote evaluation still applies them, as Flagsmith does.
+   */
+  identityOverrides?: DocIdentityOverride[];
   features: Record<
     string,
     {

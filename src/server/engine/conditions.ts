@@ -187,10 +187,10 @@ function topLevelElementTexts(text: string): string[] {
 
 /**
  * IN values (§4.5): a list as given; a string that parses as a JSON array (elements stringified like Python's
- * `str()`); otherwise the string split on commas, without trimming.
+ * `str()`); otherwise the string split on commas, without trimming. The flagd translator uses the same parse.
  */
-function parseInValues(value: string | readonly string[]): ReadonlySet<string> {
-  if (typeof value !== "string") return new Set(Array.isArray(value) ? value.map((v) => String(v)) : []);
+export function parseInList(value: string | readonly string[]): string[] {
+  if (typeof value !== "string") return Array.isArray(value) ? value.map((v) => String(v)) : [];
   const firstNonBlank = value.trimStart().charCodeAt(0);
   if (firstNonBlank === 91) {
     // "[" — only a JSON *array* is accepted; anything else falls back to comma splitting.
@@ -203,10 +203,14 @@ function parseInValues(value: string | readonly string[]): ReadonlySet<string> {
     if (Array.isArray(parsed)) {
       // JSON.parse loses the int/float distinction (`1` vs `1.0`) and big-int digits: read number literals.
       const texts = parsed.some((item) => typeof item === "number") ? topLevelElementTexts(value) : null;
-      return new Set(parsed.map((item, index) => pyStrOfJson(item, typeof item === "number" ? texts?.[index] : undefined)));
+      return parsed.map((item, index) => pyStrOfJson(item, typeof item === "number" ? texts?.[index] : undefined));
     }
   }
-  return new Set(value.split(","));
+  return value.split(",");
+}
+
+function parseInValues(value: string | readonly string[]): ReadonlySet<string> {
+  return new Set(parseInList(value));
 }
 
 function conditionInt(compiled: CompiledCondition, value: string): number | bigint | null {

@@ -34,10 +34,10 @@
  * wildcard/descendant paths and the reserved trait names `targetingKey`, `$flagd`, `__proto__` → lossy. As in
  * Flagsmith, a trait named exactly like a `$.` path takes precedence over the path.
  */
-import { parsePyFloat, parsePyInt, pyCanonicalIntString, pyStrOfJson } from "@/server/engine/python";
+import { parsePyFloat, parsePyInt, pyCanonicalIntString } from "@/server/engine/python";
 import { compilePythonRegex } from "@/server/engine/regex";
 import { isSemverConditionValue, parseSemver, SEMVER_SUFFIX } from "@/server/engine/semver";
-import { conditionMatches, type ConditionScope } from "@/server/engine/conditions";
+import { conditionMatches, parseInList, type ConditionScope } from "@/server/engine/conditions";
 import type { AnySegmentCondition } from "@/server/engine/types";
 import { byKind, contains, firstChar, isNumericKind, isStrKind, JS_WHITESPACE, lastChar } from "./kinds";
 import { and, inList, isNotNull, isNull, not, or, strictEq, strictNe, TARGETING_KEY, type Logic } from "./logic";
@@ -217,47 +217,8 @@ function typedCondition(operator: ComparisonOperator | "CONTAINS", value: string
   );
 }
 
-/** IN values exactly as the engine parses them (conditions.ts `parseInValues`). */
-export function parseInValues(value: string | readonly string[]): string[] {
-  if (typeof value !== "string") return Array.isArray(value) ? value.map((item) => String(item)) : [];
-  if (value.trimStart().charCodeAt(0) === 91) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(value);
-    } catch {
-      parsed = undefined;
-    }
-    if (Array.isArray(parsed)) {
-      const texts = parsed.some((item) => typeof item === "number") ? topLevelElementTexts(value) : null;
-      return parsed.map((item, index) => pyStrOfJson(item, typeof item === "number" ? texts?.[index] : undefined));
-    }
-  }
-  return value.split(",");
-}
-
-/** The source text of each top-level element of a valid JSON array text (conditions.ts, same name). */
-function topLevelElementTexts(text: string): string[] {
-  const elements: string[] = [];
-  let depth = 0;
-  let inString = false;
-  let start = 0;
-  for (let i = 0; i < text.length; i++) {
-    const char = text[i];
-    if (inString) {
-      if (char === "\\") i++;
-      else if (char === '"') inString = false;
-    } else if (char === '"') inString = true;
-    else if (char === "[" || char === "{") {
-      if (++depth === 1) start = i + 1;
-    } else if (char === "]" || char === "}") {
-      if (depth-- === 1) elements.push(text.slice(start, i).trim());
-    } else if (char === "," && depth === 1) {
-      elements.push(text.slice(start, i).trim());
-      start = i + 1;
-    }
-  }
-  return elements;
-}
+/** IN values exactly as the engine parses them. */
+export const parseInValues = parseInList;
 
 /**
  * IN: a STR-kind context value must be in the list; an INT-kind one matches when Python's `str(int)` of it is.

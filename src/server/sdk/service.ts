@@ -62,7 +62,10 @@ function contextOf(served: ServedDocument): SdkEvaluationContext {
 
 /** Identifier → that identity's override feature states. */
 function overridesOf(served: ServedDocument): Map<string, readonly DocFeatureState[]> {
-  return served.derived("sdk.identity_overrides", (entry) => indexIdentityOverrides(entry.document));
+  // Remote evaluation applies identity overrides whether or not the document carries them for local evaluation.
+  return served.derived("sdk.identity_overrides", (entry) =>
+    indexIdentityOverrides(entry.sdkExtras.identityOverrides ? { ...entry.document, identity_overrides: entry.sdkExtras.identityOverrides } : entry.document),
+  );
 }
 
 interface EnvironmentFlagsBodies {

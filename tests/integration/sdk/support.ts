@@ -3,20 +3,7 @@ import { sql } from "drizzle-orm";
 import { getDb } from "../../../src/server/db/client";
 import { environmentsChanged } from "../../../src/server/documents/changes";
 
-/** Waits until every environment's stored document is at least at its current revision. */
-export async function waitForDocuments(environmentIds: number[], timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const result = await getDb().execute<{ id: number; revision: number; stored: number | null }>(sql`
-      select e.id, e.revision, d.revision as stored
-        from environments e left join environment_documents d on d.environment_id = e.id
-       where e.id in (${sql.join(environmentIds.map((id) => sql`${id}`), sql`, `)})`);
-    const pending = result.rows.filter((row) => row.stored === null || Number(row.stored) < Number(row.revision));
-    if (result.rows.length === environmentIds.length && pending.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`documents not written in time: ${JSON.stringify(pending)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
+export { waitForDocuments } from "../support/documents";
 
 /** Polls `check` until it returns true (or throws after `timeoutMs`); returns how long it took. */
 export async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<number> {

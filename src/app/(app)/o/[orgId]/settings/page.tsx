@@ -2,8 +2,9 @@
 
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Button, ConfirmDialog, CopyField, Dialog, ErrorState, Loading, PageHeader, Select, TextInput, formatDate, useToast } from "@/app/_components/ui";
+import { Button, ErrorState, Loading, PageHeader, Select, TextInput, useToast } from "@/app/_components/ui";
 import { formError } from "@/app/_components/errors";
+import { SecretKeys } from "@/app/_components/secret-keys";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "@/app/(app)/hooks";
 
@@ -99,122 +100,38 @@ function ApiKeysPanel({ organisationId }: { organisationId: number }) {
   const queryClient = useQueryClient();
   const toast = useToast();
   const keys = useQuery(trpc.organisations.apiKeys.queryOptions({ organisationId }));
-  const [open, setOpen] = useState(false);
-  const [name, setName] = useState("");
-  const [created, setCreated] = useState<string | null>(null);
-  const [revoking, setRevoking] = useState<{ id: number; name: string } | null>(null);
   const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.organisations.apiKeys.queryKey({ organisationId }) });
-  const create = useMutation(
-    trpc.organisations.createApiKey.mutationOptions({
-      onSuccess: async (key) => {
-        await invalidate();
-        setCreated(key.key);
-        setName("");
-      },
-    }),
-  );
+  const create = useMutation(trpc.organisations.createApiKey.mutationOptions({ onSuccess: () => invalidate() }));
   const revoke = useMutation(
     trpc.organisations.revokeApiKey.mutationOptions({
       onSuccess: async () => {
         await invalidate();
         toast.success("API key revoked");
-        setRevoking(null);
       },
       onError: (error) => toast.error(error),
     }),
   );
-  const error = formError(create.error);
   return (
     <section className="panel" aria-labelledby="api-keys-heading">
       <div className="panel-header">
         <h2 id="api-keys-heading">API keys</h2>
-        <Button onClick={() => { setCreated(null); setOpen(true); }}>Create API key</Button>
       </div>
-      <div className="panel-body">
-        <p className="muted" style={{ marginTop: 0 }}>
+      <div className="panel-body stack">
+        <p className="muted" style={{ margin: 0 }}>
           Scripts call the admin API (tRPC at <code>/api/trpc</code>) with <code>Authorization: Api-Key &lt;key&gt;</code>. Keys act as an organisation admin.
         </p>
-        {keys.isPending ? (
-          <Loading />
-        ) : keys.isError ? (
-          <ErrorState error={keys.error} />
-        ) : keys.data.length === 0 ? (
-          <p className="muted">No API keys.</p>
-        ) : (
-          <table className="table">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Key</th>
-                <th>Created</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {keys.data.map((key) => (
-                <tr key={key.id}>
-                  <td>{key.name}</td>
-                  <td>
-                    <code>{key.prefix}…</code>
-                  </td>
-                  <td className="muted">{formatDate(key.createdAt)}</td>
-                  <td style={{ textAlign: "right" }}>
-                    <Button className="btn-sm" variant="ghost" onClick={() => setRevoking({ id: key.id, name: key.name })}>
-                      Revoke
-                    </Button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <SecretKeys
+          noun="API key"
+          placeholder="ci-pipeline"
+          keys={keys}
+          onCreate={async (name) => (await create.mutateAsync({ organisationId, name })).key}
+          creating={create.isPending}
+          createError={create.error}
+          onRevoke={(apiKeyId) => revoke.mutateAsync({ organisationId, apiKeyId })}
+          revoking={revoke.isPending}
+          revokeWarning={(name) => `Scripts using "${name}" will lose access.`}
+        />
       </div>
-      <Dialog
-        open={open}
-        title={created ? "API key created" : "New API key"}
-        onClose={() => setOpen(false)}
-        footer={
-          created ? (
-            <Button variant="primary" onClick={() => setOpen(false)}>
-              Done
-            </Button>
-          ) : (
-            <>
-              <Button onClick={() => setOpen(false)}>Cancel</Button>
-              <Button variant="primary" type="submit" form="new-api-key" busy={create.isPending}>
-                Create key
-              </Button>
-            </>
-          )
-        }
-      >
-        {created ? (
-          <div className="stack">
-            <p className="notice">Copy this key now: it is shown only once.</p>
-            <CopyField label="API key" value={created} />
-          </div>
-        ) : (
-          <form
-            id="new-api-key"
-            className="stack"
-            onSubmit={(event) => {
-              event.preventDefault();
-              create.mutate({ organisationId, name });
-            }}
-          >
-            <TextInput label="Key name" name="name" value={name} onChange={(e) => setName(e.target.value)} error={error?.fieldErrors.name ?? (error && !error.fieldErrors.name ? error.message : undefined)} autoFocus placeholder="ci-pipeline" />
-          </form>
-        )}
-      </Dialog>
-      <ConfirmDialog
-        open={revoking !== null}
-        title="Revoke API key"
-        message={`Scripts using "${revoking?.name}" will lose access.`}
-        confirmLabel="Revoke key"
-        busy={revoke.isPending}
-        onClose={() => setRevoking(null)}
-        onConfirm={() => revoking && revoke.mutate({ organisationId, apiKeyId: revoking.id })}
-      />
     </section>
   );
 }

@@ -3,8 +3,9 @@
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Badge, Button, ConfirmDialog, CopyField, Dialog, ErrorState, Loading, PageHeader, SettingRow, Switch, TextArea, TextInput, formatDate, useToast } from "@/app/_components/ui";
+import { Badge, Button, ConfirmDialog, CopyField, ErrorState, Loading, PageHeader, SettingRow, Switch, TextArea, TextInput, formatDate, useToast } from "@/app/_components/ui";
 import { fieldError, formError, unplacedError } from "@/app/_components/errors";
+import { SecretKeys } from "@/app/_components/secret-keys";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "@/app/(app)/hooks";
 
@@ -34,35 +35,17 @@ function KeysPanel({ environmentId, clientKey }: { environmentId: number; client
   const queryClient = useQueryClient();
   const toast = useToast();
   const keys = useQuery(trpc.environments.serverKeys.queryOptions({ environmentId }));
-  const [creating, setCreating] = useState(false);
-  const [name, setName] = useState("");
-  const [created, setCreated] = useState<string | null>(null);
-  const [revoking, setRevoking] = useState<{ id: number; name: string } | null>(null);
   const invalidate = () => queryClient.invalidateQueries({ queryKey: trpc.environments.serverKeys.queryKey({ environmentId }) });
-  const create = useMutation(
-    trpc.environments.createServerKey.mutationOptions({
-      onSuccess: async (key) => {
-        await invalidate();
-        setCreated(key.key);
-        setName("");
-      },
-    }),
-  );
+  const create = useMutation(trpc.environments.createServerKey.mutationOptions({ onSuccess: () => invalidate() }));
   const revoke = useMutation(
     trpc.environments.revokeServerKey.mutationOptions({
       onSuccess: async () => {
         await invalidate();
         toast.success("Server-side key revoked");
-        setRevoking(null);
       },
       onError: (error) => toast.error(error),
     }),
   );
-  const error = formError(create.error);
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    create.mutate({ environmentId, name });
-  };
   return (
     <section className="panel" aria-labelledby="keys-heading">
       <div className="panel-header">
@@ -73,84 +56,18 @@ function KeysPanel({ environmentId, clientKey }: { environmentId: number; client
         <p className="muted small" style={{ margin: 0 }}>
           Safe to ship in browsers and apps. Server-side keys (<code>ser.…</code>) also unlock the environment document for local evaluation and flagd; keep them secret.
         </p>
-        <div className="row-between">
-          <h3>Server-side keys</h3>
-          <Button onClick={() => { setCreated(null); setCreating(true); }}>Create server-side key</Button>
-        </div>
-        {keys.isPending ? (
-          <Loading />
-        ) : keys.isError ? (
-          <ErrorState error={keys.error} />
-        ) : keys.data.length === 0 ? (
-          <p className="muted">No server-side keys yet.</p>
-        ) : (
-          <table className="table">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Key</th>
-                <th>Created</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {keys.data.map((key) => (
-                <tr key={key.id}>
-                  <td>{key.name}</td>
-                  <td>
-                    <code>{key.prefix}…</code>
-                  </td>
-                  <td className="muted">{formatDate(key.createdAt)}</td>
-                  <td style={{ textAlign: "right" }}>
-                    <Button className="btn-sm" variant="ghost" onClick={() => setRevoking({ id: key.id, name: key.name })}>
-                      Revoke
-                    </Button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <SecretKeys
+          noun="Server-side key"
+          placeholder="backend-service"
+          keys={keys}
+          onCreate={async (name) => (await create.mutateAsync({ environmentId, name })).key}
+          creating={create.isPending}
+          createError={create.error}
+          onRevoke={(serverKeyId) => revoke.mutateAsync({ environmentId, serverKeyId })}
+          revoking={revoke.isPending}
+          revokeWarning={(name) => `Applications using "${name}" will stop receiving flags.`}
+        />
       </div>
-      <Dialog
-        open={creating}
-        title={created ? "Server-side key created" : "New server-side key"}
-        onClose={() => setCreating(false)}
-        footer={
-          created ? (
-            <Button variant="primary" onClick={() => setCreating(false)}>
-              Done
-            </Button>
-          ) : (
-            <>
-              <Button onClick={() => setCreating(false)}>Cancel</Button>
-              <Button variant="primary" type="submit" form="new-server-key" busy={create.isPending}>
-                Create key
-              </Button>
-            </>
-          )
-        }
-      >
-        {created ? (
-          <div className="stack">
-            <p className="notice">Copy this key now: it is shown only once.</p>
-            <CopyField label="Server-side key" value={created} />
-          </div>
-        ) : (
-          <form id="new-server-key" onSubmit={submit} className="stack">
-            <TextInput label="Key name" name="name" value={name} onChange={(e) => setName(e.target.value)} error={error?.fieldErrors.name ?? (error && !error.fieldErrors.name ? error.message : undefined)} autoFocus placeholder="backend-service" />
-          </form>
-        )}
-      </Dialog>
-      <ConfirmDialog
-        open={revoking !== null}
-        title="Revoke server-side key"
-        message={`Applications using "${revoking?.name}" will stop receiving flags.`}
-        confirmLabel="Revoke key"
-        busy={revoke.isPending}
-        onClose={() => setRevoking(null)}
-        onConfirm={() => revoking && revoke.mutate({ environmentId, serverKeyId: revoking.id })}
-      />
     </section>
   );
 }
