@@ -1,4 +1,5 @@
-import { bigserial, index, integer, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { bigserial, index, integer, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { jsonb } from "./json";
 import { organisationApiKeys, organisations } from "./tenancy";
 import { users } from "./auth";
 

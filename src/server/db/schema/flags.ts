@@ -12,7 +12,6 @@ import {
   doublePrecision,
   index,
   integer,
-  jsonb,
   pgEnum,
   pgSequence,
   pgTable,
@@ -22,6 +21,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import { jsonb } from "./json";
 import { users } from "./auth";
 import { environments, organisationApiKeys, projects } from "./tenancy";
 
