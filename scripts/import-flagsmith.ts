@@ -79,44 +79,6 @@ function parseArgs(argv: string[]): Partial<Record<Flag, string>> {
   return out;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/**
- * Whether the tool will start the embedded database itself (no DATABASE_URL, no running `npm start`).
- * Refuses (exit 3) when some PostgreSQL runs on the data directory without a live `npm start` record:
- * starting another would first stop it.
- */
-function embeddedDatabaseCheck(dataDir: string, runtimeFile: string): { startsOwn: boolean } {
-  if (process.env.DATABASE_URL) return { startsOwn: false };
-  if (fs.existsSync(runtimeFile)) {
-    try {
-      const info = JSON.parse(fs.readFileSync(runtimeFile, "utf8")) as { launcherPid?: number };
-      if (typeof info.launcherPid === "number" && isAlive(info.launcherPid)) return { startsOwn: false };
-    } catch {
-      // unreadable record: treated as absent
-    }
-  }
-  const pidFile = path.join(dataDir, "postgres", "postmaster.pid");
-  if (fs.existsSync(pidFile)) {
-    const pid = Number.parseInt(fs.readFileSync(pidFile, "utf8").split("\n")[0] ?? "", 10);
-    if (Number.isFinite(pid) && pid > 0 && isAlive(pid)) {
-      exit(
-        3,
-        `PostgreSQL (pid ${pid}) is already running on ${dataDir}/postgres, but not for a running \`npm start\` this tool can use.\n` +
-          "Two servers cannot share a data directory: stop it (or the `npm start` using it) and retry, or set DATABASE_URL to its URL.",
-      );
-    }
-  }
-  return { startsOwn: true };
-}
-
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args["--organisation"] !== undefined && args["--organisation-id"] !== undefined) usage("choose one of --organisation and --organisation-id");
@@ -155,8 +117,15 @@ async function main(): Promise<void> {
 
   // 2. The database.
   const local = await import("../src/server/db/local");
-  const { startsOwn } = embeddedDatabaseCheck(local.dataDir(), local.runtimeFile());
-  if (!process.env.DATABASE_URL) say(startsOwn ? `starting the embedded database in ${local.dataDir()}` : "using the database of the running `npm start`");
+  let source: "url" | "launcher" | "embedded";
+  try {
+    // Refuses when some PostgreSQL runs on the data directory without a live `npm start` record.
+    source = local.toolDatabase().source;
+  } catch (error) {
+    exit(3, (error as Error).message);
+  }
+  const startsOwn = source === "embedded";
+  if (source !== "url") say(startsOwn ? `starting the embedded database in ${local.dataDir()}` : "using the database of the running `npm start`");
   let database: { url: string; close: () => Promise<void> };
   try {
     database = await local.openToolDatabase();

@@ -8,12 +8,12 @@
  *
  * SIGINT/SIGTERM stop web and worker first, then the embedded database; nothing is left running.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../src/server/db/embedded";
 import { migrateDatabase } from "../src/server/db/migrate";
-import { clearRuntime, writeRuntime } from "../src/server/db/local";
+import { clearRuntime, runningLauncher, writeRuntime } from "../src/server/db/local";
+import { nextBuildState, runNextBuild } from "./next-build";
 
 type Mode = "start" | "dev" | "web" | "worker";
 const mode = (process.argv[2] ?? "start") as Mode;
@@ -26,28 +26,14 @@ function say(message: string): void {
   process.stderr.write(`[flagpost] ${message}\n`);
 }
 
-function newestMtime(entry: string): number {
-  if (!fs.existsSync(entry)) return 0;
-  const stat = fs.statSync(entry);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  let newest = stat.mtimeMs;
-  for (const child of fs.readdirSync(entry)) newest = Math.max(newest, newestMtime(path.join(entry, child)));
-  return newest;
-}
-
-function buildIfNeeded(): void {
-  const buildId = path.join(root, ".next", "BUILD_ID");
-  const builtAt = fs.existsSync(buildId) ? fs.statSync(buildId).mtimeMs : 0;
-  const sources = ["src", "public", "next.config.ts", "package.json", "package-lock.json", "tsconfig.json"].map((p) =>
-    newestMtime(path.join(root, p)),
-  );
-  if (builtAt > 0 && builtAt >= Math.max(...sources)) return;
-  say(builtAt ? "sources changed since the last build: running next build…" : "first start: running next build…");
-  const result = spawnSync(process.execPath, [nextBin, "build"], { cwd: root, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" } });
-  if (result.status !== 0) {
-    say("next build failed");
-    process.exit(result.status ?? 1);
-  }
+/** Builds the UI when the sources changed since the last build; false when the build failed. */
+function buildIfNeeded(): boolean {
+  const state = nextBuildState(root);
+  if (state === "current") return true;
+  say(state === "stale" ? "sources changed since the last build: running next build…" : "first start: running next build…");
+  if (runNextBuild(root) === 0) return true;
+  say("next build failed");
+  return false;
 }
 
 async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number): Promise<boolean> {
@@ -67,19 +53,39 @@ async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number
 async function main(): Promise<void> {
   let database: EmbeddedDatabase | undefined;
   let databaseUrl = process.env.DATABASE_URL;
+  const dataDir = path.resolve(root, process.env.FLAGPOST_DATA_DIR || ".data");
+  // Stops the embedded database when start-up fails before web and worker run.
+  const abort = async (message: string, code: number): Promise<never> => {
+    say(message);
+    if (database) {
+      clearRuntime(dataDir);
+      await database.stop();
+    }
+    process.exit(code);
+  };
   if (!databaseUrl) {
     if (mode === "web" || mode === "worker") {
       say(`\`npm run start:${mode}\` needs DATABASE_URL (use \`npm start\` for the all-in-one embedded setup)`);
       process.exit(2);
     }
-    const dataDir = path.resolve(root, process.env.FLAGPOST_DATA_DIR || ".data");
+    const other = runningLauncher(dataDir);
+    if (other) {
+      // Starting a second server would first stop the running one's PostgreSQL.
+      say(`Flagpost (pid ${other.pid}) is already running on ${path.relative(root, dataDir) || dataDir}/: stop it first, or set FLAGPOST_DATA_DIR for a second instance`);
+      process.exit(1);
+    }
     say(`starting embedded PostgreSQL in ${path.relative(root, dataDir) || dataDir}/`);
     database = await startEmbeddedPostgres({ dataDir });
     databaseUrl = database.url;
     // Command-line tools (import, documents:rebuild) find the running database here.
-    writeRuntime({ url: database.url, launcherPid: process.pid });
+    writeRuntime({ url: database.url, launcherPid: process.pid }, dataDir);
   }
-  await migrateDatabase(databaseUrl);
+  try {
+    await migrateDatabase(databaseUrl);
+  } catch (error) {
+    await abort(`database migration failed: ${(error as Error).message}`, 1);
+  }
+  if (mode === "start" && !buildIfNeeded()) await abort("not starting: fix the build errors above", 1);
 
   const children: ChildProcess[] = [];
   let shuttingDown = false;
@@ -107,7 +113,7 @@ async function main(): Promise<void> {
       ),
     );
     if (database) {
-      clearRuntime();
+      clearRuntime(dataDir);
       await database.stop();
     }
     say("stopped");
@@ -130,7 +136,6 @@ async function main(): Promise<void> {
     return child;
   };
 
-  if (mode === "start") buildIfNeeded();
   if (mode === "start" || mode === "dev" || mode === "web") {
     // Production: our web server (Next for pages and tRPC, the public API answered directly);
     // dev: `next dev` serves everything through the same route handlers.

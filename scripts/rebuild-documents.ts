@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const { requestRebuild } = await import("../src/server/documents/rebuild");
   const { closeDb } = await import("../src/server/db/client");
   try {
-    const [count] = await requestRebuild(
+    const count = await requestRebuild(
       { label: "documents:rebuild CLI" },
       environment !== undefined ? { environmentKey: environment } : project !== undefined ? { projectId: Number(project) } : { all: true },
     );

@@ -23,28 +23,28 @@ interface Outcome {
 const outcomes: Outcome[] = [];
 const only = process.argv.slice(2);
 
-function run(step: string, command: string, args: string[], env: Record<string, string> = {}): boolean {
-  if (only.length > 0 && !only.includes(step)) return true;
+function selected(step: string): boolean {
+  return only.length === 0 || only.includes(step);
+}
+
+function run(step: string, command: string, args: string[], env: Record<string, string> = {}): { ok: boolean; seconds: number } {
   process.stdout.write(`\n=== ${step}: ${command} ${args.join(" ")}\n`);
   const started = Date.now();
   const result = spawnSync(command, args, { cwd: root, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", ...env } });
-  const ok = result.status === 0;
-  (run as { last?: number }).last = (Date.now() - started) / 1000;
-  return ok;
+  return { ok: result.status === 0, seconds: (Date.now() - started) / 1000 };
 }
 
 function check(step: string, command: string, args: string[]): void {
-  if (only.length > 0 && !only.includes(step)) return;
-  const ok = run(step, command, args);
-  outcomes.push({ step, passed: ok ? 1 : 0, failed: ok ? 0 : 1, skipped: 0, seconds: (run as { last?: number }).last ?? 0 });
+  if (!selected(step)) return;
+  const { ok, seconds } = run(step, command, args);
+  outcomes.push({ step, passed: ok ? 1 : 0, failed: ok ? 0 : 1, skipped: 0, seconds });
 }
 
 function vitest(step: "unit" | "integration"): void {
-  if (only.length > 0 && !only.includes(step)) return;
+  if (!selected(step)) return;
   const report = path.join(results, `${step}.json`);
   fs.rmSync(report, { force: true });
-  const ok = run(step, bin("vitest"), ["run", "--project", step, "--reporter=default", "--reporter=json", `--outputFile.json=${report}`]);
-  const seconds = (run as { last?: number }).last ?? 0;
+  const { ok, seconds } = run(step, bin("vitest"), ["run", "--project", step, "--reporter=default", "--reporter=json", `--outputFile.json=${report}`]);
   if (!fs.existsSync(report)) {
     outcomes.push({ step, passed: 0, failed: 1, skipped: 0, seconds });
     return;
@@ -62,11 +62,10 @@ function vitest(step: "unit" | "integration"): void {
 }
 
 function e2e(): void {
-  if (only.length > 0 && !only.includes("e2e")) return;
+  if (!selected("e2e")) return;
   const report = path.join(results, "e2e.json");
   fs.rmSync(report, { force: true });
-  const ok = run("e2e", bin("playwright"), ["test"], { CI: "true" });
-  const seconds = (run as { last?: number }).last ?? 0;
+  const { ok, seconds } = run("e2e", bin("playwright"), ["test"], { CI: "true" });
   if (!fs.existsSync(report)) {
     outcomes.push({ step: "e2e", passed: 0, failed: 1, skipped: 0, seconds });
     return;

@@ -20,6 +20,10 @@ function int(value: string | undefined, fallback: number): number {
 
 export interface Settings {
   databaseUrl: string | undefined;
+  /** pg pool size per process. */
+  databasePoolSize: number;
+  /** `web` / `worker` (set by the launcher): the PostgreSQL `application_name` of this process's connections. */
+  processName: string;
   logLevel: string;
   /** Request headers copied into the jobs a request enqueues (matched case-insensitively). */
   propagatedHeaders: string[];
@@ -29,6 +33,8 @@ export interface Settings {
   serviceName: string;
   /** Session lifetime in days. */
   sessionDays: number;
+  /** Always mark the session cookie `Secure` (it is anyway behind `X-Forwarded-Proto: https`). */
+  secureCookies: boolean;
   /** Seconds an SDK key → environment resolution stays cached in a web process. */
   environmentKeyCacheSeconds: number;
   /** Milliseconds a web process trusts its cached document revision before re-checking the store. */
@@ -42,22 +48,32 @@ export interface Settings {
   /** Port of the worker's own /metrics endpoint (0 disables it). */
   workerMetricsPort: number;
   workerMetricsHost: string;
+  /** How often a worker unlocks jobs left locked by crashed workers. */
+  workerRecoverySweepMs: number;
   /** Maximum identity overrides emitted per flag in a flagd document. */
   flagdIdentityOverrideLimit: number;
   /** Largest SDK request body accepted, in bytes. */
   sdkMaxBodyBytes: number;
+  /**
+   * Fault injection for tests only: a pause between building and storing each document, so a test
+   * can kill a worker mid-write. Leave unset in production.
+   */
+  faultDocumentWriteDelayMs: number;
 }
 
 function read(): Settings {
   const env = process.env;
   return {
     databaseUrl: env.DATABASE_URL || undefined,
+    databasePoolSize: int(env.DATABASE_POOL_SIZE, 10),
+    processName: env.FLAGPOST_PROCESS || "flagpost",
     logLevel: env.LOG_LEVEL || "info",
     propagatedHeaders: list(env.PROPAGATED_HEADERS, ["traceparent"]).map((h) => h.toLowerCase()),
     propagatedHeadersKey: env.PROPAGATED_HEADERS_KEY || "_http_headers",
     otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
     serviceName: env.OTEL_SERVICE_NAME || "flagpost",
     sessionDays: int(env.SESSION_DAYS, 14),
+    secureCookies: env.SECURE_COOKIES === "true",
     environmentKeyCacheSeconds: int(env.ENVIRONMENT_KEY_CACHE_SECONDS, 10),
     documentRevisionCheckMs: int(env.DOCUMENT_REVISION_CHECK_MS, 1000),
     documentGuardMaxAttempts: int(env.DOCUMENT_GUARD_MAX_ATTEMPTS, 8),
@@ -65,8 +81,10 @@ function read(): Settings {
     seedBatchSize: int(env.SEED_BATCH_SIZE, 100),
     workerMetricsPort: int(env.WORKER_METRICS_PORT, 9465),
     workerMetricsHost: env.WORKER_METRICS_HOST || "127.0.0.1",
+    workerRecoverySweepMs: int(env.WORKER_RECOVERY_SWEEP_MS, 30_000),
     flagdIdentityOverrideLimit: int(env.FLAGD_IDENTITY_OVERRIDE_LIMIT, 100),
     sdkMaxBodyBytes: int(env.SDK_MAX_BODY_BYTES, 256 * 1024),
+    faultDocumentWriteDelayMs: int(env.FAULT_DOCUMENT_WRITE_DELAY_MS, 0),
   };
 }
 

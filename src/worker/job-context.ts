@@ -66,7 +66,7 @@ export function contextualTask(name: string, handler: TaskHandler): Task {
               stop();
             }
           },
-          { parent: incomingContext(headers), kind: SpanKind.CONSUMER },
+          { parent: incomingContext({ get: (name) => headers[name] }), kind: SpanKind.CONSUMER },
         ),
       { bindings, headers },
     );

@@ -3,7 +3,12 @@
  * (SIGKILL, OOM, lost machine) for 4 hours. Each Flagpost worker therefore holds a session-level
  * advisory lock per graphile worker id on a dedicated connection; a dead process's connection —
  * and with it the lock — goes away at once. The sweeper (at start and periodically) unlocks the jobs
- * of every worker id whose advisory lock it can take, so those jobs are retried promptly.
+ * of every other worker id whose advisory lock it can take, so those jobs are retried promptly.
+ *
+ * If the lock connection itself is lost (database restart, network, an administrator terminating
+ * it), the locks are taken again on a new connection as soon as one can be had. In the gap another
+ * worker's sweep may release this worker's running jobs for retry; every task is idempotent, so the
+ * cost is a repeated run, never a lost one.
  */
 import { EventEmitter } from "node:events";
 import pg from "pg";
@@ -12,6 +17,7 @@ import { getLogger } from "@/server/observability/logger";
 
 const log = getLogger("worker");
 const LOCK_CLASS = 727275;
+const RECONNECT_DELAYS_MS = [100, 500, 1000, 2000, 5000];
 
 export interface Recovery {
   events: WorkerEvents;
@@ -21,11 +27,62 @@ export interface Recovery {
 
 export async function startRecovery(pool: pg.Pool, options: { sweepIntervalMs?: number } = {}): Promise<Recovery> {
   const events = new EventEmitter() as WorkerEvents;
-  const holder = await pool.connect();
-  // One connection runs one query at a time: take the locks one after another.
-  let locks: Promise<unknown> = Promise.resolve();
+  /** This process's graphile worker ids: their locks are held on `holder`, and the sweep never frees them. */
+  const own = new Set<string>();
+  let holder: pg.PoolClient | undefined;
+  let stopped = false;
+
+  const takeLock = (client: pg.PoolClient, workerId: string) => client.query("select pg_advisory_lock($1, hashtext($2))", [LOCK_CLASS, workerId]);
+
+  const connectHolder = async (): Promise<void> => {
+    for (let attempt = 0; !stopped; attempt++) {
+      let client: pg.PoolClient | undefined;
+      try {
+        client = await pool.connect();
+        const connected = client;
+        connected.on("error", (error) => lost(connected, error));
+        for (const workerId of own) await takeLock(connected, workerId);
+        holder = connected;
+        if (attempt > 0 || own.size > 0) log.info("jobs.locks_acquired", { workers__count: own.size });
+        return;
+      } catch (error) {
+        client?.release(error as Error);
+        const delay = RECONNECT_DELAYS_MS[Math.min(attempt, RECONNECT_DELAYS_MS.length - 1)];
+        log.warn("jobs.lock_connection_failed", { error, retry__ms: delay });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  };
+
+  // One connection runs one query at a time: every lock step goes through this chain, which never rejects.
+  let locks: Promise<void> = Promise.resolve();
+  const enqueue = (step: () => Promise<void>) => {
+    locks = locks.then(step).catch((error) => log.error("jobs.lock_failed", { error }));
+  };
+
+  function lost(client: pg.PoolClient, error: Error): void {
+    if (holder !== client || stopped) return;
+    holder = undefined;
+    log.error("jobs.lock_connection_lost", { error, workers__count: own.size });
+    client.release(error); // destroys it rather than returning it to the pool
+    enqueue(connectHolder);
+  }
+
+  enqueue(connectHolder);
   events.on("worker:create", ({ worker }) => {
-    locks = locks.then(() => holder.query("select pg_advisory_lock($1, hashtext($2))", [LOCK_CLASS, worker.workerId]));
+    own.add(worker.workerId);
+    enqueue(async () => {
+      if (!holder) return; // a reconnect in the queue takes every lock in `own`
+      try {
+        await takeLock(holder, worker.workerId);
+      } catch (error) {
+        // The connection failed under the query; its 'error' event (or this) starts a reconnect.
+        if (holder) lost(holder, error as Error);
+      }
+    });
+  });
+  events.on("worker:release", ({ worker }) => {
+    own.delete(worker.workerId);
   });
   const utils: WorkerUtils = await makeWorkerUtils({ pgPool: pool });
 
@@ -38,6 +95,7 @@ export async function startRecovery(pool: pg.Pool, options: { sweepIntervalMs?: 
       );
       const dead: string[] = [];
       for (const { locked_by: workerId } of locked.rows) {
+        if (own.has(workerId)) continue;
         const probe = await sweeper.query<{ free: boolean }>("select pg_try_advisory_lock($1, hashtext($2)) as free", [LOCK_CLASS, workerId]);
         if (probe.rows[0]?.free) {
           await sweeper.query("select pg_advisory_unlock($1, hashtext($2))", [LOCK_CLASS, workerId]);
@@ -63,9 +121,12 @@ export async function startRecovery(pool: pg.Pool, options: { sweepIntervalMs?: 
     events,
     sweep,
     async stop() {
+      stopped = true;
       clearInterval(interval);
+      await locks;
       await utils.release();
-      holder.release();
+      holder?.release(true); // closed, not pooled: its session still holds the locks
+      holder = undefined;
     },
   };
 }

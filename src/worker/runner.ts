@@ -4,6 +4,7 @@
  */
 import http from "node:http";
 import { run, Logger, type Runner, type TaskList } from "graphile-worker";
+import { settings } from "@/server/config";
 import { getPool } from "@/server/db/client";
 import { getLogger } from "@/server/observability/logger";
 import { metricsText } from "@/server/observability/metrics";
@@ -42,7 +43,7 @@ export interface WorkerHandle {
 export async function startWorker(
   options: { concurrency?: number; metricsPort?: number; metricsHost?: string; recoverySweepMs?: number } = {},
 ): Promise<WorkerHandle> {
-  const recovery = await startRecovery(getPool(), { sweepIntervalMs: options.recoverySweepMs ?? Number(process.env.WORKER_RECOVERY_SWEEP_MS ?? 30_000) });
+  const recovery = await startRecovery(getPool(), { sweepIntervalMs: options.recoverySweepMs ?? settings().workerRecoverySweepMs });
   const runner = await run({
     events: recovery.events,
     pgPool: getPool(),

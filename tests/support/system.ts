@@ -2,10 +2,10 @@
  * Starts Flagpost as it runs in production — `next start` and the worker process — on a free
  * loopback port against `databaseUrl`. Builds first when the build is missing or stale.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import fs from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { freePort } from "../../src/server/db/embedded";
+import { nextBuildState, runNextBuild } from "../../scripts/next-build";
 
 const root = path.resolve(__dirname, "../..");
 
@@ -17,26 +17,10 @@ export interface RunningSystem {
   stop(): Promise<void>;
 }
 
-function newestMtime(entry: string): number {
-  if (!fs.existsSync(entry)) return 0;
-  const stat = fs.statSync(entry);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  let newest = stat.mtimeMs;
-  for (const child of fs.readdirSync(entry)) newest = Math.max(newest, newestMtime(path.join(entry, child)));
-  return newest;
-}
-
+/** Builds first when the build is missing or older than its sources (as `npm start` does). */
 export function ensureBuilt(): void {
-  const buildId = path.join(root, ".next", "BUILD_ID");
-  const builtAt = fs.existsSync(buildId) ? fs.statSync(buildId).mtimeMs : 0;
-  const newest = Math.max(newestMtime(path.join(root, "src")), newestMtime(path.join(root, "next.config.ts")));
-  if (builtAt >= newest && builtAt > 0) return;
-  const result = spawnSync(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "build"], {
-    cwd: root,
-    stdio: "inherit",
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
-  });
-  if (result.status !== 0) throw new Error("next build failed");
+  if (nextBuildState(root) === "current") return;
+  if (runNextBuild(root) !== 0) throw new Error("next build failed");
 }
 
 function capture(child: ChildProcess, into: string[]): void {

@@ -3,6 +3,7 @@
  */
 import { and, desc, eq, lt, or, sql, type SQL } from "drizzle-orm";
 import type { Executor } from "../db/client";
+import { containsPattern, escapeLike } from "../db/like";
 import { auditLog } from "../db/schema";
 import type { Actor } from "../auth/principal";
 
@@ -62,9 +63,9 @@ export async function listAudit(db: Executor, query: AuditQuery) {
   }
   if (query.featureId !== undefined) conditions.push(eq(auditLog.featureId, query.featureId));
   if (query.segmentId !== undefined) conditions.push(eq(auditLog.segmentId, query.segmentId));
-  if (query.action) conditions.push(sql`${auditLog.action} like ${query.action.replace(/[%_\\]/g, "\\$&") + "%"}`);
+  if (query.action) conditions.push(sql`${auditLog.action} like ${escapeLike(query.action) + "%"}`);
   if (query.search) {
-    const pattern = `%${query.search.replace(/[%_\\]/g, "\\$&")}%`;
+    const pattern = containsPattern(query.search);
     conditions.push(or(sql`${auditLog.summary} ilike ${pattern}`, sql`${auditLog.actorLabel} ilike ${pattern}`)!);
   }
   if (query.cursor !== undefined) conditions.push(lt(auditLog.id, query.cursor));

@@ -1,12 +1,13 @@
 import { z } from "zod";
+import { settings } from "../config";
 import { protectedProcedure, publicProcedure, router } from "../trpc/init";
-import { clearedSessionCookie, sessionCookie, signIn, signOut, signUp, validatePassword } from "./service";
+import { clearedSessionCookie, sessionCookie, signIn, signOut, signUp } from "./service";
 
 const email = z.string().trim().toLowerCase().email("Enter a valid email address").max(320);
 const password = z.string().min(8, "Password must be at least 8 characters").max(200);
 
 function secureCookies(headers: Headers): boolean {
-  return (headers.get("x-forwarded-proto") ?? "").startsWith("https") || process.env.SECURE_COOKIES === "true";
+  return (headers.get("x-forwarded-proto") ?? "").startsWith("https") || settings().secureCookies;
 }
 
 export const authRouter = router({
@@ -27,7 +28,6 @@ export const authRouter = router({
       }),
     )
     .mutation(async ({ ctx, input }) => {
-      validatePassword(input.password);
       const session = await signUp(input);
       ctx.resHeaders.append("set-cookie", sessionCookie(session.token, session.expiresAt, secureCookies(ctx.headers)));
       return { userId: session.userId, organisationId: session.organisationId };

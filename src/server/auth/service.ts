@@ -7,6 +7,7 @@ import { badInput, conflict, DomainError, isUniqueViolation } from "../errors";
 import { bindContext } from "../observability/context";
 import { getLogger } from "../observability/logger";
 import { DUMMY_PASSWORD_HASH, hashPassword, randomToken, sha256, verifyPassword } from "./crypto";
+import { SESSION_COOKIE } from "./principal";
 
 const log = getLogger("auth");
 
@@ -24,6 +25,7 @@ async function createSession(userId: string): Promise<NewSession> {
 }
 
 export async function signUp(input: { email: string; name: string; password: string; organisationName?: string }): Promise<NewSession & { organisationId: number }> {
+  validatePassword(input.password);
   const email = input.email.trim().toLowerCase();
   const passwordHash = await hashPassword(input.password);
   try {
@@ -70,7 +72,7 @@ export async function signOut(sessionId: string): Promise<void> {
 
 export function sessionCookie(token: string, expiresAt: Date, secure: boolean): string {
   return [
-    `flagpost_session=${token}`,
+    `${SESSION_COOKIE}=${token}`,
     "Path=/",
     "HttpOnly",
     "SameSite=Lax",
@@ -80,9 +82,9 @@ export function sessionCookie(token: string, expiresAt: Date, secure: boolean): 
 }
 
 export function clearedSessionCookie(): string {
-  return "flagpost_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0";
+  return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`;
 }
 
-export function validatePassword(password: string): void {
+function validatePassword(password: string): void {
   if (password.length < 8) throw badInput("Password must be at least 8 characters", "password");
 }

@@ -24,8 +24,16 @@ interface DbState {
 const KEY = Symbol.for("flagpost.db");
 const globalDb = globalThis as unknown as Record<symbol, DbState | undefined>;
 
+/**
+ * The database of this process: `DATABASE_URL` as it is now (command-line tools set it after
+ * opening their database, possibly after the settings were read), else as read at start.
+ */
+export function configuredDatabaseUrl(): string | undefined {
+  return process.env.DATABASE_URL ?? settings().databaseUrl;
+}
+
 function databaseUrl(): string {
-  const url = process.env.DATABASE_URL ?? settings().databaseUrl;
+  const url = configuredDatabaseUrl();
   if (!url) {
     throw new Error("DATABASE_URL is not set: start Flagpost with `npm start`, or set DATABASE_URL to a PostgreSQL database.");
   }
@@ -38,8 +46,8 @@ function state(): DbState {
   if (!current || current.url !== url) {
     const pool = new pg.Pool({
       connectionString: url,
-      max: Number.parseInt(process.env.DATABASE_POOL_SIZE ?? "10", 10),
-      application_name: process.env.FLAGPOST_PROCESS ?? "flagpost",
+      max: settings().databasePoolSize,
+      application_name: settings().processName,
     });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on("error", () => undefined);

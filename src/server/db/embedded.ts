@@ -52,7 +52,8 @@ export async function freePort(host = "127.0.0.1"): Promise<number> {
   });
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (also when it belongs to another user). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -70,12 +71,18 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   return !isAlive(pid);
 }
 
+/** The pid of a postgres running on `clusterDir`, if any. */
+export function runningPostmaster(clusterDir: string): number | undefined {
+  const pidFile = path.join(clusterDir, "postmaster.pid");
+  if (!fs.existsSync(pidFile)) return undefined;
+  const pid = Number.parseInt(fs.readFileSync(pidFile, "utf8").split("\n")[0] ?? "", 10);
+  return Number.isFinite(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+}
+
 /** Stops a postgres that an earlier (crashed) launcher left running on `clusterDir`. */
 async function stopStalePostmaster(clusterDir: string): Promise<void> {
-  const pidFile = path.join(clusterDir, "postmaster.pid");
-  if (!fs.existsSync(pidFile)) return;
-  const pid = Number.parseInt(fs.readFileSync(pidFile, "utf8").split("\n")[0] ?? "", 10);
-  if (!Number.isFinite(pid) || pid <= 0 || !isAlive(pid)) return;
+  const pid = runningPostmaster(clusterDir);
+  if (pid === undefined) return;
   process.kill(pid, "SIGINT");
   if (!(await waitForExit(pid, 15_000))) process.kill(pid, "SIGKILL");
 }
@@ -198,19 +205,37 @@ export async function startEmbeddedPostgres(options: {
   );
   fs.closeSync(logFd);
   server.unref();
+  // A binary that cannot be executed emits 'error' (and no pid); unhandled, that would crash the process.
+  const spawnError = new Promise<never>((_, reject) => server.once("error", reject));
+  spawnError.catch(() => undefined);
+  if (server.pid === undefined) await spawnError;
   const postmasterPid = server.pid!;
   const guarded: number[] = [postmasterPid];
   const guardian = startGuardian(process.pid, () => guarded);
 
+  const stopServer = async () => {
+    if (isAlive(postmasterPid)) {
+      process.kill(postmasterPid, "SIGINT"); // fast shutdown
+      if (!(await waitForExit(postmasterPid, 15_000))) process.kill(postmasterPid, "SIGKILL");
+    }
+    guardian.stop();
+  };
+
   const database = options.database ?? "flagpost";
   const adminUrl = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
-  const client = await connectWhenReady(adminUrl, server, path.join(dataDir, "postgres.log"));
   try {
-    const exists = await client.query("select 1 from pg_database where datname = $1", [database]);
-    if (exists.rowCount === 0) await client.query(`create database "${database.replace(/"/g, '""')}"`);
-  } finally {
-    await client.end();
+    const client = await connectWhenReady(adminUrl, server, path.join(dataDir, "postgres.log"));
+    try {
+      const exists = await client.query("select 1 from pg_database where datname = $1", [database]);
+      if (exists.rowCount === 0) await client.query(`create database "${database.replace(/"/g, '""')}"`);
+    } finally {
+      await client.end();
+    }
+  } catch (error) {
+    // Never leave a server behind that nobody will stop.
+    await stopServer();
+    throw error;
   }
   log(`postgres ${postmasterPid} ready on 127.0.0.1:${port}`);
 
@@ -227,11 +252,7 @@ export async function startEmbeddedPostgres(options: {
     async stop() {
       if (stopped) return;
       stopped = true;
-      if (isAlive(postmasterPid)) {
-        process.kill(postmasterPid, "SIGINT"); // fast shutdown
-        if (!(await waitForExit(postmasterPid, 15_000))) process.kill(postmasterPid, "SIGKILL");
-      }
-      guardian.stop();
+      await stopServer();
     },
   };
 }

@@ -170,11 +170,16 @@ export async function buildEnvironmentDocument(executor: Executor, environmentId
   const bySegment = new Map<number, DocFeatureState[]>();
   const byIdentity = new Map<number, DocFeatureState[]>();
   const defaultStateIds = new Map<number, number>();
+  const append = (map: Map<number, DocFeatureState[]>, key: number, state: StateRow) => {
+    const list = map.get(key);
+    if (list) list.push(toDoc(state));
+    else map.set(key, [toDoc(state)]);
+  };
   for (const state of stateRows.rows) {
     if (state.identity_id !== null) {
-      byIdentity.set(state.identity_id, [...(byIdentity.get(state.identity_id) ?? []), toDoc(state)]);
+      append(byIdentity, state.identity_id, state);
     } else if (state.segment_id !== null) {
-      bySegment.set(state.segment_id, [...(bySegment.get(state.segment_id) ?? []), toDoc(state)]);
+      append(bySegment, state.segment_id, state);
     } else {
       defaults.push(toDoc(state));
       defaultStateIds.set(state.feature_id, state.id);

@@ -50,8 +50,9 @@ async function defer(payload: DocumentJobPayload, built: BuiltDocument): Promise
     getDb(),
     DOCUMENT_WRITE_TASK,
     { ...payload, guardAttempt: attempt + 1 },
-    // Same key: a new change replaces this deferred job (and runs at once, re-checking the guard).
-    { jobKey: documentJobKey(built.environmentId), runAt: new Date(Date.now() + delayMs), maxAttempts: 25 },
+    // Same key: a later change replaces this deferred job (and runs at once, re-checking the guard);
+    // preserve_run_at keeps a change queued while this job ran from being pushed back by the delay.
+    { jobKey: documentJobKey(built.environmentId), jobKeyMode: "preserve_run_at", runAt: new Date(Date.now() + delayMs), maxAttempts: 25 },
   );
   documentDeferrals.inc({ outcome: "deferred" });
   log.warn("environment_document.deferred", { environment__id: built.environmentId, reason, guard__attempt: attempt + 1, delay__ms: delayMs });
@@ -75,7 +76,7 @@ export async function writeEnvironmentDocument(payload: DocumentJobPayload): Pro
 
     const document = JSON.stringify(built.document);
     const flagd = translateForFlagd(built.document);
-    const faultDelay = Number(process.env.FAULT_DOCUMENT_WRITE_DELAY_MS ?? 0);
+    const faultDelay = settings().faultDocumentWriteDelayMs;
     if (faultDelay > 0) await new Promise((resolve) => setTimeout(resolve, faultDelay));
     const stored = await storeDocument(getDb(), {
       environmentId,

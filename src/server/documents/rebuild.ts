@@ -14,8 +14,8 @@ const log = getLogger("environments");
 
 export type RebuildTarget = { environmentIds: number[] } | { environmentKey: string } | { projectId: number } | { all: true };
 
-/** Returns [number of environments enqueued]. */
-export async function requestRebuild(actor: Actor, target: RebuildTarget): Promise<[number]> {
+/** Returns the number of environments enqueued. */
+export async function requestRebuild(actor: Actor, target: RebuildTarget): Promise<number> {
   const where =
     "environmentIds" in target
       ? sql`e.id = any(${`{${target.environmentIds.map(Number).join(",")}}`}::int[])`
@@ -41,5 +41,5 @@ export async function requestRebuild(actor: Actor, target: RebuildTarget): Promi
     });
     log.info("environment_document.rebuild_requested", { environment__id: environment.id });
   }
-  return [rows.rows.length];
+  return rows.rows.length;
 }

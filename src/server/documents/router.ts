@@ -24,7 +24,7 @@ export const documentsRouter = router({
   /** Operators' repair action: enqueue a fresh document write through the normal path (audited). */
   rebuild: protectedProcedure.input(z.object({ environmentId: id })).mutation(async ({ ctx }) => {
     requireAdmin(ctx);
-    const [count] = await requestRebuild(ctx.actor, { environmentIds: [requireScope(ctx, "environment").environmentId] });
+    const count = await requestRebuild(ctx.actor, { environmentIds: [requireScope(ctx, "environment").environmentId] });
     return { environments: count };
   }),
 });

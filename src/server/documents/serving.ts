@@ -35,7 +35,7 @@ import { context, ROOT_CONTEXT } from "@opentelemetry/api";
 import { and, eq, gt, isNull, or, sql } from "drizzle-orm";
 import { settings } from "../config";
 import { sha256, SERVER_KEY_PREFIX } from "../auth/crypto";
-import { getDb } from "../db/client";
+import { configuredDatabaseUrl, getDb } from "../db/client";
 import { environmentApiKeys, environments, projects } from "../db/schema";
 import { runWithContext } from "../observability/context";
 import { getLogger } from "../observability/logger";
@@ -285,7 +285,8 @@ function isFresh(slot: DocumentSlot, now: number, listener: ListenerState): bool
 }
 
 function storeSlot(documents: Map<number, DocumentSlot>, environmentId: number, slot: DocumentSlot): void {
-  if (!documents.has(environmentId)) {
+  // Re-inserted, so that the Map's order is load order and the least recently loaded go first.
+  if (!documents.delete(environmentId)) {
     while (documents.size >= DOCUMENT_CACHE_MAX_ENTRIES) {
       const oldest = documents.keys().next().value;
       if (oldest === undefined) break;
@@ -361,17 +362,6 @@ export function currentDocument(environmentId: number): ServedDocument | null | 
   return refresh(environmentId, null);
 }
 
-/** Forgets the cached document of one environment (or all): the next request reads the store. */
-export function invalidateDocument(environmentId?: number): void {
-  const documents = state().documents;
-  if (environmentId === undefined) {
-    for (const slot of documents.values()) slot.checkedAt = 0;
-    return;
-  }
-  const slot = documents.get(environmentId);
-  if (slot) slot.checkedAt = 0;
-}
-
 // ---------------------------------------------------------------------------------------------
 // LISTEN connection
 // ---------------------------------------------------------------------------------------------
@@ -407,10 +397,6 @@ function onNotification(payload: string | undefined): void {
   }
 }
 
-function databaseUrl(): string | undefined {
-  return process.env.DATABASE_URL ?? settings().databaseUrl;
-}
-
 function scheduleReconnect(listener: ListenerState): void {
   if (listener.stopped || listener.reconnectTimer) return;
   const delay = listener.reconnectDelayMs;
@@ -438,12 +424,12 @@ function markDisconnected(listener: ListenerState, client: pg.Client, error: unk
 
 async function connectListener(listener: ListenerState): Promise<void> {
   if (listener.stopped || listener.client) return;
-  const url = databaseUrl();
+  const url = configuredDatabaseUrl();
   if (!url) return;
   const client = new pg.Client({
     connectionString: url,
     keepAlive: true,
-    application_name: `${process.env.FLAGPOST_PROCESS ?? "flagpost"}-document-listener`,
+    application_name: `${settings().processName}-document-listener`,
   });
   listener.client = client;
   client.on("error", (error) => markDisconnected(listener, client, error));

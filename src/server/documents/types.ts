@@ -12,23 +12,10 @@ export type FeatureStateValue = string | number | boolean | null;
 export type FeatureType = "STANDARD" | "MULTIVARIATE";
 export type RuleType = "ALL" | "ANY" | "NONE";
 
-export const SEGMENT_OPERATORS = [
-  "EQUAL",
-  "NOT_EQUAL",
-  "GREATER_THAN",
-  "GREATER_THAN_INCLUSIVE",
-  "LESS_THAN",
-  "LESS_THAN_INCLUSIVE",
-  "CONTAINS",
-  "NOT_CONTAINS",
-  "REGEX",
-  "PERCENTAGE_SPLIT",
-  "MODULO",
-  "IS_SET",
-  "IS_NOT_SET",
-  "IN",
-] as const;
-export type SegmentOperator = (typeof SEGMENT_OPERATORS)[number];
+/** Every Flagsmith condition operator (the engine's list). */
+export { SEGMENT_CONDITION_OPERATORS as SEGMENT_OPERATORS } from "../engine/types";
+import type { SegmentConditionOperator } from "../engine/types";
+export type SegmentOperator = SegmentConditionOperator;
 
 export interface DocFeature {
   id: number;

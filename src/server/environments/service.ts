@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, isNull } from "drizzle-orm";
-import { getDb, type Executor } from "../db/client";
+import { getDb, type Executor, type Tx } from "../db/client";
 import { environmentApiKeys, environments, projects } from "../db/schema";
 import { recordAudit } from "../audit/service";
 import type { Actor } from "../auth/principal";
@@ -21,6 +21,13 @@ export async function listEnvironments(projectId: number) {
 
 export async function getEnvironment(environmentId: number, executor: Executor = getDb()) {
   const [environment] = await executor.select().from(environments).where(eq(environments.id, environmentId)).limit(1);
+  if (!environment) throw notFound("Environment");
+  return environment;
+}
+
+/** The environment, locked against deletion until the transaction ends (NOT_FOUND when already gone). */
+async function lockEnvironment(tx: Tx, environmentId: number) {
+  const [environment] = await tx.select().from(environments).where(eq(environments.id, environmentId)).for("key share");
   if (!environment) throw notFound("Environment");
   return environment;
 }
@@ -226,9 +233,9 @@ export async function listServerKeys(environmentId: number) {
  * operators provision a known value (bootstrap scripts); it must start with `ser.`.
  */
 export async function createServerKey(actor: Actor, environmentId: number, name: string, key: string = newServerKey()) {
-  const environment = await getEnvironment(environmentId);
   try {
     const row = await getDb().transaction(async (tx) => {
+      const environment = await lockEnvironment(tx, environmentId);
       const [created] = await tx
         .insert(environmentApiKeys)
         .values({ environmentId, name, prefix: keyPrefix(key), keyHash: sha256(key) })
@@ -253,8 +260,8 @@ export async function createServerKey(actor: Actor, environmentId: number, name:
 }
 
 export async function revokeServerKey(actor: Actor, environmentId: number, serverKeyId: number) {
-  const environment = await getEnvironment(environmentId);
   await getDb().transaction(async (tx) => {
+    const environment = await lockEnvironment(tx, environmentId);
     const [revoked] = await tx
       .update(environmentApiKeys)
       .set({ active: false, revokedAt: new Date() })

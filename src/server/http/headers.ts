@@ -10,15 +10,6 @@ export function capturePropagatedHeaders(headers: { get(name: string): string | 
   return out;
 }
 
-/** All request headers as a plain object, for trace-context extraction. */
-export function headerRecord(headers: Headers): Record<string, string> {
-  const out: Record<string, string> = {};
-  headers.forEach((value, key) => {
-    out[key] = value;
-  });
-  return out;
-}
-
 /**
  * Cross-site request check for cookie-authenticated browser requests: a browser sends
  * `Sec-Fetch-Site` and/or `Origin` on every POST; both must say same origin. Requests without

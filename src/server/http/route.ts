@@ -6,11 +6,10 @@
  * throws. `route()` returns a Next route handler that also exposes `serve` for the web server's
  * direct path (api.ts).
  */
-import { context as otelContext, propagation, ROOT_CONTEXT, trace, type TextMapGetter } from "@opentelemetry/api";
 import { bindContext, runWithContext, type ContextBindings } from "../observability/context";
 import { httpRequestDuration } from "../observability/http-metrics";
 import { getLogger } from "../observability/logger";
-import { initTracing, SpanKind, withSpan } from "../observability/tracing";
+import { incomingContext, SpanKind, withSpan } from "../observability/tracing";
 import { apiJson, toWebResponse, type ApiRequest, type ApiResponse } from "./api";
 import { capturePropagatedHeaders } from "./headers";
 
@@ -32,20 +31,6 @@ export interface ApiRoute<P> {
   readonly template: string;
   /** Handles a request on any transport (the web server's direct path calls this). */
   serve(request: ApiRequest, params: P): Promise<ApiResponse>;
-}
-
-const headerGetter: TextMapGetter<ApiRequest> = {
-  keys: () => ["traceparent", "tracestate"],
-  get: (request, key) => request.headers.get(key) ?? undefined,
-};
-
-/** The parent context: the active one when it already belongs to the incoming trace, else `traceparent`'s. */
-function parentContext(request: ApiRequest) {
-  initTracing();
-  if (!request.headers.get("traceparent")) return otelContext.active();
-  const extracted = propagation.extract(ROOT_CONTEXT, request, headerGetter);
-  const incoming = trace.getSpanContext(extracted)?.traceId;
-  return incoming && trace.getSpanContext(otelContext.active())?.traceId === incoming ? otelContext.active() : extracted;
 }
 
 export function route<P = Record<string, string>>(
@@ -74,7 +59,7 @@ export function route<P = Record<string, string>>(
                 return apiJson(500, { detail: "Internal server error" });
               }
             },
-            { parent: parentContext(request), kind: SpanKind.SERVER, attributes: { "http.request.method": request.method, "http.route": template } },
+            { parent: incomingContext(request.headers), kind: SpanKind.SERVER, attributes: { "http.request.method": request.method, "http.route": template } },
           ),
         { headers: capturePropagatedHeaders(request.headers) },
       );

@@ -30,10 +30,6 @@ export function runWithContext<T>(
   return storage.run({ bindings: { ...initial.bindings }, headers: { ...initial.headers } }, fn);
 }
 
-export function currentContext(): RequestContext | undefined {
-  return storage.getStore();
-}
-
 /** Adds ids to the current request's context; ignored (harmlessly) outside a request. */
 export function bindContext(bindings: ContextBindings): void {
   const store = storage.getStore();

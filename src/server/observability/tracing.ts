@@ -13,6 +13,7 @@ import {
   type Attributes,
   type Context,
   type Span,
+  type TextMapGetter,
 } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
@@ -50,20 +51,28 @@ function tracer() {
   return trace.getTracer("flagpost");
 }
 
+/** Request (or job) headers, read by lower-case name: `Headers`, `ApiRequest.headers`, or a wrapped record. */
+export interface HeaderSource {
+  get(name: string): string | null | undefined;
+}
+
+const headerGetter: TextMapGetter<HeaderSource> = {
+  keys: () => ["traceparent", "tracestate"],
+  get: (headers, key) => headers.get(key) ?? undefined,
+};
+
 /**
  * The parent for a server span: the active context when it already belongs to the incoming trace
  * (Next.js may have opened a span for the request), else the context carried by `traceparent`.
  */
-export function incomingContext(headers: Record<string, string | undefined>): Context {
+export function incomingContext(headers: HeaderSource): Context {
   initTracing();
-  const carrier: Record<string, string> = {};
-  for (const [key, value] of Object.entries(headers)) if (value !== undefined) carrier[key.toLowerCase()] = value;
-  const extracted = propagation.extract(ROOT_CONTEXT, carrier);
-  const incomingTraceId = trace.getSpanContext(extracted)?.traceId;
   const active = context.active();
-  const activeTraceId = trace.getSpanContext(active)?.traceId;
+  if (!headers.get("traceparent")) return active;
+  const extracted = propagation.extract(ROOT_CONTEXT, headers, headerGetter);
+  const incomingTraceId = trace.getSpanContext(extracted)?.traceId;
   if (!incomingTraceId) return active;
-  return activeTraceId === incomingTraceId ? active : extracted;
+  return trace.getSpanContext(active)?.traceId === incomingTraceId ? active : extracted;
 }
 
 /** Runs `fn` in a new span (child of the active span, or of `parent`), recording errors. */

@@ -1,6 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
-import { id, name, protectedProcedure, requireAdmin, requireScope, router } from "../trpc/init";
+import { id, name, protectedProcedure, requireAdmin, requireScope, router, serialId } from "../trpc/init";
 import { addMember, createApiKey, createOrganisation, listApiKeys, listMembers, listOrganisations, revokeApiKey } from "./service";
 
 export const organisationsRouter = router({
@@ -24,7 +24,7 @@ export const organisationsRouter = router({
     requireAdmin(ctx);
     return createApiKey(ctx.actor, requireScope(ctx, "organisation").organisationId, input.name);
   }),
-  revokeApiKey: protectedProcedure.input(z.object({ organisationId: id, apiKeyId: id })).mutation(({ ctx, input }) => {
+  revokeApiKey: protectedProcedure.input(z.object({ organisationId: id, apiKeyId: serialId })).mutation(({ ctx, input }) => {
     requireAdmin(ctx);
     return revokeApiKey(ctx.actor, requireScope(ctx, "organisation").organisationId, input.apiKeyId);
   }),

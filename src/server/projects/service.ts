@@ -1,4 +1,4 @@
-import { and, asc, eq } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import { getDb } from "../db/client";
 import { projects } from "../db/schema";
 import { recordAudit } from "../audit/service";
@@ -80,7 +80,7 @@ export async function updateProject(actor: Actor, projectId: number, changes: Pr
 
 export async function deleteProject(actor: Actor, projectId: number) {
   await getDb().transaction(async (tx) => {
-    const [deleted] = await tx.delete(projects).where(and(eq(projects.id, projectId))).returning();
+    const [deleted] = await tx.delete(projects).where(eq(projects.id, projectId)).returning();
     if (!deleted) throw notFound("Project");
     await recordAudit(tx, actor, {
       organisationId: deleted.organisationId,

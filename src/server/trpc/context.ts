@@ -1,5 +1,5 @@
 import { resolvePrincipal, type Principal } from "../auth/principal";
-import { capturePropagatedHeaders, headerRecord } from "../http/headers";
+import { capturePropagatedHeaders } from "../http/headers";
 
 export interface TrpcContext {
   headers: Headers;
@@ -9,8 +9,6 @@ export interface TrpcContext {
   invalidApiKey: boolean;
   /** PROPAGATED_HEADERS of this request, carried into the jobs it enqueues. */
   propagated: Record<string, string>;
-  /** All request headers (for trace-context extraction). */
-  rawHeaders: Record<string, string>;
 }
 
 export async function createTrpcContext(opts: { req: Request; resHeaders: Headers }): Promise<TrpcContext> {
@@ -21,7 +19,6 @@ export async function createTrpcContext(opts: { req: Request; resHeaders: Header
     principal,
     invalidApiKey,
     propagated: capturePropagatedHeaders(opts.req.headers),
-    rawHeaders: headerRecord(opts.req.headers),
   };
 }
 
@@ -34,6 +31,5 @@ export function createCallerContext(principal: Principal | null, headers: Record
     principal,
     invalidApiKey: false,
     propagated: capturePropagatedHeaders(h),
-    rawHeaders: headerRecord(h),
   };
 }

@@ -16,9 +16,11 @@ import { httpRequestDuration } from "../observability/http-metrics";
 import { getLogger } from "../observability/logger";
 import { incomingContext, SpanKind, withSpan } from "../observability/tracing";
 import type { TrpcContext } from "./context";
-import { firstOrganisationOf, resolveScope, type Role, type Scope } from "./scope";
+import { firstOrganisationOf, MAX_SERIAL_ID, resolveScope, type Role, type Scope } from "./scope";
 
 const log = getLogger("api");
+
+const INTERNAL_MESSAGE = "Internal error";
 
 const t = initTRPC.context<TrpcContext>().create({
   errorFormatter({ shape, error }) {
@@ -33,7 +35,13 @@ const t = initTRPC.context<TrpcContext>().create({
     } else if (cause instanceof DomainError && cause.field) {
       fieldErrors = { [cause.field]: cause.message };
     }
-    const message = cause instanceof ZodError ? (Object.values(fieldErrors ?? {})[0] ?? "Invalid input") : shape.message;
+    // An unexpected error's message (SQL, parameters, file paths) never reaches the client.
+    const message =
+      cause instanceof ZodError
+        ? (Object.values(fieldErrors ?? {})[0] ?? "Invalid input")
+        : error.code === "INTERNAL_SERVER_ERROR"
+          ? INTERNAL_MESSAGE
+          : shape.message;
     return { ...shape, message, data: { ...shape.data, stack: undefined, fieldErrors } };
   },
 });
@@ -53,10 +61,12 @@ const TRPC_CODE: Record<DomainError["code"], TRPCError["code"]> = {
 function toTrpcError(error: unknown): TRPCError {
   if (error instanceof TRPCError) {
     if (error.cause instanceof DomainError) return new TRPCError({ code: TRPC_CODE[error.cause.code], message: error.cause.message, cause: error.cause });
+    // tRPC wraps anything a procedure throws as INTERNAL_SERVER_ERROR carrying the thrown message.
+    if (error.code === "INTERNAL_SERVER_ERROR") return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: INTERNAL_MESSAGE, cause: error.cause ?? error });
     return error;
   }
   if (error instanceof DomainError) return new TRPCError({ code: TRPC_CODE[error.code], message: error.message, cause: error });
-  return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "Internal error", cause: error });
+  return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: INTERNAL_MESSAGE, cause: error });
 }
 
 /** Fresh context, span, metrics and error mapping around every procedure call. */
@@ -92,7 +102,7 @@ const observed = t.middleware(async ({ ctx, path, type, next }) => {
             httpRequestDuration.observe({ route: `/api/trpc/${path}`, method: type === "query" ? "GET" : "POST", status: String(status) }, seconds);
           }
         },
-        { parent: incomingContext(ctx.rawHeaders), kind: SpanKind.SERVER, attributes: { "rpc.system": "trpc", "rpc.method": path } },
+        { parent: incomingContext(ctx.headers), kind: SpanKind.SERVER, attributes: { "rpc.system": "trpc", "rpc.method": path } },
       ),
     { headers: ctx.propagated },
   );
@@ -180,6 +190,8 @@ export function requireAdmin(ctx: Pick<AuthedContext, "role">): void {
 
 /** Common zod pieces. */
 export const id = z.number().int().positive();
+/** The id of a `serial` (int4) row: larger values name no row. */
+export const serialId = id.max(MAX_SERIAL_ID, "No such id");
 export const name = z
   .string()
   .trim()

@@ -24,8 +24,12 @@ export type Role = "ADMIN" | "USER";
 type PartialScope = { organisationId: number; projectId?: number; environmentId?: number };
 type Resolver = (value: unknown) => Promise<PartialScope | null>;
 
-const positiveInt = (value: unknown): number | null =>
-  typeof value === "number" && Number.isSafeInteger(value) && value > 0 ? value : null;
+/** Largest `serial` (int4) id: a larger one names no row (and would make PostgreSQL fail the query). */
+export const MAX_SERIAL_ID = 2_147_483_647;
+
+const positiveInt = (value: unknown, max = Number.MAX_SAFE_INTEGER): number | null =>
+  typeof value === "number" && Number.isSafeInteger(value) && value > 0 && value <= max ? value : null;
+const serialId = (value: unknown): number | null => positiveInt(value, MAX_SERIAL_ID);
 
 async function projectScope(projectId: number): Promise<PartialScope | null> {
   const [row] = await getDb()
@@ -46,10 +50,10 @@ async function environmentScope(where: ReturnType<typeof eq>): Promise<PartialSc
   return row ? { organisationId: row.organisationId, projectId: row.projectId, environmentId: row.id } : null;
 }
 
-/** A resolver for an entity table with `id` and `project_id` columns. */
+/** A resolver for an entity table with `id` (serial) and `project_id` columns. */
 function projectOwned(table: string): Resolver {
   return async (value) => {
-    const id = positiveInt(value);
+    const id = serialId(value);
     if (id === null) return null;
     const result = await getDb().execute<{ project_id: number }>(
       sql`select project_id from ${sql.identifier(table)} where id = ${id} limit 1`,
@@ -59,10 +63,10 @@ function projectOwned(table: string): Resolver {
   };
 }
 
-/** A resolver for an entity table with `id` and `environment_id` columns. */
-function environmentOwned(table: string): Resolver {
+/** A resolver for an entity table with `id` and `environment_id` columns (`idOf` validates the id's range). */
+function environmentOwned(table: string, idOf: (value: unknown) => number | null = positiveInt): Resolver {
   return async (value) => {
-    const id = positiveInt(value);
+    const id = idOf(value);
     if (id === null) return null;
     const result = await getDb().execute<{ environment_id: number }>(
       sql`select environment_id from ${sql.identifier(table)} where id = ${id} limit 1`,
@@ -74,27 +78,27 @@ function environmentOwned(table: string): Resolver {
 
 const resolvers: Record<string, Resolver> = {
   organisationId: async (value) => {
-    const id = positiveInt(value);
+    const id = serialId(value);
     return id === null ? null : { organisationId: id };
   },
   projectId: async (value) => {
-    const id = positiveInt(value);
+    const id = serialId(value);
     return id === null ? null : projectScope(id);
   },
   environmentId: async (value) => {
-    const id = positiveInt(value);
+    const id = serialId(value);
     return id === null ? null : environmentScope(eq(environments.id, id));
   },
   environmentKey: async (value) =>
     typeof value === "string" && value.length > 0 && value.length <= 200 ? environmentScope(eq(environments.apiKey, value)) : null,
-  serverKeyId: environmentOwned("environment_api_keys"),
+  serverKeyId: environmentOwned("environment_api_keys", serialId),
   featureId: projectOwned("features"),
   segmentId: projectOwned("segments"),
   identityId: environmentOwned("identities"),
   featureStateId: environmentOwned("feature_states"),
   scheduledChangeId: environmentOwned("scheduled_changes"),
   optionId: async (value) => {
-    const id = positiveInt(value);
+    const id = serialId(value);
     if (id === null) return null;
     const result = await getDb().execute<{ project_id: number }>(
       sql`select f.project_id from multivariate_options o join features f on f.id = o.feature_id where o.id = ${id} limit 1`,
@@ -103,7 +107,6 @@ const resolvers: Record<string, Resolver> = {
     return projectId ? projectScope(projectId) : null;
   },
 };
-
 
 const notFound = () => new DomainError("NOT_FOUND", "Not found");
 

@@ -41,8 +41,9 @@ describe("authorisation", () => {
     await expectTrpcError(bob.caller.environments.delete({ environmentId: env.id }), "NOT_FOUND");
     await expectTrpcError(bob.caller.projects.delete({ projectId: project.id }), "NOT_FOUND");
     await expectTrpcError(bob.caller.environments.create({ projectId: project.id, name: "x" }), "NOT_FOUND");
-    // …including mixing his own organisation id with Alice's project
-    await expectTrpcError(bob.caller.projects.update({ projectId: project.id, name: "x" }), "NOT_FOUND");
+    // …including mixing his own organisation id with Alice's project (an extra input key is still scope-checked)
+    const mixed = { projectId: project.id, name: "x", organisationId: bob.organisationId } as { projectId: number; name: string };
+    await expectTrpcError(bob.caller.projects.update(mixed), "NOT_FOUND");
 
     // Then Alice's data and audit log are untouched, and a nonexistent id looks the same
     const [row] = await getDb().select().from(environments).where(eq(environments.id, env.id));
@@ -98,6 +99,21 @@ describe("authorisation", () => {
     // Then it is not found
     await expectTrpcError(caller.projects.get({ projectId: project.id }), "NOT_FOUND");
     await expectTrpcError(caller.environments.create({ projectId: project.id, name: "x" }), "NOT_FOUND");
+  });
+
+  it("outOfRangeIds__scopeAndEntityIds__notFoundOrBadRequestNever500", async () => {
+    // Given a user, and ids beyond PostgreSQL's integer range (no row can have them)
+    const user = await signUpUser();
+    const big = 2 ** 40;
+
+    // When procedures are called with them, as scope ids and as entity ids
+    // Then each is a typed client error, never an internal error
+    await expectTrpcError(user.caller.projects.list({ organisationId: big }), "NOT_FOUND");
+    await expectTrpcError(user.caller.projects.get({ projectId: big }), "NOT_FOUND");
+    await expectTrpcError(user.caller.environments.get({ environmentId: big }), "NOT_FOUND");
+    await expectTrpcError(user.caller.features.get({ featureId: big }), "NOT_FOUND");
+    await expectTrpcError(user.caller.identities.get({ identityId: big }), "NOT_FOUND");
+    await expectTrpcError(user.caller.organisations.revokeApiKey({ organisationId: user.organisationId, apiKeyId: big }), "BAD_REQUEST");
   });
 
   it("memberWithUserRole__adminOnlyMutation__forbidden", async () => {

@@ -46,6 +46,45 @@ describe("worker crash", () => {
   });
 });
 
+describe("worker lock connection", () => {
+  async function lockHolders(): Promise<number[]> {
+    const result = await getDb().execute<{ pid: number }>(
+      sql`select distinct pid from pg_locks
+           where locktype = 'advisory' and classid = 727275 and objsubid = 2 and granted
+             and database = (select oid from pg_database where datname = current_database())`,
+    );
+    return result.rows.map((r) => r.pid);
+  }
+
+  it("lockConnectionTerminated__worker__reacquiresItsLocksAndKeepsWriting", { timeout: 90_000 }, async () => {
+    // Given a running worker holding its recovery locks, and an environment
+    const databaseUrl = process.env.DATABASE_URL!;
+    const user = await signUpUser();
+    const { project, environments: [dev] } = await projectWithEnvironments(user, ["Dev"]);
+    const feature = await user.caller.features.create({ projectId: project.id, name: "relock", initialValue: "before" });
+    const before = new Set(await lockHolders());
+    const worker = await startWorkerProcess(databaseUrl, { WORKER_RECOVERY_SWEEP_MS: "1000" });
+    try {
+      let holders: number[] = [];
+      await until(async () => (holders = (await lockHolders()).filter((pid) => !before.has(pid))).length > 0, 30_000, "the worker's locks");
+
+      // When an administrator terminates that connection
+      for (const pid of holders) await getDb().execute(sql`select pg_terminate_backend(${pid})`);
+
+      // Then the worker logs the loss, takes its locks again on a new connection, and still writes documents
+      await until(async () => (await lockHolders()).some((pid) => !before.has(pid) && !holders.includes(pid)), 30_000, "the locks to be taken again");
+      expect(worker.logs.some((line) => line.includes('"event":"jobs.lock_connection_lost"'))).toBe(true);
+      expect(worker.logs.some((line) => line.includes('"event":"jobs.locks_acquired"'))).toBe(true);
+      await user.caller.features.updateState({ featureId: feature.id, environmentId: dev.id, value: "after" });
+      await waitForDocuments([dev.id], 30_000);
+      expect((await storedDocument(dev.id))?.document.feature_states.find((s) => s.feature.id === feature.id)?.feature_state_value).toBe("after");
+      expect(worker.child.exitCode).toBeNull();
+    } finally {
+      await stopProcess(worker.child);
+    }
+  });
+});
+
 describe("header propagation into jobs", () => {
   it("trpcMutationWithTraceparentAndTenant__documentJob__sameTraceIdsAndTenantHeader", { timeout: 120_000 }, async () => {
     // Given Flagpost (web + worker) propagating traceparent and x-tenant-id, and a signed-in user with an environment

@@ -105,6 +105,37 @@ describe("launcher (npm start)", () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
+  it("launcher__secondStartOnSameDataDir__refusesAndLeavesTheFirstRunning", { timeout: 150_000 }, async () => {
+    // Given a running Flagpost started by the launcher
+    const { launcher, dataDir, port, postgresPid } = await startLauncher();
+    onTestFinished(() => {
+      if (launcher.exitCode === null) launcher.kill("SIGKILL");
+    });
+
+    // When a second launcher is started on the same data directory
+    const second = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/launcher.ts"), "start"], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: "", FLAGPOST_DATA_DIR: dataDir, PORT: String(await freePort()), LOG_LEVEL: "warn" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let secondOutput = "";
+    second.stderr?.on("data", (c: Buffer) => (secondOutput += c.toString()));
+    const code = await new Promise<number | null>((resolve) => second.once("exit", (c) => resolve(c)));
+
+    // Then it refuses with an explanation, and the first instance and its database keep serving
+    expect(code).toBe(1);
+    expect(secondOutput).toContain(`Flagpost (pid ${launcher.pid}) is already running`);
+    expect(alive(postgresPid)).toBe(true);
+    const health = await fetch(`http://127.0.0.1:${port}/api/health`);
+    expect(health.status).toBe(200);
+
+    // (and it stops cleanly afterwards)
+    const exited = new Promise<number | null>((resolve) => launcher.once("exit", (c) => resolve(c)));
+    launcher.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
   it("launcher__sigtermFromServiceManager__stopsEverythingAndExitsZero", { timeout: 150_000 }, async () => {
     // Given a running Flagpost started by the launcher
     const { launcher, dataDir, postgresPid, tree } = await startLauncher();

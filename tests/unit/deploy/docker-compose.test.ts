@@ -14,6 +14,7 @@ function interpolate(value: string): string {
 describe("docker-compose.yml", () => {
   it("stack__services__postgresWebWorkerBootstrapAndUpstreamFlagd", () => {
     // Given the compose file
+    // When its services are listed
     // Then it defines the whole local stack with the upstream flagd image
     expect(Object.keys(compose.services).sort()).toEqual(["bootstrap", "flagd", "migrate", "postgres", "web", "worker"]);
     expect(compose.services.flagd.image).toMatch(/^ghcr\.io\/open-feature\/flagd:v\d+\.\d+\.\d+$/);
@@ -37,7 +38,8 @@ describe("docker-compose.yml", () => {
 
   it("flagd__startOrder__waitsForHealthyWebAndCompletedBootstrap", () => {
     // Given flagd exits when its first sync fails
-    // Then it starts only after the web answers and the bootstrap finished
+    // When the start order (depends_on) of flagd and web is read
+    // Then flagd starts only after the web answers and the bootstrap finished
     expect(compose.services.flagd.depends_on).toMatchObject({
       web: { condition: "service_healthy" },
       bootstrap: { condition: "service_completed_successfully" },
