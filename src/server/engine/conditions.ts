@@ -19,7 +19,7 @@ import {
   pyIntStr,
   pyStrOfJson,
 } from "./python";
-import { compilePythonRegex } from "./regex";
+import { compilePythonRegex, hasNestedRepetition } from "./regex";
 import { compareSemver, isSemverConditionValue, parseSemver, SEMVER_SUFFIX, type SemVer } from "./semver";
 import type { AnySegmentCondition, EvaluationContext, TraitValue } from "./types";
 
@@ -361,7 +361,8 @@ export function conditionMatches(condition: AnySegmentCondition, segmentKey: str
     case "NOT_CONTAINS":
       return kind === KIND_STR && !(raw as string).includes(value);
     case "REGEX": {
-      if (compiled.regex === undefined) compiled.regex = compilePythonRegex(value);
+      // Patterns with nested repetition are refused at save time and never run (denial-of-service guard).
+      if (compiled.regex === undefined) compiled.regex = hasNestedRepetition(value) ? null : compilePythonRegex(value);
       return compiled.regex !== null && compiled.regex.test(pyStr(raw, kind));
     }
     case "MODULO": {

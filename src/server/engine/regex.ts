@@ -15,7 +15,29 @@
  * pattern invalid here. Invalid patterns return null, and the condition never matches (Python would raise).
  */
 
+import safeRegex from "safe-regex2";
+
 const INLINE_FLAGS_RE = /^\(\?([aiLmsux]+)\)/;
+
+/**
+ * True when a pattern has nested repetition (star height > 1, e.g. `(a+)+$`), which backtracking
+ * engines can take exponential time on. Segment rules run admin-written patterns against end-user
+ * trait values in the SDK request path, so such patterns are refused when a segment is saved or
+ * imported, and never evaluated (they do not match). The Python-only syntax is normalised first; the
+ * check is structural (safe-regex2), so an unusual pattern it cannot parse also counts as unsafe. An
+ * invalid pattern is not "nested": it never runs anyway and is reported as invalid.
+ */
+export function hasNestedRepetition(pattern: string): boolean {
+  if (compilePythonRegex(pattern) === null) return false;
+  const normalised = pattern
+    .replace(/^(\(\?[aiLmsux]+\))+/, "")
+    .replace(/\(\?#[^)]*\)/g, "")
+    .replace(/\(\?P<[A-Za-z_]\w*>/g, "(")
+    .replace(/\(\?P=[A-Za-z_]\w*\)/g, "")
+    .replace(/\\A/g, "^")
+    .replace(/\\Z/g, "$");
+  return !safeRegex(normalised);
+}
 
 export function compilePythonRegex(pattern: string): RegExp | null {
   let rest = pattern;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { id, name, protectedProcedure, requireScope, router } from "../trpc/init";
+import { id, name, protectedProcedure, requireScope, router, serialId } from "../trpc/init";
 import { featureValue } from "./values";
 import {
   addOption,
@@ -28,7 +28,8 @@ const variantKey = z
   .regex(/^[A-Za-z0-9_.:-]*$/, "Keys may contain letters, digits and _ . : -")
   .nullable()
   .optional();
-const allocations = z.array(z.object({ optionId: id, percentageAllocation: allocation })).max(100).optional();
+// Nested ids are not resolved by the scope middleware: the services check that they belong to the feature.
+const allocations = z.array(z.object({ optionId: serialId, percentageAllocation: allocation })).max(100).optional();
 const featureName = name.max(150, "Feature names are limited to 150 characters");
 const option = z.object({ value: featureValue, key: variantKey, defaultPercentageAllocation: allocation });
 

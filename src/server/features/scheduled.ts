@@ -8,9 +8,9 @@
  * `Last-Modified`/ETags move when it goes live. Cancelling marks it CANCELLED and removes the job; a
  * job that still runs finds a non-PENDING row and does nothing.
  */
-import { and, asc, desc, eq, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import { getDb, type Executor } from "../db/client";
-import { featureStates, features, projects, scheduledChanges, segments } from "../db/schema";
+import { featureStates, features, multivariateOptions, projects, scheduledChanges, segments } from "../db/schema";
 import { commitChange } from "../audit/change";
 import { recordAudit } from "../audit/service";
 import type { Actor } from "../auth/principal";
@@ -75,12 +75,21 @@ export async function scheduleChange(
   if (input.change.enabled === undefined && input.change.value === undefined && !input.change.allocations?.length) {
     throw badInput("A scheduled change must change something", "change");
   }
-  if (input.change.allocations) {
-    const problem = checkAllocations(input.change.allocations.map((a) => a.percentageAllocation));
-    if (problem) throw badInput(problem, "allocations");
-  }
+  const allocations = input.change.allocations ?? [];
+  const problem = checkAllocations(allocations.map((a) => a.percentageAllocation));
+  if (problem) throw badInput(problem, "allocations");
+  const optionIds = allocations.map((a) => a.optionId);
+  if (new Set(optionIds).size !== optionIds.length) throw badInput("Each option can be allocated once", "allocations");
   const created = await getDb().transaction(async (tx) => {
     const { feature, organisationId } = await context(tx, input.featureId);
+    if (optionIds.length > 0) {
+      // Option ids are nested in the input (not checked by the scope middleware): they must be this feature's.
+      const options = await tx
+        .select({ id: multivariateOptions.id })
+        .from(multivariateOptions)
+        .where(and(eq(multivariateOptions.featureId, feature.id), inArray(multivariateOptions.id, optionIds)));
+      if (options.length !== optionIds.length) throw badInput("Unknown multivariate option for this feature", "allocations");
+    }
     const segmentId = input.segmentId ?? null;
     if (segmentId !== null) {
       const [segment] = await tx.select({ projectId: segments.projectId, featureId: segments.featureId }).from(segments).where(eq(segments.id, segmentId));
@@ -175,9 +184,15 @@ export async function listScheduledChanges(environmentId: number, status?: "PEND
  */
 export async function applyScheduledChange(scheduledChangeId: number): Promise<"applied" | "skipped" | "failed"> {
   return getDb().transaction(async (tx) => {
-    const [row] = await tx.select().from(scheduledChanges).where(eq(scheduledChanges.id, scheduledChangeId)).for("update");
-    if (!row || row.status !== "PENDING") return "skipped";
-    if (row.liveFrom.getTime() > Date.now() + 1000) return "skipped";
+    // "Too early" by the database clock, the one graphile-worker compares `run_at` with: a worker whose
+    // clock lags would otherwise skip (and so lose) a change that is due.
+    const [found] = await tx
+      .select({ row: scheduledChanges, early: sql<boolean>`${scheduledChanges.liveFrom} > now() + interval '1 second'` })
+      .from(scheduledChanges)
+      .where(eq(scheduledChanges.id, scheduledChangeId))
+      .for("update");
+    if (!found || found.row.status !== "PENDING" || found.early) return "skipped";
+    const { row } = found;
     const { feature, organisationId } = await context(tx, row.featureId);
     const change = row.change as ScheduledChangePayload;
     const audit = {
@@ -201,7 +216,7 @@ export async function applyScheduledChange(scheduledChangeId: number): Promise<"
         let stateId = existing;
         if (stateId === null) {
           // Same lock order as segment-override creation, so "a new override goes last" holds under concurrency.
-          await lockDefaultState(savepoint, feature.id, row.environmentId);
+          const defaultState = await lockDefaultState(savepoint, feature.id, row.environmentId);
           const [created] = await savepoint
             .insert(featureStates)
             .values({
@@ -214,6 +229,13 @@ export async function applyScheduledChange(scheduledChangeId: number): Promise<"
             })
             .returning({ id: featureStates.id });
           stateId = created.id;
+          // Like a segment override created by hand: members start with the environment's split.
+          await savepoint.execute(sql`
+            insert into multivariate_state_values (feature_state_id, option_id, percentage_allocation)
+            select ${created.id}, v.option_id, v.percentage_allocation
+              from multivariate_state_values v
+             where v.feature_state_id = ${defaultState.id}
+             order by v.id`);
         }
         return applyStateChange(savepoint, await lockState(savepoint, stateId), change);
       });

@@ -3,8 +3,10 @@
  */
 import { and, asc, eq, ilike, inArray, sql, type SQL } from "drizzle-orm";
 import { getDb, type Executor } from "../db/client";
-import { featureStates, features, multivariateOptions, multivariateStateValues, projects, type StoredValue } from "../db/schema";
-import { commitChange } from "../audit/change";
+import { containsPattern } from "../db/like";
+import { featureStates, features, multivariateOptions, multivariateStateValues, type StoredValue } from "../db/schema";
+import { recordAudit } from "../audit/service";
+import { commitChange, organisationOfProject } from "../audit/change";
 import { environmentsChanged } from "../documents/changes";
 import type { Actor } from "../auth/principal";
 import { badInput, conflict, isUniqueViolation, notFound } from "../errors";
@@ -19,12 +21,6 @@ const log = getLogger("features");
 const NAME_TAKEN = "A feature with this name already exists in this project";
 
 export type FeatureRow = typeof features.$inferSelect;
-
-async function organisationOfProject(executor: Executor, projectId: number): Promise<number> {
-  const [project] = await executor.select({ organisationId: projects.organisationId }).from(projects).where(eq(projects.id, projectId));
-  if (!project) throw notFound("Project");
-  return project.organisationId;
-}
 
 async function loadFeature(executor: Executor, featureId: number, lock = false): Promise<FeatureRow> {
   const query = executor.select().from(features).where(eq(features.id, featureId));
@@ -44,7 +40,7 @@ export interface FeatureListQuery {
 
 export async function listFeatures(query: FeatureListQuery) {
   const conditions: SQL[] = [eq(features.projectId, query.projectId), eq(features.isCreating, false)];
-  if (query.search) conditions.push(ilike(features.name, `%${query.search.replace(/[%_\\]/g, "\\$&")}%`));
+  if (query.search) conditions.push(ilike(features.name, containsPattern(query.search)));
   if (query.tag) conditions.push(sql`${query.tag} = any(${features.tags})`);
   if (query.archived !== undefined) conditions.push(eq(features.isArchived, query.archived));
   const rows = await getDb().select().from(features).where(and(...conditions)).orderBy(asc(sql`lower(${features.name})`));
@@ -153,7 +149,8 @@ export async function createFeature(actor: Actor, projectId: number, input: NewF
           summary: `Feature "${created.name}" created (${type.toLowerCase()}, ${created.defaultEnabled ? "enabled" : "disabled"} by default, value ${describeValue(created.initialValue)})`,
           after: { name: created.name, type, defaultEnabled: created.defaultEnabled, initialValue: created.initialValue, options: options.length },
         },
-        { projectId },
+        // Nothing is served while `is_creating`: the documents are written when it clears (below).
+        null,
       );
       return created;
     });
@@ -165,7 +162,19 @@ export async function createFeature(actor: Actor, projectId: number, input: NewF
   try {
     await seedFeature(feature.id, seedOptions);
   } catch (error) {
-    await getDb().delete(features).where(eq(features.id, feature.id));
+    // Nothing half-created stays: the feature goes, and the log says why its creation is not there.
+    await getDb().transaction(async (tx) => {
+      await tx.delete(features).where(eq(features.id, feature.id));
+      await recordAudit(tx, actor, {
+        organisationId: await organisationOfProject(tx, projectId),
+        projectId,
+        featureId: feature.id,
+        action: "feature.creation_failed",
+        resourceType: "feature",
+        resourceId: feature.id,
+        summary: `Feature "${feature.name}" could not be created (seeding its states failed); removed`,
+      });
+    });
     log.error("feature.creation_failed", { feature__id: feature.id, error });
     throw error;
   }
@@ -193,6 +202,8 @@ export interface FeatureChanges {
   isArchived?: boolean;
 }
 
+const SERVED_FEATURE_FIELDS = new Set<keyof FeatureChanges>(["name", "isServerKeyOnly", "description", "initialValue", "defaultEnabled"]);
+
 export async function updateFeature(actor: Actor, featureId: number, changes: FeatureChanges) {
   try {
     return await getDb().transaction(async (tx) => {
@@ -207,8 +218,9 @@ export async function updateFeature(actor: Actor, featureId: number, changes: Fe
           : changes.isArchived !== undefined && changes.isArchived !== before.isArchived
             ? `Feature "${after.name}" ${after.isArchived ? "archived" : "unarchived"}`
             : `Feature "${after.name}" updated (${changed.join(", ") || "no change"})`;
-      // Name and server-key-only are part of the documents; the rest is admin metadata.
-      const servesDifferently = changed.some((k) => k === "name" || k === "isServerKeyOnly");
+      // Served: name and server-key-only (document), description, initial value and default enabled
+      // (the SDK's flag objects, from the stored document's extras). Tags and archiving are admin metadata.
+      const servesDifferently = changed.some((k) => SERVED_FEATURE_FIELDS.has(k));
       await commitChange(
         tx,
         actor,
@@ -331,6 +343,13 @@ export async function addOption(actor: Actor, featureId: number, option: NewOpti
   try {
     const created = await getDb().transaction(async (tx) => {
       const feature = await loadFeature(tx, featureId, true);
+      // Lock the environment defaults too (after the feature, as deleteFeature does), so that no
+      // concurrent allocation change (updateState, scheduled change) slips between the check and the insert.
+      await tx.execute(sql`
+        select id from feature_states
+         where feature_id = ${featureId} and segment_id is null and identity_id is null
+         order by id
+           for update`);
       const [row] = await tx
         .insert(multivariateOptions)
         .values({ featureId, value: option.value, key: option.key || null, defaultPercentageAllocation: option.defaultPercentageAllocation })
@@ -382,9 +401,13 @@ export async function addOption(actor: Actor, featureId: number, option: NewOpti
 export async function updateOption(actor: Actor, optionId: number, changes: { value?: StoredValue; key?: string | null; defaultPercentageAllocation?: number }) {
   try {
     return await getDb().transaction(async (tx) => {
+      // Lock order feature → option (as addOption and deleteFeature), so concurrent option edits
+      // cannot both pass the ≤ 100 % check.
+      const [owner] = await tx.select({ featureId: multivariateOptions.featureId }).from(multivariateOptions).where(eq(multivariateOptions.id, optionId));
+      if (!owner) throw notFound("Variation");
+      const feature = await loadFeature(tx, owner.featureId, true);
       const [before] = await tx.select().from(multivariateOptions).where(eq(multivariateOptions.id, optionId)).for("update");
       if (!before) throw notFound("Variation");
-      const feature = await loadFeature(tx, before.featureId);
       if (changes.defaultPercentageAllocation !== undefined) {
         const [others] = await tx
           .select({ total: sql<number>`coalesce(sum(${multivariateOptions.defaultPercentageAllocation}), 0)` })

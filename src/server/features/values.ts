@@ -19,15 +19,6 @@ export const featureValue = z.union(
 
 export type FeatureValue = z.infer<typeof featureValue>;
 
-export type ValueType = "string" | "integer" | "boolean" | "none";
-
-export function valueType(value: StoredValue | undefined): ValueType {
-  if (value === null || value === undefined) return "none";
-  if (typeof value === "boolean") return "boolean";
-  if (typeof value === "number") return "integer";
-  return "string";
-}
-
 /** A value as a short human-readable string for audit summaries. */
 export function describeValue(value: StoredValue | undefined): string {
   if (value === null || value === undefined) return "none";

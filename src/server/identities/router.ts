@@ -3,6 +3,7 @@ import { id, protectedProcedure, requireScope, router } from "../trpc/init";
 import { featureValue, traitValue } from "../features/values";
 import {
   createIdentity,
+  findOrCreateIdentity,
   createIdentityOverride,
   DEFAULT_PAGE_SIZE,
   deleteIdentity,
@@ -48,6 +49,10 @@ export const identitiesRouter = router({
   create: protectedProcedure
     .input(z.object({ environmentId: id, identifier }))
     .mutation(({ ctx, input }) => createIdentity(ctx.actor, requireScope(ctx, "environment").environmentId, input.identifier)),
+  /** The identity with exactly this identifier, created when there is none (adding an override by identifier). */
+  ensure: protectedProcedure
+    .input(z.object({ environmentId: id, identifier }))
+    .mutation(({ ctx, input }) => findOrCreateIdentity(ctx.actor, requireScope(ctx, "environment").environmentId, input.identifier)),
   delete: protectedProcedure.input(z.object({ identityId: id })).mutation(({ ctx, input }) => deleteIdentity(ctx.actor, input.identityId)),
 
   /** Sets a trait (a null value removes it); returns the identity's traits. */

@@ -10,10 +10,11 @@
  */
 import { and, asc, eq, gt, ilike, inArray, isNotNull, sql, type SQL } from "drizzle-orm";
 import { getDb, type Executor } from "../db/client";
+import { containsPattern } from "../db/like";
 import { environments, featureStates, features, identities, projects, traits, type StoredValue } from "../db/schema";
 import { commitChange } from "../audit/change";
 import type { Actor } from "../auth/principal";
-import { conflict, isUniqueViolation, notFound } from "../errors";
+import { conflict, DomainError, isUniqueViolation, notFound } from "../errors";
 import { applyStateChange, describeStateChange, lockState, type FeatureStateRow } from "../features/states";
 import { describeValue } from "../features/values";
 import { bindContext } from "../observability/context";
@@ -34,10 +35,6 @@ export const MAX_PAGE_SIZE = 200;
 export type IdentityRow = typeof identities.$inferSelect;
 export type TraitValue = string | number | boolean | null;
 
-function escapeLike(text: string): string {
-  return text.replace(/[%_\\]/g, "\\$&");
-}
-
 /** Trait value type as Flagsmith names it (`int`, `float`, `bool`, `unicode`), for display. */
 export function traitValueType(value: StoredValue | undefined): "int" | "float" | "bool" | "unicode" | "none" {
   if (value === null || value === undefined) return "none";
@@ -53,13 +50,19 @@ interface IdentityContext {
   organisationId: number;
 }
 
-async function identityContext(executor: Executor, identityId: number): Promise<IdentityContext> {
-  const [row] = await executor
+/**
+ * The identity with its environment and project, or NOT_FOUND. `lock` locks the identity row:
+ * `update` to delete it, `key share` to add overrides to it (the two exclude each other, so an
+ * override is never added to an identity being deleted, and a deletion counts every override).
+ */
+async function identityContext(executor: Executor, identityId: number, lock?: "update" | "key share"): Promise<IdentityContext> {
+  const query = executor
     .select({ identity: identities, environmentName: environments.name, projectId: environments.projectId, organisationId: projects.organisationId })
     .from(identities)
     .innerJoin(environments, eq(environments.id, identities.environmentId))
     .innerJoin(projects, eq(projects.id, environments.projectId))
     .where(eq(identities.id, identityId));
+  const [row] = lock ? await query.for(lock, { of: identities }) : await query;
   if (!row) throw notFound("Identity");
   return row;
 }
@@ -88,7 +91,7 @@ export interface IdentityListQuery {
 export async function listIdentities(query: IdentityListQuery) {
   const limit = Math.min(Math.max(query.limit ?? DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE);
   const conditions: SQL[] = [eq(identities.environmentId, query.environmentId)];
-  if (query.search) conditions.push(ilike(identities.identifier, `%${escapeLike(query.search)}%`));
+  if (query.search) conditions.push(ilike(identities.identifier, containsPattern(query.search)));
   if (query.cursor !== undefined) conditions.push(gt(identities.identifier, query.cursor));
   const rows = await getDb()
     .select({ id: identities.id, identifier: identities.identifier, createdAt: identities.createdAt })
@@ -148,10 +151,28 @@ export async function createIdentity(actor: Actor, environmentId: number, identi
   return created;
 }
 
+/**
+ * The identity with exactly this identifier in the environment, created (and audited) when there is
+ * none, as the SDK API does on first sight. Safe against a concurrent creation of the same identity.
+ */
+export async function findOrCreateIdentity(actor: Actor, environmentId: number, identifier: string): Promise<IdentityRow> {
+  const find = async () =>
+    (await getDb().select().from(identities).where(and(eq(identities.environmentId, environmentId), eq(identities.identifier, identifier))))[0];
+  const existing = await find();
+  if (existing) return existing;
+  try {
+    return await createIdentity(actor, environmentId, identifier);
+  } catch (error) {
+    const raced = error instanceof DomainError && error.code === "CONFLICT" ? await find() : undefined;
+    if (raced) return raced;
+    throw error;
+  }
+}
+
 /** Deletes an identity with its traits and overrides (the document changes iff it had overrides). */
 export async function deleteIdentity(actor: Actor, identityId: number) {
   const deleted = await getDb().transaction(async (tx) => {
-    const context = await identityContext(tx, identityId);
+    const context = await identityContext(tx, identityId, "update");
     const [{ overrides }] = await tx
       .select({ overrides: sql<number>`count(*)::int` })
       .from(featureStates)
@@ -303,7 +324,7 @@ export interface FeatureOverridesQuery {
 export async function listFeatureIdentityOverrides(query: FeatureOverridesQuery) {
   const limit = Math.min(Math.max(query.limit ?? DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE);
   const conditions: SQL[] = [eq(featureStates.featureId, query.featureId), eq(featureStates.environmentId, query.environmentId), isNotNull(featureStates.identityId)];
-  if (query.search) conditions.push(ilike(identities.identifier, `%${escapeLike(query.search)}%`));
+  if (query.search) conditions.push(ilike(identities.identifier, containsPattern(query.search)));
   if (query.cursor !== undefined) conditions.push(gt(identities.identifier, query.cursor));
   const rows = await getDb()
     .select({ ...overrideColumns, identifier: identities.identifier })
@@ -347,7 +368,7 @@ export async function createIdentityOverride(actor: Actor, input: NewIdentityOve
   let created: { id: number; environmentId: number };
   try {
     created = await getDb().transaction(async (tx) => {
-      const context = await identityContext(tx, input.identityId);
+      const context = await identityContext(tx, input.identityId, "key share");
       const [feature] = await tx.select({ id: features.id, name: features.name, projectId: features.projectId }).from(features).where(eq(features.id, input.featureId));
       if (!feature || feature.projectId !== context.projectId) throw notFound("Feature");
       const environmentId = context.identity.environmentId;

@@ -360,7 +360,10 @@ async function importFeatures(
         projectId,
         name: state.feature.name,
         type: multivariate ? "MULTIVARIATE" : "STANDARD",
-        defaultEnabled: state.enabled,
+        // Off by default: the imported environment gets its own state from the document, and the
+        // project's other environments (e.g. Production, when importing Development) must not
+        // have a flag switched on by an import.
+        defaultEnabled: false,
         initialValue: state.feature_state_value,
         isServerKeyOnly,
       });

@@ -11,6 +11,7 @@
  * expected ALL, ANY or NONE`). A file wrapped as `{"environment": {...}}` (the engine test data's legacy
  * shape) is accepted and its paths start with `$.environment`.
  */
+import { hasNestedRepetition } from "../engine/regex";
 import { z } from "zod";
 import type { StoredRule, StoredValue } from "../db/schema";
 import { SEGMENT_CONDITION_OPERATORS } from "../engine/types";
@@ -178,6 +179,11 @@ const conditionSchema = z.object({
     .max(MAX_CONDITION_VALUE_LENGTH, `at most ${MAX_CONDITION_VALUE_LENGTH} characters`)
     .nullish()
     .transform((v) => v ?? null),
+}).superRefine((condition, ctx) => {
+  // A REGEX that could hang the SDK request path is refused, as when a segment is saved.
+  if (condition.operator === "REGEX" && condition.value !== null && hasNestedRepetition(condition.value)) {
+    ctx.addIssue({ code: "custom", path: ["value"], message: "regular expression with nested repetition (like (a+)+) refused: it could hang on some values" });
+  }
 });
 
 interface RuleOut {

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { id, name, protectedProcedure, requireScope, router } from "../trpc/init";
+import { id, name, protectedProcedure, requireScope, router, serialId } from "../trpc/init";
 import { featureValue } from "../features/values";
 import {
   createSegment,
@@ -31,7 +31,9 @@ const description = z
  */
 const rules = z.custom<RuleInput[]>((value) => Array.isArray(value), MESSAGES.rulesNotList);
 const allocation = z.number().min(0, "Allocations are between 0 and 100").max(100, "Allocations are between 0 and 100");
-const allocations = z.array(z.object({ optionId: id, percentageAllocation: allocation })).max(100).optional();
+// Nested ids (allocations' optionId, reorder's segmentIds) are not resolved by the scope middleware:
+// the service checks that they belong to the feature / are its overriding segments.
+const allocations = z.array(z.object({ optionId: serialId, percentageAllocation: allocation })).max(100).optional();
 
 export const segmentsRouter = router({
   list: protectedProcedure
@@ -69,7 +71,7 @@ export const segmentOverridesRouter = router({
     }),
   /** `segmentIds`: every overriding segment exactly once, strongest first. */
   reorder: protectedProcedure
-    .input(z.object({ featureId: id, environmentId: id, segmentIds: z.array(id).max(1000) }))
+    .input(z.object({ featureId: id, environmentId: id, segmentIds: z.array(serialId).max(1000) }))
     .mutation(({ ctx, input }) => reorderSegmentOverrides(ctx.actor, input.featureId, requireScope(ctx, "environment").environmentId, input.segmentIds)),
   delete: protectedProcedure.input(z.object({ featureStateId: id })).mutation(({ ctx, input }) => deleteSegmentOverride(ctx.actor, input.featureStateId)),
 });

@@ -9,6 +9,7 @@
  */
 import { and, asc, eq, ilike, inArray, isNotNull, sql, type SQL } from "drizzle-orm";
 import { getDb, type Executor } from "../db/client";
+import { containsPattern } from "../db/like";
 import {
   environments,
   featureStates,
@@ -20,7 +21,7 @@ import {
   type StoredRule,
   type StoredValue,
 } from "../db/schema";
-import { commitChange } from "../audit/change";
+import { commitChange, organisationOfProject } from "../audit/change";
 import type { Actor } from "../auth/principal";
 import { badInput, conflict, isUniqueViolation, notFound } from "../errors";
 import { applyStateChange, describeStateChange, lockState, snapshotState, type Allocation, type FeatureStateRow } from "../features/states";
@@ -33,26 +34,15 @@ const log = getLogger("segments");
 
 const NAME_TAKEN = "A segment with this name already exists in this project";
 const NAME_CONSTRAINT = "segments_project_name_lower_uq";
-const DOCUMENT_ID_CONSTRAINT = "segments_project_document_id_uq";
 const OVERRIDE_TAKEN = "This segment already overrides this feature in this environment";
 const OVERRIDE_CONSTRAINT = "feature_states_segment_uq";
 
 export type SegmentRow = typeof segments.$inferSelect;
 
-function escapeLike(text: string): string {
-  return text.replace(/[%_\\]/g, "\\$&");
-}
-
 /** Throws BAD_REQUEST for the first validation problem (`field` = its path, e.g. `rules.0.conditions.1.value`). */
 function checkSegmentInput(input: { name?: unknown; description?: unknown; rules?: unknown }, partial: boolean): void {
   const first = firstError(validateSegment(input, { partial }));
   if (first) throw badInput(first[1], first[0]);
-}
-
-async function organisationOfProject(executor: Executor, projectId: number): Promise<number> {
-  const [project] = await executor.select({ organisationId: projects.organisationId }).from(projects).where(eq(projects.id, projectId));
-  if (!project) throw notFound("Project");
-  return project.organisationId;
 }
 
 async function loadSegment(executor: Executor, segmentId: number, lock = false): Promise<SegmentRow> {
@@ -72,7 +62,7 @@ function auditView(segment: Pick<SegmentRow, "name" | "description" | "featureId
 
 export async function listSegments(projectId: number, search?: string) {
   const conditions: SQL[] = [eq(segments.projectId, projectId)];
-  if (search) conditions.push(ilike(segments.name, `%${escapeLike(search)}%`));
+  if (search) conditions.push(ilike(segments.name, containsPattern(search)));
   return getDb()
     .select({
       id: segments.id,
@@ -130,14 +120,15 @@ export interface NewSegment {
  * (inside a savepoint) with the next id.
  */
 async function insertSegment(tx: Executor, values: typeof segments.$inferInsert): Promise<SegmentRow> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await tx.transaction(async (savepoint) => {
-        const [row] = await savepoint.insert(segments).values(values).returning();
-        return row;
-      });
-    } catch (error) {
-      if (attempt >= 5 || !isUniqueViolation(error, DOCUMENT_ID_CONSTRAINT)) throw error;
+  // A new segment's id is also its document id, which must not equal a document id kept by an
+  // imported segment of the project: skip ids that are taken.
+  for (;;) {
+    const next = await tx.execute<{ id: number }>(sql`select nextval(pg_get_serial_sequence('segments', 'id'))::int as id`);
+    const id = next.rows[0].id;
+    const taken = await tx.execute(sql`select 1 from segments where project_id = ${values.projectId} and coalesce(document_id, id) = ${id} limit 1`);
+    if (taken.rows.length === 0) {
+      const [row] = await tx.insert(segments).values({ ...values, id }).returning();
+      return row;
     }
   }
 }
@@ -240,6 +231,9 @@ export async function updateSegment(actor: Actor, segmentId: number, changes: Se
 /** Deletes a segment and (cascading) its overrides and scheduled changes in every environment. */
 export async function deleteSegment(actor: Actor, segmentId: number) {
   await getDb().transaction(async (tx) => {
+    // Scheduled changes first, then the segment: the order applying a scheduled change takes them
+    // in, so the two never deadlock.
+    await tx.execute(sql`select id from scheduled_changes where segment_id = ${segmentId} order by id for update`);
     const segment = await loadSegment(tx, segmentId, true);
     const [{ overrides }] = await tx
       .select({ overrides: sql<number>`count(*)::int` })
@@ -400,7 +394,8 @@ export async function createSegmentOverride(actor: Actor, input: NewSegmentOverr
   try {
     created = await getDb().transaction(async (tx) => {
       const context = await overrideContext(tx, input.featureId, input.environmentId);
-      const [segment] = await tx.select().from(segments).where(eq(segments.id, input.segmentId));
+      // Key-share lock: a concurrent deleteSegment (FOR UPDATE) finishes first and this is NOT_FOUND, or waits for us.
+      const [segment] = await tx.select().from(segments).where(eq(segments.id, input.segmentId)).for("key share");
       if (!segment || segment.projectId !== context.projectId) throw notFound("Segment");
       if (segment.featureId !== null && segment.featureId !== context.featureId) throw badInput("This segment is specific to another feature", "segmentId");
       const allocations = input.allocations ?? [];

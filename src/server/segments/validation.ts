@@ -8,7 +8,7 @@
  * whole), `rules.0.type`, `rules.0.conditions.1.operator|property|value`, `rules.0.rules.2.type`, …
  * An empty map means valid. The service rejects with the first entry (`field` = its path).
  */
-import { compilePythonRegex } from "../engine/regex";
+import { compilePythonRegex, hasNestedRepetition } from "../engine/regex";
 import { parsePyFloat } from "../engine/python";
 import { isSemverConditionValue, parseSemver, SEMVER_SUFFIX } from "../engine/semver";
 import { SEGMENT_CONDITION_OPERATORS, type SegmentConditionOperator } from "../engine/types";
@@ -113,6 +113,7 @@ export const MESSAGES = {
   valueInvalid: "The value must be text, a number or true/false",
   valueTooLong: `The value must be ${MAX_CONDITION_VALUE_LENGTH} characters or fewer`,
   regex: "Not a valid regular expression",
+  regexUnsafe: "This pattern repeats a repetition (like (a+)+) and could hang on some values: simplify it",
   modulo: "Use divisor|remainder with numbers, e.g. 2|0",
   moduloZero: "The divisor cannot be 0",
   percentage: "Enter a percentage between 0 and 100",
@@ -145,7 +146,8 @@ function valueProblem(operator: SegmentOperator, value: string | null): string |
   }
   switch (operator) {
     case "REGEX":
-      return compilePythonRegex(value) === null ? MESSAGES.regex : null;
+      if (compilePythonRegex(value) === null) return MESSAGES.regex;
+      return hasNestedRepetition(value) ? MESSAGES.regexUnsafe : null;
     case "MODULO": {
       const parts = value.split("|");
       if (parts.length !== 2) return MESSAGES.modulo;

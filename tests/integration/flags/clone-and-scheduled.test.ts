@@ -142,6 +142,23 @@ describe("scheduled changes", () => {
     expect(overrides.map((o) => [o.segmentId, o.enabled, o.value, o.priority])).toEqual([[segment.id, true, "for-segment", 0]]);
   });
 
+  it("schedule__newSegmentOverrideOnMultivariateFeature__startsWithTheEnvironmentSplit", async () => {
+    // Given a multivariate feature split 20/30 in Dev, and a value change scheduled for a segment without an override
+    const { user, project, dev } = await setup();
+    const feature = await user.caller.features.create({ projectId: project.id, name: "mv_sched", initialValue: "control", options: [{ value: "a", defaultPercentageAllocation: 20 }, { value: "b", defaultPercentageAllocation: 30 }] });
+    const [segment] = await getDb().insert(segments).values({ projectId: project.id, name: "mv late", rules: [{ type: "ALL", conditions: [{ operator: "IS_SET", property: "x", value: null }], rules: [] }] }).returning();
+    const change = await user.caller.features.schedule({ environmentId: dev.id, featureId: feature.id, segmentId: segment.id, enabled: true, liveFrom: new Date(Date.now() + 60_000) });
+    await getDb().update(scheduledChanges).set({ liveFrom: new Date() }).where(eq(scheduledChanges.id, change.id));
+
+    // When it goes live and creates the override
+    expect(await applyScheduledChange(change.id)).toBe("applied");
+
+    // Then the override carries the environment's split, as one created by hand does
+    const [override] = await getDb().select().from(featureStates).where(and(eq(featureStates.featureId, feature.id), eq(featureStates.segmentId, segment.id)));
+    const allocations = await getDb().select().from(multivariateStateValues).where(eq(multivariateStateValues.featureStateId, override.id)).orderBy(multivariateStateValues.id);
+    expect(allocations.map((v) => v.percentageAllocation)).toEqual([20, 30]);
+  });
+
   it("applyScheduledChange__allocationsNoLongerFit__failedAuditedNothingApplied", async () => {
     // Given a multivariate feature and a scheduled allocation that later edits make invalid
     const { user, dev, project } = await setup();
@@ -165,6 +182,34 @@ describe("scheduled changes", () => {
     expect(allocations.map((v) => v.percentageAllocation).sort()).toEqual([10, 50]);
     const actions = (await getDb().select().from(auditLog).where(eq(auditLog.featureId, feature.id))).map((r) => r.action);
     expect(actions).toContain("scheduled_change.failed");
+  });
+
+  it("schedule__optionOfAnotherFeatureOrRepeated__badRequestNothingScheduledNoAudit", async () => {
+    // Given two multivariate features
+    const { user, dev, project } = await setup();
+    const mine = await user.caller.features.create({ projectId: project.id, name: "mine", options: [{ value: "a", defaultPercentageAllocation: 10 }] });
+    const theirs = await user.caller.features.create({ projectId: project.id, name: "theirs", options: [{ value: "b", defaultPercentageAllocation: 10 }] });
+    const [own] = (await user.caller.features.get({ featureId: mine.id })).options;
+    const [foreign] = (await user.caller.features.get({ featureId: theirs.id })).options;
+    const audited = (await getDb().select().from(auditLog).where(eq(auditLog.projectId, project.id))).length;
+    const schedule = (allocations: { optionId: number; percentageAllocation: number }[]) =>
+      user.caller.features.schedule({ environmentId: dev.id, featureId: mine.id, allocations, liveFrom: new Date(Date.now() + 60_000) });
+
+    // When allocations of the other feature's option, or of one option twice, are scheduled
+    const foreignError = await expectTrpcError(schedule([{ optionId: foreign.id, percentageAllocation: 5 }]), "BAD_REQUEST");
+    const repeatedError = await expectTrpcError(
+      schedule([
+        { optionId: own.id, percentageAllocation: 5 },
+        { optionId: own.id, percentageAllocation: 5 },
+      ]),
+      "BAD_REQUEST",
+    );
+
+    // Then both are refused at once (not when they would go live), and nothing was scheduled or audited
+    expect(foreignError.message).toBe("Unknown multivariate option for this feature");
+    expect(repeatedError.message).toBe("Each option can be allocated once");
+    expect(await user.caller.features.scheduled({ environmentId: dev.id })).toEqual([]);
+    expect(await getDb().select().from(auditLog).where(eq(auditLog.projectId, project.id))).toHaveLength(audited);
   });
 
   it("schedule__pastTimeOrNoChange__badRequest", async () => {

@@ -7,6 +7,7 @@ import { createFeature } from "../../../src/server/features/service";
 import { createEnvironment } from "../../../src/server/environments/service";
 import { actorOf } from "../../../src/server/auth/principal";
 import { expectTrpcError, projectWithEnvironments, signUpUser } from "../support/fixtures";
+import { commitOnceBlocked, openTransaction } from "./helpers";
 
 async function auditActions(projectId: number): Promise<string[]> {
   return (await getDb().select().from(auditLog).where(eq(auditLog.projectId, projectId)).orderBy(auditLog.id)).map((r) => r.action);
@@ -193,6 +194,52 @@ describe("features", () => {
     expect((await auditActions(project.id)).slice(before.length)).toEqual(["multivariate_option.created", "feature_state.updated"]);
   });
 
+  it("addOption__allocationChangedConcurrently__waitsForItThenRefusedOver100", async () => {
+    // Given a multivariate feature at 40 % in Dev, and another connection raising that allocation to 80 %
+    // in an open transaction holding the state's lock (as features.updateState does)
+    const user = await signUpUser();
+    const { project } = await projectWithEnvironments(user, ["Dev"]);
+    const feature = await user.caller.features.create({ projectId: project.id, name: "racy", options: [{ value: "a", defaultPercentageAllocation: 40 }] });
+    const [state] = await user.caller.features.states({ featureId: feature.id });
+    const other = await openTransaction();
+    await other.query("select id from feature_states where id = $1 for update", [state.id]);
+    await other.query("update multivariate_state_values set percentage_allocation = 80 where feature_state_id = $1", [state.id]);
+
+    // When a 30 % variation is added meanwhile, and the other transaction commits once the addition waits for it
+    const adding = commitOnceBlocked(other, user.caller.features.addOption({ featureId: feature.id, value: "b", defaultPercentageAllocation: 30 }));
+
+    // Then the addition saw the committed 80 % and was refused: no environment is above 100 %
+    await expectTrpcError(adding, "BAD_REQUEST");
+    const [after] = await user.caller.features.states({ featureId: feature.id });
+    expect(after.allocations.map((a) => a.percentageAllocation)).toEqual([80]);
+    expect((await user.caller.features.get({ featureId: feature.id })).options.map((o) => o.value)).toEqual(["a"]);
+  });
+
+  it("updateFeature__servedFieldsVersusAdminMetadata__documentsBumpedOnlyForServedFields", async () => {
+    // Given a feature in two environments
+    const user = await signUpUser();
+    const { project } = await projectWithEnvironments(user);
+    const feature = await user.caller.features.create({ projectId: project.id, name: "served" });
+    const bumped: Record<string, boolean> = {};
+    const update = async (label: string, changes: Omit<Parameters<typeof user.caller.features.update>[0], "featureId">) => {
+      const before = await revisions(project.id);
+      await user.caller.features.update({ featureId: feature.id, ...changes });
+      const after = await revisions(project.id);
+      bumped[label] = [...before].every(([id, revision]) => after.get(id)! > revision);
+    };
+
+    // When admin metadata (tags, archiving) and fields the SDK API serves (description, initial value, default enabled) change
+    await update("tags", { tags: ["web"] });
+    await update("isArchived", { isArchived: true });
+    await update("description", { description: "Shown to SDKs" });
+    await update("initialValue", { initialValue: "v2" });
+    await update("defaultEnabled", { defaultEnabled: true });
+
+    // Then only the served fields rewrote every environment's document, and every change was audited
+    expect(bumped).toEqual({ tags: false, isArchived: false, description: true, initialValue: true, defaultEnabled: true });
+    expect((await auditActions(project.id)).filter((a) => a === "feature.updated")).toHaveLength(5);
+  });
+
   it("allocations__optionOfAnotherFeature__badRequestAndStateUnchanged", async () => {
     // Given two multivariate features
     const user = await signUpUser();
@@ -210,6 +257,25 @@ describe("features", () => {
     // Then the toggle did not happen either
     const [state] = await user.caller.features.states({ featureId: one.id });
     expect(state.enabled).toBe(false);
+  });
+
+  it("allocations__optionIdBeyondSerialRange__badRequestNotInternalError", async () => {
+    // Given a multivariate feature
+    const user = await signUpUser();
+    const { project, environments: [dev] } = await projectWithEnvironments(user, ["Dev"]);
+    const feature = await user.caller.features.create({ projectId: project.id, name: "huge", options: [{ value: "x", defaultPercentageAllocation: 10 }] });
+    const allocations = [{ optionId: 2 ** 31, percentageAllocation: 5 }];
+
+    // When an option id no int4 row can have is allocated, now or scheduled
+    const now = () => user.caller.features.updateState({ featureId: feature.id, environmentId: dev.id, allocations });
+    const later = () => user.caller.features.schedule({ environmentId: dev.id, featureId: feature.id, allocations, liveFrom: new Date(Date.now() + 60_000) });
+
+    // Then both are bad input (not a database error), nothing is scheduled and the state is unchanged
+    await expectTrpcError(now(), "BAD_REQUEST");
+    await expectTrpcError(later(), "BAD_REQUEST");
+    expect(await user.caller.features.scheduled({ environmentId: dev.id })).toEqual([]);
+    const [state] = await user.caller.features.states({ featureId: feature.id });
+    expect(state.allocations.map((a) => a.percentageAllocation)).toEqual([10]);
   });
 
   it("crossOrganisation__featureIdsOfAnotherOrganisation__notFound", async () => {

@@ -1,12 +1,10 @@
-import { and, asc, eq, sql } from "drizzle-orm";
-import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import { and, asc, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getDb } from "../../../src/server/db/client";
 import { auditLog, environments, featureStates, identities, traits } from "../../../src/server/db/schema";
 import { deleteTraits, getOrCreateIdentity, loadTraits, upsertTraits } from "../../../src/server/identities/service";
-import { createTrpcContext } from "../../../src/server/trpc/context";
-import { appRouter } from "../../../src/server/trpc/root";
 import { captureLogs, expectTrpcError, projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
+import { commitOnceBlocked, failAuditOf, openTransaction, postAs } from "./helpers";
 
 type Revisions = Map<number, number>;
 
@@ -21,33 +19,6 @@ async function auditRows(organisationId: number) {
 
 async function auditActions(organisationId: number): Promise<string[]> {
   return (await auditRows(organisationId)).map((r) => r.action);
-}
-
-async function postAs(user: TestUser, path: string, input: unknown) {
-  const response = await fetchRequestHandler({
-    endpoint: "/api/trpc",
-    req: new Request(`http://localhost/api/trpc/${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", cookie: `flagpost_session=${user.token}` },
-      body: JSON.stringify(input),
-    }),
-    router: appRouter,
-    createContext: createTrpcContext,
-  });
-  return { status: response.status, body: (await response.json()) as { error?: { message: string; data: { fieldErrors?: Record<string, string> } } } };
-}
-
-async function failAuditOf<T>(action: string, run: () => Promise<T>): Promise<T> {
-  await getDb().execute(
-    sql.raw(`create or replace function test_fail_audit() returns trigger language plpgsql as $$
-      begin if new.action = '${action}' then raise exception 'injected audit failure'; end if; return new; end $$`),
-  );
-  await getDb().execute(sql.raw("create trigger test_fail_audit before insert on audit_log for each row execute function test_fail_audit()"));
-  try {
-    return await run();
-  } finally {
-    await getDb().execute(sql.raw("drop trigger test_fail_audit on audit_log"));
-  }
 }
 
 /** A project (Development, Production) with a feature. */
@@ -83,6 +54,29 @@ describe("identities", () => {
       ["identity.deleted", prod.id, project.id],
     ]);
     expect(await revisions(project.id)).toEqual(before);
+  });
+
+  it("ensureIdentity__existingNewAndConcurrent__exactMatchOrOneCreatedAndAudited", async () => {
+    // Given an environment where many identifiers contain "user-1" and sort before it
+    const user = await signUpUser();
+    const { prod } = await setup(user);
+    const existing = await user.caller.identities.create({ environmentId: prod.id, identifier: "user-1" });
+    for (const prefix of ["a", "b", "c"]) await user.caller.identities.create({ environmentId: prod.id, identifier: `${prefix}-user-1` });
+
+    // When identities are ensured by identifier: an existing one, and a new one twice at the same time
+    const found = await user.caller.identities.ensure({ environmentId: prod.id, identifier: "user-1" });
+    const [first, second] = await Promise.all([
+      user.caller.identities.ensure({ environmentId: prod.id, identifier: "new-user" }),
+      user.caller.identities.ensure({ environmentId: prod.id, identifier: "new-user" }),
+    ]);
+
+    // Then the exact match is returned unchanged, and the new identity is created once and audited once
+    expect(found.id).toBe(existing.id);
+    expect(first.id).toBe(second.id);
+    expect(first.identifier).toBe("new-user");
+    const created = (await auditRows(user.organisationId)).filter((r) => r.action === "identity.created" && r.resourceId === String(first.id));
+    expect(created).toHaveLength(1);
+    await expectTrpcError(user.caller.identities.ensure({ environmentId: prod.id, identifier: "  " }), "BAD_REQUEST");
   });
 
   it("createIdentity__duplicateBlankOrTooLong__fieldErrorOnIdentifierNothingWritten", async () => {
@@ -310,6 +304,26 @@ describe("identities", () => {
     expect(await revisions(project.id)).toEqual(before);
   });
 
+  it("createOverride__identityDeletedConcurrently__waitsThenNotFoundNothingWritten", async () => {
+    // Given an identity, and another connection deleting it in an open transaction
+    const user = await signUpUser();
+    const { project, prod, feature } = await setup(user);
+    const identity = await user.caller.identities.create({ environmentId: prod.id, identifier: "leaving" });
+    const audit = await auditActions(user.organisationId);
+    const before = await revisions(project.id);
+    const other = await openTransaction();
+    await other.query("delete from identities where id = $1", [identity.id]);
+
+    // When an override is created for it meanwhile, and the deletion commits once the creation waits for it
+    const creating = commitOnceBlocked(other, user.caller.identities.createOverride({ identityId: identity.id, featureId: feature.id, enabled: true, value: "x" }));
+
+    // Then the creation is a plain NOT_FOUND (not a foreign-key failure), and nothing was written, audited or bumped
+    await expectTrpcError(creating, "NOT_FOUND");
+    expect(await getDb().select().from(featureStates).where(eq(featureStates.identityId, identity.id))).toEqual([]);
+    expect(await auditActions(user.organisationId)).toEqual(audit);
+    expect(await revisions(project.id)).toEqual(before);
+  });
+
   it("deleteIdentity__withAndWithoutOverrides__documentBumpedOnlyWhenItHadOverrides", async () => {
     // Given two identities in Production, one overriding the feature (with traits)
     const user = await signUpUser();
@@ -376,7 +390,7 @@ describe("identities", () => {
     expect(await auditActions(user.organisationId)).toEqual(audit);
   });
 
-  it("identityMutations__loggedWithIdsNeverIdentifiersOrTraitValues", async () => {
+  it("identityMutations__everyKind__loggedWithIdsNeverIdentifiersOrTraitValues", async () => {
     // Given a feature and captured logs
     const user = await signUpUser();
     const { prod, feature } = await setup(user);
@@ -426,6 +440,7 @@ describe("identities", () => {
       () => bob.caller.identities.list({ environmentId: prod.id }),
       () => bob.caller.identities.get({ identityId: identity.id }),
       () => bob.caller.identities.create({ environmentId: prod.id, identifier: "intruder" }),
+      () => bob.caller.identities.ensure({ environmentId: prod.id, identifier: "alice-user" }),
       () => bob.caller.identities.delete({ identityId: identity.id }),
       () => bob.caller.identities.setTrait({ identityId: identity.id, key: "plan", value: "free" }),
       () => bob.caller.identities.deleteTrait({ identityId: identity.id, key: "plan" }),

@@ -1,10 +1,11 @@
-import { and, asc, eq, isNotNull, sql } from "drizzle-orm";
+import { and, asc, eq, isNotNull } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getDb } from "../../../src/server/db/client";
 import { auditLog, environments, featureStates, multivariateStateValues } from "../../../src/server/db/schema";
 import { buildEnvironmentDocument } from "../../../src/server/documents/build";
 import { environmentDocumentToContext, getEvaluationResult, type TraitValue } from "../../../src/server/engine";
 import { captureLogs, expectTrpcError, projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
+import { commitOnceBlocked, failAuditOf, openTransaction } from "./helpers";
 
 const RULES = [{ type: "ALL", conditions: [{ operator: "IS_SET", property: "email" }], rules: [] }];
 
@@ -45,19 +46,6 @@ async function multivariate(user: TestUser, projectId: number) {
   });
   const { options } = await user.caller.features.get({ featureId: feature.id });
   return { feature, options };
-}
-
-async function failAuditOf<T>(action: string, run: () => Promise<T>): Promise<T> {
-  await getDb().execute(
-    sql.raw(`create or replace function test_fail_audit() returns trigger language plpgsql as $$
-      begin if new.action = '${action}' then raise exception 'injected audit failure'; end if; return new; end $$`),
-  );
-  await getDb().execute(sql.raw("create trigger test_fail_audit before insert on audit_log for each row execute function test_fail_audit()"));
-  try {
-    return await run();
-  } finally {
-    await getDb().execute(sql.raw("drop trigger test_fail_audit on audit_log"));
-  }
 }
 
 describe("segment overrides", () => {
@@ -104,6 +92,26 @@ describe("segment overrides", () => {
     const error = await expectTrpcError(call, "CONFLICT");
     expect(error.message).toBe("This segment already overrides this feature in this environment");
     expect(await overrideRows(feature.id)).toHaveLength(1);
+    expect(await auditActions(user.organisationId)).toEqual(audit);
+    expect(await revisions(project.id)).toEqual(before);
+  });
+
+  it("createOverride__segmentDeletedConcurrently__waitsThenNotFoundNothingWritten", async () => {
+    // Given a segment, and another connection deleting it in an open transaction
+    const user = await signUpUser();
+    const { project, prod, feature, segments: [beta] } = await setup(user, ["Beta"]);
+    const audit = await auditActions(user.organisationId);
+    const before = await revisions(project.id);
+    const other = await openTransaction();
+    await other.query("delete from segments where id = $1", [beta.id]);
+
+    // When an override for it is created meanwhile, and the deletion commits once the creation waits for it
+    const creating = commitOnceBlocked(other, user.caller.segmentOverrides.create({ featureId: feature.id, environmentId: prod.id, segmentId: beta.id, enabled: true, value: "x" }));
+
+    // Then the creation is a plain NOT_FOUND (not a foreign-key failure), and nothing was written, audited or bumped
+    const error = await expectTrpcError(creating, "NOT_FOUND");
+    expect(error.message).toBe("Segment not found");
+    expect(await overrideRows(feature.id)).toEqual([]);
     expect(await auditActions(user.organisationId)).toEqual(audit);
     expect(await revisions(project.id)).toEqual(before);
   });
@@ -331,6 +339,34 @@ describe("segment overrides", () => {
     expect(await auditActions(user.organisationId)).toEqual(audit);
   });
 
+  it("overrideIds__nestedIdsBeyondSerialRange__badRequestNotInternalError", async () => {
+    // Given a multivariate feature with an override for Beta
+    const user = await signUpUser();
+    const { prod, project, segments: [beta, staff] } = await setup(user);
+    const { feature } = await multivariate(user, project.id);
+    const override = await user.caller.segmentOverrides.create({ featureId: feature.id, environmentId: prod.id, segmentId: beta.id, enabled: true, value: "control" });
+    const huge = 2 ** 31;
+
+    // When allocations and a reorder name ids no int4 row can have
+    const calls = [
+      () =>
+        user.caller.segmentOverrides.create({
+          featureId: feature.id,
+          environmentId: prod.id,
+          segmentId: staff.id,
+          enabled: true,
+          value: "v",
+          allocations: [{ optionId: huge, percentageAllocation: 5 }],
+        }),
+      () => user.caller.segmentOverrides.update({ featureStateId: override.id, allocations: [{ optionId: huge, percentageAllocation: 5 }] }),
+      () => user.caller.segmentOverrides.reorder({ featureId: feature.id, environmentId: prod.id, segmentIds: [huge] }),
+    ];
+
+    // Then each is bad input (not a database error), and nothing changed
+    for (const call of calls) await expectTrpcError(call(), "BAD_REQUEST");
+    expect((await user.caller.segmentOverrides.list({ featureId: feature.id, environmentId: prod.id })).map((o) => o.segmentName)).toEqual(["Beta"]);
+  });
+
   it("reorderOverrides__auditFailsAfterPriorityWrites__orderUnchanged", async () => {
     // Given overrides for A and B, and an audit log that refuses reorders
     const user = await signUpUser();
@@ -381,7 +417,7 @@ describe("segment overrides", () => {
     expect(segmentDeleted.summary).toBe('Segment "Staff" deleted with its 2 overrides');
   });
 
-  it("overrideMutations__loggedWithIds", async () => {
+  it("overrideMutations__createUpdateReorderDelete__loggedWithIds", async () => {
     // Given a feature and a segment, and captured logs
     const user = await signUpUser();
     const { prod, feature, segments: [beta] } = await setup(user, ["Beta"]);

@@ -1,12 +1,10 @@
 import { asc, eq, sql } from "drizzle-orm";
-import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { describe, expect, it } from "vitest";
 import { getDb } from "../../../src/server/db/client";
 import { auditLog, environments, segments } from "../../../src/server/db/schema";
-import { createTrpcContext } from "../../../src/server/trpc/context";
-import { appRouter } from "../../../src/server/trpc/root";
 import { MESSAGES } from "../../../src/server/segments/validation";
-import { captureLogs, expectTrpcError, projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
+import { captureLogs, expectTrpcError, projectWithEnvironments, signUpUser } from "../support/fixtures";
+import { failAuditOf, postAs } from "./helpers";
 
 const AGE_RULES = [
   { type: "ALL", conditions: [], rules: [{ type: "ANY", conditions: [{ operator: "LESS_THAN", property: "age", value: "40" }], rules: [] }] },
@@ -33,35 +31,6 @@ function expectBumped(before: Map<number, { revision: number; updatedAt: number 
 
 async function auditActions(organisationId: number): Promise<string[]> {
   return (await getDb().select().from(auditLog).where(eq(auditLog.organisationId, organisationId)).orderBy(asc(auditLog.id))).map((r) => r.action);
-}
-
-/** Calls a tRPC mutation through the real fetch handler (so the error formatter runs) as `user`. */
-async function postAs(user: TestUser, path: string, input: unknown) {
-  const response = await fetchRequestHandler({
-    endpoint: "/api/trpc",
-    req: new Request(`http://localhost/api/trpc/${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", cookie: `flagpost_session=${user.token}` },
-      body: JSON.stringify(input),
-    }),
-    router: appRouter,
-    createContext: createTrpcContext,
-  });
-  return { status: response.status, body: (await response.json()) as { error?: { message: string; data: { code: string; fieldErrors?: Record<string, string> } } } };
-}
-
-/** Makes the audit insert of `action` fail (a failure after the change's first write). */
-async function failAuditOf<T>(action: string, run: () => Promise<T>): Promise<T> {
-  await getDb().execute(
-    sql.raw(`create or replace function test_fail_audit() returns trigger language plpgsql as $$
-      begin if new.action = '${action}' then raise exception 'injected audit failure'; end if; return new; end $$`),
-  );
-  await getDb().execute(sql.raw("create trigger test_fail_audit before insert on audit_log for each row execute function test_fail_audit()"));
-  try {
-    return await run();
-  } finally {
-    await getDb().execute(sql.raw("drop trigger test_fail_audit on audit_log"));
-  }
 }
 
 describe("segments", () => {
@@ -315,22 +284,24 @@ describe("segments", () => {
   });
 
   it("createSegment__idCollidesWithImportedDocumentId__retriedWithNextId", async () => {
-    // Given an imported segment keeping document id N, where N is the next segment id
+    // Given an imported segment keeping document id N, where N is the id the next segment would get
     const user = await signUpUser();
     const { project } = await projectWithEnvironments(user, ["Production"]);
     const result = await getDb().execute<{ next: number }>(sql`select last_value + 1 as next from segments_id_seq`);
     const next = Number(result.rows[0].next);
-    await getDb().insert(segments).values({ projectId: project.id, name: "Imported", rules: AGE_RULES as never, documentId: next });
+    // (the imported row itself takes id `next`; its document id is the one after)
+    const [imported] = await getDb().insert(segments).values({ projectId: project.id, name: "Imported", rules: AGE_RULES as never, documentId: next + 1 }).returning();
+    expect(imported.id).toBe(next);
 
     // When a new segment is created
     const created = await user.caller.segments.create({ projectId: project.id, name: "Fresh", rules: AGE_RULES });
 
-    // Then it gets the following id instead of failing
-    expect(created.id).toBeGreaterThan(next);
+    // Then it skips the taken id instead of failing
+    expect(created.id).toBe(next + 2);
     expect((await user.caller.segments.list({ projectId: project.id })).map((s) => s.name)).toEqual(["Fresh", "Imported"]);
   });
 
-  it("segmentMutations__loggedWithSegmentId", async () => {
+  it("segmentMutations__createUpdateDelete__loggedWithSegmentId", async () => {
     // Given a project and captured logs
     const user = await signUpUser();
     const { project } = await projectWithEnvironments(user, ["Production"]);

@@ -317,6 +317,11 @@ describe("importFlagsmithEnvironment", () => {
     expect(productionDocument.feature_states.map((s) => s.feature.name).sort()).toEqual(
       ["banner_text", "checkout_flow", "dark_mode", "empty_flag", "legacy_feature", "max_items", "pricing", "unrelated"],
     );
+    // (new features are off there, even those the imported environment has on)
+    const newlyCreated = (name: string) => name !== "unrelated" && name !== "banner_text";
+    const onInImport = document.feature_states.filter((s) => s.enabled && newlyCreated(s.feature.name)).map((s) => s.feature.name);
+    expect(onInImport.length).toBeGreaterThan(0);
+    for (const name of onInImport) expect(productionDocument.feature_states.find((s) => s.feature.name === name)?.enabled, name).toBe(false);
     const checkout = productionDocument.feature_states.find((s) => s.feature.name === "checkout_flow")!;
     expect(checkout.multivariate_feature_state_values.map((v) => [v.multivariate_feature_option.value, v.percentage_allocation])).toEqual([
       ["variant_a", 23.75],

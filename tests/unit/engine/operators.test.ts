@@ -150,6 +150,10 @@ describe("REGEX", () => {
     ["pythonNamedGroup", "1.2", "(?P<major>\\d+)\\.(?P=major)?", true],
     ["pythonInlineIgnoreCase", "ABC", "(?i)abc", true],
     ["leadingBracketInClass_isLiteral", "]", "[]a]", true],
+    // Nested repetition is never run (denial-of-service guard; refused when saved or imported). Without
+    // the guard this value would backtrack for minutes.
+    ["nestedRepetition_neverEvaluated", `${"a".repeat(40)}!`, "(a+)+$", false],
+    ["nestedRepetition_evenWhenItWouldMatch", "aaa", "(a+)+$", false],
   ])("regex__%s", (_name, trait, pattern, expected) => {
     // Given a REGEX condition
     const condition = cond("t", "REGEX", pattern);

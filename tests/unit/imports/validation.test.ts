@@ -20,6 +20,30 @@ function problem(input: unknown): string {
 }
 
 describe("validateFlagsmithDocument", () => {
+  it("validate__regexWithNestedRepetition__refusedWithItsPath", () => {
+    // Given a document whose segment uses a REGEX that could hang the SDK request path
+    const input = doc();
+    input.project.segments[0].rules[0].rules[0].conditions = [{ operator: "REGEX", property_: "email", value: "(a+)+$" }];
+
+    // When it is validated
+    const message = problem(input);
+
+    // Then the condition's value is named
+    expect(message).toMatch(/^\$\.project\.segments\[0\]\.rules\[0\]\.rules\[0\]\.conditions\[0\]\.value: regular expression with nested repetition/);
+  });
+
+  it("validate__invalidRegex__acceptedAsInFlagsmithWhereItNeverMatches", () => {
+    // Given a document whose segment uses a REGEX Python cannot compile (Flagsmith stores such patterns)
+    const input = doc();
+    input.project.segments[0].rules[0].rules[0].conditions = [{ operator: "REGEX", property_: "email", value: "[" }];
+
+    // When it is validated
+    const result = validateFlagsmithDocument(input);
+
+    // Then it is accepted (the condition never matches), not mistaken for an unsafe pattern
+    expect(result.ok).toBe(true);
+  });
+
   it("validate__generatedDocument__okAndNormalised", () => {
     // Given a generated document covering every operator, MV features and identity overrides
     const input = doc();
