@@ -109,7 +109,7 @@ async function main(): Promise<void> {
       `machine: ${machine()}`,
       `flagd 304 polls (${CONNECTIONS} connections, ${DURATION} s, document ${bytes} bytes):`,
       `  bare node 304      ${bareLoad.rps.toFixed(0).padStart(7)} req/s   p50 ${bareLoad.p50} ms   p99 ${bareLoad.p99} ms`,
-      `  flagpost 304       ${flagpost.rps.toFixed(0).padStart(7)} req/s   p50 ${flagpost.p50} ms   p99 ${flagpost.p99} ms   (${cpuPerRequest.toFixed(0)} µs CPU/request in next)`,
+      `  flagpost 304       ${flagpost.rps.toFixed(0).padStart(7)} req/s   p50 ${flagpost.p50} ms   p99 ${flagpost.p99} ms   (${cpuPerRequest.toFixed(0)} µs CPU/request in the web process)`,
       `  ratio              ${ratio.toFixed(2)}× bare   (target ≥ 0.6×: ${ratio >= 0.6 ? "met" : "NOT met"})`,
       `build, 1,000 features / 200 segments / 1,000 identity overrides (${BUILDS} runs after the first):`,
       `  translate only     p50 ${percentile(translate.slice(1), 50).toFixed(1)} ms   max ${Math.max(...translate.slice(1)).toFixed(1)} ms   first ${translate[0].toFixed(1)} ms   (flagd document ${flagdBytes} bytes)`,

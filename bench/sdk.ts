@@ -21,7 +21,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import os from "node:os";
-import { autocannon, log, startBareServer, startBenchSystem, treeCpuSeconds, type AutocannonOptions, type AutocannonRequest } from "./lib";
+import { autocannon, log, machine, startBareServer, startBenchSystem, treeCpuSeconds, type AutocannonOptions, type AutocannonRequest } from "./lib";
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -217,9 +217,8 @@ async function main(): Promise<void> {
     results.push(await measure("bare node:http (1 connection)", { url: `${bare.url}/api/v1/flags/`, connections: 1, duration: DURATION, headers }, bareCpu, null));
     results.push(await measure("GET /api/v1/flags/ (1 connection)", { url: flagsUrl, connections: 1, duration: DURATION, headers }, webCpu, flagsRoute));
 
-    const cpus = os.cpus();
     const lines: string[] = [];
-    lines.push(`machine: ${cpus[0]?.model ?? "unknown CPU"}, ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`);
+    lines.push(`machine: ${machine()}`);
     lines.push(`setup: ${FEATURES} features, ${segments.length} segments, 40 segment overrides, 20 identity overrides; /flags/ body ${body.length} B; document ${documentBytes} B`);
     lines.push(`runs: ${DURATION}s each after a warm-up, ${CONNECTIONS} connections (unless noted), autocannon on loopback, same machine`);
     lines.push(`load average at the end (1/5/15 min): ${os.loadavg().map((l) => l.toFixed(2)).join(" / ")} (other work on the machine skews every figure)`);

@@ -13,7 +13,7 @@
  * plain JavaScript semantics (both operands string-or-null skip its NaN check), which is true or false for a numeric
  * string and false for both `<` and `>=` when `Number(x)` is NaN.
  */
-import { and, inList, isBool, isNull, isNumber, isString, not, or, strictEq, strictNe, type Logic } from "./logic";
+import { and, inList, isBool, isNull, isNumber, isString, not, or, strictEq, type Logic } from "./logic";
 import type { JsonLogicArg, JsonLogicRule } from "./types";
 
 const DIGITS = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
@@ -82,24 +82,9 @@ export function isStrKind(x: JsonLogicArg): Logic {
   return and(isString(x), not(numericStringRest(x)));
 }
 
-/** INT kind: an integral number, or a string matching `-?[0-9]+`. */
-export function isIntKind(x: JsonLogicArg): Logic {
-  return or(and(isNumber(x), strictEq({ "%": [x, 1] }, 0)), and(isNumericString(x), not(contains(x, "."))));
-}
-
-/** FLOAT kind: a non-integral number, or a string matching `-?[0-9]+\.[0-9]+`. */
-export function isFloatKind(x: JsonLogicArg): Logic {
-  return or(and(isNumber(x), strictNe({ "%": [x, 1] }, 0)), and(isNumericString(x), contains(x, ".")));
-}
-
 /** INT or FLOAT kind. Loose comparators (`==`, `<`, …) and `%`, `+` are throw-free on such values. */
 export function isNumericKind(x: JsonLogicArg): Logic {
   return or(isNumber(x), isNumericString(x));
-}
-
-/** An integral number (not a string). */
-export function isIntegralNumber(x: JsonLogicArg): Logic {
-  return and(isNumber(x), strictEq({ "%": [x, 1] }, 0));
 }
 
 /**
@@ -143,5 +128,3 @@ export function byKind(x: JsonLogicArg, cases: KindCases): Logic {
   if (stringOnly && otherTyped) return or(onString, onOther);
   return { if: [isString(x), onString, onOther] };
 }
-
-export { isBool, isNull, isString };

@@ -125,21 +125,3 @@ export function isString(x: JsonLogicArg): JsonLogicRule {
 export function isNumber(x: JsonLogicArg): Logic {
   return not(or(isNull(x), isBool(x), isString(x)));
 }
-
-/** An integral number. `%` is safe here: `and` only reaches it for numbers. */
-export function isInteger(x: JsonLogicArg): Logic {
-  return and(isNumber(x), strictEq({ "%": [x, 1] }, 0));
-}
-
-/** A non-integral number. */
-export function isFraction(x: JsonLogicArg): Logic {
-  return and(isNumber(x), strictNe({ "%": [x, 1] }, 0));
-}
-
-export function ifChain(branches: ReadonlyArray<readonly [JsonLogicArg, JsonLogicArg]>, otherwise: JsonLogicArg): JsonLogicArg {
-  if (branches.length === 0) return otherwise;
-  const args: JsonLogicArg[] = [];
-  for (const [condition, result] of branches) args.push(condition, result);
-  args.push(otherwise);
-  return { if: args };
-}

@@ -35,7 +35,7 @@
  * Flagsmith, a trait named exactly like a `$.` path takes precedence over the path.
  */
 import { parsePyFloat, parsePyInt, pyCanonicalIntString } from "@/server/engine/python";
-import { compilePythonRegex } from "@/server/engine/regex";
+import { compilePythonRegex, hasNestedRepetition } from "@/server/engine/regex";
 import { isSemverConditionValue, parseSemver, SEMVER_SUFFIX } from "@/server/engine/semver";
 import { conditionMatches, parseInList, type ConditionScope } from "@/server/engine/conditions";
 import type { AnySegmentCondition } from "@/server/engine/types";
@@ -217,9 +217,6 @@ function typedCondition(operator: ComparisonOperator | "CONTAINS", value: string
   );
 }
 
-/** IN values exactly as the engine parses them. */
-export const parseInValues = parseInList;
-
 /**
  * IN: a STR-kind context value must be in the list; an INT-kind one matches when Python's `str(int)` of it is.
  * Floats, booleans and None never match.
@@ -355,6 +352,9 @@ const INT_TEXT = /^[0-9-]*$/;
 const FLOAT_TEXT = /^[0-9.-]*$/;
 
 function regexCondition(pattern: string, x: JsonLogicArg): Translated {
+  if (hasNestedRepetition(pattern)) {
+    return exactly(false, { warnings: [{ reason: "malformed_value", detail: `regular expression ${JSON.stringify(pattern)} has nested repetition: never evaluated, never matches (as in Flagpost's engine)` }] });
+  }
   const compiled = compilePythonRegex(pattern);
   if (compiled === null) {
     return exactly(false, { warnings: [{ reason: "malformed_value", detail: `invalid regular expression ${JSON.stringify(pattern)}: never matches (as in Flagsmith)` }] });
@@ -516,7 +516,7 @@ function translateOn(condition: AnySegmentCondition, segmentKey: string, env: Co
 
   if (operator === "IN") {
     if (source.kind === "none") return exactly(false);
-    return inCondition(parseInValues(condition.value), x);
+    return inCondition(parseInList(condition.value), x); // IN values exactly as the engine parses them
   }
   if (operator === "IS_NOT_SET") return exactly(source.kind === "none" ? true : isNull(x));
   if (operator === "IS_SET") return exactly(source.kind === "none" ? false : isNotNull(x));

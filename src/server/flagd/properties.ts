@@ -39,6 +39,11 @@ export interface PropertyEnvironment {
   /** Environment API key (client key): seeds Flagsmith's default identity key. */
   apiKey: string;
   name: string;
+  /**
+   * `use_identity_composite_key_for_hashing`: the identity key is `<api key>_<identifier>`; otherwise it is
+   * the identity's internal id, which a flagd context does not carry.
+   */
+  compositeIdentityKey: boolean;
 }
 
 function traitVar(name: string): ValueSource {
@@ -55,6 +60,9 @@ function identityFallback(names: readonly string[], env: PropertyEnvironment, pr
   // names[0] === "identity"; the identity object is {identifier, key, traits} (all strings but traits).
   if (names.length === 2 && names[1] === "identifier") return { kind: "expr", expr: TARGETING_KEY };
   if (names.length === 2 && names[1] === "key") {
+    if (!env.compositeIdentityKey) {
+      return { kind: "unsupported", detail: `${property}: the identity key is the identity's internal id here (composite-key hashing is off), which flagd contexts do not carry` };
+    }
     return { kind: "expr", expr: { cat: [`${env.apiKey}_`, TARGETING_KEY] } };
   }
   if (names.length === 3 && names[1] === "traits") {

@@ -9,6 +9,7 @@ import { settings } from "../config";
 import type { EnvironmentDocument } from "../documents/types";
 import { getLogger } from "../observability/logger";
 import { flagdBuildSeconds, flagdDocumentBytes, flagdWarnings } from "./metrics";
+import { slugify } from "./names";
 import { TRANSLATOR_VERSION, translateEnvironment } from "./translator";
 import type { FlagdDiagnostics } from "./types";
 
@@ -25,13 +26,9 @@ export function strongEtag(bytes: string): string {
   return `"${createHash("sha256").update(bytes).digest("base64url")}"`;
 }
 
-function slug(value: string): string {
-  return value.toLowerCase().replace(/[^a-z0-9_-]+/g, "-").replace(/^-+|-+$/g, "") || "x";
-}
-
-/** `<project slug>/<environment slug>`, as Flagsmith's draft plugin names flag sets. */
+/** `<project slug>/<environment slug>` (lower case), as Flagsmith's draft plugin names flag sets. */
 export function flagSetId(document: EnvironmentDocument): string {
-  return `${slug(document.project.name)}/${slug(document.name)}`;
+  return `${slugify(document.project.name.toLowerCase(), "x")}/${slugify(document.name.toLowerCase(), "x")}`;
 }
 
 export function translateForFlagd(document: EnvironmentDocument, options: { log?: boolean } = {}): PublishedFlagd {

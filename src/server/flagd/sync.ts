@@ -2,7 +2,8 @@
  * flagd's HTTP sync source: `GET /api/v1/flagd/flags.json` and `GET /api/v1/flagd/diagnostics.json`.
  *
  * - Auth: a server-side key in `X-Environment-Key` or `Authorization: Bearer <key>` (what flagd's
- *   `authHeader` sends; a bare token is accepted too). 401 missing/unknown, 403 client key.
+ *   `authHeader` sends; a bare token is accepted too). 401 missing/unknown, 403 client key, 401 when
+ *   the organisation stopped serving flags (as the SDK API and Flagsmith's draft plugin).
  * - 404 when the project's flagd integration is off (after auth, so "off" is not a probe for keys).
  * - The body is the flagd document the worker stored with the environment document (same
  *   snapshot), served byte for byte; `ETag` is a hash of those bytes, so it changes exactly when the
@@ -15,6 +16,7 @@ import { apiJson, apiResponse, type ApiRequest, type ApiResponse } from "../http
 import { currentDocument, resolveEnvironmentKey, type ResolvedEnvironmentKey, type ServedDocument } from "../documents/serving";
 import { bindContext } from "../observability/context";
 import { getLogger } from "../observability/logger";
+import { DOCUMENT_NOT_AVAILABLE, INVALID_KEY, isNotModified, STOP_SERVING } from "../sdk/http";
 import { flagdSyncRequests } from "./metrics";
 import { translateForFlagd, type PublishedFlagd } from "./publish";
 import { TRANSLATOR_VERSION } from "./translator";
@@ -38,13 +40,13 @@ type Access = { ok: true; served: ServedDocument } | { ok: false; response: ApiR
 /** Hot path: cache hits return synchronously (no promise per step); misses go through the store. */
 function access(request: ApiRequest): Access | Promise<Access> {
   const key = keyOf(request);
-  if (!key) return { ok: false, response: json(401, { detail: "Invalid or missing Environment key" }) };
+  if (!key) return { ok: false, response: json(401, { detail: INVALID_KEY }) };
   const resolved = resolveEnvironmentKey(key);
   return resolved instanceof Promise ? resolved.then(afterKey) : afterKey(resolved);
 }
 
 function afterKey(resolved: ResolvedEnvironmentKey | null): Access | Promise<Access> {
-  if (!resolved) return { ok: false, response: json(401, { detail: "Invalid or missing Environment key" }) };
+  if (!resolved) return { ok: false, response: json(401, { detail: INVALID_KEY }) };
   bindContext({ "environment.id": resolved.environmentId, "project.id": resolved.projectId, "organisation.id": resolved.organisationId });
   if (resolved.kind !== "server") {
     return { ok: false, response: json(403, { detail: "flagd sync needs a server-side environment key (ser.…)" }) };
@@ -54,7 +56,8 @@ function afterKey(resolved: ResolvedEnvironmentKey | null): Access | Promise<Acc
 }
 
 function afterDocument(served: ServedDocument | null): Access {
-  if (!served) return { ok: false, response: json(503, { detail: "Environment document not yet available" }, { "retry-after": "1" }) };
+  if (!served) return { ok: false, response: json(503, { detail: DOCUMENT_NOT_AVAILABLE }, { "retry-after": "1" }) };
+  if (served.document.project?.organisation?.stop_serving_flags) return { ok: false, response: json(401, { detail: STOP_SERVING }) };
   if (!served.sdkExtras.flagdEnabled) {
     return { ok: false, response: json(404, { detail: "The flagd integration is not enabled for this project" }) };
   }
@@ -68,18 +71,14 @@ export function flagdOf(served: ServedDocument): PublishedFlagd {
   return served.derived("flagd", (entry) => translateForFlagd(entry.document, { log: false }));
 }
 
-/** RFC 9110 If-None-Match: a list of (possibly weak) entity tags, or `*`. */
-export function etagMatches(header: string, etag: string): boolean {
-  if (header.trim() === "*") return true;
-  const bare = etag.replace(/^W\//, "");
-  return header.split(",").some((candidate) => candidate.trim().replace(/^W\//, "") === bare);
-}
-
 interface SyncHttp {
   flagd: PublishedFlagd;
   /** Last-Modified, whole seconds. */
   lastModifiedMs: number;
-  headers: Record<string, string>;
+  /** Headers of a 304 (validators); shared, never mutated. */
+  headers: Readonly<Record<string, string>>;
+  /** Headers of a 200 (the same plus the content type); shared, never mutated. */
+  okHeaders: Readonly<Record<string, string>>;
 }
 
 /** Response headers and validators of a revision, computed once per revision. */
@@ -87,17 +86,19 @@ function syncHttpOf(served: ServedDocument): SyncHttp {
   return served.derived("flagd:http", (entry) => {
     const flagd = flagdOf(entry);
     const lastModifiedMs = Math.floor(entry.updatedAt.getTime() / 1000) * 1000;
-    return {
-      flagd,
-      lastModifiedMs,
-      headers: {
-        etag: flagd.etag,
-        "last-modified": new Date(lastModifiedMs).toUTCString(),
-        "cache-control": "no-cache",
-        "x-flagsmith-document-updated-at": String(entry.updatedAtEpoch),
-      },
-    };
+    const headers = Object.freeze({
+      etag: flagd.etag,
+      "last-modified": new Date(lastModifiedMs).toUTCString(),
+      "cache-control": "no-cache",
+      "x-flagsmith-document-updated-at": String(entry.updatedAtEpoch),
+    });
+    return { flagd, lastModifiedMs, headers, okHeaders: Object.freeze({ "content-type": "application/json", ...headers }) };
   });
+}
+
+/** The document's bytes, encoded once per revision (on its first 200), not per response. */
+function syncBodyOf(served: ServedDocument): Uint8Array {
+  return served.derived("flagd:body", (entry) => Buffer.from(syncHttpOf(entry).flagd.document));
 }
 
 function respondSync(request: ApiRequest, result: Access): ApiResponse {
@@ -107,18 +108,12 @@ function respondSync(request: ApiRequest, result: Access): ApiResponse {
     return result.response;
   }
   const http = syncHttpOf(result.served);
-  const ifNoneMatch = request.headers.get("if-none-match");
-  const ifModifiedSince = ifNoneMatch === null ? request.headers.get("if-modified-since") : null;
-  const notModified =
-    ifNoneMatch !== null
-      ? etagMatches(ifNoneMatch, http.flagd.etag)
-      : ifModifiedSince !== null && !Number.isNaN(Date.parse(ifModifiedSince)) && http.lastModifiedMs <= Date.parse(ifModifiedSince);
-  if (notModified) {
+  if (isNotModified(request, http.flagd.etag, http.lastModifiedMs)) {
     flagdSyncRequests.inc({ status: "304" });
     return apiResponse(304, http.headers);
   }
   flagdSyncRequests.inc({ status: "200" });
-  return json(200, http.flagd.document, http.headers);
+  return apiResponse(200, http.okHeaders, syncBodyOf(result.served));
 }
 
 export function handleFlagdSync(request: ApiRequest): ApiResponse | Promise<ApiResponse> {

@@ -60,6 +60,7 @@
  * Fidelity verdicts are defined in types.ts (`Fidelity`); the operator table is in operators.ts. Exactness is
  * verified against @openfeature/flagd-core 4.0.1 (compiled and interpreted JsonLogic) by the unit tests.
  */
+import { parseInList } from "@/server/engine/conditions";
 import {
   getEvaluationResult,
   mapFeatureState,
@@ -73,7 +74,7 @@ import {
 import type { EnvironmentDocument } from "@/server/documents/types";
 import { isConst, not, TARGETING_KEY, type Logic } from "./logic";
 import { NameAllocator, slugify } from "./names";
-import { inCondition, parseInValues, type Translated } from "./operators";
+import { inCondition, type Translated } from "./operators";
 import { translateSegment } from "./segments";
 import type {
   FeatureDiagnostics,
@@ -276,7 +277,7 @@ function identityOverridesByFeature(doc: EnvironmentDocument): Map<string, Ident
   }
   for (const group of Object.values(mapIdentityOverridesToSegments(overrides))) {
     const value = group.rules[0]?.conditions?.[0]?.value ?? [];
-    const members = parseInValues(value);
+    const members = parseInList(value);
     const seen = new Set<string>();
     for (const override of group.overrides ?? []) {
       if (seen.has(override.name)) continue;
@@ -292,7 +293,7 @@ function identityOverridesByFeature(doc: EnvironmentDocument): Map<string, Ident
  */
 export function translateEnvironment(doc: EnvironmentDocument, options: TranslateOptions): TranslationResult {
   const limit = Math.max(0, Math.floor(options.identityOverrideLimit ?? DEFAULT_IDENTITY_OVERRIDE_LIMIT));
-  const env = { apiKey: doc.api_key, name: doc.name };
+  const env = { apiKey: doc.api_key, name: doc.name, compositeIdentityKey: doc.use_identity_composite_key_for_hashing !== false };
   const environmentWarnings: TranslationWarning[] = [];
 
   // The engine's own view of the document (its mapper, without deep-freezing: nothing here mutates it): features

@@ -62,9 +62,7 @@ export type WarningReason =
   /** A feature, segment or identity override whose data cannot be represented (e.g. invalid flag key). */
   | "skipped"
   /** Weights that do not add up like Flagsmith's (sum > 100 %, negative, too many decimals). */
-  | "weights_adjusted"
-  /** Two overrides for the same feature in one segment or identity: only the first is used (as Flagsmith). */
-  | "duplicate_override";
+  | "weights_adjusted";
 
 export interface TranslationWarning {
   reason: WarningReason;

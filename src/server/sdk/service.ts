@@ -8,8 +8,8 @@
  * document's ETag) is computed once per revision through `served.derived`, so the warm `/flags/`
  * path is a cache hit and `/identities/` only evaluates and concatenates.
  */
-import { apiResponse, type ApiRequest, type ApiResponse } from "../http/api";
 import { createHash } from "node:crypto";
+import { apiResponse, type ApiRequest, type ApiResponse } from "../http/api";
 import type { DocFeatureState } from "../documents/types";
 import type { ServedDocument } from "../documents/serving";
 import {
@@ -24,7 +24,7 @@ import { upsertTraits } from "../identities/service";
 import { getLogger } from "../observability/logger";
 import { recordEvaluations, validateAnalyticsBody } from "./analytics";
 import { buildFlagTemplates, renderFlags, renderIdentityResponse, type FlagTemplates, type KeyKind } from "./flags";
-import { authenticate, CORS_HEADERS, detail, documentHeaders, jsonBody, readBody, type Authenticated } from "./http";
+import { authenticate, CORS_HEADERS, detail, documentHeaders, isNotModified, okJsonHeaders, readBody, type Authenticated } from "./http";
 import { identityWithTraits } from "./identity-store";
 import { identityRequests, traitWrites } from "./metrics";
 import {
@@ -45,6 +45,7 @@ const log = getLogger("sdk");
 export { preflight } from "./http";
 
 const FEATURE_NOT_FOUND = "Given feature not found";
+const NO_FEATURE_IDS: ReadonlySet<number> = new Set();
 const encoder = new TextEncoder();
 
 // ---------------------------------------------------------------------------------------------
@@ -73,9 +74,11 @@ interface EnvironmentFlagsBodies {
   byName: Map<string, Uint8Array>;
 }
 
+const FLAGS_KEY: Record<KeyKind, string> = { client: "sdk.flags.client", server: "sdk.flags.server" };
+
 /** The `/flags/` bodies of one key kind: environment defaults only (no segments, no identity). */
 function environmentFlagsOf(served: ServedDocument, kind: KeyKind): EnvironmentFlagsBodies {
-  return served.derived(`sdk.flags.${kind}`, (entry) => {
+  return served.derived(FLAGS_KEY[kind], (entry) => {
     const context = contextOf(entry);
     const environmentOnly: SdkEvaluationContext = { environment: context.environment, features: context.features };
     const result = getEvaluationResult(environmentOnly);
@@ -111,6 +114,11 @@ function documentBodyOf(served: ServedDocument): DocumentBody {
 // GET /api/v1/flags/
 // ---------------------------------------------------------------------------------------------
 
+/** A 200 JSON response with this revision's shared headers. */
+function ok(served: ServedDocument, body: string | Uint8Array): ApiResponse {
+  return apiResponse(200, okJsonHeaders(served), body);
+}
+
 export function environmentFlags(request: ApiRequest): ApiResponse | Promise<ApiResponse> {
   // Not async: a warm request (key, document and rendered bodies cached) answers synchronously.
   const auth = authenticate(request);
@@ -125,9 +133,9 @@ function renderEnvironmentFlags(request: ApiRequest, auth: Authenticated): ApiRe
   const feature = query < 0 ? null : new URLSearchParams(request.url.slice(query + 1)).get("feature");
   if (feature !== null) {
     const single = bodies.byName.get(feature);
-    return single ? jsonBody(single, 200, documentHeaders(served)) : detail(404, FEATURE_NOT_FOUND);
+    return single ? ok(served, single) : detail(404, FEATURE_NOT_FOUND);
   }
-  return jsonBody(bodies.list, 200, documentHeaders(served));
+  return ok(served, bodies.list);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -145,12 +153,16 @@ interface IdentifyInput {
 
 interface IdentityEvaluation {
   identifier: string;
+  /** `byName` is only filled when a single feature was asked for. */
   body: { flags: string; byName: Map<string, string> };
   traits: ReturnType<typeof planTraits>["effective"];
 }
 
-/** Resolves the identity and its traits per Flagsmith's rules, writes traits, evaluates and renders. */
-async function evaluateIdentity(served: ServedDocument, kind: KeyKind, input: IdentifyInput): Promise<IdentityEvaluation> {
+/**
+ * Resolves the identity and its traits per Flagsmith's rules, writes traits, evaluates and renders.
+ * `feature`: the `?feature=` parameter (null: the whole list is answered, no per-name index needed).
+ */
+async function evaluateIdentity(served: ServedDocument, kind: KeyKind, input: IdentifyInput, feature: string | null): Promise<IdentityEvaluation> {
   const document = served.document;
   const environmentId = served.environmentId;
   // Client keys may not set traits when the environment disallows it: dropped silently (Flagsmith).
@@ -195,18 +207,18 @@ async function evaluateIdentity(served: ServedDocument, kind: KeyKind, input: Id
   const hashKey = !document.use_identity_composite_key_for_hashing && identity ? String(identity.djangoId ?? identity.id) : undefined;
   const context = withIdentity(contextOf(served), { identifier, key: hashKey, traits: traitsForEvaluation(plan.effective) }, overrides);
   const flags = toSdkFlags(getEvaluationResult(context));
-  const overriddenFeatureIds = new Set((overrides ?? []).map((fs) => fs.feature.id));
-  const rendered = renderFlags(templatesOf(served), flags, kind, { id: identity?.id ?? null, overriddenFeatureIds }, { byName: true });
+  const overriddenFeatureIds = overrides ? new Set(overrides.map((fs) => fs.feature.id)) : NO_FEATURE_IDS;
+  const rendered = renderFlags(templatesOf(served), flags, kind, { id: identity?.id ?? null, overriddenFeatureIds }, { byName: feature !== null });
   return { identifier, body: { flags: rendered.list, byName: rendered.byName }, traits: plan.effective };
 }
 
 function identityResponse(served: ServedDocument, evaluation: IdentityEvaluation, feature: string | null): ApiResponse {
   if (feature !== null) {
     const single = evaluation.body.byName.get(feature);
-    return single ? jsonBody(single, 200, documentHeaders(served)) : detail(404, FEATURE_NOT_FOUND);
+    return single ? ok(served, single) : detail(404, FEATURE_NOT_FOUND);
   }
   const body = renderIdentityResponse(evaluation.identifier, evaluation.traits, evaluation.body.flags, templatesOf(served).sensitive);
-  return jsonBody(body, 200, documentHeaders(served));
+  return ok(served, body);
 }
 
 /** `GET /api/v1/identities/?identifier=…[&transient=…][&feature=…]` */
@@ -217,7 +229,7 @@ export async function identityFlagsGet(request: ApiRequest): Promise<ApiResponse
   const identifier = parseIdentifier(params.get("identifier"));
   if (!identifier.ok) return detail(400, identifier.detail);
   // Flagsmith answers 200 (sic) without an identifier.
-  if (identifier.value === null) return jsonBody(JSON.stringify({ detail: "Missing identifier" }));
+  if (identifier.value === null) return detail(200, "Missing identifier");
   let transient = false;
   const rawTransient = params.get("transient");
   if (rawTransient !== null && rawTransient !== "") {
@@ -225,8 +237,9 @@ export async function identityFlagsGet(request: ApiRequest): Promise<ApiResponse
     if (parsed === undefined) return detail(400, "transient: Must be a valid boolean.");
     transient = parsed;
   }
-  const evaluation = await evaluateIdentity(auth.served, auth.key.kind, { identifier: identifier.value, traits: [], transient });
-  return identityResponse(auth.served, evaluation, params.get("feature"));
+  const feature = params.get("feature");
+  const evaluation = await evaluateIdentity(auth.served, auth.key.kind, { identifier: identifier.value, traits: [], transient }, feature);
+  return identityResponse(auth.served, evaluation, feature);
 }
 
 /** `POST /api/v1/identities/` with `{identifier, traits?, transient?}` (JSON or form). */
@@ -240,8 +253,9 @@ export async function identityFlagsPost(request: ApiRequest): Promise<ApiRespons
     log.debug("request.invalid", { reason: parsed.detail.slice(0, 200) });
     return detail(400, parsed.detail);
   }
-  const evaluation = await evaluateIdentity(auth.served, auth.key.kind, parsed.value);
-  return identityResponse(auth.served, evaluation, new URL(request.url).searchParams.get("feature"));
+  const feature = new URL(request.url).searchParams.get("feature");
+  const evaluation = await evaluateIdentity(auth.served, auth.key.kind, parsed.value, feature);
+  return identityResponse(auth.served, evaluation, feature);
 }
 
 /** Deprecated `GET /api/v1/flags/<identifier>`: the identity's flags as a list. */
@@ -251,30 +265,15 @@ export async function deprecatedIdentityFlags(request: ApiRequest, rawIdentifier
   const identifier = parseIdentifier(rawIdentifier);
   if (!identifier.ok) return detail(400, identifier.detail);
   if (identifier.value === null) return detail(400, "Missing identifier");
-  const evaluation = await evaluateIdentity(auth.served, auth.key.kind, { identifier: identifier.value, traits: [], transient: false });
   const feature = new URL(request.url).searchParams.get("feature");
+  const evaluation = await evaluateIdentity(auth.served, auth.key.kind, { identifier: identifier.value, traits: [], transient: false }, feature);
   if (feature !== null) return identityResponse(auth.served, evaluation, feature);
-  return jsonBody(evaluation.body.flags, 200, documentHeaders(auth.served));
+  return ok(auth.served, evaluation.body.flags);
 }
 
 // ---------------------------------------------------------------------------------------------
 // GET /api/v1/environment-document/
 // ---------------------------------------------------------------------------------------------
-
-/** Whether an `If-None-Match` list matches `etag` (weak comparison, as RFC 9110 prescribes for GET). */
-export function etagMatches(ifNoneMatch: string, etag: string): boolean {
-  const trimmed = ifNoneMatch.trim();
-  if (trimmed === "*") return true;
-  const opaque = (tag: string) => tag.trim().replace(/^W\//, "");
-  const wanted = opaque(etag);
-  return trimmed.split(",").some((candidate) => opaque(candidate) === wanted);
-}
-
-/** Whether the document is unmodified since an `If-Modified-Since` date (false when unparsable). */
-export function notModifiedSince(ifModifiedSince: string, lastModifiedMs: number): boolean {
-  const since = Date.parse(ifModifiedSince);
-  return Number.isFinite(since) && lastModifiedMs <= since;
-}
 
 /**
  * The stored document bytes verbatim (server keys only). Conditional: a strong ETag (sha256 of the
@@ -287,13 +286,9 @@ export async function environmentDocument(request: ApiRequest): Promise<ApiRespo
   const auth = await authenticate(request, { serverKeyOnly: true });
   if (!auth.ok) return auth.response;
   const body = documentBodyOf(auth.served);
-  const headers = { ...documentHeaders(auth.served), etag: body.etag, "last-modified": body.lastModified };
-  const ifNoneMatch = request.headers.get("if-none-match");
-  const ifModifiedSince = request.headers.get("if-modified-since");
-  // If-None-Match takes precedence over If-Modified-Since (RFC 9110 §13.2.2).
-  const unchanged = ifNoneMatch !== null ? etagMatches(ifNoneMatch, body.etag) : ifModifiedSince !== null && notModifiedSince(ifModifiedSince, body.lastModifiedMs);
-  if (unchanged) return apiResponse(304, { ...CORS_HEADERS, ...headers });
-  return jsonBody(body.bytes, 200, headers);
+  const validators = { etag: body.etag, "last-modified": body.lastModified };
+  if (isNotModified(request, body.etag, body.lastModifiedMs)) return apiResponse(304, { ...CORS_HEADERS, ...documentHeaders(auth.served), ...validators });
+  return apiResponse(200, { ...okJsonHeaders(auth.served), ...validators }, body.bytes);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import type { FlagdDocument } from "../../../src/server/flagd/types";
 import { loadStrict, schemaErrors } from "../../unit/flagd/helpers";
 import { projectWithEnvironments, signUpUser } from "../support/fixtures";
 import { waitForDocuments } from "../support/documents";
+import { setOrganisationFlags } from "../sdk/support";
 
 resetSettingsForTests();
 const base = inject("systemUrl");
@@ -124,8 +125,22 @@ describe("GET /api/v1/flagd/flags.json", () => {
     expect([missing.status, unknown.status, client.status, disabled.status, disabledDiagnostics.status]).toEqual([401, 401, 403, 404, 404]);
     expect((await disabled.json()).detail).toContain("not enabled");
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/flagsmith_flagd_sync_requests_total\{status="404"\} [1-9]/);
-    expect(metrics).toMatch(/flagsmith_flagd_sync_requests_total\{status="304"\}|flagsmith_flagd_sync_requests_total\{status="200"\} [1-9]/);
+    for (const status of ["401", "403", "404"]) expect(metrics).toMatch(new RegExp(`flagsmith_flagd_sync_requests_total\\{status="${status}"\\} [1-9]`));
+  });
+
+  it("access__organisationStopsServingFlags__401ForSyncAndDiagnostics", async () => {
+    // Given a project with the integration on whose organisation then stops serving flags
+    const { user, project, env, key } = await setup();
+    await setOrganisationFlags(user.organisationId, project.id, { stopServingFlags: true });
+    await waitForDocuments([env.id]);
+
+    // When flagd polls (also with its last ETag) and the diagnostics are fetched
+    const sync = await fetch(flagsUrl, { headers: { authorization: `Bearer ${key}`, "if-none-match": "*" } });
+    const diagnostics = await fetch(`${base}/api/v1/flagd/diagnostics.json`, { headers: { authorization: `Bearer ${key}` } });
+
+    // Then both are refused with the SDK API's message, as any other SDK call of that organisation
+    expect([sync.status, diagnostics.status]).toEqual([401, 401]);
+    expect(await sync.json()).toEqual({ detail: "Organisation is disabled from serving flags." });
   });
 
   it("diagnostics__regexSegmentOverride__listsRegexWarningAndLossyVerdict", async () => {

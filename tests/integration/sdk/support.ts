@@ -5,11 +5,11 @@ import { environmentsChanged } from "../../../src/server/documents/changes";
 
 export { waitForDocuments } from "../support/documents";
 
-/** Polls `check` until it returns true (or throws after `timeoutMs`); returns how long it took. */
-export async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
+/** Polls `check` until it returns true (or throws after `timeoutMs`). */
+export async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const started = Date.now();
   for (;;) {
-    if (await check()) return Date.now() - started;
+    if (await check()) return;
     if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }

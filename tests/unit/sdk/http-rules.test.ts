@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseDocumentNotification } from "@/server/documents/serving";
 import { MAX_ANALYTICS_FEATURES, validateAnalyticsBody } from "@/server/sdk/analytics";
-import { etagMatches, notModifiedSince } from "@/server/sdk/service";
+import { etagMatches, isNotModified, notModifiedSince } from "@/server/sdk/http";
 
 describe("conditional requests", () => {
   const etag = '"abc"';
@@ -30,6 +30,29 @@ describe("conditional requests", () => {
     expect(notModifiedSince("Thu, 01 Jan 2026 00:00:06 GMT", lastModified)).toBe(true);
     expect(notModifiedSince("Thu, 01 Jan 2026 00:00:04 GMT", lastModified)).toBe(false);
     expect(notModifiedSince("yesterday", lastModified)).toBe(false);
+  });
+});
+
+describe("conditional GET", () => {
+  const lastModified = Date.parse("2026-01-01T00:00:05Z");
+  const request = (headers: Record<string, string>) => ({
+    method: "GET",
+    url: "http://localhost/api/v1/flagd/flags.json",
+    headers: { get: (name: string) => headers[name.toLowerCase()] ?? null },
+    body: null,
+  });
+
+  it.each([
+    ["no conditional header", {}, false],
+    ["a matching If-None-Match", { "if-none-match": '"abc"' }, true],
+    ["a stale If-None-Match, even with a current If-Modified-Since", { "if-none-match": '"old"', "if-modified-since": "Thu, 01 Jan 2026 00:00:05 GMT" }, false],
+    ["only a current If-Modified-Since", { "if-modified-since": "Thu, 01 Jan 2026 00:00:05 GMT" }, true],
+    ["only an older If-Modified-Since", { "if-modified-since": "Thu, 01 Jan 2026 00:00:04 GMT" }, false],
+  ])("isNotModified__%s__%s", (_name, headers, expected) => {
+    // Given a request with (or without) validators
+    // When checked against the current ETag and Last-Modified
+    // Then 304 is chosen only for a request that asked for it and whose validator still holds
+    expect(isNotModified(request(headers), '"abc"', lastModified)).toBe(expected);
   });
 });
 
