@@ -322,3 +322,26 @@ test("featureList__toggleFailsOnServer__rollsBackAndShowsErrorToast", async ({ p
   await expect(page.getByRole("alert").filter({ hasText: "Database unavailable" })).toBeVisible();
   await expect(toggle).toHaveAttribute("aria-checked", "false");
 });
+
+test("environmentSettings__hideDisabledFlags__threeStatesSavedAndBackToProjectSetting", async ({ page }) => {
+  // Given a new environment, which follows the project's setting
+  await setUpProject(page, ["Development"]);
+  const select = page.getByRole("combobox", { name: "Hide disabled flags" });
+  await expect(select).toHaveValue("project");
+
+  // When the environment is set to hide disabled flags
+  await select.selectOption({ label: "Hide" });
+
+  // Then the setting is saved and kept across a reload
+  await expect(page.getByText("Setting saved")).toBeVisible();
+  await page.reload();
+  await expect(page.getByRole("combobox", { name: "Hide disabled flags" })).toHaveValue("hide");
+
+  // When it is set back to the project setting
+  await page.getByRole("combobox", { name: "Hide disabled flags" }).selectOption({ label: "Use the project setting" });
+  await expect(page.getByText("Setting saved").first()).toBeVisible();
+  await page.reload();
+
+  // Then the environment follows the project again
+  await expect(page.getByRole("combobox", { name: "Hide disabled flags" })).toHaveValue("project");
+});

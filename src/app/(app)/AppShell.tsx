@@ -67,6 +67,9 @@ export function AppShell({ user, children }: { user: { email: string; name: stri
 
   return (
     <div className="shell">
+      <a href="#main" className="skip-link">
+        Skip to content
+      </a>
       <aside className="sidebar" aria-label="Navigation">
         <Link href="/" className="brand">
           <span className="brand-mark" /> Flagpost
@@ -148,7 +151,9 @@ export function AppShell({ user, children }: { user: { email: string; name: stri
           </button>
         </div>
       </aside>
-      <main className="main">{children}</main>
+      <main id="main" className="main" tabIndex={-1}>
+        {children}
+      </main>
     </div>
   );
 }

@@ -4,8 +4,8 @@ import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { useMutation } from "@tanstack/react-query";
-import { Button, TextInput } from "@/app/_components/ui";
-import { formError } from "@/app/_components/errors";
+import { Button, FormAlert, TextInput } from "@/app/_components/ui";
+import { formError, unplacedError } from "@/app/_components/errors";
 import { useTRPC } from "@/app/_trpc/client";
 
 export function AuthForm({ mode }: { mode: "login" | "signup" }) {
@@ -46,7 +46,7 @@ export function AuthForm({ mode }: { mode: "login" | "signup" }) {
           <span className="brand-mark" /> Flagpost
         </div>
         <h1>{mode === "login" ? "Sign in" : "Create your account"}</h1>
-        {server && Object.keys(server.fieldErrors).length === 0 ? <p className="form-error">{server.message}</p> : null}
+        <FormAlert message={unplacedError(server, "email", "name", "password", "organisationName")} />
         {mode === "signup" ? (
           <TextInput label="Your name" name="name" autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} error={errors.name} autoFocus />
         ) : null}

@@ -21,7 +21,8 @@ export function BarChart({ buckets, granularity, label }: { buckets: readonly Bu
     granularity === "hour"
       ? new Date(start).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })
       : new Date(start).toLocaleDateString(undefined, { month: "short", day: "numeric" });
-  const ticks = [0, Math.round(max / 2), max];
+  // Distinct (they are keys): with a peak of 1 the middle tick would repeat the top one.
+  const ticks = [...new Set([0, Math.round(max / 2), max])];
   const labelEvery = Math.max(1, Math.ceil(buckets.length / 8));
   return (
     <svg className="bar-chart" viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${label}: ${total} evaluations over ${buckets.length} ${granularity}s, peak ${max}`}>

@@ -9,7 +9,7 @@ import { useState, type FormEvent } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useTRPC } from "@/app/_trpc/client";
 import { fieldError, formError, unplacedError } from "./errors";
-import { Button, Checkbox, Select, TextArea, TextInput } from "./ui";
+import { Button, Checkbox, FormAlert, Select, TextArea, TextInput } from "./ui";
 import { AllocationBar, EMPTY_DRAFT, ValueEditor, allocationSumProblem, parsePercent, parseValue, type ValueDraft } from "./values";
 import type { RouterOutputs } from "./types";
 
@@ -103,7 +103,7 @@ export function NewFeatureForm({ projectId, formId, onCreated, onPendingChange }
 
   return (
     <form id={formId} onSubmit={submit} className="stack" noValidate>
-      {top ? <p className="form-error" role="alert">{top}</p> : null}
+      <FormAlert message={top} />
       <TextInput
         label="Name"
         name="name"

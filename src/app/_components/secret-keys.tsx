@@ -20,11 +20,11 @@ export function SecretKeys({
   placeholder,
   keys,
   onCreate,
-  creating,
-  createError,
+  create,
   onRevoke,
   revoking,
   revokeWarning,
+  heading = true,
 }: {
   /** "API key", "Server-side key". */
   noun: string;
@@ -32,23 +32,34 @@ export function SecretKeys({
   keys: { isPending: boolean; isError: boolean; error: unknown; data?: SecretKeyRow[] };
   /** Creates a key named `name`; resolves with the secret to show once. */
   onCreate: (name: string) => Promise<string>;
-  creating: boolean;
-  createError: unknown;
+  /** The create mutation's state: pending, its error (shown next to the name), reset on close. */
+  create: { isPending: boolean; error: unknown; reset: () => void };
   onRevoke: (id: number) => Promise<unknown>;
   revoking: boolean;
   revokeWarning: (name: string) => string;
+  /** Show the "<noun>s" heading (off when the surrounding panel already says it). */
+  heading?: boolean;
 }) {
   const [open, setOpen] = useState(false);
   const [name, setName] = useState("");
   const [created, setCreated] = useState<string | null>(null);
+  const [submitted, setSubmitted] = useState(false);
   const [revokingKey, setRevokingKey] = useState<{ id: number; name: string } | null>(null);
-  const error = formError(createError);
-  const lower = noun.toLowerCase();
+  const error = formError(create.error);
+  // "server-side key", but "API key" (an acronym keeps its capitals).
+  const lower = /^[A-Z]{2,}\b/.test(noun) ? noun : noun.charAt(0).toLowerCase() + noun.slice(1);
+  const nameError = name.trim() === "" ? "Key name is required" : undefined;
+  const close = () => {
+    setOpen(false);
+    setName("");
+    setSubmitted(false);
+    create.reset();
+  };
 
   return (
     <>
       <div className="row-between">
-        <h3>{noun}s</h3>
+        {heading ? <h3>{noun}s</h3> : <span />}
         <Button
           onClick={() => {
             setCreated(null);
@@ -95,16 +106,18 @@ export function SecretKeys({
       <Dialog
         open={open}
         title={created ? `${noun} created` : `New ${lower}`}
-        onClose={() => setOpen(false)}
+        onClose={close}
         footer={
           created ? (
-            <Button variant="primary" onClick={() => setOpen(false)}>
+            // A new element once the key is shown (the key keeps React from reusing the Cancel button),
+            // mounted in the open dialog: autoFocus applies.
+            <Button key="done" variant="primary" onClick={close} autoFocus>
               Done
             </Button>
           ) : (
             <>
-              <Button onClick={() => setOpen(false)}>Cancel</Button>
-              <Button variant="primary" type="submit" form="new-secret-key" busy={creating}>
+              <Button onClick={close}>Cancel</Button>
+              <Button variant="primary" type="submit" form="new-secret-key" busy={create.isPending}>
                 Create key
               </Button>
             </>
@@ -120,9 +133,12 @@ export function SecretKeys({
           <form
             id="new-secret-key"
             className="stack"
+            noValidate
             onSubmit={(event) => {
               event.preventDefault();
-              onCreate(name).then(
+              setSubmitted(true);
+              if (nameError || create.isPending) return;
+              onCreate(name.trim()).then(
                 (secret) => {
                   setCreated(secret);
                   setName("");
@@ -135,8 +151,11 @@ export function SecretKeys({
               label="Key name"
               name="name"
               value={name}
-              onChange={(e) => setName(e.target.value)}
-              error={error?.fieldErrors.name ?? (error && !error.fieldErrors.name ? error.message : undefined)}
+              onChange={(e) => {
+                if (create.error) create.reset();
+                setName(e.target.value);
+              }}
+              error={(submitted ? nameError : undefined) ?? error?.fieldErrors.name ?? (error && !error.fieldErrors.name ? error.message : undefined)}
               autoFocus
               placeholder={placeholder}
             />

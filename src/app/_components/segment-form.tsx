@@ -11,7 +11,7 @@ import { validateSegment } from "@/server/segments/validation";
 import { useTRPC } from "@/app/_trpc/client";
 import { formError } from "./errors";
 import { RuleBuilder, draftsOf, initialRules, rulesInput, type RuleDraft } from "./rule-builder";
-import { Button, TextInput, useToast } from "./ui";
+import { Button, FormAlert, TextInput, useToast } from "./ui";
 import { useInvalidateFlags } from "./use-invalidate";
 import type { RouterOutputs } from "./types";
 
@@ -78,11 +78,7 @@ export function SegmentForm({
 
   return (
     <form ref={formRef} className="stack" onSubmit={submit} noValidate aria-label={segment ? `Edit segment ${segment.name}` : "New segment"}>
-      {unplaced ? (
-        <p className="form-error" role="alert">
-          {unplaced}
-        </p>
-      ) : null}
+      <FormAlert message={unplaced} />
       <div className="grid-2">
         <TextInput
           label="Segment name"

@@ -1,9 +1,8 @@
 /** Procedure output types for components (inferred from the tRPC router; types only). */
-import type { inferRouterInputs, inferRouterOutputs } from "@trpc/server";
+import type { inferRouterOutputs } from "@trpc/server";
 import type { AppRouter } from "@/server/trpc/root";
 
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
-export type RouterInputs = inferRouterInputs<AppRouter>;
 
 /** A typed flag value: text, whole number, true/false, or none. */
 export type FlagValue = string | number | boolean | null;

@@ -4,6 +4,7 @@
  * Small UI kit for the admin: buttons, fields with inline errors, switches, dialogs, empty states,
  * toasts. Keyboard-friendly: native controls, visible focus, Escape closes dialogs.
  */
+import Link from "next/link";
 import {
   createContext,
   useCallback,
@@ -33,20 +34,31 @@ export function Button({
   );
 }
 
+/** The id of a field's error or hint text, for the control's `aria-describedby`. */
+const descriptionId = (controlId: string) => `${controlId}-description`;
+
 export function Field({ label, error, hint, children, htmlFor }: { label: string; error?: string; hint?: ReactNode; children: ReactNode; htmlFor?: string }) {
+  const describedBy = htmlFor ? descriptionId(htmlFor) : undefined;
   return (
     <div className={`field ${error ? "field-invalid" : ""}`}>
       <label htmlFor={htmlFor}>{label}</label>
       {children}
       {error ? (
-        <p className="field-error" role="alert">
+        <p className="field-error" role="alert" id={describedBy}>
           {error}
         </p>
       ) : hint ? (
-        <p className="field-hint">{hint}</p>
+        <p className="field-hint" id={describedBy}>
+          {hint}
+        </p>
       ) : null}
     </div>
   );
+}
+
+/** `aria-describedby` for a control in a Field: the caller's own, else the Field's error or hint. */
+function describedBy(id: string, own: string | undefined, error: string | undefined, hint: ReactNode): string | undefined {
+  return own ?? (error || hint ? descriptionId(id) : undefined);
 }
 
 export function TextInput({ label, error, hint, ...rest }: InputHTMLAttributes<HTMLInputElement> & { label: string; error?: string; hint?: ReactNode }) {
@@ -54,7 +66,7 @@ export function TextInput({ label, error, hint, ...rest }: InputHTMLAttributes<H
   const id = rest.id ?? generated;
   return (
     <Field label={label} error={error} hint={hint} htmlFor={id}>
-      <input {...rest} id={id} aria-invalid={error ? true : undefined} className="input" />
+      <input {...rest} id={id} aria-invalid={error ? true : undefined} aria-describedby={describedBy(id, rest["aria-describedby"], error, hint)} className="input" />
     </Field>
   );
 }
@@ -64,7 +76,7 @@ export function TextArea({ label, error, hint, ...rest }: TextareaHTMLAttributes
   const id = rest.id ?? generated;
   return (
     <Field label={label} error={error} hint={hint} htmlFor={id}>
-      <textarea {...rest} id={id} aria-invalid={error ? true : undefined} className="input" />
+      <textarea {...rest} id={id} aria-invalid={error ? true : undefined} aria-describedby={describedBy(id, rest["aria-describedby"], error, hint)} className="input" />
     </Field>
   );
 }
@@ -74,7 +86,7 @@ export function Select({ label, error, hint, children, ...rest }: SelectHTMLAttr
   const id = rest.id ?? generated;
   return (
     <Field label={label} error={error} hint={hint} htmlFor={id}>
-      <select {...rest} id={id} aria-invalid={error ? true : undefined} className="input">
+      <select {...rest} id={id} aria-invalid={error ? true : undefined} aria-describedby={describedBy(id, rest["aria-describedby"], error, hint)} className="input">
         {children}
       </select>
     </Field>
@@ -132,10 +144,13 @@ export function Loading({ label = "Loading…" }: { label?: string }) {
 
 export function ErrorState({ error, retry }: { error: unknown; retry?: () => void }) {
   const message = (error as { message?: string })?.message ?? "Something went wrong";
+  // A 4xx (not found, forbidden, bad input) answers the same on a retry: no "Try again" then.
+  const status = (error as { data?: { httpStatus?: number } })?.data?.httpStatus;
+  const final = typeof status === "number" && status >= 400 && status < 500;
   return (
     <div className="error-state" role="alert">
-      <strong>Could not load this page.</strong> {message}
-      {retry ? (
+      <strong>{status === 404 ? "Not found." : "Could not load this page."}</strong> {status === 404 ? "It may have been deleted, or you may not have access to it." : message}
+      {retry && !final ? (
         <Button variant="ghost" onClick={retry}>
           Try again
         </Button>
@@ -164,11 +179,22 @@ export function Dialog({
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
-    if (open && !dialog.open) dialog.showModal();
+    if (open && !dialog.open) {
+      dialog.showModal();
+      // React's autoFocus runs while the dialog is still closed (a no-op), and showModal() would
+      // focus the header's close button: move focus to the element marked `data-autofocus`, else
+      // the first control of the body, else the first button of the footer.
+      const target =
+        dialog.querySelector<HTMLElement>("[data-autofocus]:not([disabled])") ??
+        dialog.querySelector<HTMLElement>(".dialog-body :is(input:not([readonly]), select, textarea, button):not([disabled])") ??
+        dialog.querySelector<HTMLElement>(".dialog-footer button:not([disabled])");
+      target?.focus();
+    }
     if (!open && dialog.open) dialog.close();
   }, [open]);
+  // Escape fires `cancel`, then `close`: `onClose` is called once, from `close`.
   return (
-    <dialog ref={ref} className={`dialog ${wide ? "dialog-wide" : ""}`} onClose={onClose} onCancel={onClose} aria-label={title}>
+    <dialog ref={ref} className={`dialog ${wide ? "dialog-wide" : ""}`} onClose={onClose} aria-label={title}>
       <div className="dialog-header">
         <h2>{title}</h2>
         <button type="button" className="icon-btn" aria-label="Close" onClick={onClose}>
@@ -205,8 +231,11 @@ export function ConfirmDialog({
       onClose={onClose}
       footer={
         <>
-          <Button onClick={onClose}>Cancel</Button>
-          <Button variant="danger" onClick={onConfirm} busy={busy} autoFocus>
+          {/* Focus starts on the least destructive action (Enter must not delete by accident). */}
+          <Button onClick={onClose} data-autofocus>
+            Cancel
+          </Button>
+          <Button variant="danger" onClick={onConfirm} busy={busy}>
             {confirmLabel}
           </Button>
         </>
@@ -252,26 +281,61 @@ export function useToast() {
   };
 }
 
-export function CopyField({ label, value, secret }: { label: string; value: string; secret?: boolean }) {
-  const [copied, setCopied] = useState(false);
+export function CopyField({ label, value }: { label: string; value: string }) {
+  const [status, setStatus] = useState<"idle" | "copied" | "failed">("idle");
   const id = useId();
+  const input = useRef<HTMLInputElement>(null);
+  const copy = async () => {
+    try {
+      // The Clipboard API exists only in secure contexts (https, localhost): fall back to a selection copy.
+      if (navigator.clipboard) await navigator.clipboard.writeText(value);
+      else {
+        input.current?.select();
+        if (!document.execCommand("copy")) throw new Error("copy refused");
+      }
+      setStatus("copied");
+      setTimeout(() => setStatus("idle"), 1500);
+    } catch {
+      input.current?.select();
+      setStatus("failed");
+    }
+  };
   return (
-    <Field label={label} htmlFor={id}>
+    <Field label={label} htmlFor={id} hint={status === "failed" ? "Could not copy: the key is selected, press Ctrl+C (⌘C on a Mac)." : undefined}>
       <div className="copy-field">
-        <input id={id} className="input mono" readOnly value={value} type={secret ? "text" : "text"} onFocus={(e) => e.currentTarget.select()} />
-        <Button
-          type="button"
-          onClick={() => {
-            void navigator.clipboard?.writeText(value).then(() => {
-              setCopied(true);
-              setTimeout(() => setCopied(false), 1500);
-            });
-          }}
-        >
-          {copied ? "Copied" : "Copy"}
+        <input
+          ref={input}
+          id={id}
+          className="input mono"
+          readOnly
+          value={value}
+          aria-describedby={status === "failed" ? descriptionId(id) : undefined}
+          onFocus={(e) => e.currentTarget.select()}
+        />
+        <Button type="button" onClick={() => void copy()}>
+          {status === "copied" ? "Copied" : "Copy"}
         </Button>
       </div>
     </Field>
+  );
+}
+
+/** A form-level error (one not shown next to a field), announced to screen readers. */
+export function FormAlert({ message }: { message: string | null | undefined }) {
+  if (!message) return null;
+  return (
+    <p className="form-error" role="alert">
+      {message}
+    </p>
+  );
+}
+
+/** "Parent / current" above a detail page's title. */
+export function Breadcrumb({ parent, current }: { parent: { href: string; label: string }; current: string }) {
+  return (
+    <nav aria-label="Breadcrumb" className="breadcrumb">
+      <Link href={parent.href}>{parent.label}</Link> <span aria-hidden>/</span> <span aria-current="page">{current}</span>
+    </nav>
   );
 }
 
@@ -355,7 +419,8 @@ export function Tabs<T extends string>({
           role="tab"
           id={`${idPrefix}-${tab.id}`}
           aria-selected={tab.id === value}
-          aria-controls={`${idPrefix}-panel-${tab.id}`}
+          // Only the selected tab's panel is rendered: the others would point at a missing element.
+          aria-controls={tab.id === value ? `${idPrefix}-panel-${tab.id}` : undefined}
           tabIndex={tab.id === value ? 0 : -1}
           onClick={() => onChange(tab.id)}
           onKeyDown={(event) => {

@@ -78,6 +78,7 @@ export function ValueEditor({
   multiline?: boolean;
 }) {
   const id = useId();
+  const describedBy = error || hint ? `${id}-value-description` : undefined;
   const setKind = (kind: ValueKind) => {
     if (kind === draft.kind) return;
     if (kind === "boolean") onChange({ kind, text: draft.text === "false" ? "false" : "true" });
@@ -103,7 +104,15 @@ export function ValueEditor({
           ))}
         </select>
         {draft.kind === "boolean" ? (
-          <select id={`${id}-value`} className="input" value={draft.text} disabled={disabled} onChange={(e) => onChange({ ...draft, text: e.target.value })} aria-invalid={error ? true : undefined}>
+          <select
+            id={`${id}-value`}
+            className="input"
+            value={draft.text}
+            disabled={disabled}
+            onChange={(e) => onChange({ ...draft, text: e.target.value })}
+            aria-invalid={error ? true : undefined}
+            aria-describedby={describedBy}
+          >
             <option value="true">true</option>
             <option value="false">false</option>
           </select>
@@ -118,6 +127,7 @@ export function ValueEditor({
             disabled={disabled}
             placeholder="42"
             aria-invalid={error ? true : undefined}
+            aria-describedby={describedBy}
             onChange={(e) => onChange({ ...draft, text: e.target.value })}
           />
         ) : multiline ? (
@@ -129,18 +139,29 @@ export function ValueEditor({
             rows={draft.text.includes("\n") ? 4 : 1}
             placeholder="Text, or JSON for remote config"
             aria-invalid={error ? true : undefined}
+            aria-describedby={describedBy}
             onChange={(e) => onChange({ ...draft, text: e.target.value })}
           />
         ) : (
-          <input id={`${id}-value`} className="input mono" value={draft.text} disabled={disabled} aria-invalid={error ? true : undefined} onChange={(e) => onChange({ ...draft, text: e.target.value })} />
+          <input
+            id={`${id}-value`}
+            className="input mono"
+            value={draft.text}
+            disabled={disabled}
+            aria-invalid={error ? true : undefined}
+            aria-describedby={describedBy}
+            onChange={(e) => onChange({ ...draft, text: e.target.value })}
+          />
         )}
       </div>
       {error ? (
-        <p className="field-error" role="alert">
+        <p className="field-error" role="alert" id={describedBy}>
           {error}
         </p>
       ) : hint ? (
-        <p className="field-hint">{hint}</p>
+        <p className="field-hint" id={describedBy}>
+          {hint}
+        </p>
       ) : null}
     </div>
   );

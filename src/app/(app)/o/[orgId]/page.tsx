@@ -2,10 +2,10 @@
 
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Button, Dialog, EmptyState, ErrorState, Loading, PageHeader, TextInput, formatDate, useToast } from "@/app/_components/ui";
-import { formError } from "@/app/_components/errors";
+import { Button, EmptyState, ErrorState, Loading, PageHeader, formatDate, useToast } from "@/app/_components/ui";
+import { NameDialog } from "@/app/_components/name-dialog";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "@/app/(app)/hooks";
 
@@ -18,24 +18,16 @@ export default function ProjectsPage() {
   const organisationId = orgId ?? 0;
   const projects = useQuery(trpc.projects.list.queryOptions({ organisationId }));
   const [open, setOpen] = useState(false);
-  const [name, setName] = useState("");
   const create = useMutation(
     trpc.projects.create.mutationOptions({
       onSuccess: async (project) => {
         await queryClient.invalidateQueries({ queryKey: trpc.projects.list.queryKey() });
         toast.success(`Project "${project.name}" created`);
         setOpen(false);
-        setName("");
         router.push(`/p/${project.id}/environments`);
       },
     }),
   );
-  const error = formError(create.error);
-
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    create.mutate({ organisationId, name });
-  };
 
   return (
     <>
@@ -87,24 +79,15 @@ export default function ProjectsPage() {
           </table>
         </div>
       )}
-      <Dialog
+      <NameDialog
         open={open}
-        title="New project"
         onClose={() => setOpen(false)}
-        footer={
-          <>
-            <Button onClick={() => setOpen(false)}>Cancel</Button>
-            <Button variant="primary" type="submit" form="new-project" busy={create.isPending}>
-              Create project
-            </Button>
-          </>
-        }
-      >
-        <form id="new-project" onSubmit={submit} className="stack">
-          {error && !error.fieldErrors.name ? <p className="form-error">{error.message}</p> : null}
-          <TextInput label="Project name" name="name" value={name} onChange={(e) => setName(e.target.value)} error={error?.fieldErrors.name} autoFocus required />
-        </form>
-      </Dialog>
+        title="New project"
+        label="Project name"
+        submitLabel="Create project"
+        mutation={create}
+        onSubmit={(name) => create.mutate({ organisationId, name })}
+      />
     </>
   );
 }

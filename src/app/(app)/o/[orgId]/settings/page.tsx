@@ -27,16 +27,19 @@ function MembersPanel({ organisationId }: { organisationId: number }) {
   const members = useQuery(trpc.organisations.members.queryOptions({ organisationId }));
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<"ADMIN" | "USER">("USER");
+  const [submitted, setSubmitted] = useState(false);
   const add = useMutation(
     trpc.organisations.addMember.mutationOptions({
-      onSuccess: async () => {
+      onSuccess: async (_result, variables) => {
         await queryClient.invalidateQueries({ queryKey: trpc.organisations.members.queryKey({ organisationId }) });
-        toast.success(`${email} added`);
+        toast.success(`${variables.email} added`);
         setEmail("");
+        setSubmitted(false);
       },
     }),
   );
   const error = formError(add.error);
+  const emailError = !/^\S+@\S+\.\S+$/.test(email.trim()) ? "Enter the email address of a registered user" : undefined;
   return (
     <section className="panel" aria-labelledby="members-heading">
       <div className="panel-header">
@@ -63,7 +66,7 @@ function MembersPanel({ organisationId }: { organisationId: number }) {
                 <td>{m.name}</td>
                 <td>{m.email}</td>
                 <td>
-                  <span className={`badge ${m.role === "ADMIN" ? "badge-primary" : ""}`}>{m.role}</span>
+                  <span className={`badge ${m.role === "ADMIN" ? "badge-primary" : ""}`}>{m.role === "ADMIN" ? "Admin" : "User"}</span>
                 </td>
               </tr>
             ))}
@@ -73,13 +76,26 @@ function MembersPanel({ organisationId }: { organisationId: number }) {
       <form
         className="panel-body row"
         style={{ alignItems: "flex-end", borderTop: "1px solid var(--border)" }}
+        noValidate
         onSubmit={(event: FormEvent) => {
           event.preventDefault();
-          add.mutate({ organisationId, email, role });
+          setSubmitted(true);
+          if (emailError || add.isPending) return;
+          add.mutate({ organisationId, email: email.trim(), role });
         }}
       >
         <div style={{ flex: 2 }}>
-          <TextInput label="Add an existing user by email" name="email" type="email" value={email} onChange={(e) => setEmail(e.target.value)} error={error?.fieldErrors.email ?? (error && !error.fieldErrors.email ? error.message : undefined)} />
+          <TextInput
+            label="Add an existing user by email"
+            name="email"
+            type="email"
+            value={email}
+            onChange={(e) => {
+              if (add.error) add.reset();
+              setEmail(e.target.value);
+            }}
+            error={(submitted ? emailError : undefined) ?? error?.fieldErrors.email ?? (error && !error.fieldErrors.email ? error.message : undefined)}
+          />
         </div>
         <div style={{ flex: 1 }}>
           <Select label="Role" value={role} onChange={(e) => setRole(e.target.value as "ADMIN" | "USER")}>
@@ -125,11 +141,11 @@ function ApiKeysPanel({ organisationId }: { organisationId: number }) {
           placeholder="ci-pipeline"
           keys={keys}
           onCreate={async (name) => (await create.mutateAsync({ organisationId, name })).key}
-          creating={create.isPending}
-          createError={create.error}
+          create={create}
           onRevoke={(apiKeyId) => revoke.mutateAsync({ organisationId, apiKeyId })}
           revoking={revoke.isPending}
           revokeWarning={(name) => `Scripts using "${name}" will lose access.`}
+          heading={false}
         />
       </div>
     </section>

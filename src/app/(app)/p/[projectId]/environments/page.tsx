@@ -2,10 +2,10 @@
 
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Button, Dialog, EmptyState, ErrorState, Loading, PageHeader, TextInput, formatDate, useToast } from "@/app/_components/ui";
-import { formError } from "@/app/_components/errors";
+import { Button, EmptyState, ErrorState, Loading, PageHeader, formatDate, useToast } from "@/app/_components/ui";
+import { NameDialog } from "@/app/_components/name-dialog";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "@/app/(app)/hooks";
 
@@ -17,25 +17,24 @@ export default function EnvironmentsPage() {
   const { projectId: routeProjectId } = useRouteIds();
   const projectId = routeProjectId ?? 0;
   const project = useQuery(trpc.projects.get.queryOptions({ projectId }));
-  const environments = useQuery(trpc.environments.list.queryOptions({ projectId }));
+  const environments = useQuery(
+    trpc.environments.list.queryOptions(
+      { projectId },
+      // While an environment is still being created (seeded in batches), check again until it is ready.
+      { refetchInterval: (query) => (query.state.data?.some((env) => env.isCreating) ? 1000 : false) },
+    ),
+  );
   const [open, setOpen] = useState(false);
-  const [name, setName] = useState("");
   const create = useMutation(
     trpc.environments.create.mutationOptions({
       onSuccess: async (environment) => {
         await queryClient.invalidateQueries({ queryKey: trpc.environments.list.queryKey() });
         toast.success(`Environment "${environment.name}" created`);
         setOpen(false);
-        setName("");
         router.push(`/p/${projectId}/e/${environment.id}/settings`);
       },
     }),
   );
-  const error = formError(create.error);
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    create.mutate({ projectId, name });
-  };
 
   return (
     <>
@@ -96,24 +95,16 @@ export default function EnvironmentsPage() {
           </table>
         </div>
       )}
-      <Dialog
+      <NameDialog
         open={open}
-        title="New environment"
         onClose={() => setOpen(false)}
-        footer={
-          <>
-            <Button onClick={() => setOpen(false)}>Cancel</Button>
-            <Button variant="primary" type="submit" form="new-environment" busy={create.isPending}>
-              Create environment
-            </Button>
-          </>
-        }
-      >
-        <form id="new-environment" onSubmit={submit} className="stack">
-          {error && !error.fieldErrors.name ? <p className="form-error">{error.message}</p> : null}
-          <TextInput label="Environment name" name="name" value={name} onChange={(e) => setName(e.target.value)} error={error?.fieldErrors.name} autoFocus required placeholder="Production" />
-        </form>
-      </Dialog>
+        title="New environment"
+        label="Environment name"
+        submitLabel="Create environment"
+        placeholder="Production"
+        mutation={create}
+        onSubmit={(name) => create.mutate({ projectId, name })}
+      />
     </>
   );
 }

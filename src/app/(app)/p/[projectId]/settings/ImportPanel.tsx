@@ -37,7 +37,14 @@ export function ImportPanel({ projectId }: { projectId: number }) {
   const run = useMutation(
     trpc.imports.flagsmith.mutationOptions({
       onSuccess: async () => {
-        await queryClient.invalidateQueries({ queryKey: trpc.environments.list.queryKey({ projectId }) });
+        // A new environment, and features and segments matched by name or added: every list refreshes.
+        await Promise.all([
+          queryClient.invalidateQueries({ queryKey: trpc.environments.pathKey() }),
+          queryClient.invalidateQueries({ queryKey: trpc.features.pathKey() }),
+          queryClient.invalidateQueries({ queryKey: trpc.segments.pathKey() }),
+          queryClient.invalidateQueries({ queryKey: trpc.flagd.pathKey() }),
+          queryClient.invalidateQueries({ queryKey: trpc.audit.pathKey() }),
+        ]);
       },
       onError: (error) => {
         const form = formError(error);
@@ -149,7 +156,7 @@ export function ImportPanel({ projectId }: { projectId: number }) {
             <p className="notice" style={{ margin: 0 }}>
               Copy this server-side key now: it is shown only once.
             </p>
-            <CopyField label="Server-side key" value={result.serverKey} secret />
+            <CopyField label="Server-side key" value={result.serverKey} />
           </div>
         ) : null}
       </div>

@@ -3,8 +3,8 @@
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Button, ConfirmDialog, ErrorState, Loading, PageHeader, SettingRow, Switch, TextInput, useToast } from "@/app/_components/ui";
-import { formError } from "@/app/_components/errors";
+import { Button, ConfirmDialog, ErrorState, FormAlert, Loading, PageHeader, SettingRow, Switch, TextInput, useToast } from "@/app/_components/ui";
+import { fieldError, formError, unplacedError, type FormError } from "@/app/_components/errors";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "@/app/(app)/hooks";
 import { FlagdPanel } from "./FlagdPanel";
@@ -25,18 +25,23 @@ export default function ProjectSettingsPage() {
   };
   const update = useMutation(
     trpc.projects.update.mutationOptions({
-      onSuccess: async () => {
+      onSuccess: async (_result, variables) => {
         await invalidate();
-        toast.success("Project updated");
+        toast.success(variables.name !== undefined ? "Project updated" : "Setting saved");
       },
-      onError: (error) => toast.error(error),
+      // The name form shows its errors in place; a toggle has no place but a toast.
+      onError: (error, variables) => {
+        if (variables.name === undefined) toast.error(error);
+      },
     }),
   );
   const remove = useMutation(
     trpc.projects.delete.mutationOptions({
       onSuccess: async () => {
         const organisationId = project.data?.organisationId;
-        await invalidate();
+        // The project is gone: drop its cached queries rather than refetch them into "not found".
+        queryClient.removeQueries({ queryKey: trpc.projects.get.queryKey({ projectId }) });
+        await queryClient.invalidateQueries({ queryKey: trpc.projects.list.queryKey() });
         toast.success("Project deleted");
         router.push(organisationId ? `/o/${organisationId}` : "/");
       },
@@ -45,7 +50,8 @@ export default function ProjectSettingsPage() {
   );
   if (project.isPending) return <Loading />;
   if (project.isError) return <ErrorState error={project.error} retry={() => project.refetch()} />;
-  const error = formError(update.error);
+  const formSubmitted = update.variables?.name !== undefined;
+  const error = formSubmitted ? formError(update.error) : null;
   return (
     <>
       <PageHeader title="Project settings" subtitle={project.data.name} />
@@ -53,24 +59,22 @@ export default function ProjectSettingsPage() {
         <div className="panel-header">
           <h2 id="project-general">General</h2>
         </div>
-        <form
-          className="panel-body stack"
-          onSubmit={(event) => {
-            event.preventDefault();
-            const name = new FormData(event.currentTarget).get("name");
-            update.mutate({ projectId, name: String(name ?? "") });
-          }}
-        >
-          <NameInput key={project.data.name} initial={project.data.name} error={error?.fieldErrors.name} />
-          <div>
-            <Button type="submit" variant="primary" busy={update.isPending}>
-              Save
-            </Button>
-          </div>
-          <SettingRow label="Hide disabled flags" help="SDKs receive only enabled flags, in every environment that does not override this.">
-            <Switch label="Hide disabled flags" checked={project.data.hideDisabledFlags} onChange={(v) => update.mutate({ projectId, hideDisabledFlags: v })} />
+        <div className="panel-body stack">
+          <NameForm
+            key={project.data.name}
+            initial={project.data.name}
+            error={error}
+            busy={update.isPending && formSubmitted}
+            onEdit={() => {
+              if (error) update.reset();
+            }}
+            onSubmit={(name) => update.mutate({ projectId, name })}
+          />
+          <hr className="divider" />
+          <SettingRow label="Hide disabled flags" help="SDKs receive only enabled flags, in every environment that does not override this. Applies as soon as you switch it.">
+            <Switch label="Hide disabled flags" checked={project.data.hideDisabledFlags} disabled={update.isPending} onChange={(v) => update.mutate({ projectId, hideDisabledFlags: v })} />
           </SettingRow>
-        </form>
+        </div>
       </section>
       <FlagdPanel projectId={projectId} />
       <ImportPanel projectId={projectId} />
@@ -101,7 +105,36 @@ export default function ProjectSettingsPage() {
   );
 }
 
-function NameInput({ initial, error }: { initial: string; error?: string }) {
+function NameForm({ initial, error, busy, onEdit, onSubmit }: { initial: string; error: FormError | null; busy: boolean; onEdit: () => void; onSubmit: (name: string) => void }) {
   const [name, setName] = useState(initial);
-  return <TextInput label="Project name" name="name" value={name} onChange={(e) => setName(e.target.value)} error={error} />;
+  const [submitted, setSubmitted] = useState(false);
+  const nameError = name.trim() === "" ? "Name is required" : undefined;
+  return (
+    <form
+      className="stack"
+      noValidate
+      onSubmit={(event) => {
+        event.preventDefault();
+        setSubmitted(true);
+        if (!nameError) onSubmit(name.trim());
+      }}
+    >
+      <FormAlert message={unplacedError(error, "name")} />
+      <TextInput
+        label="Project name"
+        name="name"
+        value={name}
+        onChange={(e) => {
+          onEdit();
+          setName(e.target.value);
+        }}
+        error={(submitted ? nameError : undefined) ?? fieldError(error, "name")}
+      />
+      <div>
+        <Button type="submit" variant="primary" busy={busy}>
+          Save
+        </Button>
+      </div>
+    </form>
+  );
 }

@@ -6,7 +6,7 @@ import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { AuditLog } from "@/app/_components/audit-log";
 import { SegmentForm } from "@/app/_components/segment-form";
-import { Badge, Button, ConfirmDialog, ErrorState, Loading, PageHeader, useToast } from "@/app/_components/ui";
+import { Badge, Breadcrumb, Button, ConfirmDialog, ErrorState, Loading, PageHeader, useToast } from "@/app/_components/ui";
 import { useInvalidateFlags } from "@/app/_components/use-invalidate";
 import { ValuePreview } from "@/app/_components/values";
 import { useTRPC } from "@/app/_trpc/client";
@@ -36,11 +36,7 @@ export default function SegmentPage() {
     }),
   );
 
-  const breadcrumb = (name: string) => (
-    <nav aria-label="Breadcrumb" className="breadcrumb">
-      <Link href={listHref}>Segments</Link> <span aria-hidden>/</span> <span aria-current="page">{name}</span>
-    </nav>
-  );
+  const breadcrumb = (name: string) => <Breadcrumb parent={{ href: listHref, label: "Segments" }} current={name} />;
   if (segment.isPending) return <Loading />;
   if (segment.isError) {
     return (

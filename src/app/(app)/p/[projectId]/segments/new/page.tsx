@@ -1,9 +1,8 @@
 "use client";
 
-import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { SegmentForm } from "@/app/_components/segment-form";
-import { PageHeader } from "@/app/_components/ui";
+import { Breadcrumb, PageHeader } from "@/app/_components/ui";
 import { useRouteIds } from "@/app/(app)/hooks";
 
 export default function NewSegmentPage() {
@@ -13,9 +12,7 @@ export default function NewSegmentPage() {
   const listHref = `/p/${projectId}/segments`;
   return (
     <>
-      <nav aria-label="Breadcrumb" className="breadcrumb">
-        <Link href={listHref}>Segments</Link> <span aria-hidden>/</span> <span aria-current="page">New segment</span>
-      </nav>
+      <Breadcrumb parent={{ href: listHref, label: "Segments" }} current="New segment" />
       <PageHeader title="New segment" subtitle="Define who is in the segment; then override features for it per environment." />
       <div className="panel">
         <div className="panel-body">

@@ -2,10 +2,10 @@
 
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { useInfiniteQuery, useMutation, useQuery } from "@tanstack/react-query";
-import { fieldError, formError, unplacedError } from "@/app/_components/errors";
-import { Button, Dialog, EmptyState, ErrorState, Loading, LoadMore, PageHeader, TextInput, formatDate, useDebouncedValue, useToast } from "@/app/_components/ui";
+import { NameDialog } from "@/app/_components/name-dialog";
+import { Button, EmptyState, ErrorState, LoadMore, Loading, PageHeader, formatDate, useDebouncedValue, useToast } from "@/app/_components/ui";
 import { useInvalidateFlags } from "@/app/_components/use-invalidate";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "@/app/(app)/hooks";
@@ -26,23 +26,16 @@ export default function IdentitiesPage() {
     trpc.identities.list.infiniteQueryOptions({ environmentId, search: debounced || undefined, limit: 50 }, { getNextPageParam: (page) => page.nextCursor ?? undefined }),
   );
   const [creating, setCreating] = useState(false);
-  const [identifier, setIdentifier] = useState("");
   const create = useMutation(
     trpc.identities.create.mutationOptions({
       onSuccess: async (identity) => {
         await invalidate();
         toast.success(`Identity "${identity.identifier}" created`);
         setCreating(false);
-        setIdentifier("");
         router.push(`${base}/${identity.id}`);
       },
     }),
   );
-  const server = formError(create.error);
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    create.mutate({ environmentId, identifier });
-  };
   const items = identities.data?.pages.flatMap((page) => page.items) ?? [];
 
   return (
@@ -108,36 +101,19 @@ export default function IdentitiesPage() {
           <LoadMore hasMore={identities.hasNextPage} loading={identities.isFetchingNextPage} onClick={() => void identities.fetchNextPage()} />
         </div>
       )}
-      <Dialog
+      <NameDialog
         open={creating}
-        title="New identity"
         onClose={() => setCreating(false)}
-        footer={
-          <>
-            <Button onClick={() => setCreating(false)}>Cancel</Button>
-            <Button variant="primary" type="submit" form="new-identity" busy={create.isPending}>
-              Create identity
-            </Button>
-          </>
-        }
-      >
-        <form id="new-identity" onSubmit={submit} className="stack" noValidate>
-          {unplacedError(server, "identifier") ? <p className="form-error">{server?.message}</p> : null}
-          <TextInput
-            label="Identifier"
-            value={identifier}
-            autoFocus
-            autoComplete="off"
-            placeholder="user-123"
-            onChange={(e) => {
-              create.reset();
-              setIdentifier(e.target.value);
-            }}
-            error={fieldError(server, "identifier")}
-            hint="The user id your application passes to the SDK."
-          />
-        </form>
-      </Dialog>
+        title="New identity"
+        label="Identifier"
+        field="identifier"
+        trim={false}
+        submitLabel="Create identity"
+        placeholder="user-123"
+        hint="The user id your application passes to the SDK."
+        mutation={create}
+        onSubmit={(identifier) => create.mutate({ environmentId, identifier })}
+      />
     </>
   );
 }

@@ -18,8 +18,9 @@ export default function ScheduledChangesPage() {
   const projectId = routeProjectId ?? 0;
   const environmentId = routeEnvironmentId ?? 0;
   const environment = useQuery(trpc.environments.get.queryOptions({ environmentId }));
+  // Both poll: a pending change that goes live moves from one table to the other.
   const pending = useQuery({ ...trpc.features.scheduled.queryOptions({ environmentId, status: "PENDING" }), refetchInterval: 30_000 });
-  const all = useQuery(trpc.features.scheduled.queryOptions({ environmentId }));
+  const all = useQuery({ ...trpc.features.scheduled.queryOptions({ environmentId }), refetchInterval: 30_000 });
   const past = all.data?.filter((change) => change.status !== "PENDING") ?? [];
   const cancel = useCancelScheduled();
   const featureHref = (change: ScheduledChange) => `/p/${projectId}/e/${environmentId}/features/${change.featureId}${change.segmentId ? "?tab=segments" : ""}`;

@@ -3,7 +3,7 @@
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Badge, Button, ConfirmDialog, CopyField, ErrorState, Loading, PageHeader, SettingRow, Switch, TextArea, TextInput, formatDate, useToast } from "@/app/_components/ui";
+import { Badge, Button, ConfirmDialog, CopyField, ErrorState, FormAlert, Loading, PageHeader, SettingRow, Switch, TextArea, TextInput, formatDate, useToast } from "@/app/_components/ui";
 import { fieldError, formError, unplacedError } from "@/app/_components/errors";
 import { SecretKeys } from "@/app/_components/secret-keys";
 import { useTRPC } from "@/app/_trpc/client";
@@ -61,8 +61,7 @@ function KeysPanel({ environmentId, clientKey }: { environmentId: number; client
           placeholder="backend-service"
           keys={keys}
           onCreate={async (name) => (await create.mutateAsync({ environmentId, name })).key}
-          creating={create.isPending}
-          createError={create.error}
+          create={create}
           onRevoke={(serverKeyId) => revoke.mutateAsync({ environmentId, serverKeyId })}
           revoking={revoke.isPending}
           revokeWarning={(name) => `Applications using "${name}" will stop receiving flags.`}
@@ -89,56 +88,97 @@ function GeneralPanel({ env }: { env: Env }) {
   const toast = useToast();
   const [name, setName] = useState(env.name);
   const [description, setDescription] = useState(env.description ?? "");
+  const [submitted, setSubmitted] = useState(false);
   const update = useMutation(
     trpc.environments.update.mutationOptions({
-      onSuccess: async () => {
+      onSuccess: async (_result, variables) => {
         await queryClient.invalidateQueries({ queryKey: trpc.environments.get.queryKey({ environmentId: env.id }) });
         await queryClient.invalidateQueries({ queryKey: trpc.environments.list.queryKey() });
-        toast.success("Environment updated");
+        await queryClient.invalidateQueries({ queryKey: trpc.documents.pathKey() });
+        toast.success(variables.name !== undefined ? "Environment updated" : "Setting saved");
       },
-      onError: (error) => toast.error(error),
+      // The name form shows its errors in place; a toggle has no place but a toast.
+      onError: (error, variables) => {
+        if (variables.name === undefined) toast.error(error);
+      },
     }),
   );
-  const error = formError(update.error);
+  const formSubmitted = update.variables?.name !== undefined;
+  const error = formSubmitted ? formError(update.error) : null;
+  const nameError = name.trim() === "" ? "Name is required" : undefined;
   const toggle = (field: keyof Env, value: boolean | null) => update.mutate({ environmentId: env.id, [field]: value });
+  const edit = (set: (value: string) => void) => (value: string) => {
+    if (error) update.reset();
+    set(value);
+  };
   return (
     <section className="panel" aria-labelledby="general-heading">
       <div className="panel-header">
         <h2 id="general-heading">General</h2>
       </div>
-      <form
-        className="panel-body stack"
-        onSubmit={(event) => {
-          event.preventDefault();
-          update.mutate({ environmentId: env.id, name, description: description || null });
-        }}
-      >
-        <div className="grid-2">
-          <TextInput label="Name" name="name" value={name} onChange={(e) => setName(e.target.value)} error={error?.fieldErrors.name} />
-          <TextArea label="Description" name="description" value={description} onChange={(e) => setDescription(e.target.value)} rows={2} />
-        </div>
-        <div>
-          <Button type="submit" variant="primary" busy={update.isPending && update.variables?.name !== undefined}>
-            Save
-          </Button>
-        </div>
-        <hr style={{ border: 0, borderTop: "1px solid var(--border)", width: "100%" }} />
-        <SettingRow label="Hide disabled flags" help="SDKs receive only enabled flags from this environment (overrides the project setting).">
-          <Switch label="Hide disabled flags" checked={env.hideDisabledFlags ?? false} onChange={(v) => toggle("hideDisabledFlags", v)} />
+      <div className="panel-body stack">
+        <form
+          className="stack"
+          noValidate
+          onSubmit={(event) => {
+            event.preventDefault();
+            setSubmitted(true);
+            if (nameError) return;
+            update.mutate({ environmentId: env.id, name: name.trim(), description: description.trim() || null });
+          }}
+        >
+          <FormAlert message={unplacedError(error, "name", "description")} />
+          <div className="grid-2">
+            <TextInput label="Name" name="name" value={name} onChange={(e) => edit(setName)(e.target.value)} error={(submitted ? nameError : undefined) ?? fieldError(error, "name")} />
+            <TextArea label="Description" name="description" value={description} onChange={(e) => edit(setDescription)(e.target.value)} rows={2} error={fieldError(error, "description")} />
+          </div>
+          <div>
+            <Button type="submit" variant="primary" busy={update.isPending && formSubmitted}>
+              Save
+            </Button>
+          </div>
+        </form>
+        <hr className="divider" />
+        <p className="muted small" style={{ margin: 0 }}>
+          These settings apply as soon as you switch them.
+        </p>
+        <SettingRow label="Hide disabled flags" help="SDKs receive only enabled flags from this environment. Unless set here, the project's setting applies.">
+          <select
+            className="input"
+            style={{ width: "auto" }}
+            aria-label="Hide disabled flags"
+            value={env.hideDisabledFlags === null ? "project" : env.hideDisabledFlags ? "hide" : "show"}
+            disabled={update.isPending}
+            onChange={(e) => toggle("hideDisabledFlags", e.target.value === "project" ? null : e.target.value === "hide")}
+          >
+            <option value="project">Use the project setting</option>
+            <option value="hide">Hide</option>
+            <option value="show">Show</option>
+          </select>
         </SettingRow>
         <SettingRow label="Allow client-side traits" help="Client-side keys may set identity traits. Turn off to accept traits only from server-side keys.">
-          <Switch label="Allow client-side traits" checked={env.allowClientTraits} onChange={(v) => toggle("allowClientTraits", v)} />
+          <Switch label="Allow client-side traits" checked={env.allowClientTraits} disabled={update.isPending} onChange={(v) => toggle("allowClientTraits", v)} />
         </SettingRow>
         <SettingRow label="Use identity composite key for hashing" help="Percentage splits hash the environment key and identifier (the same in every SDK). Off: the identity's internal id.">
-          <Switch label="Use identity composite key for hashing" checked={env.useIdentityCompositeKeyForHashing} onChange={(v) => toggle("useIdentityCompositeKeyForHashing", v)} />
+          <Switch
+            label="Use identity composite key for hashing"
+            checked={env.useIdentityCompositeKeyForHashing}
+            disabled={update.isPending}
+            onChange={(v) => toggle("useIdentityCompositeKeyForHashing", v)}
+          />
         </SettingRow>
         <SettingRow label="Identity overrides in local evaluation" help="Include identity overrides in the environment document served to local-evaluation SDKs.">
-          <Switch label="Identity overrides in local evaluation" checked={env.useIdentityOverridesInLocalEval} onChange={(v) => toggle("useIdentityOverridesInLocalEval", v)} />
+          <Switch
+            label="Identity overrides in local evaluation"
+            checked={env.useIdentityOverridesInLocalEval}
+            disabled={update.isPending}
+            onChange={(v) => toggle("useIdentityOverridesInLocalEval", v)}
+          />
         </SettingRow>
         <SettingRow label="Hide sensitive data" help="SDK responses omit ids, descriptions and traits.">
-          <Switch label="Hide sensitive data" checked={env.hideSensitiveData} onChange={(v) => toggle("hideSensitiveData", v)} />
+          <Switch label="Hide sensitive data" checked={env.hideSensitiveData} disabled={update.isPending} onChange={(v) => toggle("hideSensitiveData", v)} />
         </SettingRow>
-      </form>
+      </div>
     </section>
   );
 }
@@ -221,11 +261,7 @@ function ClonePanel({ environmentId, projectId, name }: { environmentId: number;
         <p className="muted small" style={{ margin: 0 }}>
           Creates a new environment with this one&apos;s settings, flag values, segment overrides and identity overrides (with those identities), and new SDK keys.
         </p>
-        {unplacedError(server, "name") ? (
-          <p className="form-error" role="alert">
-            {server?.message}
-          </p>
-        ) : null}
+        <FormAlert message={unplacedError(server, "name")} />
         <div className="row" style={{ alignItems: "flex-start" }}>
           <div style={{ flex: "1 1 260px" }}>
             <TextInput

@@ -1,11 +1,10 @@
 "use client";
 
-import Link from "next/link";
 import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { Suspense } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { AuditLog } from "@/app/_components/audit-log";
-import { Badge, ErrorState, Loading, PageHeader, TabPanel, Tabs } from "@/app/_components/ui";
+import { Badge, Breadcrumb, ErrorState, Loading, PageHeader, TabPanel, Tabs } from "@/app/_components/ui";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "@/app/(app)/hooks";
 import { AnalyticsTab } from "./_parts/AnalyticsTab";
@@ -62,9 +61,7 @@ function FeatureDetail() {
   if (feature.isError) {
     return (
       <>
-        <p>
-          <Link href={listHref}>← Features</Link>
-        </p>
+        <Breadcrumb parent={{ href: listHref, label: "Features" }} current="Feature" />
         <ErrorState error={feature.error} retry={() => feature.refetch()} />
       </>
     );
@@ -74,9 +71,7 @@ function FeatureDetail() {
 
   return (
     <>
-      <nav aria-label="Breadcrumb" className="breadcrumb">
-        <Link href={listHref}>Features</Link> <span aria-hidden>/</span> <span aria-current="page">{f.name}</span>
-      </nav>
+      <Breadcrumb parent={{ href: listHref, label: "Features" }} current={f.name} />
       <PageHeader
         title={f.name}
         subtitle={

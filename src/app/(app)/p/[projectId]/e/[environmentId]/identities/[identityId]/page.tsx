@@ -5,9 +5,9 @@ import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { fieldError, formError, unplacedError } from "@/app/_components/errors";
-import { IdentityOverrideForm } from "@/app/_components/identity-override-form";
+import { IdentityOverrideForm, useRemoveIdentityOverride } from "@/app/_components/identity-override-form";
 import type { RouterOutputs } from "@/app/_components/types";
-import { Badge, Button, Checkbox, ConfirmDialog, ErrorState, Loading, PageHeader, Select, TextInput, formatDate, useToast } from "@/app/_components/ui";
+import { Badge, Breadcrumb, Button, Checkbox, ConfirmDialog, ErrorState, FormAlert, Loading, PageHeader, Select, TextInput, formatDate, useToast } from "@/app/_components/ui";
 import { useInvalidateFlags } from "@/app/_components/use-invalidate";
 import { EMPTY_DRAFT, ValueEditor, draftOf, parseTraitValue, parseValue, type ValueDraft } from "@/app/_components/values";
 import { useTRPC } from "@/app/_trpc/client";
@@ -15,7 +15,9 @@ import { useRouteIds } from "@/app/(app)/hooks";
 
 type Identity = RouterOutputs["identities"]["get"];
 type Trait = Identity["traits"][number];
-type Override = Identity["overrides"][number];
+
+/** Flagsmith's trait type names, as people read them. */
+const TRAIT_TYPE_LABELS: Record<string, string> = { unicode: "text", int: "whole number", float: "number", bool: "boolean", none: "none" };
 
 export default function IdentityPage() {
   const trpc = useTRPC();
@@ -42,11 +44,7 @@ export default function IdentityPage() {
     }),
   );
 
-  const breadcrumb = (name: string) => (
-    <nav aria-label="Breadcrumb" className="breadcrumb">
-      <Link href={listHref}>Identities</Link> <span aria-hidden>/</span> <span aria-current="page">{name}</span>
-    </nav>
-  );
+  const breadcrumb = (name: string) => <Breadcrumb parent={{ href: listHref, label: "Identities" }} current={name} />;
   if (identity.isPending) return <Loading />;
   if (identity.isError) {
     return (
@@ -122,7 +120,7 @@ function TraitsPanel({ identity }: { identity: Identity }) {
             {identity.traits.map((trait) => (
               <tr key={trait.key} data-testid={`trait-${trait.key}`}>
                 <td>
-                  <code>{trait.key}</code> <Badge>{trait.type}</Badge>
+                  <code>{trait.key}</code> <Badge title={`Flagsmith type: ${trait.type}`}>{TRAIT_TYPE_LABELS[trait.type] ?? trait.type}</Badge>
                 </td>
                 <td>
                   <TraitForm key={JSON.stringify(trait.value)} identityId={identity.id} trait={trait} />
@@ -227,11 +225,7 @@ function AddTrait({ identityId }: { identityId: number }) {
   return (
     <form className="panel-inset stack" onSubmit={submit} noValidate aria-labelledby="add-trait-heading">
       <h3 id="add-trait-heading">Add or update a trait</h3>
-      {top ? (
-        <p className="form-error" role="alert">
-          {top}
-        </p>
-      ) : null}
+      <FormAlert message={top} />
       <div className="grid-2">
         <TextInput
           label="Trait key"
@@ -265,20 +259,7 @@ function AddTrait({ identityId }: { identityId: number }) {
 }
 
 function OverridesPanel({ identity, projectId, environmentId }: { identity: Identity; projectId: number; environmentId: number }) {
-  const trpc = useTRPC();
-  const toast = useToast();
-  const invalidate = useInvalidateFlags();
-  const [removing, setRemoving] = useState<Override | null>(null);
-  const remove = useMutation(
-    trpc.identities.deleteOverride.mutationOptions({
-      onSuccess: async () => {
-        await invalidate();
-        toast.success("Identity override removed");
-        setRemoving(null);
-      },
-      onError: (error) => toast.error(error),
-    }),
-  );
+  const removal = useRemoveIdentityOverride();
   return (
     <section className="panel" aria-labelledby="identity-overrides-heading">
       <div className="panel-header">
@@ -308,7 +289,12 @@ function OverridesPanel({ identity, projectId, environmentId }: { identity: Iden
                   <IdentityOverrideForm key={JSON.stringify([override.enabled, override.value])} override={override} />
                 </td>
                 <td style={{ textAlign: "right" }}>
-                  <Button variant="ghost" className="btn-sm" aria-label={`Remove override of ${override.featureName}`} onClick={() => setRemoving(override)}>
+                  <Button
+                    variant="ghost"
+                    className="btn-sm"
+                    aria-label={`Remove override of ${override.featureName}`}
+                    onClick={() => removal.ask({ id: override.id, featureName: override.featureName, identifier: identity.identifier })}
+                  >
                     Remove
                   </Button>
                 </td>
@@ -320,15 +306,7 @@ function OverridesPanel({ identity, projectId, environmentId }: { identity: Iden
       <div className="panel-body">
         <AddOverride identity={identity} projectId={projectId} />
       </div>
-      <ConfirmDialog
-        open={removing !== null}
-        title="Remove identity override"
-        message={`Stop overriding "${removing?.featureName}" for "${identity.identifier}"?`}
-        confirmLabel="Remove override"
-        busy={remove.isPending}
-        onClose={() => setRemoving(null)}
-        onConfirm={() => removing && remove.mutate({ featureStateId: removing.id })}
-      />
+      {removal.dialog}
     </section>
   );
 }
@@ -367,11 +345,7 @@ function AddOverride({ identity, projectId }: { identity: Identity; projectId: n
   return (
     <form className="panel-inset stack" onSubmit={submit} noValidate aria-labelledby="add-identity-feature-override">
       <h3 id="add-identity-feature-override">Override a feature</h3>
-      {top ? (
-        <p className="form-error" role="alert">
-          {top}
-        </p>
-      ) : null}
+      <FormAlert message={top} />
       <div className="grid-2">
         <Select
           label="Feature"

@@ -6,38 +6,25 @@ import { useInfiniteQuery, useMutation } from "@tanstack/react-query";
 import { fieldError, formError, unplacedError } from "@/app/_components/errors";
 import { useIdentityByIdentifier } from "@/app/_components/identity-lookup";
 import type { FlagValue, RouterOutputs } from "@/app/_components/types";
-import { Button, Checkbox, ConfirmDialog, EmptyState, ErrorState, Loading, LoadMore, TextInput, useDebouncedValue, useToast } from "@/app/_components/ui";
+import { Button, Checkbox, EmptyState, ErrorState, FormAlert, LoadMore, Loading, TextInput, useDebouncedValue, useToast } from "@/app/_components/ui";
 import { useInvalidateFlags } from "@/app/_components/use-invalidate";
 import { ValueEditor, draftOf, parseValue, type ValueDraft } from "@/app/_components/values";
-import { IdentityOverrideForm } from "@/app/_components/identity-override-form";
+import { IdentityOverrideForm, useRemoveIdentityOverride } from "@/app/_components/identity-override-form";
 import { useTRPC, useTRPCClient } from "@/app/_trpc/client";
 
 type Feature = RouterOutputs["features"]["get"];
-type IdentityOverride = RouterOutputs["identities"]["overridesForFeature"]["items"][number];
 
 /** The feature's identity overrides in this environment: search, add by identifier, edit, remove. */
 export function IdentityOverridesTab({ feature, projectId, environmentId, environmentName }: { feature: Feature; projectId: number; environmentId: number; environmentName: string }) {
   const trpc = useTRPC();
-  const toast = useToast();
-  const invalidate = useInvalidateFlags();
   const [search, setSearch] = useState("");
   const debounced = useDebouncedValue(search.trim());
-  const [removing, setRemoving] = useState<IdentityOverride | null>(null);
+  const removal = useRemoveIdentityOverride();
   const overrides = useInfiniteQuery(
     trpc.identities.overridesForFeature.infiniteQueryOptions(
       { featureId: feature.id, environmentId, search: debounced || undefined, limit: 25 },
       { getNextPageParam: (page) => page.nextCursor ?? undefined },
     ),
-  );
-  const remove = useMutation(
-    trpc.identities.deleteOverride.mutationOptions({
-      onSuccess: async () => {
-        await invalidate();
-        toast.success("Identity override removed");
-        setRemoving(null);
-      },
-      onError: (error) => toast.error(error),
-    }),
   );
   const items = overrides.data?.pages.flatMap((page) => page.items) ?? [];
 
@@ -78,7 +65,12 @@ export function IdentityOverridesTab({ feature, projectId, environmentId, enviro
                     <IdentityOverrideForm key={JSON.stringify([override.enabled, override.value])} override={override} />
                   </td>
                   <td style={{ textAlign: "right" }}>
-                    <Button variant="ghost" className="btn-sm" aria-label={`Remove override for ${override.identifier}`} onClick={() => setRemoving(override)}>
+                    <Button
+                      variant="ghost"
+                      className="btn-sm"
+                      aria-label={`Remove override for ${override.identifier}`}
+                      onClick={() => removal.ask({ id: override.id, featureName: feature.name, identifier: override.identifier })}
+                    >
                       Remove
                     </Button>
                   </td>
@@ -90,15 +82,7 @@ export function IdentityOverridesTab({ feature, projectId, environmentId, enviro
         </>
       )}
       <AddIdentityOverride feature={feature} environmentId={environmentId} />
-      <ConfirmDialog
-        open={removing !== null}
-        title="Remove identity override"
-        message={`Stop overriding "${feature.name}" for "${removing?.identifier}"?`}
-        confirmLabel="Remove override"
-        busy={remove.isPending}
-        onClose={() => setRemoving(null)}
-        onConfirm={() => removing && remove.mutate({ featureStateId: removing.id })}
-      />
+      {removal.dialog}
     </div>
   );
 }
@@ -145,11 +129,7 @@ function AddIdentityOverride({ feature, environmentId }: { feature: Feature; env
   return (
     <form className="panel-inset stack" onSubmit={submit} noValidate aria-labelledby="add-identity-override-heading">
       <h3 id="add-identity-override-heading">Add an identity override</h3>
-      {top ? (
-        <p className="form-error" role="alert">
-          {top}
-        </p>
-      ) : null}
+      <FormAlert message={top} />
       <div className="grid-2">
         <TextInput
           label="Identifier"

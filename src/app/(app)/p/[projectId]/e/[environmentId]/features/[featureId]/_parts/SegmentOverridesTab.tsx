@@ -5,7 +5,7 @@ import { useEffect, useRef, useState, type DragEvent, type FormEvent } from "rea
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { fieldError, formError, unplacedError } from "@/app/_components/errors";
 import type { RouterOutputs } from "@/app/_components/types";
-import { Button, Checkbox, ConfirmDialog, EmptyState, ErrorState, Loading, Select, Switch, useToast } from "@/app/_components/ui";
+import { Button, Checkbox, ConfirmDialog, EmptyState, ErrorState, FormAlert, Loading, Select, Switch, useToast } from "@/app/_components/ui";
 import { useInvalidateFlags } from "@/app/_components/use-invalidate";
 import { AllocationsEditor, ValueEditor, allocationDraftsOf, draftOf, parseAllocations, parseValue, type AllocationDrafts, type ValueDraft } from "@/app/_components/values";
 import { useTRPC } from "@/app/_trpc/client";
@@ -234,11 +234,7 @@ function OverrideForm({ override, feature }: { override: Override; feature: Feat
         parsedAllocations.value.some((a) => (override.allocations.find((o) => o.optionId === a.optionId)?.percentageAllocation ?? 0) !== a.percentageAllocation)));
   return (
     <form className="stack override-form" onSubmit={submit} noValidate aria-label={`Override for ${override.segmentName}`}>
-      {top ? (
-        <p className="form-error" role="alert">
-          {top}
-        </p>
-      ) : null}
+      <FormAlert message={top} />
       <div className="override-fields">
         <div className="field">
           <span className="label-like">Enabled</span>
@@ -307,11 +303,7 @@ function AddOverride({ feature, projectId, environmentId, taken }: { feature: Fe
   return (
     <form className="panel-inset stack" onSubmit={submit} noValidate aria-labelledby="add-override-heading">
       <h3 id="add-override-heading">Add a segment override</h3>
-      {top ? (
-        <p className="form-error" role="alert">
-          {top}
-        </p>
-      ) : null}
+      <FormAlert message={top} />
       {segments.isSuccess && segments.data.length === 0 ? (
         <p className="muted" style={{ margin: 0 }}>
           This project has no segments yet. <Link href={`/p/${projectId}/segments/new`}>Create a segment</Link> first.

@@ -6,7 +6,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { fieldError, formError, unplacedError } from "@/app/_components/errors";
 import { parseTags } from "@/app/_components/feature-form";
 import type { RouterOutputs } from "@/app/_components/types";
-import { Button, Checkbox, ConfirmDialog, SettingRow, TextArea, TextInput, useToast } from "@/app/_components/ui";
+import { Button, Checkbox, ConfirmDialog, FormAlert, SettingRow, TextArea, TextInput, useToast } from "@/app/_components/ui";
 import { useInvalidateFlags } from "@/app/_components/use-invalidate";
 import { ValueEditor, draftOf, parseValue, type ValueDraft } from "@/app/_components/values";
 import { useTRPC } from "@/app/_trpc/client";
@@ -83,11 +83,7 @@ export function SettingsTab({ feature, listHref }: { feature: Feature; listHref:
   return (
     <div className="stack">
       <form className="stack" onSubmit={submit} noValidate aria-label="Feature settings">
-        {top ? (
-          <p className="form-error" role="alert">
-            {top}
-          </p>
-        ) : null}
+        <FormAlert message={top} />
         <div className="grid-2">
           <TextInput label="Name" value={name} onChange={(e) => edit(setName)(e.target.value)} error={(submitted ? nameError : undefined) ?? fieldError(server, "name")} hint="Renaming changes the key SDKs use." />
           <TextInput label="Tags" value={tags} onChange={(e) => edit(setTags)(e.target.value)} hint="Comma-separated" error={fieldError(server, "tags")} />

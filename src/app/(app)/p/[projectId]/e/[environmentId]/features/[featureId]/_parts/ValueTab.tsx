@@ -5,7 +5,7 @@ import { useMutation, useQuery } from "@tanstack/react-query";
 import { fieldError, formError, unplacedError } from "@/app/_components/errors";
 import { ChangeSummary, useCancelScheduled } from "@/app/_components/scheduled";
 import type { FlagValue, RouterOutputs } from "@/app/_components/types";
-import { Button, Checkbox, ErrorState, Loading, Switch, TextInput, formatDate, useToast } from "@/app/_components/ui";
+import { Button, Checkbox, ErrorState, FormAlert, Loading, Switch, TextInput, formatDate, useToast } from "@/app/_components/ui";
 import { toLocalInput, useInvalidateFlags } from "@/app/_components/use-invalidate";
 import { AllocationsEditor, ValueEditor, allocationDraftsOf, draftOf, parseAllocations, parseValue, type AllocationDrafts, type ValueDraft } from "@/app/_components/values";
 import { useTRPC } from "@/app/_trpc/client";
@@ -112,11 +112,7 @@ function ValueForm({ feature, state, environmentId, environmentName }: { feature
   const top = unplacedError(server, "value", "allocations", "liveFrom", "enabled");
   return (
     <form className="stack value-form" onSubmit={submit} noValidate aria-label={`Value in ${environmentName}`}>
-      {top ? (
-        <p className="form-error" role="alert">
-          {top}
-        </p>
-      ) : null}
+      <FormAlert message={top} />
       <div className="row-between">
         <div>
           <strong>Enabled in {environmentName}</strong>

@@ -4,7 +4,7 @@ import { useState, type FormEvent } from "react";
 import { useMutation } from "@tanstack/react-query";
 import { fieldError, formError, unplacedError } from "@/app/_components/errors";
 import type { RouterOutputs } from "@/app/_components/types";
-import { Button, ConfirmDialog, EmptyState, TextInput, useToast } from "@/app/_components/ui";
+import { Button, ConfirmDialog, EmptyState, FormAlert, TextInput, useToast } from "@/app/_components/ui";
 import { useInvalidateFlags } from "@/app/_components/use-invalidate";
 import { AllocationBar, EMPTY_DRAFT, ValueEditor, draftOf, parsePercent, parseValue, variationLabel, type ValueDraft } from "@/app/_components/values";
 import { useTRPC } from "@/app/_trpc/client";
@@ -120,11 +120,7 @@ function OptionRow({ option, index, onRemove }: { option: Option; index: number;
           </Button>
         </div>
       </form>
-      {top ? (
-        <p className="form-error" role="alert">
-          {top}
-        </p>
-      ) : null}
+      <FormAlert message={top} />
     </li>
   );
 }
@@ -166,11 +162,7 @@ function AddOption({ feature }: { feature: Feature }) {
   return (
     <form className="panel-inset stack" onSubmit={submit} noValidate aria-labelledby="add-variation-heading">
       <h3 id="add-variation-heading">Add a variation</h3>
-      {top ? (
-        <p className="form-error" role="alert">
-          {top}
-        </p>
-      ) : null}
+      <FormAlert message={top} />
       <div className="variation-row">
         <ValueEditor
           label="New variation value"

@@ -1,0 +1,98 @@
+import { expect, signUp, test } from "./fixtures";
+
+test("newProjectDialog__openedSubmittedBlankAndClosed__focusInFieldInlineErrorFocusBack", async ({ page }) => {
+  // Given a new user on the projects page
+  await signUp(page);
+  const opener = page.getByRole("button", { name: "New project" });
+
+  // When the "New project" dialog opens
+  await opener.click();
+  const dialog = page.getByRole("dialog", { name: "New project" });
+  // Then keyboard focus is in its name field (not on the close button)
+  await expect(dialog.getByLabel("Project name")).toBeFocused();
+
+  // When it is submitted blank
+  await page.keyboard.press("Enter");
+  // Then the field says why, and nothing is created
+  await expect(dialog.getByRole("alert")).toHaveText("Project name is required");
+  await expect(dialog.getByLabel("Project name")).toHaveAttribute("aria-invalid", "true");
+  await expect(dialog.getByLabel("Project name")).toHaveAccessibleDescription("Project name is required");
+
+  // When it is closed with Escape and opened again
+  await page.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+  await expect(opener).toBeFocused();
+  await opener.click();
+  // Then it starts over: empty, without the old message
+  await expect(dialog.getByLabel("Project name")).toHaveValue("");
+  await expect(dialog.getByRole("alert")).toHaveCount(0);
+});
+
+test("confirmDialog__opened__focusOnCancelSoEnterDoesNotDelete", async ({ page }) => {
+  // Given a project
+  await signUp(page);
+  await page.getByRole("button", { name: "Create your first project" }).click();
+  await page.getByLabel("Project name").fill("Keep me");
+  await page.getByRole("button", { name: "Create project" }).click();
+  await expect(page.getByRole("heading", { name: "Environments", exact: true })).toBeVisible();
+
+  // When its delete confirmation opens and Enter is pressed
+  await page.getByRole("link", { name: "Project settings" }).click();
+  await page.getByRole("button", { name: "Delete project" }).click();
+  const confirm = page.getByRole("dialog", { name: "Delete project" });
+  await expect(confirm.getByRole("button", { name: "Cancel" })).toBeFocused();
+  await page.keyboard.press("Enter");
+
+  // Then the dialog closes and the project is still there
+  await expect(confirm).toBeHidden();
+  await expect(page.getByRole("heading", { name: "Project settings" })).toBeVisible();
+  await expect(page.getByLabel("Project name")).toHaveValue("Keep me");
+});
+
+test("unknownAddress__opened__styledNotFoundPageWithWayBack", async ({ page }) => {
+  // Given no page at an address
+  // When it is opened
+  await page.goto("/no/such/page");
+
+  // Then a "not found" page offers the way back
+  await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+  await expect(page.getByRole("link", { name: "Back to Flagpost" })).toHaveAttribute("href", "/");
+});
+
+test("apiKeyDialog__blankThenNamed__inlineErrorThenKeyShownWithFocusOnDone", async ({ page }) => {
+  // Given a new user on the organisation settings
+  await signUp(page);
+  await page.getByRole("link", { name: "Organisation settings" }).click();
+
+  // When an API key is created without a name
+  await page.getByRole("button", { name: "Create API key" }).click();
+  const dialog = page.getByRole("dialog", { name: "New API key" });
+  await dialog.getByRole("button", { name: "Create key" }).click();
+  // Then the name field says why
+  await expect(dialog.getByRole("alert")).toHaveText("Key name is required");
+
+  // When it is named and created
+  await dialog.getByLabel("Key name").fill("ci");
+  await dialog.getByRole("button", { name: "Create key" }).click();
+
+  // Then the key is shown once, with keyboard focus on "Done" (not lost to the page)
+  const created = page.getByRole("dialog", { name: "API key created" });
+  await expect(created.getByLabel("API key", { exact: true })).not.toHaveValue("");
+  await expect(created.getByRole("button", { name: "Done" })).toBeFocused();
+});
+
+test("skipLink__firstTabOnAdminPage__jumpsPastTheNavigation", async ({ page }) => {
+  // Given an admin page
+  await signUp(page);
+
+  // When the first Tab is pressed and the link it reaches is followed
+  await page.keyboard.press("Tab");
+  const skip = page.getByRole("link", { name: "Skip to content" });
+  await expect(skip).toBeFocused();
+  await page.keyboard.press("Enter");
+
+  // Then focus is on the page's content, and the next Tab reaches its first control
+  await expect(page.locator("main")).toBeFocused();
+  await page.keyboard.press("Tab");
+  await expect(page.getByRole("button", { name: "New project" })).toBeFocused();
+});
