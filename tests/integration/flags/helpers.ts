@@ -22,7 +22,10 @@ export async function postAs(user: TestUser, path: string, input: unknown) {
     router: appRouter,
     createContext: createTrpcContext,
   });
-  return { status: response.status, body: (await response.json()) as { error?: { message: string; data: { code: string; fieldErrors?: Record<string, string> } } } };
+  return {
+    status: response.status,
+    body: (await response.json()) as { result?: { data: Record<string, unknown> }; error?: { message: string; data: { code: string; fieldErrors?: Record<string, string> } } },
+  };
 }
 
 /** Makes the audit insert of `action` fail while `run` runs (a failure after the change's first write). */

@@ -1,5 +1,4 @@
 import { and, asc, eq, sql } from "drizzle-orm";
-import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { describe, expect, it } from "vitest";
 import { SYSTEM_ACTOR } from "../../../src/server/auth/principal";
 import { sha256 } from "../../../src/server/auth/crypto";
@@ -18,8 +17,6 @@ import {
 import { buildEnvironmentDocument } from "../../../src/server/documents/build";
 import { DomainError } from "../../../src/server/errors";
 import { importFlagsmithEnvironment, type ImportProgress } from "../../../src/server/imports/flagsmith";
-import { createTrpcContext } from "../../../src/server/trpc/context";
-import { appRouter } from "../../../src/server/trpc/root";
 import {
   clone,
   evaluate,
@@ -31,6 +28,7 @@ import {
   type TestIdentity,
 } from "../../support/flagsmith-documents";
 import { expectTrpcError, projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
+import { postAs } from "../flags/helpers";
 
 const TABLES = [
   "organisations",
@@ -90,20 +88,6 @@ async function expectDomainError(promise: Promise<unknown>, code: DomainError["c
     return error as DomainError;
   }
   throw new Error(`expected ${code}, but the import succeeded`);
-}
-
-async function postAs(user: TestUser, path: string, input: unknown) {
-  const response = await fetchRequestHandler({
-    endpoint: "/api/trpc",
-    req: new Request(`http://localhost/api/trpc/${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", cookie: `flagpost_session=${user.token}` },
-      body: JSON.stringify(input),
-    }),
-    router: appRouter,
-    createContext: createTrpcContext,
-  });
-  return { status: response.status, body: (await response.json()) as { result?: { data: Record<string, unknown> }; error?: { message: string; data: { code: string; fieldErrors?: Record<string, string> } } } };
 }
 
 describe("importFlagsmithEnvironment", () => {
