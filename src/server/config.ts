@@ -33,6 +33,10 @@ export interface Settings {
   serviceName: string;
   /** Session lifetime in days. */
   sessionDays: number;
+  /** Sign-in attempts allowed per email in one throttle window before further attempts are refused. */
+  signInMaxAttempts: number;
+  /** Length of a sign-in throttle window, in seconds. */
+  signInWindowSeconds: number;
   /** Always mark the session cookie `Secure` (it is anyway behind `X-Forwarded-Proto: https`). */
   secureCookies: boolean;
   /** Seconds an SDK key → environment resolution stays cached in a web process. */
@@ -73,6 +77,8 @@ function read(): Settings {
     otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
     serviceName: env.OTEL_SERVICE_NAME || "flagpost",
     sessionDays: int(env.SESSION_DAYS, 14),
+    signInMaxAttempts: int(env.SIGN_IN_MAX_ATTEMPTS, 10),
+    signInWindowSeconds: int(env.SIGN_IN_WINDOW_SECONDS, 900),
     secureCookies: env.SECURE_COOKIES === "true",
     environmentKeyCacheSeconds: int(env.ENVIRONMENT_KEY_CACHE_SECONDS, 10),
     documentRevisionCheckMs: int(env.DOCUMENT_REVISION_CHECK_MS, 1000),

@@ -3,7 +3,7 @@
  * transports map to (tRPC error code / HTTP status) and, for form input, the field to blame.
  * Services never throw transport errors themselves.
  */
-export type DomainErrorCode = "BAD_REQUEST" | "NOT_FOUND" | "CONFLICT" | "FORBIDDEN" | "UNAUTHORIZED" | "PRECONDITION_FAILED";
+export type DomainErrorCode = "BAD_REQUEST" | "NOT_FOUND" | "CONFLICT" | "FORBIDDEN" | "UNAUTHORIZED" | "PRECONDITION_FAILED" | "TOO_MANY_REQUESTS";
 
 export class DomainError extends Error {
   readonly code: DomainErrorCode;

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { settings } from "../config";
 import { protectedProcedure, publicProcedure, router } from "../trpc/init";
-import { clearedSessionCookie, sessionCookie, signIn, signOut, signUp } from "./service";
+import { clearedSessionCookie, sessionCookie, signIn, SignInThrottled, signOut, signUp } from "./service";
 
 const email = z.string().trim().toLowerCase().email("Enter a valid email address").max(320);
 const password = z.string().min(8, "Password must be at least 8 characters").max(200);
@@ -33,7 +33,10 @@ export const authRouter = router({
       return { userId: session.userId, organisationId: session.organisationId };
     }),
   signIn: publicProcedure.input(z.object({ email, password: z.string().min(1, "Password is required").max(200) })).mutation(async ({ ctx, input }) => {
-    const session = await signIn(input);
+    const session = await signIn(input).catch((error: unknown) => {
+      if (error instanceof SignInThrottled) ctx.resHeaders.set("retry-after", String(error.retryAfterSeconds));
+      throw error;
+    });
     ctx.resHeaders.append("set-cookie", sessionCookie(session.token, session.expiresAt, secureCookies(ctx.headers)));
     return { userId: session.userId };
   }),

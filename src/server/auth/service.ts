@@ -8,6 +8,7 @@ import { bindContext } from "../observability/context";
 import { getLogger } from "../observability/logger";
 import { DUMMY_PASSWORD_HASH, hashPassword, randomToken, sha256, verifyPassword } from "./crypto";
 import { SESSION_COOKIE } from "./principal";
+import { countSignInAttempt, forgiveSignInAttempts } from "./throttle";
 
 const log = getLogger("auth");
 
@@ -47,8 +48,20 @@ export async function signUp(input: { email: string; name: string; password: str
   }
 }
 
+export class SignInThrottled extends DomainError {
+  constructor(readonly retryAfterSeconds: number) {
+    const minutes = Math.ceil(retryAfterSeconds / 60);
+    super("TOO_MANY_REQUESTS", `Too many sign-in attempts for this email. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`, { field: "password" });
+  }
+}
+
 export async function signIn(input: { email: string; password: string }): Promise<NewSession> {
   const email = input.email.trim().toLowerCase();
+  const throttle = await countSignInAttempt(email);
+  if (!throttle.allowed) {
+    log.warn("user.sign_in_throttled", { retry_after_seconds: throttle.retryAfterSeconds });
+    throw new SignInThrottled(throttle.retryAfterSeconds);
+  }
   const [user] = await getDb()
     .select({ id: users.id, passwordHash: users.passwordHash })
     .from(users)
@@ -60,6 +73,7 @@ export async function signIn(input: { email: string; password: string }): Promis
     log.info("user.sign_in_failed", {});
     throw new DomainError("UNAUTHORIZED", "Email or password is incorrect", { field: "password" });
   }
+  await forgiveSignInAttempts(email);
   bindContext({ "user.id": user.id });
   log.info("user.signed_in", { user__id: user.id });
   return createSession(user.id);

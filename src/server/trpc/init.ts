@@ -56,6 +56,7 @@ const TRPC_CODE: Record<DomainError["code"], TRPCError["code"]> = {
   FORBIDDEN: "FORBIDDEN",
   UNAUTHORIZED: "UNAUTHORIZED",
   PRECONDITION_FAILED: "PRECONDITION_FAILED",
+  TOO_MANY_REQUESTS: "TOO_MANY_REQUESTS",
 };
 
 function toTrpcError(error: unknown): TRPCError {

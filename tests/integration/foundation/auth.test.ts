@@ -1,7 +1,9 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getDb } from "../../../src/server/db/client";
-import { memberships, organisations, users } from "../../../src/server/db/schema";
+import { memberships, organisations, signInThrottles, users } from "../../../src/server/db/schema";
+import { sessionsCleanup } from "../../../src/worker/tasks/sessions-cleanup";
+import { signInThrottleKey } from "../../../src/server/auth/throttle";
 import { callerFor, captureLogs, expectTrpcError, signUpUser, uniqueEmail } from "../support/fixtures";
 
 describe("sign up, sign in, sign out", () => {
@@ -116,5 +118,107 @@ describe("sign up, sign in, sign out", () => {
     } finally {
       capture.stop();
     }
+  });
+
+  describe("sign-in throttling (SIGN_IN_MAX_ATTEMPTS=10 per SIGN_IN_WINDOW_SECONDS=900)", () => {
+    const signInCaller = async () => {
+      const resHeaders = new Headers();
+      const caller = (await import("../../../src/server/trpc/root")).createCaller({
+        ...(await import("../../../src/server/trpc/context")).createCallerContext(null),
+        resHeaders,
+      });
+      return { caller, resHeaders };
+    };
+
+    it("signIn__tenWrongPasswords__eleventhRefusedEvenWithRightPasswordWithRetryAfter", async () => {
+      // Given a user and ten wrong passwords for their email
+      const user = await signUpUser();
+      for (let i = 0; i < 10; i++) await expectTrpcError(callerFor(null).auth.signIn({ email: user.email, password: `wrong-${i}` }), "UNAUTHORIZED");
+
+      // When the right password is tried (with the email in another case)
+      const { caller, resHeaders } = await signInCaller();
+      const refused = await expectTrpcError(caller.auth.signIn({ email: user.email.toUpperCase(), password: user.password }), "TOO_MANY_REQUESTS");
+
+      // Then it is refused with when to retry, and no session cookie is set
+      expect(refused.message).toMatch(/^Too many sign-in attempts for this email\. Try again in 15 minutes\.$/);
+      const retryAfter = Number(resHeaders.get("retry-after"));
+      expect(retryAfter).toBeGreaterThan(880);
+      expect(retryAfter).toBeLessThanOrEqual(900);
+      expect(resHeaders.get("set-cookie")).toBeNull();
+      // …while another email is not affected
+      const other = await signUpUser();
+      await expect(callerFor(null).auth.signIn({ email: other.email, password: other.password })).resolves.toMatchObject({ userId: other.userId });
+    });
+
+    it("signIn__windowEnded__rightPasswordWorksAndCountIsCleared", async () => {
+      // Given an email locked by eleven attempts
+      const user = await signUpUser();
+      for (let i = 0; i < 11; i++) await callerFor(null).auth.signIn({ email: user.email, password: `wrong-${i}` }).catch(() => undefined);
+      await expectTrpcError(callerFor(null).auth.signIn({ email: user.email, password: user.password }), "TOO_MANY_REQUESTS");
+
+      // When its window ends
+      await getDb().execute(sql`update sign_in_throttles set window_started_at = now() - interval '901 seconds' where key = ${signInThrottleKey(user.email)}`);
+
+      // Then the right password works, and the count is gone, so ten more mistakes are tolerated
+      await expect(callerFor(null).auth.signIn({ email: user.email, password: user.password })).resolves.toMatchObject({ userId: user.userId });
+      for (let i = 0; i < 10; i++) await expectTrpcError(callerFor(null).auth.signIn({ email: user.email, password: `again-${i}` }), "UNAUTHORIZED");
+      await expectTrpcError(callerFor(null).auth.signIn({ email: user.email, password: "again-10" }), "TOO_MANY_REQUESTS");
+    });
+
+    it("signIn__successBeforeTheLimit__forgivesEarlierMistakes", async () => {
+      // Given nine wrong passwords, then the right one
+      const user = await signUpUser();
+      for (let i = 0; i < 9; i++) await expectTrpcError(callerFor(null).auth.signIn({ email: user.email, password: `wrong-${i}` }), "UNAUTHORIZED");
+      await callerFor(null).auth.signIn({ email: user.email, password: user.password });
+
+      // When ten more wrong passwords follow
+      const codes: string[] = [];
+      for (let i = 0; i < 10; i++) codes.push((await expectTrpcError(callerFor(null).auth.signIn({ email: user.email, password: `later-${i}` }), "UNAUTHORIZED")).code);
+
+      // Then all ten are checked (none refused), so the count restarted at the success
+      expect(codes).toEqual(Array(10).fill("UNAUTHORIZED"));
+    });
+
+    it("signIn__burstOfParallelGuesses__exactlyTheLimitIsChecked", async () => {
+      // Given fifteen guesses for one unknown email sent at once
+      const email = uniqueEmail("burst");
+      const outcomes = await Promise.all(
+        Array.from({ length: 15 }, (_, i) =>
+          callerFor(null)
+            .auth.signIn({ email, password: `guess-${i}` })
+            .then(
+              () => "OK",
+              (error: { code?: string }) => error.code ?? "?",
+            ),
+        ),
+      );
+
+      // Then exactly ten reached the password check and five were refused outright
+      expect(outcomes.filter((c) => c === "UNAUTHORIZED")).toHaveLength(10);
+      expect(outcomes.filter((c) => c === "TOO_MANY_REQUESTS")).toHaveLength(5);
+      // …and the count is keyed by a hash, never the email itself
+      const rows = await getDb().select().from(signInThrottles);
+      expect(JSON.stringify(rows)).not.toContain(email);
+    });
+
+    it("sessionsCleanup__endedWindows__deletedWhileCurrentOnesStay", async () => {
+      // Given one email whose window has ended and one whose window is current
+      const ended = uniqueEmail("ended");
+      const current = uniqueEmail("current");
+      await expectTrpcError(callerFor(null).auth.signIn({ email: ended, password: "wrong-pass" }), "UNAUTHORIZED");
+      await expectTrpcError(callerFor(null).auth.signIn({ email: current, password: "wrong-pass" }), "UNAUTHORIZED");
+      await getDb()
+        .update(signInThrottles)
+        .set({ windowStartedAt: new Date(Date.now() - 901_000) })
+        .where(eq(signInThrottles.key, signInThrottleKey(ended)));
+
+      // When the hourly cleanup runs
+      await sessionsCleanup({}, {} as never);
+
+      // Then only the ended window is gone
+      const keys = (await getDb().select({ key: signInThrottles.key }).from(signInThrottles)).map((r) => r.key);
+      expect(keys).not.toContain(signInThrottleKey(ended));
+      expect(keys).toContain(signInThrottleKey(current));
+    });
   });
 });

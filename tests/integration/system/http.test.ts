@@ -55,4 +55,20 @@ describe("web process over HTTP", () => {
     expect(invalid.status).toBe(400);
     expect(unknown.status).toBe(404);
   });
+
+  it("signInThrottled__overHttp__429WithRetryAfterAndNoCookie", async () => {
+    // Given ten wrong passwords for one email
+    const email = `throttle-${Date.now()}@example.com`;
+    for (let i = 0; i < 10; i++) expect((await trpcPost("auth.signIn", { email, password: `wrong-${i}` })).status).toBe(401);
+
+    // When an eleventh attempt arrives
+    const refused = await trpcPost("auth.signIn", { email, password: "wrong-10" });
+
+    // Then it is a 429 saying when to retry, with no session cookie
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(800);
+    expect(refused.headers.get("set-cookie")).toBeNull();
+    expect((await refused.json()).error.message).toMatch(/^Too many sign-in attempts/);
+  });
 });
+

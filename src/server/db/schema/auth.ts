@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 
 export const users = pgTable(
   "users",
@@ -26,4 +26,19 @@ export const sessions = pgTable(
     expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
   },
   (t) => [index("sessions_user_idx").on(t.userId)],
+);
+
+/**
+ * Failed sign-in attempts per email, in fixed windows (see auth/throttle.ts). Keyed by the sha256
+ * of the lower-cased email, so attempts against unknown emails store no address.
+ */
+export const signInThrottles = pgTable(
+  "sign_in_throttles",
+  {
+    key: text("key").primaryKey(),
+    /** Attempts in the current window that have not (yet) succeeded. */
+    attempts: integer("attempts").notNull(),
+    windowStartedAt: timestamp("window_started_at", { withTimezone: true }).notNull(),
+  },
+  (t) => [index("sign_in_throttles_window_idx").on(t.windowStartedAt)],
 );
