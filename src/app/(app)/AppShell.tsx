@@ -2,12 +2,16 @@
 
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
-import { useEffect, useSyncExternalStore, type ReactNode } from "react";
+import { useEffect, useState, useSyncExternalStore, type ReactNode } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useTRPC } from "@/app/_trpc/client";
+import { NewOrganisationDialog } from "@/app/_components/new-organisation";
 import { useRouteIds } from "./hooks";
 
 /** The environment last opened in each project (per browser), so project pages keep the environment links. */
+/** The organisation switcher's last option, which opens the new-organisation dialog. */
+const NEW_ORGANISATION = "new";
+
 const lastEnvironmentKey = (projectId: number) => `flagpost:lastEnvironment:${projectId}`;
 function subscribeToStorage(callback: () => void) {
   window.addEventListener("storage", callback);
@@ -46,6 +50,7 @@ export function AppShell({ user, children }: { user: { email: string; name: stri
   const orgId = routeOrgId ?? project.data?.organisationId ?? organisations.data?.[0]?.id;
   const projects = useQuery({ ...trpc.projects.list.queryOptions({ organisationId: orgId ?? 0 }), enabled: orgId !== undefined });
   const environments = useQuery({ ...trpc.environments.list.queryOptions({ projectId: projectId ?? 0 }), enabled: projectId !== undefined });
+  const [creatingOrganisation, setCreatingOrganisation] = useState(false);
   const signOut = useMutation(
     trpc.auth.signOut.mutationOptions({
       onSettled: () => {
@@ -76,12 +81,21 @@ export function AppShell({ user, children }: { user: { email: string; name: stri
         </Link>
         <div className="switcher">
           <label htmlFor="org-switcher">Organisation</label>
-          <select id="org-switcher" value={orgId ?? ""} onChange={(e) => router.push(`/o/${e.target.value}`)}>
+          <select
+            id="org-switcher"
+            value={orgId ?? ""}
+            onChange={(e) => {
+              if (e.target.value === NEW_ORGANISATION) setCreatingOrganisation(true);
+              else if (e.target.value) router.push(`/o/${e.target.value}`);
+            }}
+          >
+            {orgId === undefined ? <option value="">No organisation</option> : null}
             {organisations.data?.map((o) => (
               <option key={o.id} value={o.id}>
                 {o.name}
               </option>
             ))}
+            <option value={NEW_ORGANISATION}>New organisation…</option>
           </select>
         </div>
         {orgId ? (
@@ -154,6 +168,7 @@ export function AppShell({ user, children }: { user: { email: string; name: stri
       <main id="main" className="main" tabIndex={-1}>
         {children}
       </main>
+      <NewOrganisationDialog open={creatingOrganisation} onClose={() => setCreatingOrganisation(false)} />
     </div>
   );
 }

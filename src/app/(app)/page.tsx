@@ -2,6 +2,7 @@ import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
 import { principalFromSessionToken, SESSION_COOKIE } from "@/server/auth/principal";
 import { firstOrganisationOf } from "@/server/trpc/scope";
+import { NoOrganisation } from "@/app/_components/new-organisation";
 
 export const dynamic = "force-dynamic";
 
@@ -9,5 +10,6 @@ export default async function Home() {
   const principal = await principalFromSessionToken((await cookies()).get(SESSION_COOKIE)?.value);
   if (!principal) redirect("/login");
   const organisationId = await firstOrganisationOf(principal);
-  redirect(organisationId ? `/o/${organisationId}` : "/login");
+  if (organisationId === undefined) return <NoOrganisation />;
+  redirect(`/o/${organisationId}`);
 }

@@ -1,7 +1,10 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { id, name, protectedProcedure, requireAdmin, requireScope, router, serialId } from "../trpc/init";
-import { addMember, createApiKey, createOrganisation, listApiKeys, listMembers, listOrganisations, revokeApiKey } from "./service";
+import { addMember, createApiKey, createOrganisation, listApiKeys, listMembers, listOrganisations, removeMember, revokeApiKey, updateMemberRole } from "./service";
+
+const role = z.enum(["ADMIN", "USER"]);
+const memberId = z.string().uuid("No such member");
 
 export const organisationsRouter = router({
   list: protectedProcedure.query(({ ctx }) => listOrganisations(ctx.principal)),
@@ -11,11 +14,21 @@ export const organisationsRouter = router({
   }),
   members: protectedProcedure.input(z.object({ organisationId: id })).query(({ ctx }) => listMembers(requireScope(ctx, "organisation").organisationId)),
   addMember: protectedProcedure
-    .input(z.object({ organisationId: id, email: z.string().trim().email("Enter a valid email address"), role: z.enum(["ADMIN", "USER"]) }))
+    .input(z.object({ organisationId: id, email: z.string().trim().email("Enter a valid email address"), role }))
     .mutation(({ ctx, input }) => {
       requireAdmin(ctx);
       return addMember(ctx.actor, requireScope(ctx, "organisation").organisationId, input.email, input.role);
     }),
+  updateMember: protectedProcedure.input(z.object({ organisationId: id, userId: memberId, role })).mutation(({ ctx, input }) => {
+    requireAdmin(ctx);
+    return updateMemberRole(ctx.actor, requireScope(ctx, "organisation").organisationId, input.userId, input.role);
+  }),
+  /** Admins remove anyone; any member may remove themselves (leave). */
+  removeMember: protectedProcedure.input(z.object({ organisationId: id, userId: memberId })).mutation(({ ctx, input }) => {
+    const leaving = ctx.principal.kind === "user" && ctx.principal.userId === input.userId;
+    if (!leaving) requireAdmin(ctx);
+    return removeMember(ctx.actor, requireScope(ctx, "organisation").organisationId, input.userId);
+  }),
   apiKeys: protectedProcedure.input(z.object({ organisationId: id })).query(({ ctx }) => {
     requireAdmin(ctx);
     return listApiKeys(requireScope(ctx, "organisation").organisationId);

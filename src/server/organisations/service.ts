@@ -1,10 +1,10 @@
 import { and, asc, desc, eq, isNull, sql } from "drizzle-orm";
-import { getDb } from "../db/client";
+import { getDb, type Tx } from "../db/client";
 import { memberships, organisationApiKeys, organisations, users } from "../db/schema";
 import { recordAudit } from "../audit/service";
 import type { Actor, Principal } from "../auth/principal";
 import { keyPrefix, newOrganisationApiKey, sha256 } from "../auth/crypto";
-import { conflict, isUniqueViolation, notFound } from "../errors";
+import { conflict, DomainError, isUniqueViolation, notFound } from "../errors";
 import { getLogger } from "../observability/logger";
 
 const log = getLogger("organisations");
@@ -80,6 +80,67 @@ export async function addMember(actor: Actor, organisationId: number, email: str
     throw error;
   }
   log.info("membership.created", { organisation__id: organisationId, member__id: user.id });
+}
+
+type Role = "ADMIN" | "USER";
+
+const LAST_ADMIN = "An organisation needs at least one admin: make another member an admin first";
+
+/**
+ * Locks the organisation's memberships (so concurrent role changes and removals serialise) and
+ * returns them; throws NOT_FOUND when `userId` is not among them.
+ */
+async function lockMemberships(tx: Tx, organisationId: number, userId: string) {
+  const rows = await tx
+    .select({ userId: memberships.userId, role: memberships.role, email: users.email })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(eq(memberships.organisationId, organisationId))
+    .for("update", { of: memberships });
+  const target = rows.find((row) => row.userId === userId);
+  if (!target) throw notFound("Member");
+  const otherAdmins = rows.filter((row) => row.userId !== userId && row.role === "ADMIN").length;
+  return { target, otherAdmins };
+}
+
+/** Changes a member's role; the last admin cannot be made a user. */
+export async function updateMemberRole(actor: Actor, organisationId: number, userId: string, role: Role) {
+  const changed = await getDb().transaction(async (tx) => {
+    const { target, otherAdmins } = await lockMemberships(tx, organisationId, userId);
+    if (target.role === role) return false;
+    if (target.role === "ADMIN" && otherAdmins === 0) throw new DomainError("PRECONDITION_FAILED", LAST_ADMIN, { field: "role" });
+    await tx.update(memberships).set({ role }).where(and(eq(memberships.organisationId, organisationId), eq(memberships.userId, userId)));
+    await recordAudit(tx, actor, {
+      organisationId,
+      action: "membership.updated",
+      resourceType: "membership",
+      resourceId: userId,
+      summary: `${target.email} is now ${role === "ADMIN" ? "an admin" : "a user"}`,
+      before: { role: target.role },
+      after: { role },
+    });
+    return true;
+  });
+  if (changed) log.info("membership.updated", { organisation__id: organisationId, member__id: userId, role });
+  return { userId, role };
+}
+
+/** Removes a member (an admin removing anyone, or a member leaving); the last admin cannot go. */
+export async function removeMember(actor: Actor, organisationId: number, userId: string) {
+  await getDb().transaction(async (tx) => {
+    const { target, otherAdmins } = await lockMemberships(tx, organisationId, userId);
+    if (target.role === "ADMIN" && otherAdmins === 0) throw new DomainError("PRECONDITION_FAILED", LAST_ADMIN);
+    await tx.delete(memberships).where(and(eq(memberships.organisationId, organisationId), eq(memberships.userId, userId)));
+    await recordAudit(tx, actor, {
+      organisationId,
+      action: "membership.deleted",
+      resourceType: "membership",
+      resourceId: userId,
+      summary: actor.userId === userId ? `${target.email} left the organisation` : `${target.email} removed`,
+      before: { userId, role: target.role },
+    });
+  });
+  log.info("membership.deleted", { organisation__id: organisationId, member__id: userId });
 }
 
 export async function listApiKeys(organisationId: number) {

@@ -2,7 +2,8 @@
 
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Button, ErrorState, Loading, PageHeader, Select, TextInput, useToast } from "@/app/_components/ui";
+import { useRouter } from "next/navigation";
+import { Button, ConfirmDialog, ErrorState, Loading, PageHeader, Select, TextInput, useToast } from "@/app/_components/ui";
 import { formError } from "@/app/_components/errors";
 import { SecretKeys } from "@/app/_components/secret-keys";
 import { useTRPC } from "@/app/_trpc/client";
@@ -11,35 +12,77 @@ import { useRouteIds } from "@/app/(app)/hooks";
 export default function OrganisationSettingsPage() {
   const { orgId } = useRouteIds();
   const organisationId = orgId ?? 0;
+  const trpc = useTRPC();
+  const organisations = useQuery(trpc.organisations.list.queryOptions());
+  const isAdmin = organisations.data?.find((o) => o.id === organisationId)?.role === "ADMIN";
   return (
     <>
-      <PageHeader title="Organisation settings" subtitle="Members and API keys" />
+      <PageHeader title="Organisation settings" subtitle={isAdmin ? "Members and API keys" : "Members"} />
       <MembersPanel organisationId={organisationId} />
-      <ApiKeysPanel organisationId={organisationId} />
+      {isAdmin ? <ApiKeysPanel organisationId={organisationId} /> : null}
     </>
   );
 }
+
+type Role = "ADMIN" | "USER";
 
 function MembersPanel({ organisationId }: { organisationId: number }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const toast = useToast();
+  const router = useRouter();
+  const me = useQuery(trpc.auth.me.queryOptions());
+  const organisations = useQuery(trpc.organisations.list.queryOptions());
   const members = useQuery(trpc.organisations.members.queryOptions({ organisationId }));
+  const myId = me.data?.id;
+  const isAdmin = organisations.data?.find((o) => o.id === organisationId)?.role === "ADMIN";
   const [email, setEmail] = useState("");
-  const [role, setRole] = useState<"ADMIN" | "USER">("USER");
+  const [role, setRole] = useState<Role>("USER");
   const [submitted, setSubmitted] = useState(false);
+  const [removing, setRemoving] = useState<{ userId: string; label: string; self: boolean } | null>(null);
+  const invalidateMembers = () => queryClient.invalidateQueries({ queryKey: trpc.organisations.members.queryKey({ organisationId }) });
   const add = useMutation(
     trpc.organisations.addMember.mutationOptions({
       onSuccess: async (_result, variables) => {
-        await queryClient.invalidateQueries({ queryKey: trpc.organisations.members.queryKey({ organisationId }) });
+        await invalidateMembers();
         toast.success(`${variables.email} added`);
         setEmail("");
         setSubmitted(false);
       },
     }),
   );
+  const update = useMutation(
+    trpc.organisations.updateMember.mutationOptions({
+      onSuccess: async (result) => {
+        await Promise.all([invalidateMembers(), queryClient.invalidateQueries({ queryKey: trpc.organisations.list.queryKey() })]);
+        const who = members.data?.find((m) => m.userId === result.userId);
+        toast.success(`${who?.name ?? "Member"} is now ${result.role === "ADMIN" ? "an admin" : "a user"}`);
+      },
+      onError: (error) => toast.error(error),
+    }),
+  );
+  const remove = useMutation(
+    trpc.organisations.removeMember.mutationOptions({
+      onSuccess: async (_result, variables) => {
+        setRemoving(null);
+        if (variables.userId === myId) {
+          await queryClient.invalidateQueries({ queryKey: trpc.organisations.list.queryKey() });
+          toast.success("You left the organisation");
+          router.push("/");
+          return;
+        }
+        await invalidateMembers();
+        toast.success("Member removed");
+      },
+      onError: (error) => {
+        setRemoving(null);
+        toast.error(error);
+      },
+    }),
+  );
   const error = formError(add.error);
   const emailError = !/^\S+@\S+\.\S+$/.test(email.trim()) ? "Enter the email address of a registered user" : undefined;
+  const adminCount = members.data?.filter((m) => m.role === "ADMIN").length ?? 0;
   return (
     <section className="panel" aria-labelledby="members-heading">
       <div className="panel-header">
@@ -49,7 +92,7 @@ function MembersPanel({ organisationId }: { organisationId: number }) {
         <Loading />
       ) : members.isError ? (
         <div className="panel-body">
-          <ErrorState error={members.error} />
+          <ErrorState error={members.error} retry={() => void members.refetch()} />
         </div>
       ) : (
         <table className="table">
@@ -58,55 +101,110 @@ function MembersPanel({ organisationId }: { organisationId: number }) {
               <th>Name</th>
               <th>Email</th>
               <th>Role</th>
+              <th>
+                <span className="sr-only">Actions</span>
+              </th>
             </tr>
           </thead>
           <tbody>
-            {members.data.map((m) => (
-              <tr key={m.userId}>
-                <td>{m.name}</td>
-                <td>{m.email}</td>
-                <td>
-                  <span className={`badge ${m.role === "ADMIN" ? "badge-primary" : ""}`}>{m.role === "ADMIN" ? "Admin" : "User"}</span>
-                </td>
-              </tr>
-            ))}
+            {members.data.map((m) => {
+              const self = m.userId === myId;
+              const lastAdmin = m.role === "ADMIN" && adminCount === 1;
+              return (
+                <tr key={m.userId}>
+                  <td>
+                    {m.name}
+                    {self ? <span className="muted"> (you)</span> : null}
+                  </td>
+                  <td>{m.email}</td>
+                  <td>
+                    {isAdmin ? (
+                      <select
+                        aria-label={`Role of ${m.name}`}
+                        value={m.role}
+                        disabled={update.isPending || lastAdmin}
+                        title={lastAdmin ? "The only admin cannot be made a user" : undefined}
+                        onChange={(e) => update.mutate({ organisationId, userId: m.userId, role: e.target.value as Role })}
+                      >
+                        <option value="USER">User</option>
+                        <option value="ADMIN">Admin</option>
+                      </select>
+                    ) : (
+                      <span className={`badge ${m.role === "ADMIN" ? "badge-primary" : ""}`}>{m.role === "ADMIN" ? "Admin" : "User"}</span>
+                    )}
+                  </td>
+                  <td style={{ textAlign: "right" }}>
+                    {isAdmin || self ? (
+                      <Button
+                        variant="ghost"
+                        disabled={lastAdmin}
+                        title={lastAdmin ? "The only admin cannot leave or be removed" : undefined}
+                        aria-label={self ? "Leave organisation" : `Remove ${m.name}`}
+                        onClick={() => setRemoving({ userId: m.userId, label: m.name, self })}
+                      >
+                        {self ? "Leave" : "Remove"}
+                      </Button>
+                    ) : null}
+                  </td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       )}
-      <form
-        className="panel-body row"
-        style={{ alignItems: "flex-end", borderTop: "1px solid var(--border)" }}
-        noValidate
-        onSubmit={(event: FormEvent) => {
-          event.preventDefault();
-          setSubmitted(true);
-          if (emailError || add.isPending) return;
-          add.mutate({ organisationId, email: email.trim(), role });
-        }}
-      >
-        <div style={{ flex: 2 }}>
-          <TextInput
-            label="Add an existing user by email"
-            name="email"
-            type="email"
-            value={email}
-            onChange={(e) => {
-              if (add.error) add.reset();
-              setEmail(e.target.value);
-            }}
-            error={(submitted ? emailError : undefined) ?? error?.fieldErrors.email ?? (error && !error.fieldErrors.email ? error.message : undefined)}
-          />
-        </div>
-        <div style={{ flex: 1 }}>
-          <Select label="Role" value={role} onChange={(e) => setRole(e.target.value as "ADMIN" | "USER")}>
-            <option value="USER">User</option>
-            <option value="ADMIN">Admin</option>
-          </Select>
-        </div>
-        <Button type="submit" busy={add.isPending}>
-          Add member
-        </Button>
-      </form>
+      <ConfirmDialog
+        open={removing !== null}
+        title={removing?.self ? "Leave organisation" : "Remove member"}
+        message={
+          removing?.self
+            ? "You will lose access to this organisation's projects at once. An admin can add you back."
+            : `Remove ${removing?.label ?? ""} from this organisation? They lose access at once; their account stays.`
+        }
+        confirmLabel={removing?.self ? "Leave" : "Remove"}
+        busy={remove.isPending}
+        onClose={() => setRemoving(null)}
+        onConfirm={() => removing && remove.mutate({ organisationId, userId: removing.userId })}
+      />
+      {isAdmin ? (
+        <form
+          className="panel-body row"
+          style={{ alignItems: "flex-end", borderTop: "1px solid var(--border)" }}
+          noValidate
+          onSubmit={(event: FormEvent) => {
+            event.preventDefault();
+            setSubmitted(true);
+            if (emailError || add.isPending) return;
+            add.mutate({ organisationId, email: email.trim(), role });
+          }}
+        >
+          <div style={{ flex: 2 }}>
+            <TextInput
+              label="Add an existing user by email"
+              name="email"
+              type="email"
+              value={email}
+              onChange={(e) => {
+                if (add.error) add.reset();
+                setEmail(e.target.value);
+              }}
+              error={(submitted ? emailError : undefined) ?? error?.fieldErrors.email ?? (error && !error.fieldErrors.email ? error.message : undefined)}
+            />
+          </div>
+          <div style={{ flex: 1 }}>
+            <Select label="Role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
+              <option value="USER">User</option>
+              <option value="ADMIN">Admin</option>
+            </Select>
+          </div>
+          <Button type="submit" busy={add.isPending}>
+            Add member
+          </Button>
+        </form>
+      ) : (
+        <p className="panel-body muted" style={{ margin: 0, borderTop: "1px solid var(--border)" }}>
+          Only organisation admins can add members or change roles.
+        </p>
+      )}
     </section>
   );
 }

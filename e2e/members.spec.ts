@@ -1,0 +1,107 @@
+import { expect, signUp, test, uniqueEmail } from "./fixtures";
+
+test("members__addPromoteLeaveRemove__rolesAndAccessFollowTheAdmin", async ({ page, browser }) => {
+  // Given Bob, who has an account, and Alice on her organisation's settings
+  const bobContext = await browser.newContext({ baseURL: process.env.E2E_BASE_URL });
+  const bobPage = await bobContext.newPage();
+  const bob = await signUp(bobPage, { name: "Bob Builder", email: uniqueEmail("bob") });
+  await signUp(page, { name: "Alice Admin", organisation: "Alice Co" });
+  await page.getByRole("link", { name: "Organisation settings" }).click();
+  await expect(page.getByRole("heading", { name: "Organisation settings" })).toBeVisible();
+  const settingsUrl = new URL(page.url()).pathname;
+  // …where she, the only admin, can neither leave nor make herself a user
+  await expect(page.getByRole("button", { name: "Leave organisation" })).toBeDisabled();
+  await expect(page.getByLabel("Role of Alice Admin")).toBeDisabled();
+
+  // When she adds Bob as a user
+  await page.getByLabel("Add an existing user by email").fill(bob.email);
+  await page.getByRole("button", { name: "Add member" }).click();
+
+  // Then he is listed; on the same page Bob sees the members but cannot manage them or API keys
+  const members = page.getByRole("table");
+  await expect(members.getByRole("row", { name: /Bob Builder/ })).toBeVisible();
+  await expect(page.getByLabel("Role of Bob Builder")).toHaveValue("USER");
+  await bobPage.goto(settingsUrl);
+  await expect(bobPage.getByRole("row", { name: /Alice Admin/ })).toBeVisible();
+  await expect(bobPage.getByText("Only organisation admins can add members or change roles.")).toBeVisible();
+  await expect(bobPage.getByRole("heading", { name: "API keys" })).toHaveCount(0);
+  await expect(bobPage.getByRole("button", { name: "Remove Alice Admin" })).toHaveCount(0);
+
+  // When Alice makes him an admin (with the keyboard)
+  await page.getByLabel("Role of Bob Builder").focus();
+  await page.getByLabel("Role of Bob Builder").selectOption("ADMIN");
+
+  // Then it is confirmed, survives a reload, and Bob can now manage the organisation
+  await expect(page.getByRole("status").filter({ hasText: "Bob Builder is now an admin" })).toBeVisible();
+  await page.reload();
+  await expect(page.getByLabel("Role of Bob Builder")).toHaveValue("ADMIN");
+  await expect(page.getByRole("button", { name: "Leave organisation" })).toBeEnabled();
+  await bobPage.reload();
+  await expect(bobPage.getByRole("heading", { name: "API keys" })).toBeVisible();
+
+  // When Bob leaves, confirming in the dialog
+  await bobPage.getByRole("button", { name: "Leave organisation" }).click();
+  const leave = bobPage.getByRole("dialog", { name: "Leave organisation" });
+  await expect(leave.getByRole("button", { name: "Cancel" })).toBeFocused();
+  await leave.getByRole("button", { name: "Leave" }).click();
+
+  // Then he is back in his own organisation, and Alice's is gone from his switcher
+  await expect(bobPage.getByRole("heading", { name: "Projects", exact: true })).toBeVisible();
+  await expect(bobPage.getByLabel("Organisation", { exact: true }).locator("option", { hasText: "Alice Co" })).toHaveCount(0);
+  await page.reload();
+  await expect(members.getByRole("row", { name: /Bob Builder/ })).toHaveCount(0);
+
+  // When Alice adds him again and then removes him
+  await page.getByLabel("Add an existing user by email").fill(bob.email);
+  await page.getByRole("button", { name: "Add member" }).click();
+  await page.getByRole("button", { name: "Remove Bob Builder" }).click();
+  await page.getByRole("dialog", { name: "Remove member" }).getByRole("button", { name: "Remove" }).click();
+
+  // Then he is gone, and the page he had open now refuses him
+  await expect(page.getByRole("status").filter({ hasText: "Member removed" })).toBeVisible();
+  await expect(members.getByRole("row", { name: /Bob Builder/ })).toHaveCount(0);
+  await bobPage.goto(settingsUrl);
+  await expect(bobPage.getByRole("alert").first()).toBeVisible();
+  await bobContext.close();
+});
+
+test("noOrganisation__lastOneLeft__emptyStateCreatesANewOne", async ({ page, browser }) => {
+  // Given Carol, the only admin of her organisation, who makes Dan an admin of it too
+  const dan = uniqueEmail("dan");
+  await signUp(page, { name: "Dan", email: dan });
+  const carolContext = await browser.newContext({ baseURL: process.env.E2E_BASE_URL });
+  const carolPage = await carolContext.newPage();
+  await signUp(carolPage, { name: "Carol", organisation: "Carol's first" });
+  await carolPage.getByRole("link", { name: "Organisation settings" }).click();
+  await carolPage.getByLabel("Add an existing user by email").fill(dan);
+  await carolPage.getByLabel("Role", { exact: true }).selectOption("ADMIN");
+  await carolPage.getByRole("button", { name: "Add member" }).click();
+  await expect(carolPage.getByLabel("Role of Dan")).toHaveValue("ADMIN");
+
+  // When she leaves it, her last organisation
+  await carolPage.getByRole("button", { name: "Leave organisation" }).click();
+  await carolPage.getByRole("dialog", { name: "Leave organisation" }).getByRole("button", { name: "Leave" }).click();
+
+  // Then she is told she belongs to none, and is offered to create one
+  await expect(carolPage.getByRole("heading", { name: "You are not a member of any organisation" })).toBeVisible();
+  await carolPage.getByRole("button", { name: "Create an organisation" }).click();
+  const dialog = carolPage.getByRole("dialog", { name: "New organisation" });
+  await dialog.getByRole("button", { name: "Create organisation" }).click();
+  await expect(dialog.getByRole("alert")).toHaveText("Organisation name is required");
+  await dialog.getByLabel("Organisation name").fill("Carol's second");
+  await dialog.getByRole("button", { name: "Create organisation" }).click();
+
+  // Then she lands on its projects, with only the new organisation in the switcher
+  await expect(carolPage.getByRole("heading", { name: "Projects", exact: true })).toBeVisible();
+  const switcher = carolPage.getByLabel("Organisation", { exact: true });
+  await expect(switcher.locator("option:checked")).toHaveText("Carol's second");
+  await expect(switcher.locator("option", { hasText: "Carol's first" })).toHaveCount(0);
+
+  // …and the switcher's "New organisation…" opens the same dialog, which Escape closes
+  await switcher.selectOption({ label: "New organisation…" });
+  await expect(dialog).toBeVisible();
+  await carolPage.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+  await expect(switcher.locator("option:checked")).toHaveText("Carol's second");
+  await carolContext.close();
+});
