@@ -14,16 +14,18 @@ export function documentJobKey(environmentId: number): string {
   return `environment_document:${environmentId}`;
 }
 
-export type ChangeTarget = { environmentIds: number[] } | { projectId: number };
+export type ChangeTarget = { environmentIds: number[] } | { projectId: number } | { organisationId: number };
 
 /** Bumps revision/updated_at of the target environments and enqueues their document writes. */
 export async function environmentsChanged(tx: Executor, target: ChangeTarget, cause: string): Promise<number[]> {
   const where =
-    "projectId" in target
-      ? sql`project_id = ${target.projectId}`
-      : target.environmentIds.length === 0
-        ? sql`false`
-        : sql`id in (${sql.join(target.environmentIds.map((id) => sql`${id}`), sql`, `)})`;
+    "organisationId" in target
+      ? sql`project_id in (select id from projects where organisation_id = ${target.organisationId})`
+      : "projectId" in target
+        ? sql`project_id = ${target.projectId}`
+        : target.environmentIds.length === 0
+          ? sql`false`
+          : sql`id in (${sql.join(target.environmentIds.map((id) => sql`${id}`), sql`, `)})`;
   // Lock in id order so concurrent changes to overlapping sets cannot deadlock.
   const result = await tx.execute<{ id: number; revision: number }>(sql`
     with locked as (select id from environments where ${where} order by id for update)

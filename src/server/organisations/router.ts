@@ -1,7 +1,7 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { id, name, protectedProcedure, requireAdmin, requireScope, router, serialId } from "../trpc/init";
-import { addMember, createApiKey, createOrganisation, listApiKeys, listMembers, listOrganisations, removeMember, revokeApiKey, updateMemberRole } from "./service";
+import { addMember, createApiKey, createOrganisation, listApiKeys, listMembers, listOrganisations, removeMember, revokeApiKey, updateMemberRole, updateOrganisation } from "./service";
 
 const role = z.enum(["ADMIN", "USER"]);
 const memberId = z.string().uuid("No such member");
@@ -12,6 +12,13 @@ export const organisationsRouter = router({
     if (ctx.principal.kind !== "user") throw new TRPCError({ code: "FORBIDDEN", message: "API keys cannot create organisations" });
     return createOrganisation({ ...ctx.actor, userId: ctx.principal.userId }, input.name);
   }),
+  update: protectedProcedure
+    .input(z.object({ organisationId: id, name: name.optional(), persistTraitData: z.boolean().optional(), stopServingFlags: z.boolean().optional() }))
+    .mutation(({ ctx, input }) => {
+      requireAdmin(ctx);
+      const { organisationId: _organisationId, ...changes } = input;
+      return updateOrganisation(ctx.actor, requireScope(ctx, "organisation").organisationId, changes);
+    }),
   members: protectedProcedure.input(z.object({ organisationId: id })).query(({ ctx }) => listMembers(requireScope(ctx, "organisation").organisationId)),
   addMember: protectedProcedure
     .input(z.object({ organisationId: id, email: z.string().trim().email("Enter a valid email address"), role }))

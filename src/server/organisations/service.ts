@@ -2,6 +2,7 @@ import { and, asc, desc, eq, isNull, sql } from "drizzle-orm";
 import { getDb, type Tx } from "../db/client";
 import { memberships, organisationApiKeys, organisations, users } from "../db/schema";
 import { recordAudit } from "../audit/service";
+import { environmentsChanged } from "../documents/changes";
 import type { Actor, Principal } from "../auth/principal";
 import { keyPrefix, newOrganisationApiKey, sha256 } from "../auth/crypto";
 import { conflict, DomainError, isUniqueViolation, notFound } from "../errors";
@@ -45,6 +46,40 @@ export async function createOrganisation(actor: Actor & { userId: string }, name
     log.info("organisation.created", { organisation__id: organisation.id });
     return organisation;
   });
+}
+
+export interface OrganisationSettings {
+  name?: string;
+  /** Identify calls store the traits they send (Flagsmith's `persist_trait_data`). */
+  persistTraitData?: boolean;
+  /** Every SDK and flagd request of the organisation is refused (Flagsmith's `stop_serving_flags`). */
+  stopServingFlags?: boolean;
+}
+
+/** Renames the organisation or changes its serving settings; every environment document carries them. */
+export async function updateOrganisation(actor: Actor, organisationId: number, changes: OrganisationSettings) {
+  const updated = await getDb().transaction(async (tx) => {
+    const [before] = await tx.select().from(organisations).where(eq(organisations.id, organisationId)).for("update");
+    if (!before) throw notFound("Organisation");
+    if (Object.keys(changes).length === 0) return before;
+    const [after] = await tx.update(organisations).set(changes).where(eq(organisations.id, organisationId)).returning();
+    const changed = (Object.keys(changes) as (keyof OrganisationSettings)[]).filter((key) => before[key] !== after[key]);
+    if (changed.length === 0) return after;
+    await recordAudit(tx, actor, {
+      organisationId,
+      action: "organisation.updated",
+      resourceType: "organisation",
+      resourceId: organisationId,
+      summary: changed.includes("name") ? `Organisation "${before.name}" renamed to "${after.name}"` : `Organisation settings updated (${changed.join(", ")})`,
+      before: Object.fromEntries(changed.map((key) => [key, before[key]])),
+      after: Object.fromEntries(changed.map((key) => [key, after[key]])),
+    });
+    // The organisation's name and settings are part of every environment document.
+    await environmentsChanged(tx, { organisationId }, "organisation.updated");
+    return after;
+  });
+  log.info("organisation.updated", { organisation__id: organisationId });
+  return updated;
 }
 
 export async function listMembers(organisationId: number) {

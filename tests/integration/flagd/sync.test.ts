@@ -12,7 +12,6 @@ import type { FlagdDocument } from "../../../src/server/flagd/types";
 import { loadStrict, schemaErrors } from "../../unit/flagd/helpers";
 import { projectWithEnvironments, signUpUser } from "../support/fixtures";
 import { waitForDocuments } from "../support/documents";
-import { setOrganisationFlags } from "../sdk/support";
 
 resetSettingsForTests();
 const base = inject("systemUrl");
@@ -130,8 +129,8 @@ describe("GET /api/v1/flagd/flags.json", () => {
 
   it("access__organisationStopsServingFlags__401ForSyncAndDiagnostics", async () => {
     // Given a project with the integration on whose organisation then stops serving flags
-    const { user, project, env, key } = await setup();
-    await setOrganisationFlags(user.organisationId, project.id, { stopServingFlags: true });
+    const { user, env, key } = await setup();
+    await user.caller.organisations.update({ organisationId: user.organisationId, stopServingFlags: true });
     await waitForDocuments([env.id]);
 
     // When flagd polls (also with its last ETag) and the diagnostics are fetched

@@ -11,7 +11,7 @@ import { resetSettingsForTests } from "../../../src/server/config";
 import { getDb } from "../../../src/server/db/client";
 import { featureEvaluations, identities, traits } from "../../../src/server/db/schema";
 import { projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
-import { eventually, sdkClient, setOrganisationFlags, waitForDocuments, type SdkClient } from "./support";
+import { eventually, sdkClient, waitForDocuments, type SdkClient } from "./support";
 
 process.env.DATABASE_URL = inject("systemDatabaseUrl");
 resetSettingsForTests();
@@ -287,7 +287,7 @@ describe("authentication", () => {
     // Given an organisation that stops serving flags
     const user = await signUpUser();
     const local = await environmentFixture(user);
-    await setOrganisationFlags(user.organisationId, local.projectId, { stopServingFlags: true });
+    await user.caller.organisations.update({ organisationId: user.organisationId, stopServingFlags: true });
     await waitForDocuments([local.environmentId]);
 
     // When its SDKs call
@@ -498,7 +498,7 @@ describe("/api/v1/identities/", () => {
     // Given an organisation that does not persist trait data
     const user = await signUpUser();
     const local = await environmentFixture(user);
-    await setOrganisationFlags(user.organisationId, local.projectId, { persistTraitData: false });
+    await user.caller.organisations.update({ organisationId: user.organisationId, persistTraitData: false });
     await settled(local);
     const identifier = `nopersist-${randomBytes(4).toString("hex")}`;
 

@@ -1,7 +1,4 @@
-/** Helpers for the SDK API tests: waiting for documents, calling the SDK endpoints, settings the UI does not expose yet. */
-import { sql } from "drizzle-orm";
-import { getDb } from "../../../src/server/db/client";
-import { environmentsChanged } from "../../../src/server/documents/changes";
+/** Helpers for the SDK API tests: waiting for documents, calling the SDK endpoints. */
 
 export { waitForDocuments } from "../support/documents";
 
@@ -13,19 +10,6 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs: numbe
     if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-}
-
-/** Sets organisation flags the admin API does not expose yet, and rewrites the project's documents. */
-export async function setOrganisationFlags(
-  organisationId: number,
-  projectId: number,
-  flags: { stopServingFlags?: boolean; persistTraitData?: boolean },
-): Promise<void> {
-  await getDb().transaction(async (tx) => {
-    if (flags.stopServingFlags !== undefined) await tx.execute(sql`update organisations set stop_serving_flags = ${flags.stopServingFlags} where id = ${organisationId}`);
-    if (flags.persistTraitData !== undefined) await tx.execute(sql`update organisations set persist_trait_data = ${flags.persistTraitData} where id = ${organisationId}`);
-    await environmentsChanged(tx, { projectId }, "test.organisation_flags");
-  });
 }
 
 export interface SdkClient {

@@ -3,7 +3,8 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
-import { Button, ConfirmDialog, ErrorState, Loading, PageHeader, Select, TextInput, useToast } from "@/app/_components/ui";
+import { Button, ConfirmDialog, ErrorState, Loading, PageHeader, Select, SettingRow, Switch, TextInput, useToast } from "@/app/_components/ui";
+import { NameForm } from "@/app/_components/name-form";
 import { formError } from "@/app/_components/errors";
 import { SecretKeys } from "@/app/_components/secret-keys";
 import { useTRPC } from "@/app/_trpc/client";
@@ -14,13 +15,95 @@ export default function OrganisationSettingsPage() {
   const organisationId = orgId ?? 0;
   const trpc = useTRPC();
   const organisations = useQuery(trpc.organisations.list.queryOptions());
-  const isAdmin = organisations.data?.find((o) => o.id === organisationId)?.role === "ADMIN";
+  const organisation = organisations.data?.find((o) => o.id === organisationId);
+  const isAdmin = organisation?.role === "ADMIN";
   return (
     <>
-      <PageHeader title="Organisation settings" subtitle={isAdmin ? "Members and API keys" : "Members"} />
+      <PageHeader title="Organisation settings" subtitle={organisation?.name} />
+      {isAdmin && organisation ? <GeneralPanel organisation={organisation} /> : null}
       <MembersPanel organisationId={organisationId} />
       {isAdmin ? <ApiKeysPanel organisationId={organisationId} /> : null}
     </>
+  );
+}
+
+interface OrganisationRow {
+  id: number;
+  name: string;
+  persistTraitData: boolean;
+  stopServingFlags: boolean;
+}
+
+function GeneralPanel({ organisation }: { organisation: OrganisationRow }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const organisationId = organisation.id;
+  const [confirmStop, setConfirmStop] = useState(false);
+  const update = useMutation(
+    trpc.organisations.update.mutationOptions({
+      onSuccess: async (_result, variables) => {
+        await queryClient.invalidateQueries({ queryKey: trpc.organisations.list.queryKey() });
+        setConfirmStop(false);
+        toast.success(variables.name !== undefined ? "Organisation renamed" : "Setting saved");
+      },
+      // The name form shows its errors in place; a toggle has no place but a toast.
+      onError: (error, variables) => {
+        setConfirmStop(false);
+        if (variables.name === undefined) toast.error(error);
+      },
+    }),
+  );
+  const renaming = update.variables?.name !== undefined;
+  const error = renaming ? formError(update.error) : null;
+  return (
+    <section className="panel" aria-labelledby="organisation-general">
+      <div className="panel-header">
+        <h2 id="organisation-general">General</h2>
+      </div>
+      <div className="panel-body stack">
+        <NameForm
+          key={organisation.name}
+          label="Organisation name"
+          initial={organisation.name}
+          error={error}
+          busy={update.isPending && renaming}
+          onEdit={() => {
+            if (error) update.reset();
+          }}
+          onSubmit={(name) => update.mutate({ organisationId, name })}
+        />
+        <hr className="divider" />
+        <SettingRow label="Persist identity traits" help="Traits that SDKs send when they identify a user are stored on the identity. When off, they are used for that evaluation only.">
+          <Switch
+            label="Persist identity traits"
+            checked={organisation.persistTraitData}
+            disabled={update.isPending}
+            onChange={(persistTraitData) => update.mutate({ organisationId, persistTraitData })}
+          />
+        </SettingRow>
+        <SettingRow
+          label="Stop serving flags"
+          help="Every SDK and flagd request of every project in this organisation is refused (401) until this is switched off again."
+        >
+          <Switch
+            label="Stop serving flags"
+            checked={organisation.stopServingFlags}
+            disabled={update.isPending}
+            onChange={(stopServingFlags) => (stopServingFlags ? setConfirmStop(true) : update.mutate({ organisationId, stopServingFlags }))}
+          />
+        </SettingRow>
+      </div>
+      <ConfirmDialog
+        open={confirmStop}
+        title="Stop serving flags"
+        message={`Every application using "${organisation.name}" flags (Flagsmith SDKs and flagd) will be refused until you switch this off. SDKs fall back to their defaults.`}
+        confirmLabel="Stop serving flags"
+        busy={update.isPending}
+        onClose={() => setConfirmStop(false)}
+        onConfirm={() => update.mutate({ organisationId, stopServingFlags: true })}
+      />
+    </section>
   );
 }
 

@@ -3,8 +3,9 @@
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Button, ConfirmDialog, ErrorState, FormAlert, Loading, PageHeader, SettingRow, Switch, TextInput, useToast } from "@/app/_components/ui";
-import { fieldError, formError, unplacedError, type FormError } from "@/app/_components/errors";
+import { Button, ConfirmDialog, ErrorState, Loading, PageHeader, SettingRow, Switch, useToast } from "@/app/_components/ui";
+import { formError } from "@/app/_components/errors";
+import { NameForm } from "@/app/_components/name-form";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "@/app/(app)/hooks";
 import { FlagdPanel } from "./FlagdPanel";
@@ -62,6 +63,7 @@ export default function ProjectSettingsPage() {
         <div className="panel-body stack">
           <NameForm
             key={project.data.name}
+            label="Project name"
             initial={project.data.name}
             error={error}
             busy={update.isPending && formSubmitted}
@@ -102,39 +104,5 @@ export default function ProjectSettingsPage() {
         onConfirm={() => remove.mutate({ projectId })}
       />
     </>
-  );
-}
-
-function NameForm({ initial, error, busy, onEdit, onSubmit }: { initial: string; error: FormError | null; busy: boolean; onEdit: () => void; onSubmit: (name: string) => void }) {
-  const [name, setName] = useState(initial);
-  const [submitted, setSubmitted] = useState(false);
-  const nameError = name.trim() === "" ? "Name is required" : undefined;
-  return (
-    <form
-      className="stack"
-      noValidate
-      onSubmit={(event) => {
-        event.preventDefault();
-        setSubmitted(true);
-        if (!nameError) onSubmit(name.trim());
-      }}
-    >
-      <FormAlert message={unplacedError(error, "name")} />
-      <TextInput
-        label="Project name"
-        name="name"
-        value={name}
-        onChange={(e) => {
-          onEdit();
-          setName(e.target.value);
-        }}
-        error={(submitted ? nameError : undefined) ?? fieldError(error, "name")}
-      />
-      <div>
-        <Button type="submit" variant="primary" busy={busy}>
-          Save
-        </Button>
-      </div>
-    </form>
   );
 }

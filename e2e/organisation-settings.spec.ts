@@ -105,3 +105,39 @@ test("noOrganisation__lastOneLeft__emptyStateCreatesANewOne", async ({ page, bro
   await expect(switcher.locator("option:checked")).toHaveText("Carol's second");
   await carolContext.close();
 });
+
+test("organisationSettings__renameAndStopServing__confirmedSavedAndUndoable", async ({ page }) => {
+  // Given an admin on the organisation settings
+  await signUp(page, { name: "Erin", organisation: "Erin Inc" });
+  await page.getByRole("link", { name: "Organisation settings" }).click();
+  const name = page.getByLabel("Organisation name");
+  await expect(name).toHaveValue("Erin Inc");
+
+  // When the name is cleared and saved, then set and saved
+  await name.fill("");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByText("Organisation name is required")).toBeVisible();
+  await name.fill("Erin Group");
+  await name.press("Enter");
+
+  // Then the new name shows in the switcher
+  await expect(page.getByRole("status").filter({ hasText: "Organisation renamed" })).toBeVisible();
+  await expect(page.getByLabel("Organisation", { exact: true }).locator("option:checked")).toHaveText("Erin Group");
+
+  // When "Stop serving flags" is switched on, it asks first; Cancel leaves it off
+  const stop = page.getByRole("switch", { name: "Stop serving flags" });
+  await stop.click();
+  const confirm = page.getByRole("dialog", { name: "Stop serving flags" });
+  await confirm.getByRole("button", { name: "Cancel" }).click();
+  await expect(stop).toHaveAttribute("aria-checked", "false");
+  await stop.click();
+  await confirm.getByRole("button", { name: "Stop serving flags" }).click();
+
+  // Then it is on after a reload, and switching it off needs no confirmation
+  await page.reload();
+  await expect(stop).toHaveAttribute("aria-checked", "true");
+  await stop.click();
+  await expect(page.getByRole("status").filter({ hasText: "Setting saved" })).toBeVisible();
+  await expect(stop).toHaveAttribute("aria-checked", "false");
+  await expect(page.getByRole("switch", { name: "Persist identity traits" })).toHaveAttribute("aria-checked", "true");
+});
