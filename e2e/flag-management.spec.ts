@@ -345,3 +345,34 @@ test("environmentSettings__hideDisabledFlags__threeStatesSavedAndBackToProjectSe
   // Then the environment follows the project again
   await expect(page.getByRole("combobox", { name: "Hide disabled flags" })).toHaveValue("project");
 });
+
+test("featureValue__editedThenToggledFromTheEnvironmentTable__unsavedValueKeptToggleFollows", async ({ page }) => {
+  // Given a feature whose value is being edited (not saved) on its page
+  await setUpProject(page, ["Development"]);
+  await openFeatures(page);
+  await page.getByRole("button", { name: "Create your first feature" }).click();
+  const dialog = page.getByRole("dialog", { name: "New feature" });
+  await dialog.getByLabel("Name", { exact: true }).fill("banner_text");
+  await dialog.getByLabel("Initial value", { exact: true }).fill("hello");
+  await dialog.getByRole("button", { name: "Create feature" }).click();
+  const form = page.getByRole("form", { name: "Value in Development" });
+  const value = form.getByLabel("Value", { exact: true });
+  await expect(value).toHaveValue("hello");
+  await value.fill("hello, edited");
+
+  // When the environment is switched on from the table above the form
+  await page.getByRole("table", { name: "Value in every environment" }).getByRole("switch", { name: "Enable in Development", exact: true }).click();
+
+  // Then the form follows the new live state but keeps the unsaved value
+  await expect(form.getByRole("switch", { name: "Enabled in Development" })).toHaveAttribute("aria-checked", "true");
+  await expect(value).toHaveValue("hello, edited");
+  await expect(form.getByText("Unsaved changes")).toBeVisible();
+
+  // …which saves, and both survive a reload
+  await form.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Saved for Development" })).toBeVisible();
+  await page.reload();
+  await expect(value).toHaveValue("hello, edited");
+  await expect(form.getByRole("switch", { name: "Enabled in Development" })).toHaveAttribute("aria-checked", "true");
+  await expect(form.getByText("Unsaved changes")).toHaveCount(0);
+});

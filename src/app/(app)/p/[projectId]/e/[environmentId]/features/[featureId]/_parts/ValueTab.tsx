@@ -23,7 +23,7 @@ export function ValueTab({ feature, environmentId, environmentName }: { feature:
   if (!state) return <p className="muted">This feature has no state in {environmentName} yet.</p>;
   return (
     <div className="stack">
-      <ValueForm key={JSON.stringify([state, feature.options.map((o) => o.id)])} feature={feature} state={state} environmentId={environmentId} environmentName={environmentName} />
+      <ValueForm key={JSON.stringify([feature.id, environmentId, feature.options.map((o) => o.id)])} feature={feature} state={state} environmentId={environmentId} environmentName={environmentName} />
       <PendingChanges feature={feature} environmentId={environmentId} />
     </div>
   );
@@ -41,6 +41,17 @@ function ValueForm({ feature, state, environmentId, environmentName }: { feature
   const [minLiveFrom, setMinLiveFrom] = useState("");
   const [pastError, setPastError] = useState(false);
   const [submitted, setSubmitted] = useState(false);
+
+  // The live state can change under the form (the environment switches above, another admin, a
+  // scheduled change going live). Fields not edited here follow it; edited ones are kept.
+  const [base, setBase] = useState(state);
+  if (base !== state) {
+    setBase(state);
+    const follows = <T,>(draft: T, of: (s: State) => T) => [of(base), of(state)].some((from) => JSON.stringify(from) === JSON.stringify(draft));
+    if (follows(enabled, (s) => s.enabled)) setEnabled(state.enabled);
+    if (follows(value, (s) => draftOf(s.value))) setValue(draftOf(state.value));
+    if (follows(allocations, (s) => allocationDraftsOf(s.allocations))) setAllocations(allocationDraftsOf(state.allocations));
+  }
 
   const save = useMutation(
     trpc.features.updateState.mutationOptions({
