@@ -63,6 +63,15 @@ test("members__addPromoteLeaveRemove__rolesAndAccessFollowTheAdmin", async ({ pa
   await bobPage.goto(settingsUrl);
   await expect(bobPage.getByRole("alert").first()).toBeVisible();
   await bobContext.close();
+
+  // …and the organisation's audit log tells the story, filterable to member changes
+  await page.getByRole("link", { name: "Organisation audit log" }).click();
+  await page.getByLabel("Change type").selectOption({ label: "Members" });
+  const log = page.getByRole("list", { name: "Audit log" });
+  await expect(log.getByRole("listitem").filter({ hasText: `${bob.email} removed` })).toBeVisible();
+  await expect(log.getByRole("listitem").filter({ hasText: `${bob.email} left the organisation` })).toBeVisible();
+  await expect(log.getByRole("listitem").filter({ hasText: `${bob.email} is now an admin` })).toContainText("organisation-wide");
+  await expect(log.getByRole("listitem")).toHaveCount(5);
 });
 
 test("noOrganisation__lastOneLeft__emptyStateCreatesANewOne", async ({ page, browser }) => {

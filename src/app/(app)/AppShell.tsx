@@ -150,6 +150,7 @@ export function AppShell({ user, children }: { user: { email: string; name: stri
               <NavLink href={`/o/${orgId}`} exact>
                 Projects
               </NavLink>
+              <NavLink href={`/o/${orgId}/audit`}>Organisation audit log</NavLink>
               <NavLink href={`/o/${orgId}/settings`}>Organisation settings</NavLink>
             </>
           ) : null}

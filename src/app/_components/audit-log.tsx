@@ -5,7 +5,7 @@
  * what and when, with the before/after of each change in an expander.
  */
 import { useState } from "react";
-import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { useInfiniteQuery } from "@tanstack/react-query";
 import { useTRPC } from "@/app/_trpc/client";
 import { Badge, EmptyState, ErrorState, Loading, LoadMore, formatDate, useDebouncedValue } from "./ui";
 import type { RouterOutputs } from "./types";
@@ -29,6 +29,13 @@ export const AUDIT_ACTION_FILTERS: readonly { value: string; label: string }[] =
   { value: "project.", label: "Project" },
 ];
 
+/** Extra prefixes on the organisation's audit log. */
+const ORGANISATION_ACTION_FILTERS: readonly { value: string; label: string }[] = [
+  { value: "membership.", label: "Members" },
+  { value: "api_key.", label: "API keys" },
+  { value: "organisation.", label: "Organisation" },
+];
+
 function actionTone(action: string): "success" | "danger" | "warning" | "primary" | undefined {
   if (action.endsWith(".created") || action.endsWith(".applied") || action.endsWith(".cloned")) return "success";
   if (action.endsWith(".deleted") || action.endsWith(".revoked") || action.endsWith(".failed")) return "danger";
@@ -37,6 +44,7 @@ function actionTone(action: string): "success" | "danger" | "warning" | "primary
 }
 
 export function AuditLog({
+  organisationId,
   projectId,
   environmentId,
   featureId,
@@ -44,7 +52,9 @@ export function AuditLog({
   showFilters = true,
   pageSize = 25,
 }: {
-  projectId: number;
+  /** Set (without `projectId`) for the whole organisation's log. */
+  organisationId?: number;
+  projectId?: number;
   environmentId?: number;
   featureId?: number;
   segmentId?: number;
@@ -57,12 +67,12 @@ export function AuditLog({
   const debouncedSearch = useDebouncedValue(search.trim());
   const query = useInfiniteQuery(
     trpc.audit.list.infiniteQueryOptions(
-      { projectId, environmentId, featureId, segmentId, action: action || undefined, search: debouncedSearch || undefined, limit: pageSize },
+      { organisationId, projectId, environmentId, featureId, segmentId, action: action || undefined, search: debouncedSearch || undefined, limit: pageSize },
       { getNextPageParam: (page) => page.nextCursor ?? undefined },
     ),
   );
-  const environments = useQuery(trpc.environments.list.queryOptions({ projectId }));
-  const environmentNames = new Map((environments.data ?? []).map((env) => [env.id, env.name]));
+  const wholeOrganisation = projectId === undefined;
+  const filters = wholeOrganisation ? [...AUDIT_ACTION_FILTERS, ...ORGANISATION_ACTION_FILTERS] : AUDIT_ACTION_FILTERS;
   const items = query.data?.pages.flatMap((page) => page.items) ?? [];
   const filtered = action !== "" || debouncedSearch !== "";
 
@@ -73,7 +83,7 @@ export function AuditLog({
           <div className="field">
             <label htmlFor="audit-action">Change type</label>
             <select id="audit-action" className="input" value={action} onChange={(e) => setAction(e.target.value)}>
-              {AUDIT_ACTION_FILTERS.map((filter) => (
+              {filters.map((filter) => (
                 <option key={filter.value} value={filter.value}>
                   {filter.label}
                 </option>
@@ -100,7 +110,7 @@ export function AuditLog({
         <div className="panel">
           <ol className="audit-list" aria-label="Audit log">
             {items.map((item) => (
-              <AuditRow key={item.id} item={item} environmentName={item.environmentId === null ? undefined : (environmentNames.get(item.environmentId) ?? `environment #${item.environmentId}`)} />
+              <AuditRow key={item.id} item={item} showProject={wholeOrganisation} />
             ))}
           </ol>
           <LoadMore hasMore={query.hasNextPage} loading={query.isFetchingNextPage} onClick={() => void query.fetchNextPage()} />
@@ -110,15 +120,28 @@ export function AuditLog({
   );
 }
 
-function AuditRow({ item, environmentName }: { item: AuditItem; environmentName?: string }) {
+function AuditRow({ item, showProject }: { item: AuditItem; showProject: boolean }) {
   const hasDetail = item.before !== null || item.after !== null;
+  const environmentName = item.environmentId === null ? undefined : (item.environmentName ?? `environment #${item.environmentId} (deleted)`);
+  const projectName = item.projectId === null ? undefined : (item.projectName ?? `project #${item.projectId} (deleted)`);
   return (
     <li className="audit-item">
       <div className="audit-main">
         <div className="audit-summary">{item.summary}</div>
         <div className="muted small row">
           <Badge tone={actionTone(item.action)}>{item.action}</Badge>
-          {environmentName ? <Badge title="Environment">{environmentName}</Badge> : <span title="Applies to the whole project">project-wide</span>}
+          {showProject ? (
+            projectName ? (
+              <Badge title="Project">{projectName}</Badge>
+            ) : (
+              <span title="Applies to the whole organisation">organisation-wide</span>
+            )
+          ) : null}
+          {environmentName ? (
+            <Badge title="Environment">{environmentName}</Badge>
+          ) : projectName ? (
+            <span title="Applies to the whole project">project-wide</span>
+          ) : null}
           <span>
             by <strong>{item.actorLabel}</strong>
           </span>

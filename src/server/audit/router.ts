@@ -4,10 +4,14 @@ import { getDb } from "../db/client";
 import { listAudit } from "./service";
 
 export const auditRouter = router({
-  /** The audit log of a project (all its environments) or of one environment, newest first. */
+  /**
+   * The audit log of an organisation (everything in it), of a project (all its environments) or of
+   * one environment, newest first.
+   */
   list: protectedProcedure
     .input(
       z.object({
+        organisationId: id.optional(),
         projectId: id.optional(),
         environmentId: id.optional(),
         featureId: id.optional(),
@@ -19,7 +23,7 @@ export const auditRouter = router({
       }),
     )
     .query(({ ctx, input }) => {
-      const scope = requireScope(ctx, "project");
+      const scope = requireScope(ctx, "organisation");
       return listAudit(getDb(), {
         organisationId: scope.organisationId,
         projectId: scope.projectId,

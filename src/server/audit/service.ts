@@ -1,10 +1,10 @@
 /**
  * The audit log: every mutation writes one row in its own transaction (`recordAudit(tx, …)`).
  */
-import { and, desc, eq, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, lt, or, sql, type SQL } from "drizzle-orm";
 import type { Executor } from "../db/client";
 import { containsPattern, escapeLike } from "../db/like";
-import { auditLog } from "../db/schema";
+import { auditLog, environments, projects } from "../db/schema";
 import type { Actor } from "../auth/principal";
 
 export interface AuditEntry {
@@ -42,6 +42,7 @@ export async function recordAudit(tx: Executor, actor: Actor, entry: AuditEntry)
 
 export interface AuditQuery {
   organisationId: number;
+  /** Omitted: the whole organisation (every project, and organisation-level changes). */
   projectId?: number;
   environmentId?: number;
   featureId?: number;
@@ -69,9 +70,12 @@ export async function listAudit(db: Executor, query: AuditQuery) {
     conditions.push(or(sql`${auditLog.summary} ilike ${pattern}`, sql`${auditLog.actorLabel} ilike ${pattern}`)!);
   }
   if (query.cursor !== undefined) conditions.push(lt(auditLog.id, query.cursor));
+  // Names as they are now (null once the project or environment is deleted; the summary keeps the old name).
   const rows = await db
-    .select()
+    .select({ ...getTableColumns(auditLog), projectName: projects.name, environmentName: environments.name })
     .from(auditLog)
+    .leftJoin(projects, eq(projects.id, auditLog.projectId))
+    .leftJoin(environments, eq(environments.id, auditLog.environmentId))
     .where(and(...conditions))
     .orderBy(desc(auditLog.id))
     .limit(query.limit + 1);

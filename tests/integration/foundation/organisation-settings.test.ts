@@ -74,4 +74,29 @@ describe("organisation settings", () => {
     expect(row).toMatchObject({ name: "Kept", stopServingFlags: false });
     expect(await organisationAudit(alice.organisationId)).toEqual([]);
   });
+
+  it("auditList__wholeOrganisation__organisationAndProjectRowsWithCurrentNamesOutsidersRefused", async () => {
+    // Given an organisation with a member added, a renamed setting and a project with a feature
+    const alice = await signUpUser({ organisationName: "Audited" });
+    const bob = await signUpUser();
+    await alice.caller.organisations.addMember({ organisationId: alice.organisationId, email: bob.email, role: "USER" });
+    await alice.caller.organisations.update({ organisationId: alice.organisationId, persistTraitData: false });
+    const { project, environments: [env] } = await projectWithEnvironments(alice, ["Live"]);
+    const feature = await alice.caller.features.create({ projectId: project.id, name: "audited_flag" });
+    await alice.caller.features.updateState({ featureId: feature.id, environmentId: env.id, enabled: true });
+
+    // When the organisation's log is read (also filtered to members)
+    const all = await alice.caller.audit.list({ organisationId: alice.organisationId, limit: 100 });
+    const members = await alice.caller.audit.list({ organisationId: alice.organisationId, action: "membership.", limit: 100 });
+
+    // Then it holds organisation-level and project rows, with the names of their project and environment
+    const actions = all.items.map((item) => item.action);
+    expect(actions).toEqual(expect.arrayContaining(["membership.created", "organisation.updated", "project.created", "feature.created", "feature_state.updated"]));
+    expect(all.items.find((item) => item.action === "membership.created")).toMatchObject({ projectId: null, projectName: null, environmentName: null });
+    expect(all.items.find((item) => item.action === "feature_state.updated")).toMatchObject({ projectName: project.name, environmentName: "Live" });
+    expect(members.items.map((item) => item.action)).toEqual(["membership.created"]);
+    // …a member can read it, an outsider cannot
+    expect((await bob.caller.audit.list({ organisationId: alice.organisationId, limit: 5 })).items.length).toBe(5);
+    await expectTrpcError((await signUpUser()).caller.audit.list({ organisationId: alice.organisationId, limit: 5 }), "NOT_FOUND");
+  });
 });
