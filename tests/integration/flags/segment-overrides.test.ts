@@ -237,8 +237,8 @@ describe("segment overrides", () => {
     });
 
     // Then both are refused and nothing was written
-    await expectTrpcError(float, "BAD_REQUEST");
-    await expectTrpcError(object, "BAD_REQUEST");
+    // (awaited together: a rejection nobody awaits yet would be reported as unhandled)
+    await Promise.all([expectTrpcError(float, "BAD_REQUEST"), expectTrpcError(object, "BAD_REQUEST")]);
     expect(await overrideRows(feature.id)).toEqual([]);
     expect(await auditActions(user.organisationId)).toEqual(audit);
   });

@@ -30,12 +30,12 @@ describe("projects", () => {
     await user.caller.projects.create({ organisationId: user.organisationId, name: "Web" });
 
     // When creating "web" again, or a blank name
-    const duplicate = user.caller.projects.create({ organisationId: user.organisationId, name: "web" });
-    const blank = user.caller.projects.create({ organisationId: user.organisationId, name: "   " });
+    // (each awaited before the next starts: a rejection nobody awaits yet is an unhandled rejection)
+    const duplicate = await expectTrpcError(user.caller.projects.create({ organisationId: user.organisationId, name: "web" }), "CONFLICT");
+    await expectTrpcError(user.caller.projects.create({ organisationId: user.organisationId, name: "   " }), "BAD_REQUEST");
 
     // Then both are typed errors and only one project exists
-    await expectTrpcError(duplicate, "CONFLICT");
-    await expectTrpcError(blank, "BAD_REQUEST");
+    expect(duplicate.message).toBe("A project with this name already exists");
     expect(await user.caller.projects.list({ organisationId: user.organisationId })).toHaveLength(1);
   });
 });
