@@ -6,7 +6,7 @@
  * `on conflict do nothing`, so concurrent creations of features and environments fill each other's
  * gaps: whichever finishes last sees both rows.
  */
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { settings } from "../config";
 import { getDb, type Executor } from "../db/client";
 import { idArray, seedAllocations } from "./states";
@@ -33,29 +33,23 @@ async function inBatches(ids: number[], options: SeedOptions, work: (tx: Executo
 
 /** Default states of every environment (of the feature's project) that lacks one for `featureId`. */
 export async function insertMissingStatesForFeature(tx: Executor, featureId: number, environmentIds?: number[]): Promise<void> {
+  await insertMissingStates(tx, sql`f.id = ${featureId} ${environmentIds ? sql`and e.id = any(${idArray(environmentIds)})` : sql``}`);
+}
+
+/** Default states in `environmentId` for every feature of its project that lacks one. */
+export async function insertMissingStatesForEnvironment(tx: Executor, environmentId: number, featureIds?: number[]): Promise<void> {
+  await insertMissingStates(tx, sql`e.id = ${environmentId} ${featureIds ? sql`and f.id = any(${idArray(featureIds)})` : sql``}`);
+}
+
+/** Default states (and their allocations) for the feature × environment pairs matching `where` that lack one. */
+async function insertMissingStates(tx: Executor, where: SQL): Promise<void> {
   const result = await tx.execute<{ id: number }>(sql`
     insert into feature_states (feature_id, environment_id, enabled, value)
     select f.id, e.id, f.default_enabled, f.initial_value
       from features f
       join environments e on e.project_id = f.project_id
-     where f.id = ${featureId}
-       ${environmentIds ? sql`and e.id = any(${idArray(environmentIds)})` : sql``}
-     order by e.id
-    on conflict do nothing
-    returning id`);
-  await seedAllocations(tx, result.rows.map((r) => r.id));
-}
-
-/** Default states in `environmentId` for every feature of its project that lacks one. */
-export async function insertMissingStatesForEnvironment(tx: Executor, environmentId: number, featureIds?: number[]): Promise<void> {
-  const result = await tx.execute<{ id: number }>(sql`
-    insert into feature_states (feature_id, environment_id, enabled, value)
-    select f.id, e.id, f.default_enabled, f.initial_value
-      from environments e
-      join features f on f.project_id = e.project_id
-     where e.id = ${environmentId}
-       ${featureIds ? sql`and f.id = any(${idArray(featureIds)})` : sql``}
-     order by f.id
+     where ${where}
+     order by f.id, e.id
     on conflict do nothing
     returning id`);
   await seedAllocations(tx, result.rows.map((r) => r.id));

@@ -64,10 +64,7 @@ function OptionRow({ option, index, onRemove }: { option: Option; index: number;
   const trpc = useTRPC();
   const toast = useToast();
   const invalidate = useInvalidateFlags();
-  const [value, setValue] = useState<ValueDraft>(draftOf(option.value));
-  const [key, setKey] = useState(option.key ?? "");
-  const [allocation, setAllocation] = useState(String(option.defaultPercentageAllocation));
-  const [submitted, setSubmitted] = useState(false);
+  const draft = useVariationDraft({ value: draftOf(option.value), key: option.key ?? "", allocation: String(option.defaultPercentageAllocation) });
   const update = useMutation(
     trpc.features.updateOption.mutationOptions({
       onSuccess: async () => {
@@ -76,41 +73,15 @@ function OptionRow({ option, index, onRemove }: { option: Option; index: number;
       },
     }),
   );
-  const server = formError(update.error);
-  const parsedValue = parseValue(value);
-  const parsedAllocation = parsePercent(allocation);
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    setSubmitted(true);
-    if (!parsedValue.ok || !parsedAllocation.ok) return;
-    update.mutate({ optionId: option.id, value: parsedValue.value, key: key.trim() || null, defaultPercentageAllocation: parsedAllocation.value });
+    const input = draft.submit();
+    if (input) update.mutate({ optionId: option.id, ...input });
   };
-  const edit = <T,>(set: (v: T) => void) => (v: T) => {
-    if (update.error) update.reset();
-    set(v);
-  };
-  const top = unplacedError(server, "value", "key", "defaultPercentageAllocation");
   return (
     <li>
       <form className="variation-row" onSubmit={submit} noValidate aria-label={`Variation ${index + 1}`}>
-        <ValueEditor
-          label={`Variation ${index + 1} value`}
-          draft={value}
-          onChange={edit(setValue)}
-          multiline={false}
-          error={(submitted && !parsedValue.ok ? parsedValue.error : undefined) ?? fieldError(server, "value")}
-        />
-        <TextInput label="Key" value={key} placeholder="optional" onChange={(e) => edit(setKey)(e.target.value)} error={fieldError(server, "key")} />
-        <TextInput
-          label="Default allocation %"
-          type="number"
-          min={0}
-          max={100}
-          step="any"
-          value={allocation}
-          onChange={(e) => edit(setAllocation)(e.target.value)}
-          error={(submitted && !parsedAllocation.ok ? parsedAllocation.error : undefined) ?? fieldError(server, "defaultPercentageAllocation")}
-        />
+        {draft.fields(update, { value: `Variation ${index + 1} value`, key: "Key", allocation: "Default allocation %" })}
         <div className="row variation-actions">
           <Button type="submit" className="btn-sm" busy={update.isPending}>
             Save
@@ -120,69 +91,38 @@ function OptionRow({ option, index, onRemove }: { option: Option; index: number;
           </Button>
         </div>
       </form>
-      <FormAlert message={top} />
+      <FormAlert message={draft.topError(update)} />
     </li>
   );
 }
+
+const NEW_VARIATION = { value: EMPTY_DRAFT, key: "", allocation: "0" };
 
 function AddOption({ feature }: { feature: Feature }) {
   const trpc = useTRPC();
   const toast = useToast();
   const invalidate = useInvalidateFlags();
-  const [value, setValue] = useState<ValueDraft>({ ...EMPTY_DRAFT });
-  const [key, setKey] = useState("");
-  const [allocation, setAllocation] = useState("0");
-  const [submitted, setSubmitted] = useState(false);
+  const draft = useVariationDraft(NEW_VARIATION);
   const add = useMutation(
     trpc.features.addOption.mutationOptions({
       onSuccess: async () => {
         await invalidate();
         toast.success("Variation added");
-        setValue({ ...EMPTY_DRAFT });
-        setKey("");
-        setAllocation("0");
-        setSubmitted(false);
+        draft.clear();
       },
     }),
   );
-  const server = formError(add.error);
-  const parsedValue = parseValue(value);
-  const parsedAllocation = parsePercent(allocation);
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    setSubmitted(true);
-    if (!parsedValue.ok || !parsedAllocation.ok) return;
-    add.mutate({ featureId: feature.id, value: parsedValue.value, key: key.trim() || null, defaultPercentageAllocation: parsedAllocation.value });
+    const input = draft.submit();
+    if (input) add.mutate({ featureId: feature.id, ...input });
   };
-  const edit = <T,>(set: (v: T) => void) => (v: T) => {
-    if (add.error) add.reset();
-    set(v);
-  };
-  const top = unplacedError(server, "value", "key", "defaultPercentageAllocation");
   return (
     <form className="panel-inset stack" onSubmit={submit} noValidate aria-labelledby="add-variation-heading">
       <h3 id="add-variation-heading">Add a variation</h3>
-      <FormAlert message={top} />
+      <FormAlert message={draft.topError(add)} />
       <div className="variation-row">
-        <ValueEditor
-          label="New variation value"
-          draft={value}
-          onChange={edit(setValue)}
-          multiline={false}
-          error={(submitted && !parsedValue.ok ? parsedValue.error : undefined) ?? fieldError(server, "value")}
-        />
-        <TextInput label="New variation key" value={key} placeholder="optional" onChange={(e) => edit(setKey)(e.target.value)} error={fieldError(server, "key")} />
-        <TextInput
-          label="New variation allocation %"
-          hint="Added to every environment's split"
-          type="number"
-          min={0}
-          max={100}
-          step="any"
-          value={allocation}
-          onChange={(e) => edit(setAllocation)(e.target.value)}
-          error={(submitted && !parsedAllocation.ok ? parsedAllocation.error : undefined) ?? fieldError(server, "defaultPercentageAllocation")}
-        />
+        {draft.fields(add, { value: "New variation value", key: "New variation key", allocation: "New variation allocation %", allocationHint: "Added to every environment's split" })}
         <div className="row variation-actions">
           <Button type="submit" variant="primary" busy={add.isPending}>
             Add variation
@@ -191,4 +131,67 @@ function AddOption({ feature }: { feature: Feature }) {
       </div>
     </form>
   );
+}
+
+/**
+ * Value, key and default allocation of a variation being edited or added: the drafts, their
+ * parsing, and the three fields (client errors once submitted, else the server's, cleared on edit).
+ */
+function useVariationDraft(initial: { value: ValueDraft; key: string; allocation: string }) {
+  const [value, setValue] = useState<ValueDraft>({ ...initial.value });
+  const [key, setKey] = useState(initial.key);
+  const [allocation, setAllocation] = useState(initial.allocation);
+  const [submitted, setSubmitted] = useState(false);
+  const parsedValue = parseValue(value);
+  const parsedAllocation = parsePercent(allocation);
+  type Mutation = { error: unknown; reset: () => void };
+  return {
+    /** Marks the form submitted; the option input, or null while a field is invalid. */
+    submit: () => {
+      setSubmitted(true);
+      if (!parsedValue.ok || !parsedAllocation.ok) return null;
+      return { value: parsedValue.value, key: key.trim() || null, defaultPercentageAllocation: parsedAllocation.value };
+    },
+    /** Back to the initial drafts. */
+    clear: () => {
+      setValue({ ...initial.value });
+      setKey(initial.key);
+      setAllocation(initial.allocation);
+      setSubmitted(false);
+    },
+    /** The server's message when no field shows it. */
+    topError: (mutation: Mutation) => unplacedError(formError(mutation.error), "value", "key", "defaultPercentageAllocation"),
+    fields: (mutation: Mutation, labels: { value: string; key: string; allocation: string; allocationHint?: string }) => {
+      const server = formError(mutation.error);
+      const edit =
+        <T,>(set: (v: T) => void) =>
+        (v: T) => {
+          if (mutation.error) mutation.reset();
+          set(v);
+        };
+      return (
+        <>
+          <ValueEditor
+            label={labels.value}
+            draft={value}
+            onChange={edit(setValue)}
+            multiline={false}
+            error={(submitted && !parsedValue.ok ? parsedValue.error : undefined) ?? fieldError(server, "value")}
+          />
+          <TextInput label={labels.key} value={key} placeholder="optional" onChange={(e) => edit(setKey)(e.target.value)} error={fieldError(server, "key")} />
+          <TextInput
+            label={labels.allocation}
+            hint={labels.allocationHint}
+            type="number"
+            min={0}
+            max={100}
+            step="any"
+            value={allocation}
+            onChange={(e) => edit(setAllocation)(e.target.value)}
+            error={(submitted && !parsedAllocation.ok ? parsedAllocation.error : undefined) ?? fieldError(server, "defaultPercentageAllocation")}
+          />
+        </>
+      );
+    },
+  };
 }
