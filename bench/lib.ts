@@ -158,6 +158,20 @@ export interface Load {
   statuses: Record<string, number>;
 }
 
+/** One autocannon run (no warm-up), with the CPU the process tree of `cpuPid` used during it. */
+export async function measureOnce(options: Omit<AutocannonOptions, "duration">, seconds: number, cpuPid?: number): Promise<Load & { cpuMicrosPerRequest: number }> {
+  const before = cpuPid ? treeCpuSeconds(cpuPid) : 0;
+  const result = await autocannon({ ...options, duration: seconds });
+  const cpuMicrosPerRequest = cpuPid ? ((treeCpuSeconds(cpuPid) - before) / Math.max(1, result.requests.total)) * 1e6 : NaN;
+  const statuses: Record<string, number> = {};
+  for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statuses[code] = stat.count;
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, total: result.requests.total, errors: result.errors + result.timeouts, statuses, cpuMicrosPerRequest };
+}
+
+export function median(values: number[]): number {
+  return percentile(values, 50);
+}
+
 /** Warm-up, then a measured autocannon run. */
 export async function load(name: string, options: Omit<AutocannonOptions, "duration">, seconds: number): Promise<Load> {
   log(`${name}: warm-up`);

@@ -5,11 +5,16 @@
  * `request.failed` event) for anything unexpected — the bindings end with the request, also when it
  * throws. `route()` returns a Next route handler that also exposes `serve` for the web server's
  * direct path (api.ts).
+ *
+ * `serve` stays synchronous when the handler answers synchronously (the cached hot paths of
+ * `/flags/` and flagd polls): no promise is created per request, which matters on Node 20, where
+ * every promise runs the AsyncLocalStorage hooks (docs/performance.md).
  */
-import { bindContext, runWithContext, type ContextBindings } from "../observability/context";
+import type { Span } from "@opentelemetry/api";
+import { bindContext, withRequestContext, type ContextBindings } from "../observability/context";
 import { httpRequestDuration } from "../observability/http-metrics";
 import { getLogger } from "../observability/logger";
-import { incomingContext, SpanKind, withSpan } from "../observability/tracing";
+import { incomingContext, inSpan, recordSpanError, SpanKind } from "../observability/tracing";
 import { apiJson, toWebResponse, type ApiRequest, type ApiResponse } from "./api";
 import { capturePropagatedHeaders } from "./headers";
 
@@ -29,8 +34,8 @@ export interface ApiRoute<P> {
   (request: Request, context: RouteContext<P>): Promise<Response>;
   /** The route template, e.g. `/api/v1/flags/` (metrics label). */
   readonly template: string;
-  /** Handles a request on any transport (the web server's direct path calls this). */
-  serve(request: ApiRequest, params: P): Promise<ApiResponse>;
+  /** Handles a request on any transport (the web server's direct path calls this); synchronous when the handler is. */
+  serve(request: ApiRequest, params: P): ApiResponse | Promise<ApiResponse>;
 }
 
 export function route<P = Record<string, string>>(
@@ -38,34 +43,42 @@ export function route<P = Record<string, string>>(
   handler: (request: ApiRequest, params: P) => ApiResponse | Promise<ApiResponse>,
   options: RouteOptions<P> = {},
 ): ApiRoute<P> {
-  const serve = async (request: ApiRequest, params: P): Promise<ApiResponse> => {
+  const serve = (request: ApiRequest, params: P): ApiResponse | Promise<ApiResponse> => {
     const started = process.hrtime.bigint();
-    let status = 500;
-    try {
-      return await runWithContext(
-        () =>
-          withSpan(
-            `${request.method} ${template}`,
-            async (span) => {
-              try {
-                if (options.bind) bindContext(await options.bind(request, params));
-                const response = await handler(request, params);
-                status = response.status;
-                span.setAttribute("http.response.status_code", status);
-                return response;
-              } catch (error) {
-                log.error("request.failed", { http__route: template, http__method: request.method, error });
-                status = 500;
-                return apiJson(500, { detail: "Internal server error" });
-              }
-            },
-            { parent: incomingContext(request.headers), kind: SpanKind.SERVER, attributes: { "http.request.method": request.method, "http.route": template } },
-          ),
-        { headers: capturePropagatedHeaders(request.headers) },
-      );
-    } finally {
-      httpRequestDuration.observe({ route: template, method: request.method, status: String(status) }, Number(process.hrtime.bigint() - started) / 1e9);
-    }
+    const finish = (span: Span, response: ApiResponse): ApiResponse => {
+      span.setAttribute("http.response.status_code", response.status);
+      span.end();
+      httpRequestDuration.observe({ route: template, method: request.method, status: String(response.status) }, Number(process.hrtime.bigint() - started) / 1e9);
+      return response;
+    };
+    const fail = (span: Span, error: unknown): ApiResponse => {
+      log.error("request.failed", { http__route: template, http__method: request.method, error });
+      recordSpanError(span, error);
+      return finish(span, apiJson(500, { detail: "Internal server error" }));
+    };
+    // The request context and the server span are entered together (one context switch).
+    const parent = withRequestContext(incomingContext(request.headers), { headers: capturePropagatedHeaders(request.headers) });
+    const attributes = { "http.request.method": request.method, "http.route": template };
+    return inSpan(`${request.method} ${template}`, { parent, kind: SpanKind.SERVER, attributes }, (span) => {
+      try {
+        let result: ApiResponse | Promise<ApiResponse>;
+        if (options.bind) {
+          const bindings = options.bind(request, params);
+          result =
+            bindings instanceof Promise
+              ? bindings.then((b) => {
+                  bindContext(b);
+                  return handler(request, params);
+                })
+              : (bindContext(bindings), handler(request, params));
+        } else {
+          result = handler(request, params);
+        }
+        return result instanceof Promise ? result.then((response) => finish(span, response), (error: unknown) => fail(span, error)) : finish(span, result);
+      } catch (error) {
+        return fail(span, error);
+      }
+    });
   };
   const next = async (request: Request, context: RouteContext<P>): Promise<Response> =>
     toWebResponse(await serve(request, ((await context?.params) ?? {}) as P));

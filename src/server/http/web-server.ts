@@ -7,7 +7,7 @@
 import http from "node:http";
 import next from "next";
 import { getLogger } from "../observability/logger";
-import { NodeApiRequest, writeNodeResponse } from "./api";
+import { NodeApiRequest, writeNodeResponse, type ApiResponse } from "./api";
 import { matchApiRoute } from "./api-routes";
 
 const log = getLogger("http");
@@ -16,6 +16,13 @@ export interface WebServer {
   server: http.Server;
   url: string;
   close(): Promise<void>;
+}
+
+/** route() already turns handler errors into 500s; this is a transport failure. */
+function failed(template: string, res: http.ServerResponse, error: unknown): void {
+  log.error("request.failed", { http__route: template, error });
+  if (!res.headersSent) writeNodeResponse(res, { status: 500, headers: { "content-type": "application/json" }, body: '{"detail":"Internal server error"}' });
+  else res.destroy();
 }
 
 export async function startWebServer(options: { dir: string; host: string; port: number }): Promise<WebServer> {
@@ -30,15 +37,22 @@ export async function startWebServer(options: { dir: string; host: string; port:
       void nextHandler(req, res);
       return;
     }
-    match.route.serve(new NodeApiRequest(req, origin), match.params).then(
-      (response) => writeNodeResponse(res, response),
-      (error: unknown) => {
-        // route() already turns handler errors into 500s; this is a transport failure.
-        log.error("request.failed", { http__route: match.route.template, error });
-        if (!res.headersSent) writeNodeResponse(res, { status: 500, headers: { "content-type": "application/json" }, body: '{"detail":"Internal server error"}' });
-        else res.destroy();
-      },
-    );
+    const { template } = match.route;
+    const send = (response: ApiResponse) => {
+      try {
+        writeNodeResponse(res, response);
+      } catch (error) {
+        failed(template, res, error);
+      }
+    };
+    try {
+      const response = match.route.serve(new NodeApiRequest(req, origin), match.params);
+      // Cached answers come back synchronously and are written without a promise (docs/performance.md).
+      if (response instanceof Promise) response.then(send, (error: unknown) => failed(template, res, error));
+      else send(response);
+    } catch (error) {
+      failed(template, res, error);
+    }
   });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;

@@ -1,0 +1,17 @@
+/**
+ * The process's one AsyncLocalStorage: OpenTelemetry's context manager. The active span and the
+ * request context (context.ts) both live in its `Context`, so entering a request is one
+ * AsyncLocalStorage `run`, and Node 20's async hooks propagate one store instead of two
+ * (docs/performance.md). Installed once per process, before the first request or span.
+ */
+import { context } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+
+const INSTALLED_KEY = Symbol.for("flagpost.contextManager");
+const globalState = globalThis as unknown as Record<symbol, boolean | undefined>;
+
+export function installContextManager(): void {
+  if (globalState[INSTALLED_KEY]) return;
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  globalState[INSTALLED_KEY] = true;
+}
