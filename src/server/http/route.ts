@@ -10,7 +10,7 @@
  * `/flags/` and flagd polls): no promise is created per request, which matters on Node 20, where
  * every promise runs the AsyncLocalStorage hooks (docs/performance.md).
  */
-import type { Span } from "@opentelemetry/api";
+import type { Attributes, Span } from "@opentelemetry/api";
 import { bindContext, withRequestContext, type ContextBindings } from "../observability/context";
 import { httpRequestDuration } from "../observability/http-metrics";
 import { getLogger } from "../observability/logger";
@@ -38,47 +38,66 @@ export interface ApiRoute<P> {
   serve(request: ApiRequest, params: P): ApiResponse | Promise<ApiResponse>;
 }
 
+// Hot path: nothing below allocates a closure per request on the synchronous path (the web process
+// runs through tsx, which also names every closure it creates).
+const SERVER = SpanKind.SERVER;
+
+function finish(template: string, method: string, started: bigint, span: Span, response: ApiResponse): ApiResponse {
+  span.setAttribute("http.response.status_code", response.status);
+  span.end();
+  httpRequestDuration.observe({ route: template, method, status: String(response.status) }, Number(process.hrtime.bigint() - started) / 1e9);
+  return response;
+}
+
+function fail(template: string, method: string, started: bigint, span: Span, error: unknown): ApiResponse {
+  log.error("request.failed", { http__route: template, http__method: method, error });
+  recordSpanError(span, error);
+  return finish(template, method, started, span, apiJson(500, { detail: "Internal server error" }));
+}
+
 export function route<P = Record<string, string>>(
   template: string,
   handler: (request: ApiRequest, params: P) => ApiResponse | Promise<ApiResponse>,
   options: RouteOptions<P> = {},
 ): ApiRoute<P> {
+  // Span name and attributes per method, built once.
+  const spans = new Map<string, { name: string; attributes: Attributes }>();
+  const spanOf = (method: string) => {
+    let found = spans.get(method);
+    if (!found) spans.set(method, (found = { name: `${method} ${template}`, attributes: Object.freeze({ "http.request.method": method, "http.route": template }) }));
+    return found;
+  };
+  const handle = (request: ApiRequest, params: P): ApiResponse | Promise<ApiResponse> => {
+    if (!options.bind) return handler(request, params);
+    const bindings = options.bind(request, params);
+    if (!(bindings instanceof Promise)) {
+      bindContext(bindings);
+      return handler(request, params);
+    }
+    return bindings.then((b) => {
+      bindContext(b);
+      return handler(request, params);
+    });
+  };
+  const run = (span: Span, request: ApiRequest, params: P, started: bigint): ApiResponse | Promise<ApiResponse> => {
+    const method = request.method;
+    try {
+      const result = handle(request, params);
+      if (!(result instanceof Promise)) return finish(template, method, started, span, result);
+      return result.then(
+        (response) => finish(template, method, started, span, response),
+        (error: unknown) => fail(template, method, started, span, error),
+      );
+    } catch (error) {
+      return fail(template, method, started, span, error);
+    }
+  };
   const serve = (request: ApiRequest, params: P): ApiResponse | Promise<ApiResponse> => {
     const started = process.hrtime.bigint();
-    const finish = (span: Span, response: ApiResponse): ApiResponse => {
-      span.setAttribute("http.response.status_code", response.status);
-      span.end();
-      httpRequestDuration.observe({ route: template, method: request.method, status: String(response.status) }, Number(process.hrtime.bigint() - started) / 1e9);
-      return response;
-    };
-    const fail = (span: Span, error: unknown): ApiResponse => {
-      log.error("request.failed", { http__route: template, http__method: request.method, error });
-      recordSpanError(span, error);
-      return finish(span, apiJson(500, { detail: "Internal server error" }));
-    };
     // The request context and the server span are entered together (one context switch).
     const parent = withRequestContext(incomingContext(request.headers), { headers: capturePropagatedHeaders(request.headers) });
-    const attributes = { "http.request.method": request.method, "http.route": template };
-    return inSpan(`${request.method} ${template}`, { parent, kind: SpanKind.SERVER, attributes }, (span) => {
-      try {
-        let result: ApiResponse | Promise<ApiResponse>;
-        if (options.bind) {
-          const bindings = options.bind(request, params);
-          result =
-            bindings instanceof Promise
-              ? bindings.then((b) => {
-                  bindContext(b);
-                  return handler(request, params);
-                })
-              : (bindContext(bindings), handler(request, params));
-        } else {
-          result = handler(request, params);
-        }
-        return result instanceof Promise ? result.then((response) => finish(span, response), (error: unknown) => fail(span, error)) : finish(span, result);
-      } catch (error) {
-        return fail(span, error);
-      }
-    });
+    const { name, attributes } = spanOf(request.method);
+    return inSpan(name, { parent, kind: SERVER, attributes }, run, request, params, started);
   };
   const next = async (request: Request, context: RouteContext<P>): Promise<Response> =>
     toWebResponse(await serve(request, ((await context?.params) ?? {}) as P));

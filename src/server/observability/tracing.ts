@@ -13,6 +13,7 @@ import {
   type Context,
   type Span,
   type TextMapGetter,
+  type Tracer,
 } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
@@ -48,9 +49,14 @@ export async function shutdownTracing(): Promise<void> {
   if (state) await state.provider.shutdown();
 }
 
-function tracer() {
-  initTracing();
-  return trace.getTracer("flagpost");
+let cachedTracer: Tracer | undefined;
+
+function tracer(): Tracer {
+  if (!cachedTracer) {
+    initTracing();
+    cachedTracer = trace.getTracer("flagpost");
+  }
+  return cachedTracer;
 }
 
 /** Request (or job) headers, read by lower-case name: `Headers`, `ApiRequest.headers`, or a wrapped record. */
@@ -103,12 +109,18 @@ export async function withSpan<T>(
 }
 
 /**
- * Starts a span (child of `parent`) and runs `fn` with it active, without creating a promise: for
- * hot paths whose handlers may answer synchronously. `fn` must end the span (also on error).
+ * Starts a span (child of `parent`) and calls `fn(span, ...args)` with it active, without creating a
+ * promise or a closure: for hot paths whose handlers may answer synchronously. `fn` must end the
+ * span (also on error).
  */
-export function inSpan<T>(name: string, options: { attributes?: Attributes; parent: Context; kind?: SpanKind }, fn: (span: Span) => T): T {
+export function inSpan<A extends unknown[], T>(
+  name: string,
+  options: { attributes?: Attributes; parent: Context; kind?: SpanKind },
+  fn: (span: Span, ...args: A) => T,
+  ...args: A
+): T {
   const span = tracer().startSpan(name, { attributes: options.attributes, kind: options.kind ?? SpanKind.INTERNAL }, options.parent);
-  return context.with(trace.setSpan(options.parent, span), fn, undefined, span);
+  return context.with(trace.setSpan(options.parent, span), fn, undefined, span, ...args);
 }
 
 /** Records a failure on a span (does not end it). */
