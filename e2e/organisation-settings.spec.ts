@@ -150,3 +150,41 @@ test("organisationSettings__renameAndStopServing__confirmedSavedAndUndoable", as
   await expect(stop).toHaveAttribute("aria-checked", "false");
   await expect(page.getByRole("switch", { name: "Persist identity traits" })).toHaveAttribute("aria-checked", "true");
 });
+
+test("deleteOrganisation__typeNameToConfirm__goneAndBackInTheOtherOne", async ({ page }) => {
+  // Given Frank with two organisations, on the settings of the second
+  await signUp(page, { name: "Frank", organisation: "Frank Ltd" });
+  const switcher = page.getByLabel("Organisation", { exact: true });
+  await switcher.selectOption({ label: "New organisation…" });
+  const create = page.getByRole("dialog", { name: "New organisation" });
+  await create.getByLabel("Organisation name").fill("Frank Temp");
+  await create.getByRole("button", { name: "Create organisation" }).click();
+  await expect(switcher.locator("option:checked")).toHaveText("Frank Temp");
+  await page.getByRole("link", { name: "Organisation settings" }).click();
+
+  // When he starts deleting it, the name field has focus and the button waits for the exact name
+  await page.getByRole("button", { name: "Delete organisation" }).click();
+  const dialog = page.getByRole("dialog", { name: "Delete organisation" });
+  const confirmName = dialog.getByLabel('Type "Frank Temp" to confirm');
+  await expect(confirmName).toBeFocused();
+  const remove = dialog.getByRole("button", { name: "Delete organisation" });
+  await expect(remove).toBeDisabled();
+  await page.keyboard.type("Frank Ltd");
+  await expect(remove).toBeDisabled();
+  // Escape closes it and forgets what was typed
+  await page.keyboard.press("Escape");
+  await expect(dialog).toBeHidden();
+  await page.getByRole("button", { name: "Delete organisation" }).click();
+  await expect(confirmName).toHaveValue("");
+
+  // When he types the name and presses Enter
+  await page.keyboard.type("Frank Temp");
+  await expect(remove).toBeEnabled();
+  await page.keyboard.press("Enter");
+
+  // Then it is gone and he is on the projects of the one he has left
+  await expect(page.getByRole("status").filter({ hasText: 'Organisation "Frank Temp" deleted' })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Projects", exact: true })).toBeVisible();
+  await expect(switcher.locator("option:checked")).toHaveText("Frank Ltd");
+  await expect(switcher.locator("option", { hasText: "Frank Temp" })).toHaveCount(0);
+});

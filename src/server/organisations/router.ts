@@ -1,7 +1,7 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
 import { id, name, protectedProcedure, requireAdmin, requireScope, router, serialId } from "../trpc/init";
-import { addMember, createApiKey, createOrganisation, listApiKeys, listMembers, listOrganisations, removeMember, revokeApiKey, updateMemberRole, updateOrganisation } from "./service";
+import { addMember, createApiKey, createOrganisation, deleteOrganisation, listApiKeys, listMembers, listOrganisations, removeMember, revokeApiKey, updateMemberRole, updateOrganisation } from "./service";
 
 const role = z.enum(["ADMIN", "USER"]);
 const memberId = z.string().uuid("No such member");
@@ -19,6 +19,12 @@ export const organisationsRouter = router({
       const { organisationId: _organisationId, ...changes } = input;
       return updateOrganisation(ctx.actor, requireScope(ctx, "organisation").organisationId, changes);
     }),
+  /** Admins only, signed in (not with an API key), confirming with the organisation's name. */
+  delete: protectedProcedure.input(z.object({ organisationId: id, confirmName: z.string().max(200) })).mutation(({ ctx, input }) => {
+    if (ctx.principal.kind !== "user") throw new TRPCError({ code: "FORBIDDEN", message: "API keys cannot delete organisations" });
+    requireAdmin(ctx);
+    return deleteOrganisation(requireScope(ctx, "organisation").organisationId, input.confirmName);
+  }),
   members: protectedProcedure.input(z.object({ organisationId: id })).query(({ ctx }) => listMembers(requireScope(ctx, "organisation").organisationId)),
   addMember: protectedProcedure
     .input(z.object({ organisationId: id, email: z.string().trim().email("Enter a valid email address"), role }))

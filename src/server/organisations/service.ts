@@ -1,11 +1,11 @@
 import { and, asc, desc, eq, isNull, sql } from "drizzle-orm";
 import { getDb, type Tx } from "../db/client";
-import { memberships, organisationApiKeys, organisations, users } from "../db/schema";
+import { memberships, organisationApiKeys, organisations, projects, users } from "../db/schema";
 import { recordAudit } from "../audit/service";
 import { environmentsChanged } from "../documents/changes";
 import type { Actor, Principal } from "../auth/principal";
 import { keyPrefix, newOrganisationApiKey, sha256 } from "../auth/crypto";
-import { conflict, DomainError, isUniqueViolation, notFound } from "../errors";
+import { badInput, conflict, DomainError, isUniqueViolation, notFound } from "../errors";
 import { getLogger } from "../observability/logger";
 
 const log = getLogger("organisations");
@@ -80,6 +80,25 @@ export async function updateOrganisation(actor: Actor, organisationId: number, c
   });
   log.info("organisation.updated", { organisation__id: organisationId });
   return updated;
+}
+
+/**
+ * Deletes an organisation and everything in it: projects, environments (their keys and documents),
+ * features, segments, identities, members, API keys and the audit log. `confirmName` must be the
+ * organisation's current name, so that neither a stale page nor a script deletes the wrong one. The
+ * audit log goes with the organisation, so the deletion is recorded as a log event.
+ */
+export async function deleteOrganisation(organisationId: number, confirmName: string): Promise<{ name: string; projects: number }> {
+  const deleted = await getDb().transaction(async (tx) => {
+    const [row] = await tx.select().from(organisations).where(eq(organisations.id, organisationId)).for("update");
+    if (!row) throw notFound("Organisation");
+    if (confirmName.trim() !== row.name) throw badInput("Type the organisation's name exactly as shown to confirm", "confirmName");
+    const [{ count }] = await tx.select({ count: sql<number>`count(*)::int` }).from(projects).where(eq(projects.organisationId, organisationId));
+    await tx.delete(organisations).where(eq(organisations.id, organisationId));
+    return { name: row.name, projects: count };
+  });
+  log.info("organisation.deleted", { organisation__id: organisationId, projects__count: deleted.projects });
+  return deleted;
 }
 
 export async function listMembers(organisationId: number) {

@@ -3,9 +3,9 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
-import { Button, ConfirmDialog, ErrorState, Loading, PageHeader, Select, SettingRow, Switch, TextInput, useToast } from "@/app/_components/ui";
+import { Button, ConfirmDialog, Dialog, ErrorState, Loading, PageHeader, Select, SettingRow, Switch, TextInput, useToast } from "@/app/_components/ui";
 import { NameForm } from "@/app/_components/name-form";
-import { formError } from "@/app/_components/errors";
+import { fieldError, formError } from "@/app/_components/errors";
 import { SecretKeys } from "@/app/_components/secret-keys";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "@/app/(app)/hooks";
@@ -23,6 +23,7 @@ export default function OrganisationSettingsPage() {
       {isAdmin && organisation ? <GeneralPanel organisation={organisation} /> : null}
       <MembersPanel organisationId={organisationId} />
       {isAdmin ? <ApiKeysPanel organisationId={organisationId} /> : null}
+      {isAdmin && organisation ? <DangerPanel organisation={organisation} /> : null}
     </>
   );
 }
@@ -103,6 +104,88 @@ function GeneralPanel({ organisation }: { organisation: OrganisationRow }) {
         onClose={() => setConfirmStop(false)}
         onConfirm={() => update.mutate({ organisationId, stopServingFlags: true })}
       />
+    </section>
+  );
+}
+
+/** Deleting the organisation: the admin types its name to confirm (checked again by the server). */
+function DangerPanel({ organisation }: { organisation: OrganisationRow }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const toast = useToast();
+  const router = useRouter();
+  const [open, setOpen] = useState(false);
+  const [typed, setTyped] = useState("");
+  const remove = useMutation(
+    trpc.organisations.delete.mutationOptions({
+      onSuccess: async (result) => {
+        setOpen(false);
+        await queryClient.invalidateQueries({ queryKey: trpc.organisations.list.queryKey() });
+        toast.success(`Organisation "${result.name}" deleted`);
+        router.push("/");
+      },
+    }),
+  );
+  const error = formError(remove.error);
+  const matches = typed.trim() === organisation.name;
+  const close = () => {
+    setOpen(false);
+    setTyped("");
+    remove.reset();
+  };
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (matches) remove.mutate({ organisationId: organisation.id, confirmName: typed });
+  };
+  return (
+    <section className="panel" aria-labelledby="organisation-danger">
+      <div className="panel-header">
+        <h2 id="organisation-danger">Danger zone</h2>
+      </div>
+      <div className="panel-body row-between">
+        <div>
+          <strong>Delete this organisation</strong>
+          <div className="muted small">
+            Deletes its projects, environments, features, segments, identities, API keys and audit log, and every member loses access. Applications using its keys are
+            refused. This cannot be undone.
+          </div>
+        </div>
+        <Button variant="danger" onClick={() => setOpen(true)}>
+          Delete organisation
+        </Button>
+      </div>
+      <Dialog
+        open={open}
+        title="Delete organisation"
+        onClose={close}
+        footer={
+          <>
+            <Button type="button" onClick={close}>
+              Cancel
+            </Button>
+            <Button variant="danger" type="submit" form="delete-organisation-form" disabled={!matches} busy={remove.isPending}>
+              Delete organisation
+            </Button>
+          </>
+        }
+      >
+        <form id="delete-organisation-form" className="stack" onSubmit={submit} noValidate>
+          <p>
+            This deletes <strong>{organisation.name}</strong> and everything in it, for every member.
+          </p>
+          <TextInput
+            label={`Type "${organisation.name}" to confirm`}
+            value={typed}
+            autoComplete="off"
+            spellCheck={false}
+            onChange={(event) => {
+              setTyped(event.target.value);
+              if (remove.error) remove.reset();
+            }}
+            error={fieldError(error, "confirmName") ?? error?.message}
+          />
+        </form>
+      </Dialog>
     </section>
   );
 }
