@@ -178,6 +178,10 @@ test("flagManagement__fullWorkflow__everyStepInAuditLog", async ({ page }) => {
   await expect(log).toContainText("segment overrides reordered");
   await expect(log).toContainText('overridden for identity "alice"');
   await expect(log).toContainText("scheduled for");
+  // …with the scheduled time in the reader's format (the UTC instant in the title), not as ISO text
+  const scheduledAt = log.getByRole("listitem").filter({ hasText: "scheduled for" }).locator(".audit-summary time");
+  await expect(scheduledAt).toHaveAttribute("datetime", /^\d{4}-\d{2}-\d{2}T.*Z$/);
+  await expect(log.locator(".audit-summary").filter({ hasText: "scheduled for" })).not.toContainText(/\d{4}-\d{2}-\d{2}T\d{2}:/);
 
   // And filtering by change type narrows it to that kind, with before/after details
   await page.getByLabel("Change type").selectOption({ label: "Segment overrides" });

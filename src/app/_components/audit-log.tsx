@@ -120,6 +120,24 @@ export function AuditLog({
   );
 }
 
+// Timestamps inside summaries (e.g. "scheduled for …"), as the server writes them: ISO 8601 in UTC.
+const ISO_TIMESTAMP = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z/g;
+
+/** A summary as text and timestamps, so that times show in the reader's time zone and format. */
+export function summaryParts(summary: string): ({ text: string } | { time: string })[] {
+  const parts: ({ text: string } | { time: string })[] = [];
+  let last = 0;
+  for (const match of summary.matchAll(ISO_TIMESTAMP)) {
+    const at = match.index ?? 0;
+    if (Number.isNaN(Date.parse(match[0]))) continue;
+    if (at > last) parts.push({ text: summary.slice(last, at) });
+    parts.push({ time: match[0] });
+    last = at + match[0].length;
+  }
+  if (last < summary.length) parts.push({ text: summary.slice(last) });
+  return parts;
+}
+
 function AuditRow({ item, showProject }: { item: AuditItem; showProject: boolean }) {
   const hasDetail = item.before !== null || item.after !== null;
   const environmentName = item.environmentId === null ? undefined : (item.environmentName ?? `environment #${item.environmentId} (deleted)`);
@@ -127,7 +145,17 @@ function AuditRow({ item, showProject }: { item: AuditItem; showProject: boolean
   return (
     <li className="audit-item">
       <div className="audit-main">
-        <div className="audit-summary">{item.summary}</div>
+        <div className="audit-summary">
+          {summaryParts(item.summary).map((part, index) =>
+            "time" in part ? (
+              <time key={index} dateTime={part.time} title={`${part.time} (UTC)`}>
+                {formatDate(part.time)}
+              </time>
+            ) : (
+              part.text
+            ),
+          )}
+        </div>
         <div className="muted small row">
           <Badge tone={actionTone(item.action)}>{item.action}</Badge>
           {showProject ? (

@@ -1,6 +1,7 @@
 /**
  * The admin UI's form helpers (src/app/_components): typed value drafts, allocation parsing, the
- * rule builder's draft ↔ API conversion, and placing server field errors. Pure functions only.
+ * rule builder's draft ↔ API conversion, placing server field errors, and timestamps in audit
+ * summaries. Pure functions only.
  */
 import { describe, expect, it } from "vitest";
 import { MESSAGES, validateRules } from "@/server/segments/validation";
@@ -8,6 +9,7 @@ import { fieldError, unplacedError, type FormError } from "@/app/_components/err
 import { parseTags } from "@/app/_components/feature-form";
 import { draftsOf, initialRules, rulesInput } from "@/app/_components/rule-builder";
 import { draftOf, parseAllocations, parsePercent, parseTraitValue, parseValue } from "@/app/_components/values";
+import { summaryParts } from "@/app/_components/audit-log";
 
 describe("typed values", () => {
   it("draftOf__eachValueType__roundTripsThroughParseValue", () => {
@@ -132,5 +134,22 @@ describe("server field errors", () => {
     expect(unplacedError(error, "name")).toBe("Allocations add up to 120%");
     expect(unplacedError({ message: "Internal error", fieldErrors: {} }, "name")).toBe("Internal error");
     expect(fieldError(null, "name")).toBeUndefined();
+  });
+});
+
+describe("audit summaries", () => {
+  it("summaryParts__isoTimestampsInText__splitOutAsTimesTextKept", () => {
+    // Given summaries as the server writes them
+    const scheduled = 'Feature "x": value → "orange" scheduled for 2026-11-21T17:30:00.000Z';
+
+    // When split
+    // Then the UTC timestamps become times (for local formatting) and the text is kept around them
+    expect(summaryParts(scheduled)).toEqual([{ text: 'Feature "x": value → "orange" scheduled for ' }, { time: "2026-11-21T17:30:00.000Z" }]);
+    expect(summaryParts("from 2026-01-02T03:04:05Z to 2026-13-45T99:99:99Z, then done")).toEqual([
+      { text: "from " },
+      { time: "2026-01-02T03:04:05Z" },
+      { text: " to 2026-13-45T99:99:99Z, then done" },
+    ]);
+    expect(summaryParts('Feature "2026" created')).toEqual([{ text: 'Feature "2026" created' }]);
   });
 });
