@@ -96,3 +96,42 @@ test("skipLink__firstTabOnAdminPage__jumpsPastTheNavigation", async ({ page }) =
   await page.keyboard.press("Tab");
   await expect(page.getByRole("button", { name: "New project" })).toBeFocused();
 });
+
+test("narrowScreen__menuButton__navigationFoldedOpensByKeyboardAndClosesAfterNavigating", async ({ page }) => {
+  // Given a signed-in admin on a phone-sized screen
+  await page.setViewportSize({ width: 420, height: 860 });
+  await signUp(page, { organisation: "Pocket Co" });
+  const menu = page.getByRole("button", { name: "Menu" });
+  const settings = page.getByRole("link", { name: "Organisation settings" });
+
+  // Then the navigation is folded behind the Menu button, so the page starts with its content
+  await expect(menu).toHaveAttribute("aria-expanded", "false");
+  await expect(settings).toBeHidden();
+  await expect(page.getByRole("heading", { name: "Projects", exact: true })).toBeInViewport();
+
+  // When the menu is opened with the keyboard, then closed with Escape
+  await menu.focus();
+  await page.keyboard.press("Enter");
+  await expect(menu).toHaveAttribute("aria-expanded", "true");
+  await expect(settings).toBeVisible();
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Escape");
+
+  // Then it folds and focus is back on the button
+  await expect(settings).toBeHidden();
+  await expect(menu).toBeFocused();
+
+  // When it is opened again and a link followed
+  await menu.click();
+  await settings.click();
+
+  // Then the page changes and the menu folds again
+  await expect(page.getByRole("heading", { name: "Organisation settings" })).toBeVisible();
+  await expect(menu).toHaveAttribute("aria-expanded", "false");
+  await expect(settings).toBeHidden();
+
+  // …and on a wide screen there is no Menu button and the navigation is always shown
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await expect(menu).toBeHidden();
+  await expect(settings).toBeVisible();
+});

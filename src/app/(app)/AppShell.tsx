@@ -2,7 +2,7 @@
 
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
-import { useEffect, useState, useSyncExternalStore, type ReactNode } from "react";
+import { useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useTRPC } from "@/app/_trpc/client";
 import { NewOrganisationDialog } from "@/app/_components/new-organisation";
@@ -51,6 +51,13 @@ export function AppShell({ user, children }: { user: { email: string; name: stri
   const projects = useQuery({ ...trpc.projects.list.queryOptions({ organisationId: orgId ?? 0 }), enabled: orgId !== undefined });
   const environments = useQuery({ ...trpc.environments.list.queryOptions({ projectId: projectId ?? 0 }), enabled: projectId !== undefined });
   const [creatingOrganisation, setCreatingOrganisation] = useState(false);
+  // Narrow screens (≤ 860 px, globals.css) fold everything below the brand behind a Menu button. It
+  // is open for the page it was opened on, so any navigation closes it; wide screens always show
+  // the menu and never the button.
+  const [menuOpenAt, setMenuOpenAt] = useState<string | null>(null);
+  const menuOpen = menuOpenAt === pathname;
+  const setMenuOpen = (open: boolean) => setMenuOpenAt(open ? pathname : null);
+  const menuButton = useRef<HTMLButtonElement>(null);
   const signOut = useMutation(
     trpc.auth.signOut.mutationOptions({
       onSettled: () => {
@@ -75,95 +82,118 @@ export function AppShell({ user, children }: { user: { email: string; name: stri
       <a href="#main" className="skip-link">
         Skip to content
       </a>
-      <aside className="sidebar" aria-label="Navigation">
-        <Link href="/" className="brand">
-          <span className="brand-mark" /> Flagpost
-        </Link>
-        <div className="switcher">
-          <label htmlFor="org-switcher">Organisation</label>
-          <select
-            id="org-switcher"
-            value={orgId ?? ""}
-            onChange={(e) => {
-              if (e.target.value === NEW_ORGANISATION) setCreatingOrganisation(true);
-              else if (e.target.value) router.push(`/o/${e.target.value}`);
-            }}
+      <aside
+        className="sidebar"
+        aria-label="Navigation"
+        onKeyDown={(event) => {
+          if (event.key === "Escape" && menuOpen) {
+            setMenuOpen(false);
+            menuButton.current?.focus();
+          }
+        }}
+      >
+        <div className="sidebar-top">
+          <Link href="/" className="brand">
+            <span className="brand-mark" /> Flagpost
+          </Link>
+          <button
+            ref={menuButton}
+            type="button"
+            className="btn btn-ghost menu-toggle"
+            aria-expanded={menuOpen}
+            aria-controls="sidebar-menu"
+            onClick={() => setMenuOpen(!menuOpen)}
           >
-            {orgId === undefined ? <option value="">No organisation</option> : null}
-            {organisations.data?.map((o) => (
-              <option key={o.id} value={o.id}>
-                {o.name}
-              </option>
-            ))}
-            <option value={NEW_ORGANISATION}>New organisation…</option>
-          </select>
-        </div>
-        {orgId ? (
-          <div className="switcher">
-            <label htmlFor="project-switcher">Project</label>
-            <select id="project-switcher" value={projectId ?? ""} onChange={(e) => e.target.value && router.push(`/p/${e.target.value}`)}>
-              <option value="">{projects.data?.length ? "Choose a project…" : "No projects yet"}</option>
-              {projects.data?.map((p) => (
-                <option key={p.id} value={p.id}>
-                  {p.name}
-                </option>
-              ))}
-            </select>
-          </div>
-        ) : null}
-        {projectId && environments.data && environments.data.length > 0 ? (
-          <div className="switcher">
-            <label htmlFor="environment-switcher">Environment</label>
-            <select id="environment-switcher" value={currentEnvironmentId ?? ""} onChange={(e) => e.target.value && switchEnvironment(e.target.value)}>
-              {currentEnvironmentId === undefined ? <option value="">Choose an environment…</option> : null}
-              {environments.data.map((env) => (
-                <option key={env.id} value={env.id}>
-                  {env.name}
-                </option>
-              ))}
-            </select>
-          </div>
-        ) : null}
-        <nav className="nav">
-          {envBase ? (
-            <>
-              <div className="nav-section">Environment</div>
-              <NavLink href={`${envBase}/features`}>Features</NavLink>
-              <NavLink href={`${envBase}/identities`}>Identities</NavLink>
-              <NavLink href={`${envBase}/scheduled`}>Scheduled changes</NavLink>
-              <NavLink href={`${envBase}/audit`}>Audit log</NavLink>
-              <NavLink href={`${envBase}/settings`}>Environment settings</NavLink>
-            </>
-          ) : null}
-          {projectId ? (
-            <>
-              <div className="nav-section">Project</div>
-              <NavLink href={`/p/${projectId}/segments`}>Segments</NavLink>
-              <NavLink href={`/p/${projectId}/environments`}>Environments</NavLink>
-              <NavLink href={`/p/${projectId}/audit`}>Project audit log</NavLink>
-              <NavLink href={`/p/${projectId}/settings`}>Project settings</NavLink>
-            </>
-          ) : null}
-          {orgId ? (
-            <>
-              <div className="nav-section">Organisation</div>
-              <NavLink href={`/o/${orgId}`} exact>
-                Projects
-              </NavLink>
-              <NavLink href={`/o/${orgId}/audit`}>Organisation audit log</NavLink>
-              <NavLink href={`/o/${orgId}/settings`}>Organisation settings</NavLink>
-            </>
-          ) : null}
-        </nav>
-        <div className="sidebar-footer">
-          <span className="user" title={user.email}>
-            {user.name}
-            <br />
-            <span className="small muted">{user.email}</span>
-          </span>
-          <button type="button" className="btn btn-ghost" onClick={() => signOut.mutate()} disabled={signOut.isPending}>
-            Sign out
+            Menu
           </button>
+        </div>
+        <div id="sidebar-menu" className="sidebar-menu" data-open={menuOpen}>
+          <div className="switcher">
+            <label htmlFor="org-switcher">Organisation</label>
+            <select
+              id="org-switcher"
+              value={orgId ?? ""}
+              onChange={(e) => {
+                if (e.target.value === NEW_ORGANISATION) setCreatingOrganisation(true);
+                else if (e.target.value) router.push(`/o/${e.target.value}`);
+              }}
+            >
+              {orgId === undefined ? <option value="">No organisation</option> : null}
+              {organisations.data?.map((o) => (
+                <option key={o.id} value={o.id}>
+                  {o.name}
+                </option>
+              ))}
+              <option value={NEW_ORGANISATION}>New organisation…</option>
+            </select>
+          </div>
+          {orgId ? (
+            <div className="switcher">
+              <label htmlFor="project-switcher">Project</label>
+              <select id="project-switcher" value={projectId ?? ""} onChange={(e) => e.target.value && router.push(`/p/${e.target.value}`)}>
+                <option value="">{projects.data?.length ? "Choose a project…" : "No projects yet"}</option>
+                {projects.data?.map((p) => (
+                  <option key={p.id} value={p.id}>
+                    {p.name}
+                  </option>
+                ))}
+              </select>
+            </div>
+          ) : null}
+          {projectId && environments.data && environments.data.length > 0 ? (
+            <div className="switcher">
+              <label htmlFor="environment-switcher">Environment</label>
+              <select id="environment-switcher" value={currentEnvironmentId ?? ""} onChange={(e) => e.target.value && switchEnvironment(e.target.value)}>
+                {currentEnvironmentId === undefined ? <option value="">Choose an environment…</option> : null}
+                {environments.data.map((env) => (
+                  <option key={env.id} value={env.id}>
+                    {env.name}
+                  </option>
+                ))}
+              </select>
+            </div>
+          ) : null}
+          <nav className="nav">
+            {envBase ? (
+              <>
+                <div className="nav-section">Environment</div>
+                <NavLink href={`${envBase}/features`}>Features</NavLink>
+                <NavLink href={`${envBase}/identities`}>Identities</NavLink>
+                <NavLink href={`${envBase}/scheduled`}>Scheduled changes</NavLink>
+                <NavLink href={`${envBase}/audit`}>Audit log</NavLink>
+                <NavLink href={`${envBase}/settings`}>Environment settings</NavLink>
+              </>
+            ) : null}
+            {projectId ? (
+              <>
+                <div className="nav-section">Project</div>
+                <NavLink href={`/p/${projectId}/segments`}>Segments</NavLink>
+                <NavLink href={`/p/${projectId}/environments`}>Environments</NavLink>
+                <NavLink href={`/p/${projectId}/audit`}>Project audit log</NavLink>
+                <NavLink href={`/p/${projectId}/settings`}>Project settings</NavLink>
+              </>
+            ) : null}
+            {orgId ? (
+              <>
+                <div className="nav-section">Organisation</div>
+                <NavLink href={`/o/${orgId}`} exact>
+                  Projects
+                </NavLink>
+                <NavLink href={`/o/${orgId}/audit`}>Organisation audit log</NavLink>
+                <NavLink href={`/o/${orgId}/settings`}>Organisation settings</NavLink>
+              </>
+            ) : null}
+          </nav>
+          <div className="sidebar-footer">
+            <span className="user" title={user.email}>
+              {user.name}
+              <br />
+              <span className="small muted">{user.email}</span>
+            </span>
+            <button type="button" className="btn btn-ghost" onClick={() => signOut.mutate()} disabled={signOut.isPending}>
+              Sign out
+            </button>
+          </div>
         </div>
       </aside>
       <main id="main" className="main" tabIndex={-1}>
