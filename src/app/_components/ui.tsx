@@ -357,6 +357,27 @@ export function formatDate(value: string | Date | null | undefined): string {
   return date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 }
 
+/** A settings page's "Danger zone": one destructive action, described, behind a button (which opens its confirmation). */
+export function DangerZone({ id, title, description, action, onAction, children }: { id: string; title: string; description: ReactNode; action: string; onAction: () => void; children?: ReactNode }) {
+  return (
+    <section className="panel" aria-labelledby={id}>
+      <div className="panel-header">
+        <h2 id={id}>Danger zone</h2>
+      </div>
+      <div className="panel-body row-between">
+        <div>
+          <strong>{title}</strong>
+          <div className="muted small">{description}</div>
+        </div>
+        <Button variant="danger" onClick={onAction}>
+          {action}
+        </Button>
+      </div>
+      {children}
+    </section>
+  );
+}
+
 export function SettingRow({ label, help, children }: { label: string; help: string; children: ReactNode }) {
   return (
     <div className="row-between">

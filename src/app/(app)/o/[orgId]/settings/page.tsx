@@ -3,7 +3,7 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "next/navigation";
-import { Button, ConfirmDialog, Dialog, ErrorState, Loading, PageHeader, Select, SettingRow, Switch, TextInput, useToast } from "@/app/_components/ui";
+import { Button, ConfirmDialog, DangerZone, Dialog, ErrorState, Loading, PageHeader, Select, SettingRow, Switch, TextInput, useToast } from "@/app/_components/ui";
 import { NameForm } from "@/app/_components/name-form";
 import { fieldError, formError } from "@/app/_components/errors";
 import { SecretKeys } from "@/app/_components/secret-keys";
@@ -138,22 +138,13 @@ function DangerPanel({ organisation }: { organisation: OrganisationRow }) {
     if (matches) remove.mutate({ organisationId: organisation.id, confirmName: typed });
   };
   return (
-    <section className="panel" aria-labelledby="organisation-danger">
-      <div className="panel-header">
-        <h2 id="organisation-danger">Danger zone</h2>
-      </div>
-      <div className="panel-body row-between">
-        <div>
-          <strong>Delete this organisation</strong>
-          <div className="muted small">
-            Deletes its projects, environments, features, segments, identities, API keys and audit log, and every member loses access. Applications using its keys are
-            refused. This cannot be undone.
-          </div>
-        </div>
-        <Button variant="danger" onClick={() => setOpen(true)}>
-          Delete organisation
-        </Button>
-      </div>
+    <DangerZone
+      id="organisation-danger"
+      title="Delete this organisation"
+      description="Deletes its projects, environments, features, segments, identities, API keys and audit log, and every member loses access. Applications using its keys are refused. This cannot be undone."
+      action="Delete organisation"
+      onAction={() => setOpen(true)}
+    >
       <Dialog
         open={open}
         title="Delete organisation"
@@ -186,7 +177,7 @@ function DangerPanel({ organisation }: { organisation: OrganisationRow }) {
           />
         </form>
       </Dialog>
-    </section>
+    </DangerZone>
   );
 }
 

@@ -3,7 +3,7 @@
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Button, ConfirmDialog, ErrorState, Loading, PageHeader, SettingRow, Switch, useToast } from "@/app/_components/ui";
+import { ConfirmDialog, DangerZone, ErrorState, Loading, PageHeader, SettingRow, Switch, useToast } from "@/app/_components/ui";
 import { formError } from "@/app/_components/errors";
 import { NameForm } from "@/app/_components/name-form";
 import { useTRPC } from "@/app/_trpc/client";
@@ -80,20 +80,13 @@ export default function ProjectSettingsPage() {
       </section>
       <FlagdPanel projectId={projectId} />
       <ImportPanel projectId={projectId} />
-      <section className="panel" aria-labelledby="project-danger">
-        <div className="panel-header">
-          <h2 id="project-danger">Danger zone</h2>
-        </div>
-        <div className="panel-body row-between">
-          <div>
-            <strong>Delete this project</strong>
-            <div className="muted small">Deletes its environments, features, segments and identities. This cannot be undone.</div>
-          </div>
-          <Button variant="danger" onClick={() => setConfirmDelete(true)}>
-            Delete project
-          </Button>
-        </div>
-      </section>
+      <DangerZone
+        id="project-danger"
+        title="Delete this project"
+        description="Deletes its environments, features, segments and identities. This cannot be undone."
+        action="Delete project"
+        onAction={() => setConfirmDelete(true)}
+      />
       <ConfirmDialog
         open={confirmDelete}
         title="Delete project"

@@ -3,7 +3,7 @@
 import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { Badge, Button, ConfirmDialog, CopyField, ErrorState, FormAlert, Loading, PageHeader, SettingRow, Switch, TextArea, TextInput, formatDate, useToast } from "@/app/_components/ui";
+import { Badge, Button, ConfirmDialog, CopyField, DangerZone, ErrorState, FormAlert, Loading, PageHeader, SettingRow, Switch, TextArea, TextInput, formatDate, useToast } from "@/app/_components/ui";
 import { fieldError, formError, unplacedError } from "@/app/_components/errors";
 import { SecretKeys } from "@/app/_components/secret-keys";
 import { useTRPC } from "@/app/_trpc/client";
@@ -200,19 +200,13 @@ function DangerPanel({ environmentId, projectId, name }: { environmentId: number
     }),
   );
   return (
-    <section className="panel" aria-labelledby="danger-heading">
-      <div className="panel-header">
-        <h2 id="danger-heading">Danger zone</h2>
-      </div>
-      <div className="panel-body row-between">
-        <div>
-          <strong>Delete this environment</strong>
-          <div className="muted small">Its SDK keys stop working immediately. This cannot be undone.</div>
-        </div>
-        <Button variant="danger" onClick={() => setOpen(true)}>
-          Delete environment
-        </Button>
-      </div>
+    <DangerZone
+      id="danger-heading"
+      title="Delete this environment"
+      description="Its SDK keys stop working within seconds (each web process remembers a key briefly). This cannot be undone."
+      action="Delete environment"
+      onAction={() => setOpen(true)}
+    >
       <ConfirmDialog
         open={open}
         title="Delete environment"
@@ -222,7 +216,7 @@ function DangerPanel({ environmentId, projectId, name }: { environmentId: number
         onClose={() => setOpen(false)}
         onConfirm={() => remove.mutate({ environmentId })}
       />
-    </section>
+    </DangerZone>
   );
 }
 
