@@ -37,6 +37,10 @@ export interface Settings {
   signInMaxAttempts: number;
   /** Length of a sign-in throttle window, in seconds. */
   signInWindowSeconds: number;
+  /** Unsuccessful sign-in attempts allowed per client address (IPv4, or IPv6 /64) in one window; 0 turns it off. */
+  signInAddressMaxAttempts: number;
+  /** How many proxies of ours stand in front of the web process (0: the socket's peer is the client). */
+  trustProxyHops: number;
   /** Always mark the session cookie `Secure` (it is anyway behind `X-Forwarded-Proto: https`). */
   secureCookies: boolean;
   /** Seconds an SDK key → environment resolution stays cached in a web process. */
@@ -79,6 +83,8 @@ function read(): Settings {
     sessionDays: int(env.SESSION_DAYS, 14),
     signInMaxAttempts: int(env.SIGN_IN_MAX_ATTEMPTS, 10),
     signInWindowSeconds: int(env.SIGN_IN_WINDOW_SECONDS, 900),
+    signInAddressMaxAttempts: int(env.SIGN_IN_ADDRESS_MAX_ATTEMPTS, 100),
+    trustProxyHops: int(env.TRUST_PROXY_HOPS, 0),
     secureCookies: env.SECURE_COOKIES === "true",
     environmentKeyCacheSeconds: int(env.ENVIRONMENT_KEY_CACHE_SECONDS, 10),
     documentRevisionCheckMs: int(env.DOCUMENT_REVISION_CHECK_MS, 1000),

@@ -33,7 +33,7 @@ export const authRouter = router({
       return { userId: session.userId, organisationId: session.organisationId };
     }),
   signIn: publicProcedure.input(z.object({ email, password: z.string().min(1, "Password is required").max(200) })).mutation(async ({ ctx, input }) => {
-    const session = await signIn(input).catch((error: unknown) => {
+    const session = await signIn(input, { clientAddress: ctx.clientAddress }).catch((error: unknown) => {
       if (error instanceof SignInThrottled) ctx.resHeaders.set("retry-after", String(error.retryAfterSeconds));
       throw error;
     });

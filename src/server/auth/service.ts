@@ -49,18 +49,23 @@ export async function signUp(input: { email: string; name: string; password: str
 }
 
 export class SignInThrottled extends DomainError {
-  constructor(readonly retryAfterSeconds: number) {
+  constructor(
+    readonly retryAfterSeconds: number,
+    scope: "email" | "address" = "email",
+  ) {
     const minutes = Math.ceil(retryAfterSeconds / 60);
-    super("TOO_MANY_REQUESTS", `Too many sign-in attempts for this email. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`, { field: "password" });
+    const from = scope === "address" ? "from your network" : "for this email";
+    super("TOO_MANY_REQUESTS", `Too many sign-in attempts ${from}. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`, { field: "password" });
   }
 }
 
-export async function signIn(input: { email: string; password: string }): Promise<NewSession> {
+/** Signs in; `clientAddress` (when the transport knows it) is throttled too (throttle.ts). */
+export async function signIn(input: { email: string; password: string }, options: { clientAddress?: string } = {}): Promise<NewSession> {
   const email = input.email.trim().toLowerCase();
-  const throttle = await countSignInAttempt(email);
+  const throttle = await countSignInAttempt(email, options.clientAddress);
   if (!throttle.allowed) {
-    log.warn("user.sign_in_throttled", { retry_after_seconds: throttle.retryAfterSeconds });
-    throw new SignInThrottled(throttle.retryAfterSeconds);
+    log.warn("user.sign_in_throttled", { retry_after_seconds: throttle.retryAfterSeconds, throttle__scope: throttle.scope });
+    throw new SignInThrottled(throttle.retryAfterSeconds, throttle.scope);
   }
   const [user] = await getDb()
     .select({ id: users.id, passwordHash: users.passwordHash })
@@ -73,7 +78,7 @@ export async function signIn(input: { email: string; password: string }): Promis
     log.info("user.sign_in_failed", {});
     throw new DomainError("UNAUTHORIZED", "Email or password is incorrect", { field: "password" });
   }
-  await forgiveSignInAttempts(email);
+  await forgiveSignInAttempts(email, options.clientAddress);
   bindContext({ "user.id": user.id });
   log.info("user.signed_in", { user__id: user.id });
   return createSession(user.id);

@@ -1,20 +1,29 @@
 /**
- * Sign-in throttling: at most `signInMaxAttempts` unsuccessful attempts per email in a fixed window
- * of `signInWindowSeconds`, counted in PostgreSQL so every web process shares the count.
+ * Sign-in throttling, counted in PostgreSQL so every web process shares the counts, in fixed windows
+ * of `signInWindowSeconds`:
  *
- * An attempt is counted *before* the password is checked and forgiven when it succeeds, so a burst
- * of parallel guesses cannot slip past the limit while their hashes are being verified. Once the
- * limit is reached every attempt for that email (right password or not) is refused until the window
- * ends, without checking the password, so the refusal reveals nothing about it.
+ * - per email: at most `signInMaxAttempts` unsuccessful attempts (guessing one account's password);
+ * - per client address (IPv4, or IPv6 /64), across all emails: at most `signInAddressMaxAttempts`
+ *   unsuccessful attempts (trying many accounts, or locking many out, from one place).
+ *
+ * An attempt is counted *before* the password is checked, so a burst of parallel guesses cannot
+ * slip past a limit while their hashes are being verified. A success clears its email's count and
+ * takes its own attempt back from the address's count (so signing in to an account of one's own
+ * does not reset what the address has failed). Once a limit is reached every attempt it covers
+ * (right password or not) is refused until the window ends, without checking the password, so the
+ * refusal reveals nothing about it.
  */
 import { eq, lt, sql } from "drizzle-orm";
 import { settings } from "../config";
 import { getDb } from "../db/client";
 import { signInThrottles } from "../db/schema";
+import { addressSubject } from "../http/client-address";
 import { sha256 } from "./crypto";
 
 export interface ThrottleDecision {
   allowed: boolean;
+  /** Which limit refused it (only when refused). */
+  scope?: "email" | "address";
   /** Seconds until the current window ends (only meaningful when refused). */
   retryAfterSeconds: number;
 }
@@ -22,13 +31,16 @@ export interface ThrottleDecision {
 /** The row key for an email: a hash, so no address is stored. */
 export const signInThrottleKey = (email: string) => sha256(`sign-in:${email.trim().toLowerCase()}`);
 
-/** Counts one attempt for `email` and says whether it may go ahead. */
-export async function countSignInAttempt(email: string): Promise<ThrottleDecision> {
-  const { signInMaxAttempts, signInWindowSeconds } = settings();
+/** The row key for a client address (hashed too). */
+export const signInAddressThrottleKey = (address: string) => sha256(`sign-in-address:${addressSubject(address)}`);
+
+/** Counts one attempt under `key`: its count in the current window, and when that window ends. */
+async function countAttempt(key: string): Promise<{ attempts: number; retryAfterSeconds: number }> {
+  const { signInWindowSeconds } = settings();
   const windowEnded = sql`${signInThrottles.windowStartedAt} <= now() - make_interval(secs => ${signInWindowSeconds})`;
   const [row] = await getDb()
     .insert(signInThrottles)
-    .values({ key: signInThrottleKey(email), attempts: 1, windowStartedAt: sql`now()` })
+    .values({ key, attempts: 1, windowStartedAt: sql`now()` })
     .onConflictDoUpdate({
       target: signInThrottles.key,
       set: {
@@ -40,12 +52,30 @@ export async function countSignInAttempt(email: string): Promise<ThrottleDecisio
       attempts: signInThrottles.attempts,
       retryAfterSeconds: sql<number>`greatest(1, ceil(extract(epoch from ${signInThrottles.windowStartedAt} + make_interval(secs => ${signInWindowSeconds}) - now())))::int`,
     });
-  return { allowed: row.attempts <= signInMaxAttempts, retryAfterSeconds: row.retryAfterSeconds };
+  return row;
 }
 
-/** A successful sign-in clears the email's count. */
-export async function forgiveSignInAttempts(email: string): Promise<void> {
+/** Counts one attempt for `email` (and for `clientAddress`, when known) and says whether it may go ahead. */
+export async function countSignInAttempt(email: string, clientAddress?: string): Promise<ThrottleDecision> {
+  const { signInMaxAttempts, signInAddressMaxAttempts } = settings();
+  const byEmail = await countAttempt(signInThrottleKey(email));
+  if (clientAddress && signInAddressMaxAttempts > 0) {
+    const byAddress = await countAttempt(signInAddressThrottleKey(clientAddress));
+    if (byAddress.attempts > signInAddressMaxAttempts) return { allowed: false, scope: "address", retryAfterSeconds: byAddress.retryAfterSeconds };
+  }
+  if (byEmail.attempts > signInMaxAttempts) return { allowed: false, scope: "email", retryAfterSeconds: byEmail.retryAfterSeconds };
+  return { allowed: true, retryAfterSeconds: 0 };
+}
+
+/** A successful sign-in clears the email's count and takes its attempt back from the address's. */
+export async function forgiveSignInAttempts(email: string, clientAddress?: string): Promise<void> {
   await getDb().delete(signInThrottles).where(eq(signInThrottles.key, signInThrottleKey(email)));
+  if (clientAddress && settings().signInAddressMaxAttempts > 0) {
+    await getDb()
+      .update(signInThrottles)
+      .set({ attempts: sql`greatest(${signInThrottles.attempts} - 1, 0)` })
+      .where(eq(signInThrottles.key, signInAddressThrottleKey(clientAddress)));
+  }
 }
 
 /** Deletes counts whose window has ended (they would restart at 1 anyway). Returns how many. */

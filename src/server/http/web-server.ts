@@ -9,6 +9,7 @@ import next from "next";
 import { getLogger } from "../observability/logger";
 import { NodeApiRequest, writeNodeResponse, type ApiResponse } from "./api";
 import { matchApiRoute } from "./api-routes";
+import { stampClientAddress } from "./client-address";
 
 const log = getLogger("http");
 
@@ -34,6 +35,7 @@ export async function startWebServer(options: { dir: string; host: string; port:
   const server = http.createServer((req, res) => {
     const match = matchApiRoute(req.method ?? "GET", req.url ?? "/");
     if (!match) {
+      stampClientAddress(req);
       void nextHandler(req, res);
       return;
     }

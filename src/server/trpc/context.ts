@@ -1,4 +1,5 @@
 import { resolvePrincipal, type Principal } from "../auth/principal";
+import { trustedClientAddress } from "../http/client-address";
 import { capturePropagatedHeaders } from "../http/headers";
 
 export interface TrpcContext {
@@ -9,6 +10,8 @@ export interface TrpcContext {
   invalidApiKey: boolean;
   /** PROPAGATED_HEADERS of this request, carried into the jobs it enqueues. */
   propagated: Record<string, string>;
+  /** The client's address as the web server saw it (client-address.ts); unknown under `next dev`. */
+  clientAddress: string | undefined;
 }
 
 export async function createTrpcContext(opts: { req: Request; resHeaders: Headers }): Promise<TrpcContext> {
@@ -19,6 +22,7 @@ export async function createTrpcContext(opts: { req: Request; resHeaders: Header
     principal,
     invalidApiKey,
     propagated: capturePropagatedHeaders(opts.req.headers),
+    clientAddress: trustedClientAddress(opts.req.headers),
   };
 }
 
@@ -31,5 +35,6 @@ export function createCallerContext(principal: Principal | null, headers: Record
     principal,
     invalidApiKey: false,
     propagated: capturePropagatedHeaders(h),
+    clientAddress: trustedClientAddress(h),
   };
 }

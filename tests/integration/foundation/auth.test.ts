@@ -1,9 +1,12 @@
+import { randomInt } from "node:crypto";
 import { eq, sql } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDb } from "../../../src/server/db/client";
 import { memberships, organisations, signInThrottles, users } from "../../../src/server/db/schema";
 import { sessionsCleanup } from "../../../src/worker/tasks/sessions-cleanup";
-import { signInThrottleKey } from "../../../src/server/auth/throttle";
+import { signInAddressThrottleKey, signInThrottleKey } from "../../../src/server/auth/throttle";
+import { resetSettingsForTests } from "../../../src/server/config";
+import { CLIENT_ADDRESS_HEADER, clientAddressHeader } from "../../../src/server/http/client-address";
 import { callerFor, captureLogs, expectTrpcError, signUpUser, uniqueEmail } from "../support/fixtures";
 
 describe("sign up, sign in, sign out", () => {
@@ -219,6 +222,65 @@ describe("sign up, sign in, sign out", () => {
       const keys = (await getDb().select({ key: signInThrottles.key }).from(signInThrottles)).map((r) => r.key);
       expect(keys).not.toContain(signInThrottleKey(ended));
       expect(keys).toContain(signInThrottleKey(current));
+    });
+  });
+
+  describe("sign-in throttling per client address (SIGN_IN_ADDRESS_MAX_ATTEMPTS=5 here)", () => {
+    beforeAll(() => {
+      process.env.SIGN_IN_ADDRESS_MAX_ATTEMPTS = "5";
+      resetSettingsForTests();
+    });
+    afterAll(() => {
+      delete process.env.SIGN_IN_ADDRESS_MAX_ATTEMPTS;
+      resetSettingsForTests();
+    });
+    // Distinct documentation addresses (RFC 5737) for each use in this file.
+    let next = randomInt(0, 200);
+    const newAddress = () => `198.51.100.${++next}`;
+    const from = (address: string) => callerFor(null, { [CLIENT_ADDRESS_HEADER]: clientAddressHeader(address) });
+
+    it("signIn__wrongPasswordsForManyEmailsFromOneAddress__refusedThereOnlyEvenForARealAccount", async () => {
+      // Given five wrong passwords from one address, each for a different email
+      const address = newAddress();
+      const user = await signUpUser();
+      for (let i = 0; i < 5; i++) await expectTrpcError(from(address).auth.signIn({ email: uniqueEmail(`spray${i}`), password: "Summer2026!" }), "UNAUTHORIZED");
+
+      // When a real user signs in from that address with the right password
+      const refused = await expectTrpcError(from(address).auth.signIn({ email: user.email, password: user.password }), "TOO_MANY_REQUESTS");
+
+      // Then it is refused as coming from a throttled network; from elsewhere the same sign-in works
+      expect(refused.message).toMatch(/^Too many sign-in attempts from your network\. Try again in 15 minutes\.$/);
+      await expect(from(newAddress()).auth.signIn({ email: user.email, password: user.password })).resolves.toMatchObject({ userId: user.userId });
+      // …and the address is stored only as a hash
+      const [row] = await getDb().select().from(signInThrottles).where(eq(signInThrottles.key, signInAddressThrottleKey(address)));
+      expect(row.attempts).toBe(6);
+      expect(JSON.stringify(await getDb().select().from(signInThrottles))).not.toContain(address);
+    });
+
+    it("signIn__successesFromOneAddress__doNotUseUpItsAllowanceNorResetIt", async () => {
+      // Given an office address from which four wrong passwords were typed
+      const address = newAddress();
+      const user = await signUpUser();
+      for (let i = 0; i < 4; i++) await expectTrpcError(from(address).auth.signIn({ email: user.email, password: `typo-${i}` }), "UNAUTHORIZED");
+
+      // When colleagues sign in successfully from it many times
+      for (let i = 0; i < 8; i++) await from(address).auth.signIn({ email: user.email, password: user.password });
+
+      // Then those sign-ins used nothing up and forgave nothing: one more mistake is allowed, the next is refused
+      await expectTrpcError(from(address).auth.signIn({ email: user.email, password: "typo-4" }), "UNAUTHORIZED");
+      await expectTrpcError(from(address).auth.signIn({ email: user.email, password: user.password }), "TOO_MANY_REQUESTS");
+    });
+
+    it("signIn__forgedAddressHeader__ignoredSoNoAddressIsCounted", async () => {
+      // Given a caller that sends the address header without this process's stamp
+      const forged = newAddress();
+      const caller = callerFor(null, { [CLIENT_ADDRESS_HEADER]: forged });
+
+      // When it fails to sign in more often than the address limit
+      for (let i = 0; i < 6; i++) await expectTrpcError(caller.auth.signIn({ email: uniqueEmail("forged"), password: "guess-guess" }), "UNAUTHORIZED");
+
+      // Then nothing was counted for that address
+      expect(await getDb().select().from(signInThrottles).where(eq(signInThrottles.key, signInAddressThrottleKey(forged)))).toEqual([]);
     });
   });
 });

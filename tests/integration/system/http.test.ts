@@ -1,4 +1,6 @@
+import pg from "pg";
 import { describe, expect, it, inject } from "vitest";
+import { signInAddressThrottleKey } from "../../../src/server/auth/throttle";
 
 const base = inject("systemUrl");
 
@@ -70,5 +72,26 @@ describe("web process over HTTP", () => {
     expect(refused.headers.get("set-cookie")).toBeNull();
     expect((await refused.json()).error.message).toMatch(/^Too many sign-in attempts/);
   });
-});
 
+  it("signInOverHttp__forgedAddressHeader__countedForTheSocketsAddressNotTheClaimedOne", async () => {
+    // Given the throttle counts of the loopback address and of an address a client will claim
+    const db = new pg.Client({ connectionString: inject("systemDatabaseUrl") });
+    await db.connect();
+    const forged = "203.0.113.77";
+    const attempts = async (address: string) =>
+      Number((await db.query("select attempts from sign_in_throttles where key = $1", [signInAddressThrottleKey(address)])).rows[0]?.attempts ?? 0);
+    try {
+      const before = await attempts("127.0.0.1");
+
+      // When a wrong password arrives with a forged client-address header
+      const response = await trpcPost("auth.signIn", { email: `addr-${Date.now()}@example.com`, password: "wrong-pass" }, { "x-flagpost-client-address": forged });
+
+      // Then it is counted once for the address the connection came from, and never for the claimed one
+      expect(response.status).toBe(401);
+      expect(await attempts("127.0.0.1")).toBe(before + 1);
+      expect(await attempts(forged)).toBe(0);
+    } finally {
+      await db.end();
+    }
+  });
+});
