@@ -26,6 +26,14 @@ function failed(template: string, res: http.ServerResponse, error: unknown): voi
   else res.destroy();
 }
 
+function send(template: string, res: http.ServerResponse, response: ApiResponse): void {
+  try {
+    writeNodeResponse(res, response);
+  } catch (error) {
+    failed(template, res, error);
+  }
+}
+
 export async function startWebServer(options: { dir: string; host: string; port: number }): Promise<WebServer> {
   const app = next({ dev: false, dir: options.dir, hostname: options.host, port: options.port });
   await app.prepare();
@@ -40,18 +48,15 @@ export async function startWebServer(options: { dir: string; host: string; port:
       return;
     }
     const { template } = match.route;
-    const send = (response: ApiResponse) => {
-      try {
-        writeNodeResponse(res, response);
-      } catch (error) {
-        failed(template, res, error);
-      }
-    };
     try {
       const response = match.route.serve(new NodeApiRequest(req, origin), match.params);
-      // Cached answers come back synchronously and are written without a promise (docs/performance.md).
-      if (response instanceof Promise) response.then(send, (error: unknown) => failed(template, res, error));
-      else send(response);
+      // Cached answers come back synchronously and are written without a promise or closure (docs/performance.md).
+      if (response instanceof Promise)
+        response.then(
+          (answer) => send(template, res, answer),
+          (error: unknown) => failed(template, res, error),
+        );
+      else send(template, res, response);
     } catch (error) {
       failed(template, res, error);
     }
