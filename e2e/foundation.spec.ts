@@ -70,3 +70,47 @@ test("protectedPage__signedOut__redirectsToSignIn", async ({ page }) => {
   // Then the sign-in page is shown
   await expect(page).toHaveURL(/\/login$/);
 });
+
+test("changePassword__fromAccountSettings__otherBrowserSignedOutNewPasswordSignsIn", async ({ page, browser }) => {
+  // Given an account signed in here and in another browser
+  const { email, password } = await signUp(page, { name: "Grace" });
+  const otherContext = await browser.newContext({ baseURL: process.env.E2E_BASE_URL });
+  const other = await otherContext.newPage();
+  await other.goto("/login");
+  await other.getByLabel("Email").fill(email);
+  await other.getByLabel("Password").fill(password);
+  await other.getByRole("button", { name: "Sign in" }).click();
+  await expect(other.getByRole("heading", { name: "Projects", exact: true })).toBeVisible();
+
+  // When Grace opens her account settings and submits with mismatched, then wrong, then right entries
+  await page.getByRole("link", { name: "Account settings" }).click();
+  await expect(page.getByRole("heading", { name: "Account" })).toBeVisible();
+  await page.getByLabel("Current password").fill(password);
+  await page.getByLabel("New password", { exact: true }).fill("a much better one");
+  await page.getByLabel("Confirm new password").fill("a much better onE");
+  await page.getByRole("button", { name: "Change password" }).click();
+  await expect(page.getByText("The two new passwords differ")).toBeVisible();
+  await page.getByLabel("Confirm new password").fill("a much better one");
+  await page.getByLabel("Current password").fill("not it at all");
+  await page.getByRole("button", { name: "Change password" }).click();
+  await expect(page.getByText("Current password is incorrect")).toBeVisible();
+  await page.getByLabel("Current password").fill(password);
+  await page.getByLabel("Current password").press("Enter");
+
+  // Then it is confirmed, the form is cleared, and the other browser is signed out
+  await expect(page.getByRole("status").filter({ hasText: "Password changed. 1 other session was signed out." })).toBeVisible();
+  await expect(page.getByLabel("Current password")).toHaveValue("");
+  await other.reload();
+  await expect(other).toHaveURL(/\/login$/);
+  await otherContext.close();
+
+  // …and after signing out here, only the new password signs in
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByText("Email or password is incorrect")).toBeVisible();
+  await page.getByLabel("Password").fill("a much better one");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Projects", exact: true })).toBeVisible();
+});

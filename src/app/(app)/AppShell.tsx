@@ -190,6 +190,9 @@ export function AppShell({ user, children }: { user: { email: string; name: stri
               <br />
               <span className="small muted">{user.email}</span>
             </span>
+            <nav className="nav" aria-label="Account">
+              <NavLink href="/account">Account settings</NavLink>
+            </nav>
             <button type="button" className="btn btn-ghost" onClick={() => signOut.mutate()} disabled={signOut.isPending}>
               Sign out
             </button>

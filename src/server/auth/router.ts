@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { settings } from "../config";
 import { protectedProcedure, publicProcedure, router } from "../trpc/init";
-import { clearedSessionCookie, sessionCookie, signIn, SignInThrottled, signOut, signUp } from "./service";
+import { TRPCError } from "@trpc/server";
+import { changePassword, clearedSessionCookie, sessionCookie, signIn, SignInThrottled, signOut, signUp } from "./service";
 
 const email = z.string().trim().toLowerCase().email("Enter a valid email address").max(320);
 const password = z.string().min(8, "Password must be at least 8 characters").max(200);
@@ -40,6 +41,17 @@ export const authRouter = router({
     ctx.resHeaders.append("set-cookie", sessionCookie(session.token, session.expiresAt, secureCookies(ctx.headers)));
     return { userId: session.userId };
   }),
+  /** Signed-in users only (not API keys); other sessions of the user end. */
+  changePassword: protectedProcedure
+    .input(z.object({ currentPassword: z.string().min(1, "Current password is required").max(200), newPassword: password }))
+    .mutation(async ({ ctx, input }) => {
+      const principal = ctx.principal;
+      if (principal.kind !== "user") throw new TRPCError({ code: "FORBIDDEN", message: "API keys have no password" });
+      return changePassword(principal, input, { clientAddress: ctx.clientAddress }).catch((error: unknown) => {
+        if (error instanceof SignInThrottled) ctx.resHeaders.set("retry-after", String(error.retryAfterSeconds));
+        throw error;
+      });
+    }),
   signOut: protectedProcedure.mutation(async ({ ctx }) => {
     if (ctx.principal.kind === "user") await signOut(ctx.principal.sessionId);
     ctx.resHeaders.append("set-cookie", clearedSessionCookie());

@@ -1,5 +1,5 @@
 /** Sign up, sign in, sign out; sessions are opaque tokens stored as sha256. */
-import { eq, sql } from "drizzle-orm";
+import { and, eq, ne, sql } from "drizzle-orm";
 import { settings } from "../config";
 import { getDb } from "../db/client";
 import { memberships, organisations, sessions, users } from "../db/schema";
@@ -52,10 +52,11 @@ export class SignInThrottled extends DomainError {
   constructor(
     readonly retryAfterSeconds: number,
     scope: "email" | "address" = "email",
+    field = "password",
   ) {
     const minutes = Math.ceil(retryAfterSeconds / 60);
     const from = scope === "address" ? "from your network" : "for this email";
-    super("TOO_MANY_REQUESTS", `Too many sign-in attempts ${from}. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`, { field: "password" });
+    super("TOO_MANY_REQUESTS", `Too many sign-in attempts ${from}. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`, { field });
   }
 }
 
@@ -104,6 +105,40 @@ export function clearedSessionCookie(): string {
   return `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`;
 }
 
-function validatePassword(password: string): void {
-  if (password.length < 8) throw badInput("Password must be at least 8 characters", "password");
+/**
+ * Changes a signed-in user's password. The current password must be given (checked under the same
+ * per-email throttle as sign-in, so a stolen session cannot be used to guess it); every other
+ * session of the user ends, the one making the change stays.
+ */
+export async function changePassword(
+  user: { userId: string; email: string; sessionId: string },
+  input: { currentPassword: string; newPassword: string },
+  options: { clientAddress?: string } = {},
+): Promise<{ otherSessionsEnded: number }> {
+  validatePassword(input.newPassword, "newPassword");
+  const throttle = await countSignInAttempt(user.email, options.clientAddress);
+  if (!throttle.allowed) {
+    log.warn("user.sign_in_throttled", { retry_after_seconds: throttle.retryAfterSeconds, throttle__scope: throttle.scope });
+    throw new SignInThrottled(throttle.retryAfterSeconds, throttle.scope, "currentPassword");
+  }
+  const [row] = await getDb().select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, user.userId)).limit(1);
+  if (!row || !(await verifyPassword(input.currentPassword, row.passwordHash))) {
+    log.info("user.password_change_refused", {});
+    throw badInput("Current password is incorrect", "currentPassword");
+  }
+  await forgiveSignInAttempts(user.email, options.clientAddress);
+  const passwordHash = await hashPassword(input.newPassword);
+  const ended = await getDb().transaction(async (tx) => {
+    await tx.update(users).set({ passwordHash }).where(eq(users.id, user.userId));
+    return tx
+      .delete(sessions)
+      .where(and(eq(sessions.userId, user.userId), ne(sessions.id, user.sessionId)))
+      .returning({ id: sessions.id });
+  });
+  log.info("user.password_changed", { user__id: user.userId, sessions__ended: ended.length });
+  return { otherSessionsEnded: ended.length };
+}
+
+function validatePassword(password: string, field = "password"): void {
+  if (password.length < 8) throw badInput("Password must be at least 8 characters", field);
 }

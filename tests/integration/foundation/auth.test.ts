@@ -7,7 +7,7 @@ import { sessionsCleanup } from "../../../src/worker/tasks/sessions-cleanup";
 import { signInAddressThrottleKey, signInThrottleKey } from "../../../src/server/auth/throttle";
 import { resetSettingsForTests } from "../../../src/server/config";
 import { CLIENT_ADDRESS_HEADER, clientAddressHeader } from "../../../src/server/http/client-address";
-import { callerFor, captureLogs, expectTrpcError, signUpUser, uniqueEmail } from "../support/fixtures";
+import { apiKeyCaller, callerFor, captureLogs, expectTrpcError, signUpUser, uniqueEmail } from "../support/fixtures";
 
 describe("sign up, sign in, sign out", () => {
   it("signUp__newEmail__createsUserOrganisationAdminMembershipAndSessionCookie", async () => {
@@ -282,5 +282,69 @@ describe("sign up, sign in, sign out", () => {
       // Then nothing was counted for that address
       expect(await getDb().select().from(signInThrottles).where(eq(signInThrottles.key, signInAddressThrottleKey(forged)))).toEqual([]);
     });
+  });
+});
+
+describe("changing a password", () => {
+  const signedIn = async (email: string, password: string) => {
+    const session = await callerFor(null).auth.signIn({ email, password });
+    return session;
+  };
+
+  it("changePassword__rightCurrentPassword__newOneWorksOldOneNotOtherSessionsEndThisOneStays", async () => {
+    // Given a user signed in twice (this browser and another one)
+    const user = await signUpUser();
+    const other = await import("../../../src/server/auth/service").then((m) => m.signIn({ email: user.email, password: user.password }));
+    const { principalFromSessionToken } = await import("../../../src/server/auth/principal");
+    expect(await principalFromSessionToken(other.token)).not.toBeNull();
+
+    // When they change their password in this one
+    const result = await user.caller.auth.changePassword({ currentPassword: user.password, newPassword: "a brand new secret" });
+
+    // Then the other session has ended, this one still works, the new password signs in and the old one does not
+    expect(result).toEqual({ otherSessionsEnded: 1 });
+    expect(await principalFromSessionToken(other.token)).toBeNull();
+    expect(await principalFromSessionToken(user.token)).toMatchObject({ userId: user.userId });
+    await expect(signedIn(user.email, "a brand new secret")).resolves.toMatchObject({ userId: user.userId });
+    await expectTrpcError(callerFor(null).auth.signIn({ email: user.email, password: user.password }), "UNAUTHORIZED");
+  });
+
+  it("changePassword__wrongCurrentOrShortNew__badRequestOnTheFieldAndNothingChanges", async () => {
+    // Given a signed-in user
+    const user = await signUpUser();
+
+    // When the current password is wrong, or the new one too short
+    const wrong = await expectTrpcError(user.caller.auth.changePassword({ currentPassword: "not my password", newPassword: "a brand new secret" }), "BAD_REQUEST");
+    const short = await expectTrpcError(user.caller.auth.changePassword({ currentPassword: user.password, newPassword: "short" }), "BAD_REQUEST");
+
+    // Then each is refused on its field, and the old password still signs in
+    expect(wrong.message).toBe("Current password is incorrect");
+    // (in-process callers see zod's issues; over HTTP they arrive as the field's error)
+    expect(short.message).toContain("Password must be at least 8 characters");
+    expect(short.message).toContain("newPassword");
+    await expect(signedIn(user.email, user.password)).resolves.toMatchObject({ userId: user.userId });
+  });
+
+  it("changePassword__guessingWithAStolenSession__throttledLikeSignIn", async () => {
+    // Given a session used to guess the current password ten times
+    const user = await signUpUser();
+    for (let i = 0; i < 10; i++) await expectTrpcError(user.caller.auth.changePassword({ currentPassword: `guess-${i}`, newPassword: "a brand new secret" }), "BAD_REQUEST");
+
+    // When the right one is tried next
+    const refused = await expectTrpcError(user.caller.auth.changePassword({ currentPassword: user.password, newPassword: "a brand new secret" }), "TOO_MANY_REQUESTS");
+
+    // Then it is refused without being checked, and signing in is locked the same way
+    expect(refused.message).toMatch(/^Too many sign-in attempts for this email/);
+    await expectTrpcError(callerFor(null).auth.signIn({ email: user.email, password: user.password }), "TOO_MANY_REQUESTS");
+  });
+
+  it("changePassword__apiKey__forbidden", async () => {
+    // Given an organisation API key
+    const user = await signUpUser();
+    const { caller } = await apiKeyCaller(user);
+
+    // When it tries to change a password
+    // Then it is refused
+    await expectTrpcError(caller.auth.changePassword({ currentPassword: "whatever-it-is", newPassword: "a brand new secret" }), "FORBIDDEN");
   });
 });
