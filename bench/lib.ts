@@ -171,14 +171,3 @@ export async function measureOnce(options: Omit<AutocannonOptions, "duration">, 
 export function median(values: number[]): number {
   return percentile(values, 50);
 }
-
-/** Warm-up, then a measured autocannon run. */
-export async function load(name: string, options: Omit<AutocannonOptions, "duration">, seconds: number): Promise<Load> {
-  log(`${name}: warm-up`);
-  await autocannon({ ...options, duration: Math.min(3, seconds) });
-  log(`${name}: ${seconds} s × ${options.connections} connections`);
-  const result = await autocannon({ ...options, duration: seconds });
-  const statuses: Record<string, number> = {};
-  for (const [code, stat] of Object.entries(result.statusCodeStats ?? {})) statuses[code] = stat.count;
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, total: result.requests.total, errors: result.errors + result.timeouts, statuses };
-}

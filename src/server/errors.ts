@@ -8,12 +8,15 @@ export type DomainErrorCode = "BAD_REQUEST" | "NOT_FOUND" | "CONFLICT" | "FORBID
 export class DomainError extends Error {
   readonly code: DomainErrorCode;
   readonly field?: string;
+  /** When to try again (TOO_MANY_REQUESTS): the transports send it as `Retry-After`. */
+  readonly retryAfterSeconds?: number;
 
-  constructor(code: DomainErrorCode, message: string, options: { field?: string; cause?: unknown } = {}) {
+  constructor(code: DomainErrorCode, message: string, options: { field?: string; cause?: unknown; retryAfterSeconds?: number } = {}) {
     super(message, { cause: options.cause });
     this.name = "DomainError";
     this.code = code;
     this.field = options.field;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { settings } from "../config";
 import { protectedProcedure, publicProcedure, router } from "../trpc/init";
 import { TRPCError } from "@trpc/server";
-import { changePassword, clearedSessionCookie, sessionCookie, signIn, SignInThrottled, signOut, signUp } from "./service";
+import { changePassword, clearedSessionCookie, sessionCookie, signIn, signOut, signUp } from "./service";
 
 const email = z.string().trim().toLowerCase().email("Enter a valid email address").max(320);
 const password = z.string().min(8, "Password must be at least 8 characters").max(200);
@@ -34,10 +34,7 @@ export const authRouter = router({
       return { userId: session.userId, organisationId: session.organisationId };
     }),
   signIn: publicProcedure.input(z.object({ email, password: z.string().min(1, "Password is required").max(200) })).mutation(async ({ ctx, input }) => {
-    const session = await signIn(input, { clientAddress: ctx.clientAddress }).catch((error: unknown) => {
-      if (error instanceof SignInThrottled) ctx.resHeaders.set("retry-after", String(error.retryAfterSeconds));
-      throw error;
-    });
+    const session = await signIn(input, { clientAddress: ctx.clientAddress });
     ctx.resHeaders.append("set-cookie", sessionCookie(session.token, session.expiresAt, secureCookies(ctx.headers)));
     return { userId: session.userId };
   }),
@@ -47,10 +44,7 @@ export const authRouter = router({
     .mutation(async ({ ctx, input }) => {
       const principal = ctx.principal;
       if (principal.kind !== "user") throw new TRPCError({ code: "FORBIDDEN", message: "API keys have no password" });
-      return changePassword(principal, input, { clientAddress: ctx.clientAddress }).catch((error: unknown) => {
-        if (error instanceof SignInThrottled) ctx.resHeaders.set("retry-after", String(error.retryAfterSeconds));
-        throw error;
-      });
+      return changePassword(principal, input, { clientAddress: ctx.clientAddress });
     }),
   signOut: protectedProcedure.mutation(async ({ ctx }) => {
     if (ctx.principal.kind === "user") await signOut(ctx.principal.sessionId);

@@ -48,26 +48,24 @@ export async function signUp(input: { email: string; name: string; password: str
   }
 }
 
-export class SignInThrottled extends DomainError {
-  constructor(
-    readonly retryAfterSeconds: number,
-    scope: "email" | "address" = "email",
-    field = "password",
-  ) {
-    const minutes = Math.ceil(retryAfterSeconds / 60);
-    const from = scope === "address" ? "from your network" : "for this email";
-    super("TOO_MANY_REQUESTS", `Too many sign-in attempts ${from}. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`, { field });
-  }
+function throttled(retryAfterSeconds: number, scope: "email" | "address" = "email", field = "password"): DomainError {
+  const minutes = Math.ceil(retryAfterSeconds / 60);
+  const from = scope === "address" ? "from your network" : "for this email";
+  return new DomainError("TOO_MANY_REQUESTS", `Too many sign-in attempts ${from}. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`, { field, retryAfterSeconds });
+}
+
+/** Counts a password check for `email` (throttle.ts) and throws TOO_MANY_REQUESTS (on `field`) when a limit is reached. */
+async function admitPasswordCheck(email: string, clientAddress: string | undefined, field: string): Promise<void> {
+  const throttle = await countSignInAttempt(email, clientAddress);
+  if (throttle.allowed) return;
+  log.warn("user.sign_in_throttled", { retry_after_seconds: throttle.retryAfterSeconds, throttle__scope: throttle.scope });
+  throw throttled(throttle.retryAfterSeconds, throttle.scope, field);
 }
 
 /** Signs in; `clientAddress` (when the transport knows it) is throttled too (throttle.ts). */
 export async function signIn(input: { email: string; password: string }, options: { clientAddress?: string } = {}): Promise<NewSession> {
   const email = input.email.trim().toLowerCase();
-  const throttle = await countSignInAttempt(email, options.clientAddress);
-  if (!throttle.allowed) {
-    log.warn("user.sign_in_throttled", { retry_after_seconds: throttle.retryAfterSeconds, throttle__scope: throttle.scope });
-    throw new SignInThrottled(throttle.retryAfterSeconds, throttle.scope);
-  }
+  await admitPasswordCheck(email, options.clientAddress, "password");
   const [user] = await getDb()
     .select({ id: users.id, passwordHash: users.passwordHash })
     .from(users)
@@ -116,11 +114,7 @@ export async function changePassword(
   options: { clientAddress?: string } = {},
 ): Promise<{ otherSessionsEnded: number }> {
   validatePassword(input.newPassword, "newPassword");
-  const throttle = await countSignInAttempt(user.email, options.clientAddress);
-  if (!throttle.allowed) {
-    log.warn("user.sign_in_throttled", { retry_after_seconds: throttle.retryAfterSeconds, throttle__scope: throttle.scope });
-    throw new SignInThrottled(throttle.retryAfterSeconds, throttle.scope, "currentPassword");
-  }
+  await admitPasswordCheck(user.email, options.clientAddress, "currentPassword");
   const [row] = await getDb().select({ passwordHash: users.passwordHash }).from(users).where(eq(users.id, user.userId)).limit(1);
   if (!row || !(await verifyPassword(input.currentPassword, row.passwordHash))) {
     log.info("user.password_change_refused", {});

@@ -23,8 +23,6 @@ import { TRANSLATOR_VERSION } from "./translator";
 
 const log = getLogger("flagd");
 
-const json = apiJson;
-
 function keyOf(request: ApiRequest): string | null {
   const header = request.headers.get("x-environment-key");
   if (header) return header.trim();
@@ -40,26 +38,26 @@ type Access = { ok: true; served: ServedDocument } | { ok: false; response: ApiR
 /** Hot path: cache hits return synchronously (no promise per step); misses go through the store. */
 function access(request: ApiRequest): Access | Promise<Access> {
   const key = keyOf(request);
-  if (!key) return { ok: false, response: json(401, { detail: INVALID_KEY }) };
+  if (!key) return { ok: false, response: apiJson(401, { detail: INVALID_KEY }) };
   const resolved = resolveEnvironmentKey(key);
   return resolved instanceof Promise ? resolved.then(afterKey) : afterKey(resolved);
 }
 
 function afterKey(resolved: ResolvedEnvironmentKey | null): Access | Promise<Access> {
-  if (!resolved) return { ok: false, response: json(401, { detail: INVALID_KEY }) };
+  if (!resolved) return { ok: false, response: apiJson(401, { detail: INVALID_KEY }) };
   bindContext({ "environment.id": resolved.environmentId, "project.id": resolved.projectId, "organisation.id": resolved.organisationId });
   if (resolved.kind !== "server") {
-    return { ok: false, response: json(403, { detail: "flagd sync needs a server-side environment key (ser.…)" }) };
+    return { ok: false, response: apiJson(403, { detail: "flagd sync needs a server-side environment key (ser.…)" }) };
   }
   const served = currentDocument(resolved.environmentId);
   return served instanceof Promise ? served.then(afterDocument) : afterDocument(served);
 }
 
 function afterDocument(served: ServedDocument | null): Access {
-  if (!served) return { ok: false, response: json(503, { detail: DOCUMENT_NOT_AVAILABLE }, { "retry-after": "1" }) };
-  if (served.document.project?.organisation?.stop_serving_flags) return { ok: false, response: json(401, { detail: STOP_SERVING }) };
+  if (!served) return { ok: false, response: apiJson(503, { detail: DOCUMENT_NOT_AVAILABLE }, { "retry-after": "1" }) };
+  if (served.document.project?.organisation?.stop_serving_flags) return { ok: false, response: apiJson(401, { detail: STOP_SERVING }) };
   if (!served.sdkExtras.flagdEnabled) {
-    return { ok: false, response: json(404, { detail: "The flagd integration is not enabled for this project" }) };
+    return { ok: false, response: apiJson(404, { detail: "The flagd integration is not enabled for this project" }) };
   }
   return { ok: true, served };
 }
@@ -126,5 +124,5 @@ export async function handleFlagdDiagnostics(request: ApiRequest): Promise<ApiRe
   if (!result.ok) return result.response;
   const { served } = result;
   const flagd = flagdOf(served);
-  return json(200, { environmentId: served.environmentId, revision: served.revision, etag: flagd.etag, ...(flagd.diagnostics as object) }, { "cache-control": "no-cache" });
+  return apiJson(200, { environmentId: served.environmentId, revision: served.revision, etag: flagd.etag, ...(flagd.diagnostics as object) }, { "cache-control": "no-cache" });
 }

@@ -87,6 +87,8 @@ const observed = t.middleware(async ({ ctx, path, type, next }) => {
             if (!result.ok) {
               const mapped = toTrpcError(result.error);
               status = httpStatusOf(mapped.code);
+              const retryAfter = mapped.cause instanceof DomainError ? mapped.cause.retryAfterSeconds : undefined;
+              if (retryAfter !== undefined) ctx.resHeaders.set("retry-after", String(retryAfter));
               if (mapped.code === "INTERNAL_SERVER_ERROR") {
                 log.error("procedure.failed", { procedure: path, error: result.error.cause ?? result.error });
               }
