@@ -39,6 +39,7 @@ import { configuredDatabaseUrl, getDb } from "../db/client";
 import { environmentApiKeys, environments, projects } from "../db/schema";
 import { runWithContext } from "../observability/context";
 import { getLogger } from "../observability/logger";
+import { boundCounter } from "../observability/metrics";
 import { documentCacheLookups, documentListenerConnected, documentNotifications, keyCacheLookups } from "../sdk/metrics";
 import { DOCUMENT_CHANNEL, readStoredDocument, storedRevision } from "./store";
 import type { EnvironmentDocument, SdkExtras } from "./types";
@@ -214,6 +215,10 @@ function rememberKey(keys: Map<string, KeyCacheEntry>, key: string, entry: KeyCa
   }
 }
 
+// The cache hits counted on every warm request, bound once (metrics.ts).
+const keyCacheHits = boundCounter(keyCacheLookups, { result: "hit" });
+const documentCacheHits = boundCounter(documentCacheLookups, { result: "hit" });
+
 /**
  * The environment an SDK key belongs to, or null for an unknown, revoked or expired key. The key
  * kind follows Flagsmith: `ser.`-prefixed keys are server keys, anything else a client key.
@@ -225,7 +230,7 @@ export function resolveEnvironmentKey(key: string): ResolvedEnvironmentKey | nul
   const now = Date.now();
   const cached = current.keys.get(key);
   if (cached && cached.expiresAt > now) {
-    keyCacheLookups.inc({ result: "hit" });
+    keyCacheHits.inc();
     return cached.value;
   }
   keyCacheLookups.inc({ result: "miss" });
@@ -353,7 +358,7 @@ export function currentDocument(environmentId: number): ServedDocument | null | 
   if (slot) {
     if (slot.pending) return slot.pending;
     if (isFresh(slot, Date.now(), current.listener)) {
-      if (slot.entry) documentCacheLookups.inc({ result: "hit" });
+      if (slot.entry) documentCacheHits.inc();
       else documentCacheLookups.inc({ result: "missing" });
       return slot.entry;
     }

@@ -17,9 +17,13 @@ import { currentDocument, resolveEnvironmentKey, type ResolvedEnvironmentKey, ty
 import { bindContext } from "../observability/context";
 import { getLogger } from "../observability/logger";
 import { DOCUMENT_NOT_AVAILABLE, INVALID_KEY, isNotModified, STOP_SERVING } from "../sdk/http";
+import { boundCounter } from "../observability/metrics";
 import { flagdSyncRequests } from "./metrics";
 import { translateForFlagd, type PublishedFlagd } from "./publish";
 import { TRANSLATOR_VERSION } from "./translator";
+
+// Counted on every conditional poll that changes nothing (metrics.ts: bound once).
+const notModifiedAnswers = boundCounter(flagdSyncRequests, { status: "304" });
 
 const log = getLogger("flagd");
 
@@ -107,7 +111,7 @@ function respondSync(request: ApiRequest, result: Access): ApiResponse {
   }
   const http = syncHttpOf(result.served);
   if (isNotModified(request, http.flagd.etag, http.lastModifiedMs)) {
-    flagdSyncRequests.inc({ status: "304" });
+    notModifiedAnswers.inc();
     return apiResponse(304, http.headers);
   }
   flagdSyncRequests.inc({ status: "200" });

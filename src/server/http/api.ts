@@ -42,48 +42,57 @@ export function toWebResponse(response: ApiResponse): Response {
   return new Response(response.body as BodyInit | null, { status: response.status, headers: response.headers });
 }
 
+/** Headers of a Node request, read by lower-case name (a prototype method: no closure per request). */
+class NodeHeaders {
+  constructor(private readonly raw: IncomingMessage["headers"]) {}
+  get(name: string): string | null {
+    const value = this.raw[name] ?? this.raw[name.toLowerCase()];
+    return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+  }
+}
+
+/** The body of a Node request as a `getReader()` stream. */
+class NodeBody {
+  constructor(private readonly request: IncomingMessage) {}
+  getReader(): BodyReader {
+    const request = this.request;
+    const iterator = request[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    return {
+      async read() {
+        const next = await iterator.next();
+        return next.done ? { done: true as const } : { done: false as const, value: next.value };
+      },
+      async cancel() {
+        await iterator.return?.();
+        request.resume();
+      },
+    };
+  }
+}
+
 /** An `ApiRequest` over Node's `IncomingMessage` (headers read lazily, body streamed). */
 export class NodeApiRequest implements ApiRequest {
   readonly method: string;
   readonly url: string;
-  readonly headers: { get(name: string): string | null };
-  readonly body: { getReader(): BodyReader } | null;
+  readonly headers: NodeHeaders;
+  readonly body: NodeBody | null;
 
   constructor(request: IncomingMessage, origin: string) {
     this.method = request.method ?? "GET";
     this.url = origin + (request.url ?? "/");
-    const raw = request.headers;
-    this.headers = {
-      get(name: string): string | null {
-        const value = raw[name.toLowerCase()];
-        return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
-      },
-    };
-    this.body =
-      this.method === "GET" || this.method === "HEAD"
-        ? null
-        : {
-            getReader(): BodyReader {
-              const iterator = request[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-              return {
-                async read() {
-                  const next = await iterator.next();
-                  return next.done ? { done: true as const } : { done: false as const, value: next.value };
-                },
-                async cancel() {
-                  await iterator.return?.();
-                  request.resume();
-                },
-              };
-            },
-          };
+    this.headers = new NodeHeaders(request.headers);
+    this.body = this.method === "GET" || this.method === "HEAD" ? null : new NodeBody(request);
   }
 }
 
 export function writeNodeResponse(res: ServerResponse, response: ApiResponse): void {
-  const body = response.body === null ? undefined : typeof response.body === "string" ? Buffer.from(response.body) : response.body;
-  const headers: Record<string, string | number> = { ...response.headers };
-  if (body !== undefined) headers["content-length"] = body.byteLength;
-  res.writeHead(response.status, headers);
+  if (response.body === null) {
+    // writeHead only reads the headers: a response's shared, per-revision headers go out as they are.
+    res.writeHead(response.status, response.headers);
+    res.end();
+    return;
+  }
+  const body = typeof response.body === "string" ? Buffer.from(response.body) : response.body;
+  res.writeHead(response.status, { ...response.headers, "content-length": body.byteLength });
   res.end(body);
 }

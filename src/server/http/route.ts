@@ -13,6 +13,7 @@
 import type { Attributes, Span } from "@opentelemetry/api";
 import { bindContext, withRequestContext, type ContextBindings } from "../observability/context";
 import { httpRequestDuration } from "../observability/http-metrics";
+import { boundHistogram, type BoundHistogram } from "../observability/metrics";
 import { getLogger } from "../observability/logger";
 import { incomingContext, inSpan, recordSpanError, SpanKind } from "../observability/tracing";
 import { apiJson, toWebResponse, type ApiRequest, type ApiResponse } from "./api";
@@ -42,17 +43,28 @@ export interface ApiRoute<P> {
 // runs through tsx, which also names every closure it creates).
 const SERVER = SpanKind.SERVER;
 
-function finish(template: string, method: string, started: bigint, span: Span, response: ApiResponse): ApiResponse {
+/** What a route keeps per request method: span name and attributes, and a duration series per status. */
+interface MethodState {
+  template: string;
+  method: string;
+  spanName: string;
+  attributes: Attributes;
+  durations: Map<number, BoundHistogram>;
+}
+
+function finish(state: MethodState, started: bigint, span: Span, response: ApiResponse): ApiResponse {
   span.setAttribute("http.response.status_code", response.status);
   span.end();
-  httpRequestDuration.observe({ route: template, method, status: String(response.status) }, Number(process.hrtime.bigint() - started) / 1e9);
+  let duration = state.durations.get(response.status);
+  if (!duration) state.durations.set(response.status, (duration = boundHistogram(httpRequestDuration, { route: state.template, method: state.method, status: String(response.status) })));
+  duration.observe(Number(process.hrtime.bigint() - started) / 1e9);
   return response;
 }
 
-function fail(template: string, method: string, started: bigint, span: Span, error: unknown): ApiResponse {
-  log.error("request.failed", { http__route: template, http__method: method, error });
+function fail(state: MethodState, started: bigint, span: Span, error: unknown): ApiResponse {
+  log.error("request.failed", { http__route: state.template, http__method: state.method, error });
   recordSpanError(span, error);
-  return finish(template, method, started, span, apiJson(500, { detail: "Internal server error" }));
+  return finish(state, started, span, apiJson(500, { detail: "Internal server error" }));
 }
 
 export function route<P = Record<string, string>>(
@@ -60,11 +72,21 @@ export function route<P = Record<string, string>>(
   handler: (request: ApiRequest, params: P) => ApiResponse | Promise<ApiResponse>,
   options: RouteOptions<P> = {},
 ): ApiRoute<P> {
-  // Span name and attributes per method, built once.
-  const spans = new Map<string, { name: string; attributes: Attributes }>();
-  const spanOf = (method: string) => {
-    let found = spans.get(method);
-    if (!found) spans.set(method, (found = { name: `${method} ${template}`, attributes: Object.freeze({ "http.request.method": method, "http.route": template }) }));
+  // Per method, built once.
+  const methods = new Map<string, MethodState>();
+  const stateOf = (method: string) => {
+    let found = methods.get(method);
+    if (!found)
+      methods.set(
+        method,
+        (found = {
+          template,
+          method,
+          spanName: `${method} ${template}`,
+          attributes: Object.freeze({ "http.request.method": method, "http.route": template }),
+          durations: new Map(),
+        }),
+      );
     return found;
   };
   const handle = (request: ApiRequest, params: P): ApiResponse | Promise<ApiResponse> => {
@@ -79,25 +101,24 @@ export function route<P = Record<string, string>>(
       return handler(request, params);
     });
   };
-  const run = (span: Span, request: ApiRequest, params: P, started: bigint): ApiResponse | Promise<ApiResponse> => {
-    const method = request.method;
+  const run = (span: Span, state: MethodState, request: ApiRequest, params: P, started: bigint): ApiResponse | Promise<ApiResponse> => {
     try {
       const result = handle(request, params);
-      if (!(result instanceof Promise)) return finish(template, method, started, span, result);
+      if (!(result instanceof Promise)) return finish(state, started, span, result);
       return result.then(
-        (response) => finish(template, method, started, span, response),
-        (error: unknown) => fail(template, method, started, span, error),
+        (response) => finish(state, started, span, response),
+        (error: unknown) => fail(state, started, span, error),
       );
     } catch (error) {
-      return fail(template, method, started, span, error);
+      return fail(state, started, span, error);
     }
   };
   const serve = (request: ApiRequest, params: P): ApiResponse | Promise<ApiResponse> => {
     const started = process.hrtime.bigint();
     // The request context and the server span are entered together (one context switch).
     const parent = withRequestContext(incomingContext(request.headers), { headers: capturePropagatedHeaders(request.headers) });
-    const { name, attributes } = spanOf(request.method);
-    return inSpan(name, { parent, kind: SERVER, attributes }, run, request, params, started);
+    const state = stateOf(request.method);
+    return inSpan(state.spanName, { parent, kind: SERVER, attributes: state.attributes }, run, state, request, params, started);
   };
   const next = async (request: Request, context: RouteContext<P>): Promise<Response> =>
     toWebResponse(await serve(request, ((await context?.params) ?? {}) as P));

@@ -3,19 +3,27 @@
  * `span_id` appear on log lines, `traceparent` propagates into jobs); spans are recorded and
  * exported only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (or a test adds a processor).
  */
+import { randomFillSync } from "node:crypto";
 import {
   context,
+  INVALID_SPAN_CONTEXT,
   propagation,
   SpanKind,
   SpanStatusCode,
   trace,
+  TraceFlags,
   type Attributes,
   type Context,
+  type Exception,
+  type Link,
   type Span,
+  type SpanContext,
+  type SpanStatus,
   type TextMapGetter,
+  type TimeInput,
   type Tracer,
 } from "@opentelemetry/api";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { isTracingSuppressed, W3CTraceContextPropagator } from "@opentelemetry/core";
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { AlwaysOffSampler, AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
@@ -23,7 +31,7 @@ import { settings } from "../config";
 import { installContextManager } from "./async-context";
 
 const STATE_KEY = Symbol.for("flagpost.tracing");
-type TracingState = { provider: BasicTracerProvider };
+type TracingState = { provider: BasicTracerProvider; recording: boolean };
 const globalState = globalThis as unknown as Record<symbol, TracingState | undefined>;
 
 /** Installs the tracer provider once per process; `extraProcessors` is for tests. */
@@ -41,7 +49,7 @@ export function initTracing(extraProcessors: SpanProcessor[] = []): void {
   installContextManager();
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
-  globalState[STATE_KEY] = { provider };
+  globalState[STATE_KEY] = { provider, recording: spanProcessors.length > 0 };
 }
 
 export async function shutdownTracing(): Promise<void> {
@@ -51,12 +59,91 @@ export async function shutdownTracing(): Promise<void> {
 
 let cachedTracer: Tracer | undefined;
 
+/**
+ * Our provider's tracer, taken from the provider itself: the global provider's `getTracer` is
+ * patched by Next.js (its tracers leave Next's work-unit AsyncLocalStorage around every
+ * `startSpan`, for Cache Components prerendering, which Flagpost does not use). That detour cost
+ * ~2 µs per request on the public API's hot path (docs/performance.md).
+ */
 function tracer(): Tracer {
   if (!cachedTracer) {
     initTracing();
-    cachedTracer = trace.getTracer("flagpost");
+    cachedTracer = globalState[STATE_KEY]!.provider.getTracer("flagpost");
   }
   return cachedTracer;
+}
+
+// Span and trace ids from a pool of random bytes, refilled 4 KiB at a time (one syscall per ~170
+// spans instead of a Math.random() per 4 bytes).
+const ID_POOL = Buffer.allocUnsafe(4096);
+let idOffset = ID_POOL.length;
+
+function randomId(bytes: 8 | 16): string {
+  for (;;) {
+    if (idOffset + bytes > ID_POOL.length) {
+      randomFillSync(ID_POOL);
+      idOffset = 0;
+    }
+    const start = idOffset;
+    idOffset += bytes;
+    for (let i = start; i < start + bytes; i++) if (ID_POOL[i] !== 0) return ID_POOL.toString("hex", start, start + bytes);
+    // All zero is an invalid id: draw again.
+  }
+}
+
+/**
+ * The span started when nothing records spans: what the SDK's tracer returns under its
+ * AlwaysOffSampler (a non-recording span, sampled flag off, the parent's trace id and trace state),
+ * except that its ids are drawn when first asked for — by a log line, a child span or a
+ * `traceparent` for a job — so a request that asks for none (a cached 304) draws none.
+ */
+class UnrecordedSpan implements Span {
+  private context: SpanContext | undefined;
+  constructor(private readonly parent: SpanContext | undefined) {}
+  spanContext(): SpanContext {
+    if (!this.context) {
+      const parent = this.parent;
+      this.context = parent
+        ? { traceId: parent.traceId, spanId: randomId(8), traceFlags: TraceFlags.NONE, traceState: parent.traceState }
+        : { traceId: randomId(16), spanId: randomId(8), traceFlags: TraceFlags.NONE };
+    }
+    return this.context;
+  }
+  setAttribute(_key: string, _value: unknown): this {
+    return this;
+  }
+  setAttributes(_attributes: Attributes): this {
+    return this;
+  }
+  addEvent(_name: string, _attributesOrStartTime?: Attributes | TimeInput, _startTime?: TimeInput): this {
+    return this;
+  }
+  addLink(_link: Link): this {
+    return this;
+  }
+  addLinks(_links: Link[]): this {
+    return this;
+  }
+  setStatus(_status: SpanStatus): this {
+    return this;
+  }
+  updateName(_name: string): this {
+    return this;
+  }
+  end(_endTime?: TimeInput): void {}
+  isRecording(): boolean {
+    return false;
+  }
+  recordException(_exception: Exception, _time?: TimeInput): void {}
+}
+
+/** A span, child of the span in `parent` (if any); not yet active. */
+function startSpan(name: string, options: { attributes?: Attributes; kind?: SpanKind }, parent: Context): Span {
+  initTracing();
+  if (globalState[STATE_KEY]!.recording) return tracer().startSpan(name, { attributes: options.attributes, kind: options.kind ?? SpanKind.INTERNAL }, parent);
+  if (isTracingSuppressed(parent)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+  const parentContext = trace.getSpan(parent)?.spanContext();
+  return new UnrecordedSpan(parentContext && trace.isSpanContextValid(parentContext) ? parentContext : undefined);
 }
 
 /** Request (or job) headers, read by lower-case name: `Headers`, `ApiRequest.headers`, or a wrapped record. */
@@ -91,21 +178,17 @@ export async function withSpan<T>(
   options: { attributes?: Attributes; parent?: Context; kind?: SpanKind } = {},
 ): Promise<T> {
   const parent = options.parent ?? context.active();
-  return tracer().startActiveSpan(
-    name,
-    { attributes: options.attributes, kind: options.kind ?? SpanKind.INTERNAL },
-    parent,
-    async (span) => {
-      try {
-        return await fn(span);
-      } catch (error) {
-        recordSpanError(span, error);
-        throw error;
-      } finally {
-        span.end();
-      }
-    },
-  );
+  const span = startSpan(name, options, parent);
+  return context.with(trace.setSpan(parent, span), async () => {
+    try {
+      return await fn(span);
+    } catch (error) {
+      recordSpanError(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
 }
 
 /**
@@ -119,7 +202,7 @@ export function inSpan<A extends unknown[], T>(
   fn: (span: Span, ...args: A) => T,
   ...args: A
 ): T {
-  const span = tracer().startSpan(name, { attributes: options.attributes, kind: options.kind ?? SpanKind.INTERNAL }, options.parent);
+  const span = startSpan(name, options, options.parent);
   return context.with(trace.setSpan(options.parent, span), fn, undefined, span, ...args);
 }
 
