@@ -7,25 +7,34 @@
  *
  *   1. a bare Node `http` server (own process) answering the same `/flags/` bytes from memory;
  *   2. `GET /api/v1/flags/` (client key; the warm path is a cache hit);
- *   3. `POST /api/v1/identities/` with 5 traits over 1,000 rotating identities (persisted identities:
- *      get-or-create, traits read, unchanged traits not rewritten, evaluation);
- *   4. single-connection latency of the bare server and of `/flags/`;
+ *   3. `POST /api/v1/identities/` with 5 traits over 1,000 rotating, stored identities whose traits do
+ *      not change (what server-side SDKs send for returning users: mostly answered from the web
+ *      process's identity cache, see sdk/identity-cache.ts);
+ *
+ * in alternating rounds (1, 2, 3, 1, 2, 3, …; the machine's load drifts) with the median ratios, then
+ * once each:
+ *
+ *   4. `POST /api/v1/identities/` where every request changes one trait (a write and an evaluation
+ *      per request);
+ *   5. single-connection latency of the bare server and of `/flags/`;
  *
  * and prints RPS, p50/p99 latency, the ratios against the targets (flags ≥ 0.5× bare,
  * identities ≥ 0.3× flags), CPU time per request of the server process, the time spent inside the
  * route handler (wall time from `flagsmith_http_request_duration_seconds`: includes waiting for a
- * database connection under load), and the machine.
+ * database connection under load), how the identity cache answered, and the machine.
  *
- * Options (environment): BENCH_DURATION (seconds per run, default 10), BENCH_CONNECTIONS (default 32),
- * BENCH_FEATURES (default 50).
+ * Options (environment): BENCH_DURATION (seconds per run, default 10), BENCH_ROUNDS (default 3),
+ * BENCH_CONNECTIONS (default 32), BENCH_FEATURES (default 50). The web process inherits the
+ * environment: `IDENTITY_CACHE_ENTRIES=0 npx tsx bench/sdk.ts` measures without the identity cache.
  */
 import type { ChildProcess } from "node:child_process";
 import os from "node:os";
-import { autocannon, log, machine, startBareServer, startBenchSystem, treeCpuSeconds, type AutocannonOptions, type AutocannonRequest } from "./lib";
+import { autocannon, log, machine, median, startBareServer, startBenchSystem, treeCpuSeconds, type AutocannonOptions, type AutocannonRequest } from "./lib";
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const FEATURES = Number(process.env.BENCH_FEATURES ?? 50);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const IDENTITY_POOL = 1000;
 
 /** Sum and count of `flagsmith_http_request_duration_seconds` for one route/method/status. */
@@ -34,6 +43,19 @@ async function handlerTime(base: string, route: string, method: string): Promise
   const labels = `route="${route}",method="${method}",status="200"`;
   const read = (suffix: string) => Number(new RegExp(`flagsmith_http_request_duration_seconds_${suffix}\\{${labels.replace(/[/.]/g, "\\$&")}\\} ([0-9.e+-]+)`).exec(text)?.[1] ?? 0);
   return { sum: read("sum"), count: read("count") };
+}
+
+/** The web process's identity-cache lookups by result (flagsmith_sdk_identity_cache_lookups_total). */
+async function identityCacheLookups(base: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const out: Record<string, number> = {};
+  for (const match of text.matchAll(/^flagsmith_sdk_identity_cache_lookups_total\{result="(\w+)"\} (\d+)/gm)) out[match[1]] = Number(match[2]);
+  return out;
+}
+
+function cacheSummary(before: Record<string, number>, after: Record<string, number>): string {
+  const delta = (result: string) => (after[result] ?? 0) - (before[result] ?? 0);
+  return `identity cache: ${delta("answered")} answered, ${delta("hit")} hit, ${delta("miss")} miss`;
 }
 
 interface Measured {
@@ -194,7 +216,6 @@ async function main(): Promise<void> {
     });
     const headers = { "x-environment-key": key };
 
-    const results: Measured[] = [];
     const flagsRoute = { base: system.url, route: "/api/v1/flags/", method: "GET" };
     const identitiesRoute = { base: system.url, route: "/api/v1/identities/", method: "POST" };
     let counter = 0;
@@ -208,12 +229,35 @@ async function main(): Promise<void> {
         },
       },
     ];
+    let visits = 0;
+    const changingRequests: AutocannonRequest[] = [
+      {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        setupRequest: (request) => {
+          const index = counter++ % IDENTITY_POOL;
+          const traits = [...traitsFor(index).slice(0, 4), { trait_key: "visits", trait_value: visits++ }];
+          return { ...request, body: JSON.stringify({ identifier: `identity-${index}`, traits }) };
+        },
+      },
+    ];
     const bareCpu = { rootPid: bare.child.pid ?? 0 };
     const webCpu = { rootPid: system.webPid };
     const identitiesUrl = `${system.url}/api/v1/identities/`;
-    results.push(await measure("bare node:http, same bytes", { url: `${bare.url}/api/v1/flags/`, connections: CONNECTIONS, duration: DURATION, headers }, bareCpu, null));
-    results.push(await measure("GET /api/v1/flags/", { url: flagsUrl, connections: CONNECTIONS, duration: DURATION, headers }, webCpu, flagsRoute));
-    results.push(await measure("POST /api/v1/identities/ (5 traits)", { url: identitiesUrl, connections: CONNECTIONS, duration: DURATION, requests: identityRequests }, webCpu, identitiesRoute));
+    const rounds: { bare: Measured; flags: Measured; identities: Measured; cache: string }[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      log(`round ${round}/${ROUNDS}`);
+      const bareRun = await measure("bare node:http, same bytes", { url: `${bare.url}/api/v1/flags/`, connections: CONNECTIONS, duration: DURATION, headers }, bareCpu, null);
+      const flagsRun = await measure("GET /api/v1/flags/", { url: flagsUrl, connections: CONNECTIONS, duration: DURATION, headers }, webCpu, flagsRoute);
+      const cacheBefore = await identityCacheLookups(system.url);
+      const identitiesRun = await measure("POST /api/v1/identities/ (5 traits, unchanged)", { url: identitiesUrl, connections: CONNECTIONS, duration: DURATION, requests: identityRequests }, webCpu, identitiesRoute);
+      rounds.push({ bare: bareRun, flags: flagsRun, identities: identitiesRun, cache: cacheSummary(cacheBefore, await identityCacheLookups(system.url)) });
+    }
+    const cacheBefore = await identityCacheLookups(system.url);
+    const changing = await measure("POST /api/v1/identities/ (5 traits, 1 changed per request)", { url: identitiesUrl, connections: CONNECTIONS, duration: DURATION, requests: changingRequests }, webCpu, identitiesRoute);
+    const changingCache = cacheSummary(cacheBefore, await identityCacheLookups(system.url));
+    const results: Measured[] = rounds.flatMap((round) => [round.bare, round.flags, round.identities]);
+    results.push(changing);
     results.push(await measure("bare node:http (1 connection)", { url: `${bare.url}/api/v1/flags/`, connections: 1, duration: DURATION, headers }, bareCpu, null));
     results.push(await measure("GET /api/v1/flags/ (1 connection)", { url: flagsUrl, connections: 1, duration: DURATION, headers }, webCpu, flagsRoute));
 
@@ -230,10 +274,17 @@ async function main(): Promise<void> {
         `| ${r.name} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors}/${r.non2xx} | ${r.cpuMicrosPerRequest === null ? "—" : Math.round(r.cpuMicrosPerRequest)} | ${r.handlerMicrosPerRequest === null ? "—" : Math.round(r.handlerMicrosPerRequest)} |`,
       );
     }
-    const [bareRun, flagsRun, identitiesRun] = results;
     lines.push("");
-    lines.push(`flags / bare = ${(flagsRun.rps / bareRun.rps).toFixed(2)} (target ≥ 0.5)`);
-    lines.push(`identities / flags = ${(identitiesRun.rps / flagsRun.rps).toFixed(2)} (target ≥ 0.3)`);
+    rounds.forEach((round, i) =>
+      lines.push(
+        `round ${i + 1}: flags / bare = ${(round.flags.rps / round.bare.rps).toFixed(2)}, identities / flags = ${(round.identities.rps / round.flags.rps).toFixed(2)} (${round.cache})`,
+      ),
+    );
+    lines.push(`changing traits: identities / flags (last round) = ${(changing.rps / rounds[rounds.length - 1].flags.rps).toFixed(2)} (${changingCache})`);
+    const flagsRatio = median(rounds.map((round) => round.flags.rps / round.bare.rps));
+    const identitiesRatio = median(rounds.map((round) => round.identities.rps / round.flags.rps));
+    lines.push(`median flags / bare = ${flagsRatio.toFixed(2)} (target ≥ 0.5: ${flagsRatio >= 0.5 ? "met" : "NOT met"})`);
+    lines.push(`median identities / flags = ${identitiesRatio.toFixed(2)} (target ≥ 0.3: ${identitiesRatio >= 0.3 ? "met" : "NOT met"})`);
     process.stdout.write(lines.join("\n") + "\n");
   } finally {
     bare?.child.kill();

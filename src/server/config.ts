@@ -45,6 +45,8 @@ export interface Settings {
   secureCookies: boolean;
   /** Seconds an SDK key → environment resolution stays cached in a web process. */
   environmentKeyCacheSeconds: number;
+  /** Identities (with traits and their last answer) a web process caches for /api/v1/identities/; 0 disables. */
+  identityCacheEntries: number;
   /** Milliseconds a web process trusts its cached document revision before re-checking the store. */
   documentRevisionCheckMs: number;
   /** Creation guard: how many times a document write defers while `is_creating` is set. */
@@ -87,6 +89,7 @@ function read(): Settings {
     trustProxyHops: int(env.TRUST_PROXY_HOPS, 0),
     secureCookies: env.SECURE_COOKIES === "true",
     environmentKeyCacheSeconds: int(env.ENVIRONMENT_KEY_CACHE_SECONDS, 10),
+    identityCacheEntries: int(env.IDENTITY_CACHE_ENTRIES, 5000),
     documentRevisionCheckMs: int(env.DOCUMENT_REVISION_CHECK_MS, 1000),
     documentGuardMaxAttempts: int(env.DOCUMENT_GUARD_MAX_ATTEMPTS, 8),
     documentGuardBaseDelayMs: int(env.DOCUMENT_GUARD_BASE_DELAY_MS, 1000),

@@ -27,6 +27,10 @@
  *   result must be treated as immutable. Entries are replaced (never mutated) when the revision
  *   changes, so derived data can never outlive its revision.
  *
+ * - The same LISTEN connection receives `identity_changes` (drizzle/0005), which keeps the SDK API's
+ *   identity cache fresh (sdk/identity-cache.ts); `listeningGeneration()` tells that cache whether,
+ *   and under which connection, it may trust what it holds.
+ *
  * State lives on globalThis: Next.js bundles route handlers separately, and every bundle must share
  * one cache and one LISTEN connection per process.
  */
@@ -40,7 +44,8 @@ import { environmentApiKeys, environments, projects } from "../db/schema";
 import { runWithContext } from "../observability/context";
 import { getLogger } from "../observability/logger";
 import { boundCounter } from "../observability/metrics";
-import { documentCacheLookups, documentListenerConnected, documentNotifications, keyCacheLookups } from "../sdk/metrics";
+import { identityCache, IDENTITY_CHANNEL } from "../sdk/identity-cache";
+import { documentCacheLookups, documentListenerConnected, documentNotifications, identityNotifications, keyCacheLookups } from "../sdk/metrics";
 import { DOCUMENT_CHANNEL, readStoredDocument, storedRevision } from "./store";
 import type { EnvironmentDocument, SdkExtras } from "./types";
 
@@ -441,10 +446,14 @@ async function connectListener(listener: ListenerState): Promise<void> {
   client.on("end", () => markDisconnected(listener, client, new Error("connection ended")));
   client.on("notification", (message) => {
     if (message.channel === DOCUMENT_CHANNEL) onNotification(message.payload);
+    else if (message.channel === IDENTITY_CHANNEL) {
+      identityNotifications.inc();
+      identityCache().invalidate(message.payload);
+    }
   });
   try {
     await client.connect();
-    await client.query(`LISTEN ${DOCUMENT_CHANNEL}`);
+    await client.query(`LISTEN ${DOCUMENT_CHANNEL}; LISTEN ${IDENTITY_CHANNEL}`);
     if (listener.client !== client || listener.stopped) {
       await client.end().catch(() => undefined);
       return;
@@ -454,6 +463,7 @@ async function connectListener(listener: ListenerState): Promise<void> {
     listener.generation += 1;
     listener.connected = true;
     for (const slot of state().documents.values()) slot.checkedAt = 0;
+    identityCache().clear();
     listener.reconnectDelayMs = RECONNECT_MIN_MS;
     documentListenerConnected.set(1);
     log.info("document_listener.connected", { listener__generation: listener.generation });
@@ -471,6 +481,12 @@ export function ensureListener(): void {
   // Outside the current request's context (bindings, span): the connection, its callbacks and the
   // reloads they start belong to the process, not to the request that happened to come first.
   runWithContext(() => context.with(ROOT_CONTEXT, () => void connectListener(listener)));
+}
+
+/** The generation of the live LISTEN connection, or -1 while not listening (nothing may be trusted). */
+export function listeningGeneration(): number {
+  const listener = state().listener;
+  return listener.connected ? listener.generation : -1;
 }
 
 /** Whether this process currently LISTENs for document notifications. */
@@ -499,4 +515,5 @@ export async function stopServing(): Promise<void> {
   current.keyLookups.clear();
   current.documents.clear();
   current.notified.clear();
+  identityCache().clear();
 }

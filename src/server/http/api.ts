@@ -19,8 +19,11 @@ export interface ApiRequest {
   /** Absolute URL. */
   readonly url: string;
   readonly headers: { get(name: string): string | null };
-  /** The body as chunks, or null (GET). */
-  readonly body: { getReader(): BodyReader } | null;
+  /**
+   * The body as chunks, or null (GET). `readAll` (when the transport has it) reads the whole body
+   * at once: its bytes, or null when it exceeds `maxBytes` (the rest is discarded).
+   */
+  readonly body: { getReader(): BodyReader; readAll?(maxBytes: number): Promise<Uint8Array | null> } | null;
 }
 
 export interface ApiResponse {
@@ -51,9 +54,45 @@ class NodeHeaders {
   }
 }
 
-/** The body of a Node request as a `getReader()` stream. */
+/** The body of a Node request as a `getReader()` stream, or read whole from its events. */
 class NodeBody {
   constructor(private readonly request: IncomingMessage) {}
+
+  /** The whole body in one promise (no async iterator: the SDK's small JSON bodies are the hot path). */
+  readAll(maxBytes: number): Promise<Uint8Array | null> {
+    const request = this.request;
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let total = 0;
+      const done = () => {
+        request.off("data", onData);
+        request.off("end", onEnd);
+        request.off("error", onError);
+      };
+      const onData = (chunk: Buffer) => {
+        total += chunk.byteLength;
+        if (total > maxBytes) {
+          done();
+          request.resume();
+          resolve(null);
+          return;
+        }
+        chunks.push(chunk);
+      };
+      const onEnd = () => {
+        done();
+        resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+      };
+      const onError = (error: Error) => {
+        done();
+        reject(error);
+      };
+      request.on("data", onData);
+      request.on("end", onEnd);
+      request.on("error", onError);
+    });
+  }
+
   getReader(): BodyReader {
     const request = this.request;
     const iterator = request[Symbol.asyncIterator]() as AsyncIterator<Buffer>;

@@ -134,12 +134,16 @@ function afterDocument(key: ResolvedEnvironmentKey, served: ServedDocument | nul
   return { ok: true, key, served };
 }
 
-export type BodyResult = { ok: true; value: unknown } | { ok: false; response: ApiResponse };
+/** `text` and `mediaType`: the body as received (`value` is a function of both). */
+export type BodyResult = { ok: true; value: unknown; text: string; mediaType: string } | { ok: false; response: ApiResponse };
 
 function invalid(message: string): BodyResult {
   log.debug("request.invalid", { reason: message.slice(0, 200) });
   return { ok: false, response: detail(400, message) };
 }
+
+// Not streaming: one decoder serves every request.
+const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Reads at most `maxBytes` of the body (413 beyond), decoded as UTF-8 (400 when not valid UTF-8). */
 export async function readBodyText(request: ApiRequest, maxBytes = settings().sdkMaxBodyBytes): Promise<{ ok: true; text: string } | { ok: false; response: ApiResponse }> {
@@ -150,6 +154,11 @@ export async function readBodyText(request: ApiRequest, maxBytes = settings().sd
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) return tooLarge();
   if (!request.body) return { ok: true, text: "" };
+  if (request.body.readAll) {
+    const whole = await request.body.readAll(maxBytes);
+    if (whole === null) return tooLarge();
+    return decodeUtf8(whole);
+  }
   const reader = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -163,9 +172,12 @@ export async function readBodyText(request: ApiRequest, maxBytes = settings().sd
     }
     chunks.push(value);
   }
-  const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+  return decodeUtf8(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+}
+
+function decodeUtf8(bytes: Uint8Array): { ok: true; text: string } | { ok: false; response: ApiResponse } {
   try {
-    return { ok: true, text: new TextDecoder("utf-8", { fatal: true }).decode(bytes) };
+    return { ok: true, text: utf8.decode(bytes) };
   } catch {
     return { ok: false, response: detail(400, "Request body is not valid UTF-8.") };
   }
@@ -191,9 +203,9 @@ export async function readBody(request: ApiRequest, options: { jsonFields?: read
   const body = await readBodyText(request);
   if (!body.ok) return body;
   if (isJson) {
-    if (body.text.trim() === "") return { ok: true, value: {} };
+    if (body.text.trim() === "") return { ok: true, value: {}, text: body.text, mediaType: type };
     try {
-      return { ok: true, value: JSON.parse(body.text) as unknown };
+      return { ok: true, value: JSON.parse(body.text) as unknown, text: body.text, mediaType: type };
     } catch (error) {
       return invalid(`JSON parse error - ${(error as Error).message}`);
     }
@@ -217,5 +229,5 @@ export async function readBody(request: ApiRequest, options: { jsonFields?: read
       value[name] = field;
     }
   }
-  return { ok: true, value };
+  return { ok: true, value, text: body.text, mediaType: type };
 }

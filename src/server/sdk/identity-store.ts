@@ -1,18 +1,21 @@
 /**
  * The SDK API's identity read: the identity (found, or created for persisted requests) and its
- * traits in ONE round trip — this is on the path of every `POST /api/v1/identities/`. A named
- * (prepared) statement on the shared pool. Writes go through the identities service's store
- * functions (`upsertTraits`).
+ * traits, from the process's identity cache (identity-cache.ts) or in ONE database round trip — this
+ * is on the path of every `POST /api/v1/identities/`. A named (prepared) statement on the shared
+ * pool. Writes go through the identities service's store functions (`upsertTraits`).
  */
 import { getPool } from "../db/client";
 import type { StoredValue } from "../db/schema";
+import { listeningGeneration } from "../documents/serving";
 import { getOrCreateIdentity, loadTraits } from "../identities/service";
+import { boundCounter } from "../observability/metrics";
+import { identityCache, type CachedIdentity, type IdentityWithTraits } from "./identity-cache";
+import { identityCacheLookups } from "./metrics";
 
-export interface IdentityWithTraits {
-  id: number;
-  djangoId: number | null;
-  traits: { key: string; value: StoredValue }[];
-}
+export type { IdentityWithTraits } from "./identity-cache";
+
+const cacheHits = boundCounter(identityCacheLookups, { result: "hit" });
+const cacheMisses = boundCounter(identityCacheLookups, { result: "miss" });
 
 const IDENTIFY = `
   with found as (
@@ -33,9 +36,24 @@ const IDENTIFY = `
 /**
  * The identity `identifier` of the environment with its traits (sorted by key); created when
  * `create` (persisted requests), else null when it does not exist (`"transient": true` requests
- * never create one).
+ * never create one). A `CachedIdentity` when it is (now) in the process's cache.
  */
-export async function identityWithTraits(environmentId: number, identifier: string, create: boolean): Promise<IdentityWithTraits | null> {
+export async function identityWithTraits(environmentId: number, identifier: string, create: boolean): Promise<IdentityWithTraits | CachedIdentity | null> {
+  const cache = identityCache();
+  const generation = listeningGeneration();
+  const cached = cache.get(environmentId, identifier, generation, Date.now());
+  if (cached) {
+    cacheHits.inc();
+    return cached;
+  }
+  cacheMisses.inc();
+  const started = cache.begin();
+  const found = await readIdentity(environmentId, identifier, create);
+  if (!found) return null;
+  return cache.store(started, generation, environmentId, identifier, found, Date.now()) ?? found;
+}
+
+async function readIdentity(environmentId: number, identifier: string, create: boolean): Promise<IdentityWithTraits | null> {
   const result = await getPool().query<{ id: number; django_id: number | null; traits: { key: string; value: StoredValue }[] }>({
     name: "sdk_identity_with_traits",
     text: IDENTIFY,

@@ -50,6 +50,17 @@ export const traitWrites = counter(
   ["operation"],
 );
 
+export const identityCacheLookups = counter(
+  "flagsmith_sdk_identity_cache_lookups_total",
+  "Stored-identity lookups by /identities/, by result: hit (identity and traits from the per-process cache), miss (read from the database); answered counts the hits that were answered with the cached answer (same identity state, request and document revision: no evaluation).",
+  ["result"],
+);
+
+export const identityNotifications = counter(
+  "flagsmith_sdk_identity_notifications_total",
+  "Identity-change notifications received by this web process (one per database statement changing stored identities or traits).",
+);
+
 export const analyticsEvaluations = counter(
   "flagsmith_sdk_analytics_evaluations_total",
   "Flag evaluation counts reported by SDKs to /analytics/flags/, summed, by result: stored, or dropped (feature name not in the environment's current document).",

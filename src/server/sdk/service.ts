@@ -22,11 +22,13 @@ import {
 } from "../engine";
 import { upsertTraits } from "../identities/service";
 import { getLogger } from "../observability/logger";
+import { boundCounter } from "../observability/metrics";
 import { recordEvaluations, validateAnalyticsBody } from "./analytics";
 import { buildFlagTemplates, renderFlags, renderIdentityResponse, type FlagTemplates, type KeyKind } from "./flags";
 import { authenticate, CORS_HEADERS, detail, documentHeaders, isNotModified, okJsonHeaders, readBody, type Authenticated } from "./http";
-import { identityWithTraits } from "./identity-store";
-import { identityRequests, traitWrites } from "./metrics";
+import { identityCache, isCachedIdentity, type CachedIdentity } from "./identity-cache";
+import { identityWithTraits, type IdentityWithTraits } from "./identity-store";
+import { identityCacheLookups, identityRequests, traitWrites } from "./metrics";
 import {
   markTransient,
   parseBoolean,
@@ -36,7 +38,6 @@ import {
   traitsForEvaluation,
   transientIdentifier,
   type IncomingTrait,
-  type StoredTrait,
 } from "./traits";
 
 const log = getLogger("sdk");
@@ -125,6 +126,12 @@ export function environmentFlags(request: ApiRequest): ApiResponse | Promise<Api
   return auth instanceof Promise ? auth.then((a) => renderEnvironmentFlags(request, a)) : renderEnvironmentFlags(request, auth);
 }
 
+/** The request's query parameters (without parsing the whole URL). */
+function queryOf(request: ApiRequest): URLSearchParams {
+  const query = request.url.indexOf("?");
+  return new URLSearchParams(query < 0 ? "" : request.url.slice(query + 1));
+}
+
 function renderEnvironmentFlags(request: ApiRequest, auth: Authenticated): ApiResponse {
   if (!auth.ok) return auth.response;
   const { key, served } = auth;
@@ -151,18 +158,48 @@ interface IdentifyInput {
   transient: boolean;
 }
 
-interface IdentityEvaluation {
-  identifier: string;
-  /** `byName` is only filled when a single feature was asked for. */
-  body: { flags: string; byName: Map<string, string> };
-  traits: ReturnType<typeof planTraits>["effective"];
+const answeredFromCache = boundCounter(identityCacheLookups, { result: "answered" });
+
+type TraitPlan = ReturnType<typeof planTraits>;
+
+function hasWrites(plan: TraitPlan): boolean {
+  return plan.upserts.length > 0 || plan.deletes.length > 0;
+}
+
+/** Stores a plan's changes; the identity is no longer trusted from this process's cache (its notification follows). */
+async function writeTraits(identityId: number, plan: TraitPlan): Promise<void> {
+  try {
+    await upsertTraits(identityId, [...plan.upserts, ...plan.deletes.map((key) => ({ key, value: null }))]);
+  } finally {
+    identityCache().invalidateId(identityId);
+  }
+  if (plan.upserts.length > 0) traitWrites.inc({ operation: "upserted" }, plan.upserts.length);
+  if (plan.deletes.length > 0) traitWrites.inc({ operation: "deleted" }, plan.deletes.length);
+}
+
+function isForeignKeyViolation(error: unknown): boolean {
+  for (let cause: unknown = error; cause; cause = (cause as { cause?: unknown }).cause) {
+    if ((cause as { code?: unknown }).code === "23503") return true;
+  }
+  return false;
 }
 
 /**
- * Resolves the identity and its traits per Flagsmith's rules, writes traits, evaluates and renders.
- * `feature`: the `?feature=` parameter (null: the whole list is answered, no per-name index needed).
+ * Resolves the identity and its traits per Flagsmith's rules, writes traits, evaluates and answers.
+ * `feature`: the `?feature=` parameter (null: the whole list). `request`: what besides the identity
+ * state and the document revision the answer depends on (key kind, media type, body or query): when
+ * a cached identity already answered the same request against the same revision, without changing
+ * its traits, that answer is given again (identity-cache.ts). `shape`: Flagsmith's identity response
+ * (`{identifier, flags, traits}`), or only the flags (the deprecated `/flags/<identifier>`).
  */
-async function evaluateIdentity(served: ServedDocument, kind: KeyKind, input: IdentifyInput, feature: string | null): Promise<IdentityEvaluation> {
+async function answerIdentity(
+  served: ServedDocument,
+  kind: KeyKind,
+  input: IdentifyInput,
+  feature: string | null,
+  request: string,
+  shape: "identity" | "flags" = "identity",
+): Promise<ApiResponse> {
   const document = served.document;
   const environmentId = served.environmentId;
   // Client keys may not set traits when the environment disallows it: dropped silently (Flagsmith).
@@ -170,32 +207,41 @@ async function evaluateIdentity(served: ServedDocument, kind: KeyKind, input: Id
 
   let mode: IdentityMode;
   let identifier: string;
-  let identity: { id: number; djangoId: number | null } | null = null;
-  let stored: StoredTrait[] = [];
-  let plan: ReturnType<typeof planTraits>;
+  let identity: IdentityWithTraits | CachedIdentity | null = null;
+  let plan: TraitPlan;
+  let wrote = false;
   if (input.identifier === null) {
     mode = "transient";
     identifier = transientIdentifier(incoming);
     plan = planTraits([], markTransient(incoming), { persist: false });
-  } else if (input.transient) {
-    mode = "identified_transient";
-    identifier = input.identifier;
-    const found = await identityWithTraits(environmentId, identifier, false);
-    identity = found;
-    stored = found?.traits ?? [];
-    plan = planTraits(stored, markTransient(incoming), { persist: false });
   } else {
-    mode = "persisted";
+    mode = input.transient ? "identified_transient" : "persisted";
     identifier = input.identifier;
-    const found = (await identityWithTraits(environmentId, identifier, true))!;
-    identity = found;
-    stored = found.traits;
-    plan = planTraits(stored, incoming, { persist: document.project.organisation.persist_trait_data });
-    const writes = [...plan.upserts, ...plan.deletes.map((key) => ({ key, value: null }))];
-    if (writes.length > 0) {
-      await upsertTraits(found.id, writes);
-      if (plan.upserts.length > 0) traitWrites.inc({ operation: "upserted" }, plan.upserts.length);
-      if (plan.deletes.length > 0) traitWrites.inc({ operation: "deleted" }, plan.deletes.length);
+    identity = await identityWithTraits(environmentId, identifier, !input.transient);
+    const answer = isCachedIdentity(identity) ? identity.answer : undefined;
+    if (feature === null && answer && answer.document === served && answer.request === request) {
+      identityRequests.inc({ mode });
+      answeredFromCache.inc();
+      return ok(served, answer.body);
+    }
+    if (input.transient) {
+      plan = planTraits(identity?.traits ?? [], markTransient(incoming), { persist: false });
+    } else {
+      const persist = document.project.organisation.persist_trait_data;
+      plan = planTraits(identity!.traits, incoming, { persist });
+      if (hasWrites(plan)) {
+        wrote = true;
+        try {
+          await writeTraits(identity!.id, plan);
+        } catch (error) {
+          // A cached identity deleted elsewhere moments ago (its notification not yet here): read
+          // it again (created anew) and plan against what is stored now.
+          if (!isCachedIdentity(identity) || !isForeignKeyViolation(error)) throw error;
+          identity = (await identityWithTraits(environmentId, identifier, true))!;
+          plan = planTraits(identity.traits, incoming, { persist });
+          if (hasWrites(plan)) await writeTraits(identity.id, plan);
+        }
+      }
     }
   }
   identityRequests.inc({ mode });
@@ -209,15 +255,13 @@ async function evaluateIdentity(served: ServedDocument, kind: KeyKind, input: Id
   const flags = toSdkFlags(getEvaluationResult(context));
   const overriddenFeatureIds = overrides ? new Set(overrides.map((fs) => fs.feature.id)) : NO_FEATURE_IDS;
   const rendered = renderFlags(templatesOf(served), flags, kind, { id: identity?.id ?? null, overriddenFeatureIds }, { byName: feature !== null });
-  return { identifier, body: { flags: rendered.list, byName: rendered.byName }, traits: plan.effective };
-}
-
-function identityResponse(served: ServedDocument, evaluation: IdentityEvaluation, feature: string | null): ApiResponse {
   if (feature !== null) {
-    const single = evaluation.body.byName.get(feature);
+    const single = rendered.byName.get(feature);
     return single ? ok(served, single) : detail(404, FEATURE_NOT_FOUND);
   }
-  const body = renderIdentityResponse(evaluation.identifier, evaluation.traits, evaluation.body.flags, templatesOf(served).sensitive);
+  const body = encoder.encode(shape === "flags" ? rendered.list : renderIdentityResponse(identifier, plan.effective, rendered.list, templatesOf(served).sensitive));
+  // Remembered only when this request left the cached state as it was.
+  if (isCachedIdentity(identity) && !wrote) identity.answer = { document: served, request, body };
   return ok(served, body);
 }
 
@@ -225,7 +269,7 @@ function identityResponse(served: ServedDocument, evaluation: IdentityEvaluation
 export async function identityFlagsGet(request: ApiRequest): Promise<ApiResponse> {
   const auth = await authenticate(request);
   if (!auth.ok) return auth.response;
-  const params = new URL(request.url).searchParams;
+  const params = queryOf(request);
   const identifier = parseIdentifier(params.get("identifier"));
   if (!identifier.ok) return detail(400, identifier.detail);
   // Flagsmith answers 200 (sic) without an identifier.
@@ -238,8 +282,7 @@ export async function identityFlagsGet(request: ApiRequest): Promise<ApiResponse
     transient = parsed;
   }
   const feature = params.get("feature");
-  const evaluation = await evaluateIdentity(auth.served, auth.key.kind, { identifier: identifier.value, traits: [], transient }, feature);
-  return identityResponse(auth.served, evaluation, feature);
+  return answerIdentity(auth.served, auth.key.kind, { identifier: identifier.value, traits: [], transient }, feature, `${auth.key.kind} GET ${params}`);
 }
 
 /** `POST /api/v1/identities/` with `{identifier, traits?, transient?}` (JSON or form). */
@@ -253,9 +296,8 @@ export async function identityFlagsPost(request: ApiRequest): Promise<ApiRespons
     log.debug("request.invalid", { reason: parsed.detail.slice(0, 200) });
     return detail(400, parsed.detail);
   }
-  const feature = new URL(request.url).searchParams.get("feature");
-  const evaluation = await evaluateIdentity(auth.served, auth.key.kind, parsed.value, feature);
-  return identityResponse(auth.served, evaluation, feature);
+  const feature = queryOf(request).get("feature");
+  return answerIdentity(auth.served, auth.key.kind, parsed.value, feature, `${auth.key.kind} POST ${body.mediaType}\n${body.text}`);
 }
 
 /** Deprecated `GET /api/v1/flags/<identifier>`: the identity's flags as a list. */
@@ -265,10 +307,9 @@ export async function deprecatedIdentityFlags(request: ApiRequest, rawIdentifier
   const identifier = parseIdentifier(rawIdentifier);
   if (!identifier.ok) return detail(400, identifier.detail);
   if (identifier.value === null) return detail(400, "Missing identifier");
-  const feature = new URL(request.url).searchParams.get("feature");
-  const evaluation = await evaluateIdentity(auth.served, auth.key.kind, { identifier: identifier.value, traits: [], transient: false }, feature);
-  if (feature !== null) return identityResponse(auth.served, evaluation, feature);
-  return ok(auth.served, evaluation.body.flags);
+  const params = queryOf(request);
+  const input = { identifier: identifier.value, traits: [], transient: false };
+  return answerIdentity(auth.served, auth.key.kind, input, params.get("feature"), `${auth.key.kind} GET /flags/ ${identifier.value}`, "flags");
 }
 
 // ---------------------------------------------------------------------------------------------

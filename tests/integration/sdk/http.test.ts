@@ -730,3 +730,74 @@ describe("metrics", () => {
     expect(text).toContain("flagsmith_sdk_auth_failures_total");
   });
 });
+
+/** The system web process's `flagsmith_sdk_identity_cache_lookups_total{result}`. */
+async function identityCacheLookups(result: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return Number(new RegExp(`^flagsmith_sdk_identity_cache_lookups_total\\{result="${result}"\\} (\\d+)`, "m").exec(text)?.[1] ?? 0);
+}
+
+async function storedIdentityId(environmentId: number, identifier: string): Promise<number | null> {
+  const [identity] = await getDb().select().from(identities).where(and(eq(identities.environmentId, environmentId), eq(identities.identifier, identifier)));
+  return identity?.id ?? null;
+}
+
+describe("/api/v1/identities/ identity cache (changes made by other processes)", () => {
+  it("identitiesPost__sameRequestAgain__answeredFromCacheWithTheSameBody", async () => {
+    // Given an identity that has identified once with its traits
+    const identifier = `repeat-${randomBytes(4).toString("hex")}`;
+    const request = { identifier, traits: [{ trait_key: "age", trait_value: 30 }] };
+    const first = await (await fx.client.post("identities/", request)).text();
+    const second = await (await fx.client.post("identities/", request)).text();
+    const answeredBefore = await identityCacheLookups("answered");
+
+    // When it sends the same request again, then another trait value
+    const again = await (await fx.client.post("identities/", request)).text();
+    const answeredAfter = await identityCacheLookups("answered");
+    const changed = (await (await fx.client.post("identities/", { identifier, traits: [{ trait_key: "age", trait_value: 12 }] })).json()) as IdentityResponse;
+
+    // Then the same request is answered from the cache with the same bytes; the change is evaluated and stored
+    expect(again).toBe(first);
+    expect(second).toBe(first);
+    expect(answeredAfter).toBe(answeredBefore + 1);
+    expect(flagOf(JSON.parse(first) as IdentityResponse, "banner")?.feature_state_value).toBe("grown-up");
+    expect(flagOf(changed, "banner")?.feature_state_value).toBe("hello");
+    expect(await storedTraits(fx.environmentId, identifier)).toEqual({ age: 12 });
+    expect(await identityCacheLookups("answered")).toBe(answeredAfter);
+  });
+
+  it("identitiesGet__traitChangedThroughTheAdminApi__nextAnswerUsesTheNewValue", async () => {
+    // Given an adult identity the web process has cached (asked twice)
+    const identifier = `admin-trait-${randomBytes(4).toString("hex")}`;
+    await fx.client.post("identities/", { identifier, traits: [{ trait_key: "age", trait_value: 30 }] });
+    const banner = async () => flagOf((await (await fx.client.get(`identities/?identifier=${identifier}`)).json()) as IdentityResponse, "banner")?.feature_state_value;
+    expect(await banner()).toBe("grown-up");
+    expect(await banner()).toBe("grown-up");
+
+    // When the trait is changed from another process (the admin API here)
+    await fx.user.caller.identities.setTrait({ identityId: (await storedIdentityId(fx.environmentId, identifier))!, key: "age", value: 12 });
+
+    // Then the web process answers from the new value (its cache entries live 30 s: only the notification can do this)
+    await eventually(async () => (await banner()) === "hello", 5_000, "new trait value used");
+  });
+
+  it("identitiesPost__identityDeletedThroughTheAdminApi__createdAgainWithoutError", async () => {
+    // Given a cached identity
+    const identifier = `deleted-${randomBytes(4).toString("hex")}`;
+    const request = { identifier, traits: [{ trait_key: "plan", trait_value: "pro" }] };
+    await fx.client.post("identities/", request);
+    await fx.client.post("identities/", request);
+    const before = (await storedIdentityId(fx.environmentId, identifier))!;
+
+    // When it is deleted from another process and at once identifies again, changing a trait (the
+    // web process may not have heard of the deletion yet)
+    await fx.user.caller.identities.delete({ identityId: before });
+    const response = await fx.client.post("identities/", { identifier, traits: [{ trait_key: "plan", trait_value: "team" }] });
+
+    // Then it is a new identity with the new trait, never an error
+    expect(response.status).toBe(200);
+    const after = await storedIdentityId(fx.environmentId, identifier);
+    expect(after).not.toBe(before);
+    expect(await storedTraits(fx.environmentId, identifier)).toEqual({ plan: "team" });
+  });
+});
