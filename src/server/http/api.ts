@@ -68,6 +68,7 @@ class NodeBody {
         request.off("data", onData);
         request.off("end", onEnd);
         request.off("error", onError);
+        request.off("close", onClose);
       };
       const onData = (chunk: Buffer) => {
         total += chunk.byteLength;
@@ -87,9 +88,15 @@ class NodeBody {
         done();
         reject(error);
       };
+      // Closed before the end of the body without an error event: never leave the request waiting.
+      const onClose = () => {
+        done();
+        reject(new Error("request closed before its body ended"));
+      };
       request.on("data", onData);
       request.on("end", onEnd);
       request.on("error", onError);
+      request.on("close", onClose);
     });
   }
 

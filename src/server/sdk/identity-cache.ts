@@ -18,7 +18,9 @@
  *   - A process that writes traits drops its own entry at once, before its notification comes back.
  *   - Entries older than `IDENTITY_CACHE_MAX_AGE_MS` are read again (safety net).
  * Between a commit in another process and its notification reaching this one (milliseconds), this
- * process may still answer from the previous traits.
+ * process may still answer from the previous traits, and a request that sets a trait back to the
+ * value this process still holds is not written (the other process's value stays). With several web
+ * processes that must see each other's trait writes at once, set IDENTITY_CACHE_ENTRIES=0.
  *
  * Bounded by `IDENTITY_CACHE_ENTRIES` (0 disables it); the oldest entries go first.
  */
