@@ -132,12 +132,16 @@ function queryOf(request: ApiRequest): URLSearchParams {
   return new URLSearchParams(query < 0 ? "" : request.url.slice(query + 1));
 }
 
+/** One query parameter; nothing is parsed when the URL has no query (the warm `/flags/` path). */
+function queryParam(request: ApiRequest, name: string): string | null {
+  return request.url.includes("?") ? queryOf(request).get(name) : null;
+}
+
 function renderEnvironmentFlags(request: ApiRequest, auth: Authenticated): ApiResponse {
   if (!auth.ok) return auth.response;
   const { key, served } = auth;
   const bodies = environmentFlagsOf(served, key.kind);
-  const query = request.url.indexOf("?");
-  const feature = query < 0 ? null : new URLSearchParams(request.url.slice(query + 1)).get("feature");
+  const feature = queryParam(request, "feature");
   if (feature !== null) {
     const single = bodies.byName.get(feature);
     return single ? ok(served, single) : detail(404, FEATURE_NOT_FOUND);
@@ -296,7 +300,7 @@ export async function identityFlagsPost(request: ApiRequest): Promise<ApiRespons
     log.debug("request.invalid", { reason: parsed.detail.slice(0, 200) });
     return detail(400, parsed.detail);
   }
-  const feature = queryOf(request).get("feature");
+  const feature = queryParam(request, "feature");
   return answerIdentity(auth.served, auth.key.kind, parsed.value, feature, `${auth.key.kind} POST ${body.mediaType}\n${body.text}`);
 }
 
