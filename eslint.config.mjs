@@ -1,6 +1,7 @@
 import { defineConfig, globalIgnores } from "eslint/config";
 import nextVitals from "eslint-config-next/core-web-vitals";
 import nextTypescript from "eslint-config-next/typescript";
+import flagpost from "./eslint-rules/flagpost.mjs";
 
 export default defineConfig([
   ...nextVitals,
@@ -11,6 +12,18 @@ export default defineConfig([
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
       "@typescript-eslint/ban-ts-comment": ["error", { "ts-expect-error": "allow-with-description" }],
+      // graphile-worker's task registry is a global namespace (`declare global { namespace GraphileWorker … }`).
+      "@typescript-eslint/no-namespace": ["error", { allowDeclarations: true }],
+    },
+  },
+  {
+    // Architecture (docs/architecture.md): layers, one import style, the client/server boundary.
+    files: ["src/**/*.{ts,tsx}"],
+    plugins: { flagpost },
+    rules: {
+      "flagpost/layers": "error",
+      "flagpost/import-style": "error",
+      "flagpost/client-boundary": "error",
     },
   },
   {

@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     // The generator also emits what Flagsmith cannot store (an unknown operator, decimal values) to
     // exercise the translator's warnings; the importer rightly refuses those, so the imported copy
     // uses EQUAL and text there.
-    const { SEGMENT_OPERATORS } = await import("../src/server/documents/types");
+    const { SEGMENT_OPERATORS } = await import("../src/server/engine/document");
     const known = new Set<string>(SEGMENT_OPERATORS);
     const importable = JSON.parse(JSON.stringify(synthetic), (k, v) => {
       if (k === "operator" && typeof v === "string" && !known.has(v)) return "EQUAL";

@@ -117,8 +117,8 @@ async function main(): Promise<void> {
   try {
     const { signUp } = await import("../src/server/auth/service");
     const { principalFromSessionToken } = await import("../src/server/auth/principal");
-    const { createCaller } = await import("../src/server/trpc/root");
-    const { createCallerContext } = await import("../src/server/trpc/context");
+    const { createCaller } = await import("../src/server/api/trpc-router");
+    const { createCallerContext } = await import("../src/server/auth/procedures");
     const { sql } = await import("drizzle-orm");
     const { getDb, closeDb } = await import("../src/server/db/client");
 

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
 
   const database = await openToolDatabase();
   process.env.DATABASE_URL = database.url;
-  const { requestRebuild } = await import("../src/server/documents/rebuild");
+  const { requestRebuild } = await import("../src/server/publishing/rebuild");
   const { closeDb } = await import("../src/server/db/client");
   try {
     const count = await requestRebuild(

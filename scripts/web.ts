@@ -5,7 +5,7 @@
 import path from "node:path";
 import { closeDb } from "../src/server/db/client";
 import { flushLogs, getLogger } from "../src/server/observability/logger";
-import { startWebServer } from "../src/server/http/web-server";
+import { startWebServer } from "../src/server/api/web-server";
 import { shutdownTracing } from "../src/server/observability/tracing";
 
 const log = getLogger("http");

@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import type { ReactNode } from "react";
-import { ToastProvider } from "./_components/ui";
-import { TrpcProviders } from "./_trpc/client";
+import { ToastProvider } from "@/app/_components/ui";
+import { TrpcProviders } from "@/app/_trpc/client";
 import "./globals.css";
 
 export const metadata: Metadata = {

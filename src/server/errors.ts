@@ -30,7 +30,13 @@ export function isUniqueViolation(error: unknown, constraint?: string): boolean 
   return pgError?.code === "23505" && (constraint === undefined || pgError.constraint === constraint);
 }
 
-function findPgError(error: unknown): { code?: string; constraint?: string } | undefined {
+/** PostgreSQL foreign-key violation (the referenced row is gone). */
+export function isForeignKeyViolation(error: unknown): boolean {
+  return findPgError(error)?.code === "23503";
+}
+
+/** The PostgreSQL error (SQLSTATE `code`) in an error or its `cause` chain, as drizzle and pg wrap it. */
+export function findPgError(error: unknown): { code?: string; constraint?: string } | undefined {
   let current: unknown = error;
   for (let i = 0; i < 5 && current; i++) {
     if (typeof current === "object" && current !== null && "code" in current && typeof (current as { code: unknown }).code === "string") {

@@ -3,18 +3,18 @@
  * headers (PROPAGATED_HEADERS_KEY) — readable by the task through `jobHeaders()` — and the trace
  * (`traceparent` → the job's span continues the request's trace).
  */
-import type { JobHelpers, Task } from "graphile-worker";
+import type { Task } from "graphile-worker";
 import { settings } from "@/server/config";
 import { LOG_CONTEXT_KEY } from "@/server/jobs/enqueue";
 import { CONTEXT_KEYS, runWithContext, propagatedHeaders, type ContextBindings } from "@/server/observability/context";
 import { getLogger } from "@/server/observability/logger";
 import { incomingContext, SpanKind, withSpan } from "@/server/observability/tracing";
 import { jobDuration, jobsTotal } from "./metrics";
+import type { AnyTask } from "./task";
 
 const log = getLogger("worker");
 
-export type JobPayload = Record<string, unknown>;
-export type TaskHandler = (payload: JobPayload, helpers: JobHelpers) => Promise<void>;
+type JobPayload = Record<string, unknown>;
 
 /** The propagated request headers of the running job (lower-case names). */
 export function jobHeaders(): Record<string, string> {
@@ -40,8 +40,13 @@ function restore(payload: JobPayload): { bindings: ContextBindings; headers: Rec
   return { bindings, headers };
 }
 
-/** Wraps a task handler with context restore, a span, metrics and start/failure events. */
-export function contextualTask(name: string, handler: TaskHandler): Task {
+/**
+ * Wraps a task with context restore, payload validation, a span, metrics and start/failure events.
+ * A payload its schema refuses is logged (`job.payload_invalid`) and the job completes: running it
+ * again would fail the same way.
+ */
+export function contextualTask(task: AnyTask): Task {
+  const name = task.id;
   return async (rawPayload, helpers) => {
     const payload = (rawPayload && typeof rawPayload === "object" ? rawPayload : {}) as JobPayload;
     const { bindings, headers } = restore(payload);
@@ -52,9 +57,20 @@ export function contextualTask(name: string, handler: TaskHandler): Task {
           async (span) => {
             span.setAttribute("job.id", String(helpers.job.id));
             span.setAttribute("job.attempt", helpers.job.attempts);
+            const parsed = task.payload.safeParse(rawPayload);
+            if (!parsed.success) {
+              jobsTotal.inc({ task: name, result: "invalid" });
+              log.error("job.payload_invalid", {
+                job__task: name,
+                job__id: String(helpers.job.id),
+                // Paths and messages only: payload values are never logged.
+                problems: parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join(".") || "(payload)"}: ${issue.code}`).join("; "),
+              });
+              return;
+            }
             const stop = jobDuration.startTimer({ task: name });
             try {
-              await handler(payload, helpers);
+              await task.handler(parsed.data as never, helpers);
               jobsTotal.inc({ task: name, result: "success" });
               const { traceparent: _traceparent, ...carried } = headers;
               log.debug("job.completed", { job__task: name, job__id: String(helpers.job.id), job__attempt: helpers.job.attempts, propagated_headers: carried });

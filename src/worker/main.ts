@@ -5,6 +5,7 @@ import { enqueueJob } from "@/server/jobs/enqueue";
 import { flushLogs, getLogger } from "@/server/observability/logger";
 import { initTracing, shutdownTracing } from "@/server/observability/tracing";
 import { startWorker } from "./runner";
+import { sessionsCleanup } from "@/worker/tasks";
 
 const log = getLogger("worker");
 
@@ -15,7 +16,7 @@ async function main(): Promise<void> {
     metricsHost: settings().workerMetricsHost,
   });
   // Clean up expired sessions once at start as well as hourly.
-  await enqueueJob(getDb(), "sessions_cleanup", {}, { jobKey: "sessions_cleanup" });
+  await enqueueJob(getDb(), sessionsCleanup.id, {}, { jobKey: sessionsCleanup.id });
   log.info("worker.started", { metrics__port: settings().workerMetricsPort });
 
   let stopping = false;

@@ -2,7 +2,7 @@ import { counter, histogram } from "@/server/observability/metrics";
 
 export const jobsTotal = counter(
   "flagsmith_worker_jobs_total",
-  "Background jobs run by the worker, by task and result (success or failure).",
+  "Background jobs run by the worker, by task and result (success, failure, or invalid: a payload its schema refused, not run and not retried).",
   ["task", "result"],
 );
 

@@ -10,20 +10,19 @@ import { getLogger } from "@/server/observability/logger";
 import { metricsText } from "@/server/observability/metrics";
 import { contextualTask } from "./job-context";
 import { startRecovery } from "./recovery";
-import { SCHEDULED_CHANGE_TASK } from "@/server/features/scheduled";
-import { DOCUMENT_WRITE_TASK } from "@/server/documents/changes";
-import { environmentDocumentWrite } from "./tasks/environment-document";
-import { scheduledChangeApply } from "./tasks/scheduled-change";
-import { sessionsCleanup } from "./tasks/sessions-cleanup";
+import { TASKS } from "@/worker/tasks";
 
 const log = getLogger("worker");
 
 export function taskList(): TaskList {
-  return {
-    sessions_cleanup: contextualTask("sessions_cleanup", sessionsCleanup),
-    [SCHEDULED_CHANGE_TASK]: contextualTask(SCHEDULED_CHANGE_TASK, scheduledChangeApply),
-    [DOCUMENT_WRITE_TASK]: contextualTask(DOCUMENT_WRITE_TASK, environmentDocumentWrite),
-  };
+  return Object.fromEntries(TASKS.map((task) => [task.id, contextualTask(task)]));
+}
+
+/** graphile-worker crontab lines of the tasks that run on a schedule. */
+export function crontab(): string {
+  return TASKS.filter((task) => task.schedule)
+    .map((task) => `${task.schedule!.cron} ${task.id}${task.schedule!.options ? ` ${task.schedule!.options}` : ""}`)
+    .join("\n");
 }
 
 // graphile-worker's own messages, as events on the worker logger (debug unless they are warnings).
@@ -53,7 +52,7 @@ export async function startWorker(
     // New jobs arrive through LISTEN/NOTIFY at once; polling only finds run_at jobs coming due.
     pollInterval: 500,
     logger: workerLogger,
-    crontab: "0 * * * * sessions_cleanup ?fill=1h",
+    crontab: crontab(),
   });
   // Jobs a crashed worker left locked are picked up again now rather than in 4 hours.
   await recovery.sweep().catch((error) => log.error("jobs.recovery_failed", { error }));

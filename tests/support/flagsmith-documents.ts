@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import type { EnvironmentDocument } from "../../src/server/documents/types";
+import type { EnvironmentDocument } from "../../src/server/engine/document";
 import { buildEnvironmentContext, getEvaluationResult, withIdentity, type SdkEvaluationContext } from "../../src/server/engine";
 import type { TraitValue } from "../../src/server/engine/types";
 

@@ -1,7 +1,7 @@
 import { cookies } from "next/headers";
 import { redirect } from "next/navigation";
 import { principalFromSessionToken, SESSION_COOKIE } from "@/server/auth/principal";
-import { firstOrganisationOf } from "@/server/trpc/scope";
+import { firstOrganisationOf } from "@/server/auth/scope";
 import { NoOrganisation } from "@/app/_components/new-organisation";
 
 export const dynamic = "force-dynamic";

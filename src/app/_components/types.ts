@@ -1,6 +1,6 @@
 /** Procedure output types for components (inferred from the tRPC router; types only). */
 import type { inferRouterOutputs } from "@trpc/server";
-import type { AppRouter } from "@/server/trpc/root";
+import type { AppRouter } from "@/server/api/trpc-router";
 
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
 

@@ -1,5 +1,5 @@
 import { metricsText } from "@/server/observability/metrics";
-import "@/server/observability/all-metrics";
+import "@/server/api/metrics";
 
 export const dynamic = "force-dynamic";
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { id, protectedProcedure, requireScope, router } from "../trpc/init";
-import { getDb } from "../db/client";
+import { id, router } from "@/server/trpc/init";
+import { protectedProcedure, requireScope } from "@/server/auth/procedures";
 import { listAudit } from "./service";
 
 export const auditRouter = router({
@@ -24,7 +24,7 @@ export const auditRouter = router({
     )
     .query(({ ctx, input }) => {
       const scope = requireScope(ctx, "organisation");
-      return listAudit(getDb(), {
+      return listAudit({
         organisationId: scope.organisationId,
         projectId: scope.projectId,
         environmentId: input.environmentId,

@@ -2,10 +2,10 @@
  * The audit log: every mutation writes one row in its own transaction (`recordAudit(tx, …)`).
  */
 import { and, desc, eq, getTableColumns, lt, or, sql, type SQL } from "drizzle-orm";
-import type { Executor } from "../db/client";
-import { containsPattern, escapeLike } from "../db/like";
-import { auditLog, environments, projects } from "../db/schema";
-import type { Actor } from "../auth/principal";
+import { getDb, type Executor } from "@/server/db/client";
+import { containsPattern, escapeLike } from "@/server/db/like";
+import { auditLog, environments, projects } from "@/server/db/schema";
+import type { Actor } from "@/server/auth/principal";
 
 export interface AuditEntry {
   organisationId: number;
@@ -55,7 +55,7 @@ export interface AuditQuery {
   limit: number;
 }
 
-export async function listAudit(db: Executor, query: AuditQuery) {
+export async function listAudit(query: AuditQuery, db: Executor = getDb()) {
   const conditions: SQL[] = [eq(auditLog.organisationId, query.organisationId)];
   if (query.projectId !== undefined) conditions.push(eq(auditLog.projectId, query.projectId));
   if (query.environmentId !== undefined) {

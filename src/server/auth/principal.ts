@@ -3,8 +3,8 @@
  * (`Authorization: Api-Key <key>`). Resolved once per request from its headers.
  */
 import { and, eq, gt, isNull } from "drizzle-orm";
-import { getDb } from "../db/client";
-import { organisationApiKeys, sessions, users } from "../db/schema";
+import { getDb } from "@/server/db/client";
+import { organisationApiKeys, sessions, users } from "@/server/db/schema";
 import { sha256 } from "./crypto";
 
 export const SESSION_COOKIE = "flagpost_session";

@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { settings } from "../config";
-import { protectedProcedure, publicProcedure, router } from "../trpc/init";
+import { settings } from "@/server/config";
+import { publicProcedure, router } from "@/server/trpc/init";
+import { protectedProcedure, sessionProcedure } from "./procedures";
 import { TRPCError } from "@trpc/server";
 import { changePassword, clearedSessionCookie, sessionCookie, signIn, signOut, signUp } from "./service";
 
@@ -12,7 +13,7 @@ function secureCookies(headers: Headers): boolean {
 }
 
 export const authRouter = router({
-  me: publicProcedure.query(({ ctx }) => {
+  me: sessionProcedure.query(({ ctx }) => {
     const principal = ctx.principal;
     if (!principal) return null;
     return principal.kind === "user"

@@ -1,11 +1,11 @@
 /** Sign up, sign in, sign out; sessions are opaque tokens stored as sha256. */
 import { and, eq, ne, sql } from "drizzle-orm";
-import { settings } from "../config";
-import { getDb } from "../db/client";
-import { memberships, organisations, sessions, users } from "../db/schema";
-import { badInput, conflict, DomainError, isUniqueViolation } from "../errors";
-import { bindContext } from "../observability/context";
-import { getLogger } from "../observability/logger";
+import { settings } from "@/server/config";
+import { getDb } from "@/server/db/client";
+import { memberships, organisations, sessions, users } from "@/server/db/schema";
+import { badInput, conflict, DomainError, isUniqueViolation } from "@/server/errors";
+import { bindContext } from "@/server/observability/context";
+import { getLogger } from "@/server/observability/logger";
 import { DUMMY_PASSWORD_HASH, hashPassword, randomToken, sha256, verifyPassword } from "./crypto";
 import { SESSION_COOKIE } from "./principal";
 import { countSignInAttempt, forgiveSignInAttempts } from "./throttle";

@@ -14,10 +14,10 @@
  * refusal reveals nothing about it.
  */
 import { eq, lt, sql } from "drizzle-orm";
-import { settings } from "../config";
-import { getDb } from "../db/client";
-import { signInThrottles } from "../db/schema";
-import { addressSubject } from "../http/client-address";
+import { settings } from "@/server/config";
+import { getDb } from "@/server/db/client";
+import { signInThrottles } from "@/server/db/schema";
+import { addressSubject } from "@/server/http/client-address";
 import { sha256 } from "./crypto";
 
 export interface ThrottleDecision {

@@ -4,8 +4,9 @@
  */
 import { drizzle, type NodePgDatabase } from "drizzle-orm/node-postgres";
 import pg from "pg";
-import { settings } from "../config";
-import * as schema from "./schema";
+import { settings } from "@/server/config";
+import * as schema from "@/server/db/schema";
+import { processSlot } from "@/server/singleton";
 
 export type Database = NodePgDatabase<typeof schema>;
 /** A transaction handle; domain services take `Database | Tx` so they compose inside one transaction. */
@@ -21,8 +22,7 @@ interface DbState {
   db: Database;
 }
 
-const KEY = Symbol.for("flagpost.db");
-const globalDb = globalThis as unknown as Record<symbol, DbState | undefined>;
+const slot = processSlot<DbState>("db");
 
 /**
  * The database of this process: `DATABASE_URL` as it is now (command-line tools set it after
@@ -42,7 +42,7 @@ function databaseUrl(): string {
 
 function state(): DbState {
   const url = databaseUrl();
-  let current = globalDb[KEY];
+  let current = slot.get();
   if (!current || current.url !== url) {
     const pool = new pg.Pool({
       connectionString: url,
@@ -53,7 +53,7 @@ function state(): DbState {
     pool.on("error", () => undefined);
     pool.on("connect", (client) => client.on("error", () => undefined));
     current = { url, pool, db: drizzle(pool, { schema }) };
-    globalDb[KEY] = current;
+    slot.set(current);
   }
   return current;
 }
@@ -67,9 +67,9 @@ export function getPool(): pg.Pool {
 }
 
 export async function closeDb(): Promise<void> {
-  const current = globalDb[KEY];
+  const current = slot.get();
   if (current) {
-    globalDb[KEY] = undefined;
+    slot.set(undefined);
     await current.pool.end();
   }
 }

@@ -5,9 +5,9 @@
  * same data always serialises to the same bytes.
  */
 import { sql } from "drizzle-orm";
-import { getDb, type Executor } from "../db/client";
-import type { StoredRule } from "../db/schema";
-import { notFound } from "../errors";
+import { getDb, type Executor } from "@/server/db/client";
+import type { StoredRule } from "@/server/db/schema";
+import { notFound } from "@/server/errors";
 import type {
   DocFeatureState,
   DocIdentityOverride,
@@ -16,8 +16,8 @@ import type {
   DocSegment,
   EnvironmentDocument,
   FeatureStateValue,
-  SdkExtras,
-} from "./types";
+} from "@/server/engine/document";
+import type { SdkExtras } from "./types";
 
 export interface BuiltDocument {
   environmentId: number;

@@ -5,10 +5,8 @@
  * change committed).
  */
 import { sql } from "drizzle-orm";
-import type { Executor } from "../db/client";
-import { enqueueJob } from "../jobs/enqueue";
-
-export const DOCUMENT_WRITE_TASK = "environment_document_write";
+import type { Executor } from "@/server/db/client";
+import { enqueueJob } from "@/server/jobs/enqueue";
 
 export function documentJobKey(environmentId: number): string {
   return `environment_document:${environmentId}`;
@@ -37,7 +35,7 @@ export async function environmentsChanged(tx: Executor, target: ChangeTarget, ca
   for (const row of result.rows) {
     await enqueueJob(
       tx,
-      DOCUMENT_WRITE_TASK,
+      "environment_document_write",
       { environmentId: row.id, revision: row.revision, cause, changedAt: new Date().toISOString() },
       { jobKey: documentJobKey(row.id), maxAttempts: 25 },
     );

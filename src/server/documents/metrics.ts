@@ -1,4 +1,4 @@
-import { counter, histogram } from "../observability/metrics";
+import { counter, histogram } from "@/server/observability/metrics";
 
 export const documentWrites = counter(
   "flagsmith_environment_document_writes_total",

@@ -6,8 +6,8 @@
  * their cached copy at once.
  */
 import { eq, sql } from "drizzle-orm";
-import type { Executor } from "../db/client";
-import { environmentDocuments } from "../db/schema";
+import { getDb, type Executor } from "@/server/db/client";
+import { environmentDocuments, environments } from "@/server/db/schema";
 import type { SdkExtras } from "./types";
 
 export const DOCUMENT_CHANNEL = "environment_documents";
@@ -55,4 +55,19 @@ export async function storedRevision(executor: Executor, environmentId: number):
 export async function readStoredDocument(executor: Executor, environmentId: number) {
   const [row] = await executor.select().from(environmentDocuments).where(eq(environmentDocuments.environmentId, environmentId));
   return row ?? null;
+}
+
+/** The stored document's revision against the environment's (the settings page). */
+export async function documentStatus(environmentId: number, executor: Executor = getDb()) {
+  const [environment] = await executor.select({ revision: environments.revision, updatedAt: environments.updatedAt }).from(environments).where(eq(environments.id, environmentId));
+  const [stored] = await executor
+    .select({
+      revision: environmentDocuments.revision,
+      writtenAt: environmentDocuments.writtenAt,
+      bytes: environmentDocuments.bytes,
+      featureStatesCount: environmentDocuments.featureStatesCount,
+    })
+    .from(environmentDocuments)
+    .where(eq(environmentDocuments.environmentId, environmentId));
+  return { environmentRevision: environment?.revision ?? null, stored: stored ?? null, upToDate: !!stored && stored.revision >= (environment?.revision ?? 0) };
 }

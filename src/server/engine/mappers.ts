@@ -30,7 +30,7 @@ import type {
   DocRule,
   DocSegment,
   EnvironmentDocument,
-} from "../documents/types";
+} from "./document";
 import type {
   EvaluationContext,
   EvaluationResult,

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { id, name, protectedProcedure, requireAdmin, requireScope, router } from "../trpc/init";
+import { id, name, router } from "@/server/trpc/init";
+import { protectedProcedure, requireAdmin, requireScope } from "@/server/auth/procedures";
 import {
   cloneEnvironment,
   createEnvironment,

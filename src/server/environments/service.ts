@@ -1,15 +1,15 @@
 import { and, asc, desc, eq, isNull } from "drizzle-orm";
-import { getDb, type Executor, type Tx } from "../db/client";
-import { environmentApiKeys, environments, projects } from "../db/schema";
-import { recordAudit } from "../audit/service";
-import type { Actor } from "../auth/principal";
-import { keyPrefix, newClientKey, newServerKey, sha256 } from "../auth/crypto";
-import { environmentsChanged } from "../documents/changes";
-import { conflict, isUniqueViolation, notFound } from "../errors";
-import { bindContext } from "../observability/context";
-import { getLogger } from "../observability/logger";
-import { pick } from "../projects/service";
-import { copyEnvironmentStates, insertMissingStatesForEnvironment, seedEnvironment, type SeedOptions } from "../features/seeding";
+import { getDb, type Executor, type Tx } from "@/server/db/client";
+import { environmentApiKeys, environments, projects } from "@/server/db/schema";
+import { commitChange } from "@/server/audit/change";
+import type { Actor } from "@/server/auth/principal";
+import { keyPrefix, newClientKey, newServerKey, sha256 } from "@/server/auth/crypto";
+import { environmentsChanged } from "@/server/documents/changes";
+import { conflict, isUniqueViolation, notFound } from "@/server/errors";
+import { bindContext } from "@/server/observability/context";
+import { getLogger } from "@/server/observability/logger";
+import { pick } from "@/server/projects/service";
+import { copyEnvironmentStates, insertMissingStatesForEnvironment, seedEnvironment, type SeedOptions } from "@/server/features/seeding";
 
 const log = getLogger("environments");
 
@@ -58,17 +58,21 @@ export async function createEnvironment(
         .insert(environments)
         .values({ projectId, name: input.name, description: input.description ?? null, apiKey: newClientKey(), isCreating: true })
         .returning();
-      await recordAudit(tx, actor, {
-        organisationId,
-        projectId,
-        environmentId: created.id,
-        action: "environment.created",
-        resourceType: "environment",
-        resourceId: created.id,
-        summary: `Environment "${created.name}" created`,
-        after: { name: created.name },
-      });
-      await environmentsChanged(tx, { environmentIds: [created.id] }, "environment.created");
+      await commitChange(
+        tx,
+        actor,
+        {
+          organisationId,
+          projectId,
+          environmentId: created.id,
+          action: "environment.created",
+          resourceType: "environment",
+          resourceId: created.id,
+          summary: `Environment "${created.name}" created`,
+          after: { name: created.name },
+        },
+        { environmentIds: [created.id] },
+      );
       return created;
     });
   } catch (error) {
@@ -107,17 +111,21 @@ export async function cloneEnvironment(actor: Actor, sourceId: number, input: { 
           isCreating: true,
         })
         .returning();
-      await recordAudit(tx, actor, {
-        organisationId,
-        projectId: source.projectId,
-        environmentId: created.id,
-        action: "environment.cloned",
-        resourceType: "environment",
-        resourceId: created.id,
-        summary: `Environment "${created.name}" cloned from "${source.name}"`,
-        after: { name: created.name, sourceEnvironmentId: sourceId },
-      });
-      await environmentsChanged(tx, { environmentIds: [created.id] }, "environment.cloned");
+      await commitChange(
+        tx,
+        actor,
+        {
+          organisationId,
+          projectId: source.projectId,
+          environmentId: created.id,
+          action: "environment.cloned",
+          resourceType: "environment",
+          resourceId: created.id,
+          summary: `Environment "${created.name}" cloned from "${source.name}"`,
+          after: { name: created.name, sourceEnvironmentId: sourceId },
+        },
+        { environmentIds: [created.id] },
+      );
       return created;
     });
   } catch (error) {
@@ -171,21 +179,25 @@ export async function updateEnvironment(actor: Actor, environmentId: number, cha
       if (!before) throw notFound("Environment");
       const [after] = await tx.update(environments).set(changes).where(eq(environments.id, environmentId)).returning();
       const changed = Object.keys(changes).filter((k) => before[k as keyof typeof before] !== after[k as keyof typeof after]);
-      await recordAudit(tx, actor, {
-        organisationId: await organisationOf(tx, before.projectId),
-        projectId: before.projectId,
-        environmentId,
-        action: "environment.updated",
-        resourceType: "environment",
-        resourceId: environmentId,
-        summary:
-          changes.name && changes.name !== before.name
-            ? `Environment "${before.name}" renamed to "${changes.name}"`
-            : `Environment "${after.name}" settings updated (${changed.join(", ") || "no change"})`,
-        before: pick(before, changed),
-        after: pick(after, changed),
-      });
-      await environmentsChanged(tx, { environmentIds: [environmentId] }, "environment.updated");
+      await commitChange(
+        tx,
+        actor,
+        {
+          organisationId: await organisationOf(tx, before.projectId),
+          projectId: before.projectId,
+          environmentId,
+          action: "environment.updated",
+          resourceType: "environment",
+          resourceId: environmentId,
+          summary:
+            changes.name && changes.name !== before.name
+              ? `Environment "${before.name}" renamed to "${changes.name}"`
+              : `Environment "${after.name}" settings updated (${changed.join(", ") || "no change"})`,
+          before: pick(before, changed),
+          after: pick(after, changed),
+        },
+        { environmentIds: [environmentId] },
+      );
       log.info("environment.updated", { environment__id: environmentId });
       return after;
     });
@@ -199,16 +211,21 @@ export async function deleteEnvironment(actor: Actor, environmentId: number) {
   await getDb().transaction(async (tx) => {
     const [deleted] = await tx.delete(environments).where(eq(environments.id, environmentId)).returning();
     if (!deleted) throw notFound("Environment");
-    await recordAudit(tx, actor, {
-      organisationId: await organisationOf(tx, deleted.projectId),
-      projectId: deleted.projectId,
-      environmentId,
-      action: "environment.deleted",
-      resourceType: "environment",
-      resourceId: environmentId,
-      summary: `Environment "${deleted.name}" deleted`,
-      before: { name: deleted.name },
-    });
+    await commitChange(
+      tx,
+      actor,
+      {
+        organisationId: await organisationOf(tx, deleted.projectId),
+        projectId: deleted.projectId,
+        environmentId,
+        action: "environment.deleted",
+        resourceType: "environment",
+        resourceId: environmentId,
+        summary: `Environment "${deleted.name}" deleted`,
+        before: { name: deleted.name },
+      },
+      null,
+    );
   });
   log.info("environment.deleted", { environment__id: environmentId });
 }
@@ -240,15 +257,20 @@ export async function createServerKey(actor: Actor, environmentId: number, name:
         .insert(environmentApiKeys)
         .values({ environmentId, name, prefix: keyPrefix(key), keyHash: sha256(key) })
         .returning({ id: environmentApiKeys.id, name: environmentApiKeys.name, prefix: environmentApiKeys.prefix, createdAt: environmentApiKeys.createdAt });
-      await recordAudit(tx, actor, {
-        organisationId: await organisationOf(tx, environment.projectId),
-        projectId: environment.projectId,
-        environmentId,
-        action: "server_key.created",
-        resourceType: "server_key",
-        resourceId: created.id,
-        summary: `Server-side key "${name}" created`,
-      });
+      await commitChange(
+        tx,
+        actor,
+        {
+          organisationId: await organisationOf(tx, environment.projectId),
+          projectId: environment.projectId,
+          environmentId,
+          action: "server_key.created",
+          resourceType: "server_key",
+          resourceId: created.id,
+          summary: `Server-side key "${name}" created`,
+        },
+        null,
+      );
       return created;
     });
     log.info("server_key.created", { environment__id: environmentId, server_key__id: row.id });
@@ -268,15 +290,20 @@ export async function revokeServerKey(actor: Actor, environmentId: number, serve
       .where(and(eq(environmentApiKeys.id, serverKeyId), eq(environmentApiKeys.environmentId, environmentId), isNull(environmentApiKeys.revokedAt)))
       .returning({ name: environmentApiKeys.name });
     if (!revoked) throw notFound("Server-side key");
-    await recordAudit(tx, actor, {
-      organisationId: await organisationOf(tx, environment.projectId),
-      projectId: environment.projectId,
-      environmentId,
-      action: "server_key.revoked",
-      resourceType: "server_key",
-      resourceId: serverKeyId,
-      summary: `Server-side key "${revoked.name}" revoked`,
-    });
+    await commitChange(
+      tx,
+      actor,
+      {
+        organisationId: await organisationOf(tx, environment.projectId),
+        projectId: environment.projectId,
+        environmentId,
+        action: "server_key.revoked",
+        resourceType: "server_key",
+        resourceId: serverKeyId,
+        summary: `Server-side key "${revoked.name}" revoked`,
+      },
+      null,
+    );
   });
   log.info("server_key.revoked", { environment__id: environmentId, server_key__id: serverKeyId });
 }

@@ -1,5 +1,7 @@
 import { z } from "zod";
-import { id, name, protectedProcedure, requireScope, router, serialId } from "../trpc/init";
+import { id, name, router, serialId } from "@/server/trpc/init";
+import { protectedProcedure, requireScope } from "@/server/auth/procedures";
+import { DEFAULT_PAGE_SIZE, MAX_IDENTIFIER_LENGTH, MAX_PAGE_SIZE } from "@/server/identities/service";
 import { featureValue } from "./values";
 import {
   addOption,
@@ -14,6 +16,15 @@ import {
   updateOption,
 } from "./service";
 import { cancelScheduledChange, listScheduledChanges, scheduleChange } from "./scheduled";
+import {
+  createIdentityOverride,
+  deleteIdentityOverride,
+  getIdentityWithOverrides,
+  listFeatureIdentityOverrides,
+  listIdentityOverrides,
+  updateIdentityOverride,
+} from "./identity-overrides";
+import { createSegmentOverride, deleteSegmentOverride, listSegmentOverrides, reorderSegmentOverrides, updateSegmentOverride } from "./segment-overrides";
 
 // Inputs name the entities they touch by top-level ids (featureId, environmentId, optionId, …):
 // the scope middleware resolves and access-checks them before any procedure body runs.
@@ -130,4 +141,63 @@ export const featuresRouter = router({
       }),
     ),
   cancelScheduled: protectedProcedure.input(z.object({ scheduledChangeId: id })).mutation(({ ctx, input }) => cancelScheduledChange(ctx.actor, input.scheduledChangeId)),
+});
+
+/** Segment overrides (tRPC `segmentOverrides.*`). Nested ids (allocations' optionId, reorder's segmentIds) are checked by the service. */
+export const segmentOverridesRouter = router({
+  /** The feature's segment overrides in one environment, strongest first. */
+  list: protectedProcedure
+    .input(z.object({ featureId: id, environmentId: id }))
+    .query(({ ctx, input }) => listSegmentOverrides(input.featureId, requireScope(ctx, "environment").environmentId)),
+  create: protectedProcedure
+    .input(z.object({ featureId: id, environmentId: id, segmentId: id, enabled: z.boolean(), value: featureValue, allocations }))
+    .mutation(({ ctx, input }) => createSegmentOverride(ctx.actor, { ...input, environmentId: requireScope(ctx, "environment").environmentId })),
+  update: protectedProcedure
+    .input(z.object({ featureStateId: id, enabled: z.boolean().optional(), value: featureValue.optional(), allocations }))
+    .mutation(({ ctx, input }) => {
+      const { featureStateId, ...change } = input;
+      return updateSegmentOverride(ctx.actor, featureStateId, change);
+    }),
+  /** `segmentIds`: every overriding segment exactly once, strongest first. */
+  reorder: protectedProcedure
+    .input(z.object({ featureId: id, environmentId: id, segmentIds: z.array(serialId).max(1000) }))
+    .mutation(({ ctx, input }) => reorderSegmentOverrides(ctx.actor, input.featureId, requireScope(ctx, "environment").environmentId, input.segmentIds)),
+  delete: protectedProcedure.input(z.object({ featureStateId: id })).mutation(({ ctx, input }) => deleteSegmentOverride(ctx.actor, input.featureStateId)),
+});
+
+const identitySearch = z.string().trim().max(MAX_IDENTIFIER_LENGTH).optional();
+const identityCursor = z.string().max(MAX_IDENTIFIER_LENGTH).optional();
+const pageLimit = z.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE);
+
+/**
+ * Identity overrides and the identity page's view (tRPC `identities.*`, merged with the identities
+ * router by the root router). Inputs name identityId / featureId / environmentId / featureStateId,
+ * access-checked by the scope middleware.
+ */
+export const identityOverridesRouter = router({
+  /** An identity with its traits and overrides. */
+  get: protectedProcedure.input(z.object({ identityId: id })).query(({ input }) => getIdentityWithOverrides(input.identityId)),
+  listOverrides: protectedProcedure.input(z.object({ identityId: id })).query(({ input }) => listIdentityOverrides(input.identityId)),
+  /** A feature's identity overrides in one environment (feature page), identifiers ascending. */
+  overridesForFeature: protectedProcedure
+    .input(z.object({ featureId: id, environmentId: id, search: identitySearch, cursor: identityCursor, limit: pageLimit }))
+    .query(({ ctx, input }) =>
+      listFeatureIdentityOverrides({
+        featureId: input.featureId,
+        environmentId: requireScope(ctx, "environment").environmentId,
+        search: input.search || undefined,
+        cursor: input.cursor,
+        limit: input.limit,
+      }),
+    ),
+  createOverride: protectedProcedure
+    .input(z.object({ identityId: id, featureId: id, enabled: z.boolean(), value: featureValue }))
+    .mutation(({ ctx, input }) => createIdentityOverride(ctx.actor, input)),
+  updateOverride: protectedProcedure
+    .input(z.object({ featureStateId: id, enabled: z.boolean().optional(), value: featureValue.optional() }))
+    .mutation(({ ctx, input }) => {
+      const { featureStateId, ...change } = input;
+      return updateIdentityOverride(ctx.actor, featureStateId, change);
+    }),
+  deleteOverride: protectedProcedure.input(z.object({ featureStateId: id })).mutation(({ ctx, input }) => deleteIdentityOverride(ctx.actor, input.featureStateId)),
 });

@@ -9,22 +9,21 @@
  * job that still runs finds a non-PENDING row and does nothing.
  */
 import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
-import { getDb, type Executor } from "../db/client";
-import { featureStates, features, multivariateOptions, projects, scheduledChanges, segments } from "../db/schema";
-import { commitChange } from "../audit/change";
-import { recordAudit } from "../audit/service";
-import type { Actor } from "../auth/principal";
-import { SYSTEM_ACTOR } from "../auth/principal";
-import { enqueueJob, removeJob } from "../jobs/enqueue";
-import { badInput, DomainError, notFound } from "../errors";
-import { getLogger } from "../observability/logger";
-import { lockDefaultState } from "../segments/service";
+import { getDb, type Executor } from "@/server/db/client";
+import { featureStates, features, multivariateOptions, projects, scheduledChanges, segments } from "@/server/db/schema";
+import { commitChange } from "@/server/audit/change";
+import type { Actor } from "@/server/auth/principal";
+import { SYSTEM_ACTOR } from "@/server/auth/principal";
+import { enqueueJob, removeJob } from "@/server/jobs/enqueue";
+import { badInput, DomainError, notFound } from "@/server/errors";
+import { getLogger } from "@/server/observability/logger";
+import { lockDefaultState } from "./segment-overrides";
 import { applyStateChange, describeStateChange, lockState, snapshotState, type Allocation } from "./states";
-import { checkAllocations, describeValue } from "./values";
+import { checkAllocations } from "./values";
+import { describeValue } from "@/server/audit/summary";
 
 const log = getLogger("features");
 
-export const SCHEDULED_CHANGE_TASK = "scheduled_change_apply";
 export const scheduledChangeJobKey = (id: number) => `scheduled_change:${id}`;
 
 /** What a scheduled change applies (stored as `scheduled_changes.change`). */
@@ -110,19 +109,24 @@ export async function scheduleChange(
         actorLabel: actor.label,
       })
       .returning();
-    await recordAudit(tx, actor, {
-      organisationId,
-      projectId: feature.projectId,
-      environmentId: input.environmentId,
-      featureId: feature.id,
-      segmentId,
-      action: "scheduled_change.created",
-      resourceType: "scheduled_change",
-      resourceId: row.id,
-      summary: `Feature "${feature.name}"${segmentId ? " (segment override)" : ""}: ${describePayload(input.change)} scheduled for ${input.liveFrom.toISOString()}`,
-      after: { change: input.change, liveFrom: input.liveFrom.toISOString() },
-    });
-    await enqueueJob(tx, SCHEDULED_CHANGE_TASK, { scheduledChangeId: row.id }, { runAt: input.liveFrom, jobKey: scheduledChangeJobKey(row.id), maxAttempts: 10 });
+    await commitChange(
+      tx,
+      actor,
+      {
+        organisationId,
+        projectId: feature.projectId,
+        environmentId: input.environmentId,
+        featureId: feature.id,
+        segmentId,
+        action: "scheduled_change.created",
+        resourceType: "scheduled_change",
+        resourceId: row.id,
+        summary: `Feature "${feature.name}"${segmentId ? " (segment override)" : ""}: ${describePayload(input.change)} scheduled for ${input.liveFrom.toISOString()}`,
+        after: { change: input.change, liveFrom: input.liveFrom.toISOString() },
+      },
+      null,
+    );
+    await enqueueJob(tx, "scheduled_change_apply", { scheduledChangeId: row.id }, { runAt: input.liveFrom, jobKey: scheduledChangeJobKey(row.id), maxAttempts: 10 });
     return row;
   });
   log.info("scheduled_change.created", { scheduled_change__id: created.id, feature__id: created.featureId });
@@ -137,17 +141,22 @@ export async function cancelScheduledChange(actor: Actor, scheduledChangeId: num
     await tx.update(scheduledChanges).set({ status: "CANCELLED", cancelledAt: new Date() }).where(eq(scheduledChanges.id, scheduledChangeId));
     await removeJob(tx, scheduledChangeJobKey(scheduledChangeId));
     const { feature, organisationId } = await context(tx, row.featureId);
-    await recordAudit(tx, actor, {
-      organisationId,
-      projectId: feature.projectId,
-      environmentId: row.environmentId,
-      featureId: row.featureId,
-      segmentId: row.segmentId,
-      action: "scheduled_change.cancelled",
-      resourceType: "scheduled_change",
-      resourceId: scheduledChangeId,
-      summary: `Feature "${feature.name}": scheduled change (${describePayload(row.change as ScheduledChangePayload)}) cancelled`,
-    });
+    await commitChange(
+      tx,
+      actor,
+      {
+        organisationId,
+        projectId: feature.projectId,
+        environmentId: row.environmentId,
+        featureId: row.featureId,
+        segmentId: row.segmentId,
+        action: "scheduled_change.cancelled",
+        resourceType: "scheduled_change",
+        resourceId: scheduledChangeId,
+        summary: `Feature "${feature.name}": scheduled change (${describePayload(row.change as ScheduledChangePayload)}) cancelled`,
+      },
+      null,
+    );
   });
   log.info("scheduled_change.cancelled", { scheduled_change__id: scheduledChangeId });
 }
@@ -207,7 +216,7 @@ export async function applyScheduledChange(scheduledChangeId: number): Promise<"
     const existing = await targetStateId(tx, feature.id, row.environmentId, row.segmentId);
     if (existing === null && row.segmentId === null) {
       await tx.update(scheduledChanges).set({ status: "FAILED", error: "The feature state no longer exists" }).where(eq(scheduledChanges.id, scheduledChangeId));
-      await recordAudit(tx, SYSTEM_ACTOR, { ...audit, action: "scheduled_change.failed", summary: `Feature "${feature.name}": scheduled change could not go live (state deleted)` });
+      await commitChange(tx, SYSTEM_ACTOR, { ...audit, action: "scheduled_change.failed", summary: `Feature "${feature.name}": scheduled change could not go live (state deleted)` }, null);
       return "failed";
     }
     try {
@@ -253,12 +262,17 @@ export async function applyScheduledChange(scheduledChangeId: number): Promise<"
       if (!(error instanceof DomainError)) throw error;
       const message = error.message;
       await tx.update(scheduledChanges).set({ status: "FAILED", error: message }).where(eq(scheduledChanges.id, scheduledChangeId));
-      await recordAudit(tx, SYSTEM_ACTOR, {
-        ...audit,
-        action: "scheduled_change.failed",
-        summary: `Feature "${feature.name}": scheduled change could not go live: ${message}`,
-        before: existing === null ? null : await snapshotState(tx, existing),
-      });
+      await commitChange(
+        tx,
+        SYSTEM_ACTOR,
+        {
+          ...audit,
+          action: "scheduled_change.failed",
+          summary: `Feature "${feature.name}": scheduled change could not go live: ${message}`,
+          before: existing === null ? null : await snapshotState(tx, existing),
+        },
+        null,
+      );
       return "failed";
     }
   });

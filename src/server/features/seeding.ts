@@ -7,8 +7,8 @@
  * gaps: whichever finishes last sees both rows.
  */
 import { sql, type SQL } from "drizzle-orm";
-import { settings } from "../config";
-import { getDb, type Executor } from "../db/client";
+import { settings } from "@/server/config";
+import { getDb, type Executor } from "@/server/db/client";
 import { idArray, seedAllocations } from "./states";
 
 export interface SeedOptions {

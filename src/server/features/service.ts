@@ -2,19 +2,19 @@
  * Features (per project), their multivariate options, and their per-environment default states.
  */
 import { and, asc, eq, ilike, inArray, sql, type SQL } from "drizzle-orm";
-import { getDb, type Executor } from "../db/client";
-import { containsPattern } from "../db/like";
-import { featureStates, features, multivariateOptions, multivariateStateValues, type StoredValue } from "../db/schema";
-import { recordAudit } from "../audit/service";
-import { commitChange, organisationOfProject } from "../audit/change";
-import { environmentsChanged } from "../documents/changes";
-import type { Actor } from "../auth/principal";
-import { badInput, conflict, isUniqueViolation, notFound } from "../errors";
-import { bindContext } from "../observability/context";
-import { getLogger } from "../observability/logger";
+import { getDb, type Executor } from "@/server/db/client";
+import { containsPattern } from "@/server/db/like";
+import { featureStates, features, multivariateOptions, multivariateStateValues, type StoredValue } from "@/server/db/schema";
+import { commitChange, organisationOfProject } from "@/server/audit/change";
+import { environmentsChanged } from "@/server/documents/changes";
+import type { Actor } from "@/server/auth/principal";
+import { badInput, conflict, isUniqueViolation, notFound } from "@/server/errors";
+import { bindContext } from "@/server/observability/context";
+import { getLogger } from "@/server/observability/logger";
 import { insertMissingStatesForFeature, seedFeature, type SeedOptions } from "./seeding";
 import { applyStateChange, describeStateChange, lockState, type StateChange } from "./states";
-import { checkAllocations, describeValue } from "./values";
+import { checkAllocations } from "./values";
+import { describeValue } from "@/server/audit/summary";
 
 const log = getLogger("features");
 
@@ -165,15 +165,20 @@ export async function createFeature(actor: Actor, projectId: number, input: NewF
     // Nothing half-created stays: the feature goes, and the log says why its creation is not there.
     await getDb().transaction(async (tx) => {
       await tx.delete(features).where(eq(features.id, feature.id));
-      await recordAudit(tx, actor, {
-        organisationId: await organisationOfProject(tx, projectId),
-        projectId,
-        featureId: feature.id,
-        action: "feature.creation_failed",
-        resourceType: "feature",
-        resourceId: feature.id,
-        summary: `Feature "${feature.name}" could not be created (seeding its states failed); removed`,
-      });
+      await commitChange(
+        tx,
+        actor,
+        {
+          organisationId: await organisationOfProject(tx, projectId),
+          projectId,
+          featureId: feature.id,
+          action: "feature.creation_failed",
+          resourceType: "feature",
+          resourceId: feature.id,
+          summary: `Feature "${feature.name}" could not be created (seeding its states failed); removed`,
+        },
+        null,
+      );
     });
     log.error("feature.creation_failed", { feature__id: feature.id, error });
     throw error;

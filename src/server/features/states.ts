@@ -4,10 +4,11 @@
  * feature, each 0–100, sum ≤ 100).
  */
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
-import type { Executor } from "../db/client";
-import { featureStates, multivariateOptions, multivariateStateValues, type StoredValue } from "../db/schema";
-import { badInput, notFound } from "../errors";
-import { checkAllocations, describeValue } from "./values";
+import type { Executor } from "@/server/db/client";
+import { featureStates, multivariateOptions, multivariateStateValues, type StoredValue } from "@/server/db/schema";
+import { badInput, notFound } from "@/server/errors";
+import { checkAllocations } from "./values";
+import { describeValue } from "@/server/audit/summary";
 
 export interface Allocation {
   optionId: number;

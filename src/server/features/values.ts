@@ -3,7 +3,6 @@
  * Flagsmith's FeatureStateValue. Anything else (floats, objects, arrays) is rejected as bad input.
  */
 import { z } from "zod";
-import type { StoredValue } from "../db/schema";
 
 export const MAX_STRING_VALUE_LENGTH = 20_000;
 
@@ -18,25 +17,6 @@ export const featureValue = z.union(
 );
 
 export type FeatureValue = z.infer<typeof featureValue>;
-
-/** A value as a short human-readable string for audit summaries. */
-export function describeValue(value: StoredValue | undefined): string {
-  if (value === null || value === undefined) return "none";
-  const text = typeof value === "string" ? JSON.stringify(value) : String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}…` : text;
-}
-
-/** Trait values: Flagsmith keeps int, float, bool and str; strings are limited in length. */
-export const MAX_TRAIT_STRING_LENGTH = 2_000;
-export const traitValue = z.union(
-  [
-    z.string().max(MAX_TRAIT_STRING_LENGTH, `Trait values are limited to ${MAX_TRAIT_STRING_LENGTH} characters`),
-    z.number().finite(),
-    z.boolean(),
-    z.null(),
-  ],
-  { error: "A trait value must be text, a number, true/false, or empty" },
-);
 
 export const MAX_ALLOCATION = 100;
 

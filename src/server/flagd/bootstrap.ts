@@ -1,13 +1,13 @@
 /** Idempotent local set-up for flagd (see scripts/bootstrap-flagd.ts). */
 import { and, eq, sql } from "drizzle-orm";
-import { getDb } from "../db/client";
-import { environmentApiKeys, environments, memberships, organisations, projects, users } from "../db/schema";
-import { hashPassword, sha256 } from "../auth/crypto";
-import type { Actor } from "../auth/principal";
-import { commitChange } from "../audit/change";
-import { createEnvironment, createServerKey } from "../environments/service";
-import { createProject } from "../projects/service";
-import { getLogger } from "../observability/logger";
+import { getDb } from "@/server/db/client";
+import { environmentApiKeys, environments, memberships, organisations, projects, users } from "@/server/db/schema";
+import { hashPassword, sha256 } from "@/server/auth/crypto";
+import type { Actor } from "@/server/auth/principal";
+import { commitChange } from "@/server/audit/change";
+import { createEnvironment, createServerKey } from "@/server/environments/service";
+import { createProject } from "@/server/projects/service";
+import { getLogger } from "@/server/observability/logger";
 
 const log = getLogger("flagd");
 

@@ -1,4 +1,4 @@
-import { counter, histogram } from "../observability/metrics";
+import { counter, histogram } from "@/server/observability/metrics";
 
 export const flagdSyncRequests = counter(
   "flagsmith_flagd_sync_requests_total",

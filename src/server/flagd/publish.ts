@@ -5,9 +5,9 @@
  * changes exactly when the served content does.
  */
 import { createHash } from "node:crypto";
-import { settings } from "../config";
-import type { EnvironmentDocument } from "../documents/types";
-import { getLogger } from "../observability/logger";
+import { settings } from "@/server/config";
+import type { EnvironmentDocument } from "@/server/engine/document";
+import { getLogger } from "@/server/observability/logger";
 import { flagdBuildSeconds, flagdDocumentBytes, flagdWarnings } from "./metrics";
 import { slugify } from "./names";
 import { TRANSLATOR_VERSION, translateEnvironment } from "./translator";

@@ -12,12 +12,12 @@
  *   when a scheduled change goes live.
  * - Documents stored by an older translator version are translated again once per revision.
  */
-import { apiJson, apiResponse, type ApiRequest, type ApiResponse } from "../http/api";
-import { currentDocument, resolveEnvironmentKey, type ResolvedEnvironmentKey, type ServedDocument } from "../documents/serving";
-import { bindContext } from "../observability/context";
-import { getLogger } from "../observability/logger";
-import { DOCUMENT_NOT_AVAILABLE, INVALID_KEY, isNotModified, STOP_SERVING } from "../sdk/http";
-import { boundCounter } from "../observability/metrics";
+import { apiJson, apiResponse, type ApiRequest, type ApiResponse } from "@/server/http/api";
+import { isNotModified } from "@/server/http/conditional";
+import { getLogger } from "@/server/observability/logger";
+import { boundCounter } from "@/server/observability/metrics";
+import type { ServedDocument } from "@/server/serving/document-cache";
+import { DOCUMENT_NOT_AVAILABLE, INVALID_KEY, openEnvironment, STOP_SERVING, type GateOptions, type GateRefusal, type GateResult } from "@/server/serving/gate";
 import { flagdSyncRequests } from "./metrics";
 import { translateForFlagd, type PublishedFlagd } from "./publish";
 import { TRANSLATOR_VERSION } from "./translator";
@@ -39,31 +39,27 @@ function keyOf(request: ApiRequest): string | null {
 
 type Access = { ok: true; served: ServedDocument } | { ok: false; response: ApiResponse };
 
-/** Hot path: cache hits return synchronously (no promise per step); misses go through the store. */
+const REFUSALS: Readonly<Record<GateRefusal, Access>> = {
+  missing_key: { ok: false, response: apiJson(401, { detail: INVALID_KEY }) },
+  unknown_key: { ok: false, response: apiJson(401, { detail: INVALID_KEY }) },
+  server_key_required: { ok: false, response: apiJson(403, { detail: "flagd sync needs a server-side environment key (ser.…)" }) },
+  stop_serving_flags: { ok: false, response: apiJson(401, { detail: STOP_SERVING }) },
+  document_unavailable: { ok: false, response: apiJson(503, { detail: DOCUMENT_NOT_AVAILABLE }, { "retry-after": "1" }) },
+};
+const INTEGRATION_OFF: Access = { ok: false, response: apiJson(404, { detail: "The flagd integration is not enabled for this project" }) };
+const SERVER_KEY_ONLY: GateOptions = Object.freeze({ serverKeyOnly: true });
+
+function afterGate(result: GateResult): Access {
+  if (!result.ok) return REFUSALS[result.reason];
+  // After the key check, so that "off" is not a probe for keys.
+  if (!result.served.sdkExtras.flagdEnabled) return INTEGRATION_OFF;
+  return result;
+}
+
+/** The environment-key gate (serving/gate.ts) with flagd's answers. Hot path: synchronous when cached. */
 function access(request: ApiRequest): Access | Promise<Access> {
-  const key = keyOf(request);
-  if (!key) return { ok: false, response: apiJson(401, { detail: INVALID_KEY }) };
-  const resolved = resolveEnvironmentKey(key);
-  return resolved instanceof Promise ? resolved.then(afterKey) : afterKey(resolved);
-}
-
-function afterKey(resolved: ResolvedEnvironmentKey | null): Access | Promise<Access> {
-  if (!resolved) return { ok: false, response: apiJson(401, { detail: INVALID_KEY }) };
-  bindContext({ "environment.id": resolved.environmentId, "project.id": resolved.projectId, "organisation.id": resolved.organisationId });
-  if (resolved.kind !== "server") {
-    return { ok: false, response: apiJson(403, { detail: "flagd sync needs a server-side environment key (ser.…)" }) };
-  }
-  const served = currentDocument(resolved.environmentId);
-  return served instanceof Promise ? served.then(afterDocument) : afterDocument(served);
-}
-
-function afterDocument(served: ServedDocument | null): Access {
-  if (!served) return { ok: false, response: apiJson(503, { detail: DOCUMENT_NOT_AVAILABLE }, { "retry-after": "1" }) };
-  if (served.document.project?.organisation?.stop_serving_flags) return { ok: false, response: apiJson(401, { detail: STOP_SERVING }) };
-  if (!served.sdkExtras.flagdEnabled) {
-    return { ok: false, response: apiJson(404, { detail: "The flagd integration is not enabled for this project" }) };
-  }
-  return { ok: true, served };
+  const result = openEnvironment(keyOf(request), SERVER_KEY_ONLY);
+  return result instanceof Promise ? result.then(afterGate) : afterGate(result);
 }
 
 /** The served flagd artefacts of a document: as stored, or re-translated once per revision after a translator upgrade. */

@@ -18,7 +18,7 @@ import type {
   EnvironmentDocument,
   FeatureStateValue,
   RuleType,
-} from "@/server/documents/types";
+} from "@/server/engine/document";
 
 export interface SyntheticOptions {
   features?: number;

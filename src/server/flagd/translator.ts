@@ -71,7 +71,7 @@ import {
   type FlagValue,
   type SegmentContext,
 } from "@/server/engine";
-import type { EnvironmentDocument } from "@/server/documents/types";
+import type { EnvironmentDocument } from "@/server/engine/document";
 import { isConst, not, TARGETING_KEY, type Logic } from "./logic";
 import { NameAllocator, slugify } from "./names";
 import { inCondition, type Translated } from "./operators";

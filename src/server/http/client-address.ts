@@ -9,14 +9,14 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { isIP } from "node:net";
-import { settings } from "../config";
+import { settings } from "@/server/config";
+import { processSlot } from "@/server/singleton";
 
 export const CLIENT_ADDRESS_HEADER = "x-flagpost-client-address";
 
 // One secret per process, also when a bundler loads this module twice (Next.js and the web server).
-const TOKEN_KEY = Symbol.for("flagpost.clientAddressToken");
-const globalToken = globalThis as unknown as Record<symbol, string | undefined>;
-const token = (): string => (globalToken[TOKEN_KEY] ??= randomBytes(16).toString("hex"));
+const tokenSlot = processSlot<string>("clientAddressToken");
+const token = (): string => tokenSlot.getOrCreate(() => randomBytes(16).toString("hex"));
 
 /**
  * The client's address: the socket's peer, or with `hops` > 0 the address the outermost of our

@@ -1,4 +1,4 @@
-import { settings } from "../config";
+import { settings } from "@/server/config";
 
 /** The configured PROPAGATED_HEADERS present on a request (lower-case names). */
 export function capturePropagatedHeaders(headers: { get(name: string): string | null }): Record<string, string> {

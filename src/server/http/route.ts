@@ -11,11 +11,11 @@
  * every promise runs the AsyncLocalStorage hooks (docs/performance.md).
  */
 import type { Attributes, Span } from "@opentelemetry/api";
-import { bindContext, withRequestContext, type ContextBindings } from "../observability/context";
-import { httpRequestDuration } from "../observability/http-metrics";
-import { boundHistogram, type BoundHistogram } from "../observability/metrics";
-import { getLogger } from "../observability/logger";
-import { incomingContext, inSpan, recordSpanError, SpanKind } from "../observability/tracing";
+import { bindContext, withRequestContext, type ContextBindings } from "@/server/observability/context";
+import { httpRequestDuration } from "@/server/observability/http-metrics";
+import { boundHistogram, type BoundHistogram } from "@/server/observability/metrics";
+import { getLogger } from "@/server/observability/logger";
+import { incomingContext, inSpan, recordSpanError, SpanKind } from "@/server/observability/tracing";
 import { apiJson, toWebResponse, type ApiRequest, type ApiResponse } from "./api";
 import { capturePropagatedHeaders } from "./headers";
 

@@ -1,28 +1,25 @@
 import { z } from "zod";
-import { id, protectedProcedure, requireScope, router } from "../trpc/init";
-import { featureValue, traitValue } from "../features/values";
+import { id, router } from "@/server/trpc/init";
+import { protectedProcedure, requireScope } from "@/server/auth/procedures";
+import { traitValue } from "./values";
 import {
   createIdentity,
-  findOrCreateIdentity,
-  createIdentityOverride,
   DEFAULT_PAGE_SIZE,
   deleteIdentity,
-  deleteIdentityOverride,
   deleteTrait,
-  getIdentity,
-  listFeatureIdentityOverrides,
+  findOrCreateIdentity,
   listIdentities,
-  listIdentityOverrides,
   MAX_IDENTIFIER_LENGTH,
   MAX_PAGE_SIZE,
   MAX_TRAIT_KEY_LENGTH,
   setTrait,
-  updateIdentityOverride,
 } from "./service";
 
-// Inputs name the entities they touch by top-level ids (environmentId, identityId, featureId,
-// featureStateId): the scope middleware resolves and access-checks them (and that they belong to
-// the same project / environment) before any procedure body runs.
+// Inputs name the entities they touch by top-level ids (environmentId, identityId): the scope
+// middleware resolves and access-checks them (and that they belong to the same project /
+// environment) before any procedure body runs. The identity page's `get` and the identity-override
+// procedures are feature-state procedures (features/router.ts), merged under `identities` by the
+// root router.
 
 /** Identifiers are kept exactly as given (SDKs send them verbatim), but cannot be blank. */
 const identifier = z
@@ -44,8 +41,6 @@ export const identitiesRouter = router({
     .query(({ ctx, input }) =>
       listIdentities({ environmentId: requireScope(ctx, "environment").environmentId, search: input.search || undefined, cursor: input.cursor, limit: input.limit }),
     ),
-  /** An identity with its traits and overrides. */
-  get: protectedProcedure.input(z.object({ identityId: id })).query(({ input }) => getIdentity(input.identityId)),
   create: protectedProcedure
     .input(z.object({ environmentId: id, identifier }))
     .mutation(({ ctx, input }) => createIdentity(ctx.actor, requireScope(ctx, "environment").environmentId, input.identifier)),
@@ -62,28 +57,4 @@ export const identitiesRouter = router({
   deleteTrait: protectedProcedure
     .input(z.object({ identityId: id, key: traitKey }))
     .mutation(({ ctx, input }) => deleteTrait(ctx.actor, input.identityId, input.key)),
-
-  listOverrides: protectedProcedure.input(z.object({ identityId: id })).query(({ input }) => listIdentityOverrides(input.identityId)),
-  /** A feature's identity overrides in one environment (feature page), identifiers ascending. */
-  overridesForFeature: protectedProcedure
-    .input(z.object({ featureId: id, environmentId: id, search, cursor, limit }))
-    .query(({ ctx, input }) =>
-      listFeatureIdentityOverrides({
-        featureId: input.featureId,
-        environmentId: requireScope(ctx, "environment").environmentId,
-        search: input.search || undefined,
-        cursor: input.cursor,
-        limit: input.limit,
-      }),
-    ),
-  createOverride: protectedProcedure
-    .input(z.object({ identityId: id, featureId: id, enabled: z.boolean(), value: featureValue }))
-    .mutation(({ ctx, input }) => createIdentityOverride(ctx.actor, input)),
-  updateOverride: protectedProcedure
-    .input(z.object({ featureStateId: id, enabled: z.boolean().optional(), value: featureValue.optional() }))
-    .mutation(({ ctx, input }) => {
-      const { featureStateId, ...change } = input;
-      return updateIdentityOverride(ctx.actor, featureStateId, change);
-    }),
-  deleteOverride: protectedProcedure.input(z.object({ featureStateId: id })).mutation(({ ctx, input }) => deleteIdentityOverride(ctx.actor, input.featureStateId)),
 });

@@ -1,6 +1,7 @@
 /**
- * Identities (per environment), their traits, and identity overrides (feature states with
- * `identity_id`, part of the environment document's `identity_overrides`).
+ * Identities (per environment) and their traits. Identity overrides (feature states with
+ * `identity_id`, part of the environment document's `identity_overrides`) are feature states:
+ * features/identity-overrides.ts.
  *
  * Admin mutations are audited; only identity overrides change what an environment serves, so only
  * they (and deleting an identity that has some) rewrite the environment's document.
@@ -8,24 +9,20 @@
  * The store functions at the end (`getOrCreateIdentity`, `loadTraits`, `upsertTraits`,
  * `deleteTraits`) are the SDK endpoints' path: plain reads/writes, no audit, no document write.
  */
-import { and, asc, eq, gt, ilike, inArray, isNotNull, sql, type SQL } from "drizzle-orm";
-import { getDb, type Executor } from "../db/client";
-import { containsPattern } from "../db/like";
-import { environments, featureStates, features, identities, projects, traits, type StoredValue } from "../db/schema";
-import { commitChange } from "../audit/change";
-import type { Actor } from "../auth/principal";
-import { conflict, DomainError, isUniqueViolation, notFound } from "../errors";
-import { applyStateChange, describeStateChange, lockState, type FeatureStateRow } from "../features/states";
-import { describeValue } from "../features/values";
-import { bindContext } from "../observability/context";
-import { getLogger } from "../observability/logger";
+import { and, asc, eq, gt, ilike, inArray, sql, type SQL } from "drizzle-orm";
+import { getDb, type Executor } from "@/server/db/client";
+import { containsPattern } from "@/server/db/like";
+import { environments, featureStates, identities, projects, traits, type StoredValue } from "@/server/db/schema";
+import { auditScope, commitChange } from "@/server/audit/change";
+import type { Actor } from "@/server/auth/principal";
+import { conflict, DomainError, isUniqueViolation, notFound } from "@/server/errors";
+import { describeValue } from "@/server/audit/summary";
+import { getLogger } from "@/server/observability/logger";
 
 const log = getLogger("identities");
 
 const IDENTIFIER_TAKEN = "An identity with this identifier already exists in this environment";
 const IDENTIFIER_CONSTRAINT = "identities_environment_identifier_uq";
-const OVERRIDE_TAKEN = "This identity already overrides this feature";
-const OVERRIDE_CONSTRAINT = "feature_states_identity_uq";
 
 export const MAX_IDENTIFIER_LENGTH = 2000;
 export const MAX_TRAIT_KEY_LENGTH = 200;
@@ -43,7 +40,7 @@ export function traitValueType(value: StoredValue | undefined): "int" | "float" 
   return "unicode";
 }
 
-interface IdentityContext {
+export interface IdentityContext {
   identity: IdentityRow;
   environmentName: string;
   projectId: number;
@@ -55,7 +52,7 @@ interface IdentityContext {
  * `update` to delete it, `key share` to add overrides to it (the two exclude each other, so an
  * override is never added to an identity being deleted, and a deletion counts every override).
  */
-async function identityContext(executor: Executor, identityId: number, lock?: "update" | "key share"): Promise<IdentityContext> {
+export async function identityContext(executor: Executor, identityId: number, lock?: "update" | "key share"): Promise<IdentityContext> {
   const query = executor
     .select({ identity: identities, environmentName: environments.name, projectId: environments.projectId, organisationId: projects.organisationId })
     .from(identities)
@@ -67,12 +64,8 @@ async function identityContext(executor: Executor, identityId: number, lock?: "u
   return row;
 }
 
-function auditBase(context: IdentityContext) {
-  return {
-    organisationId: context.organisationId,
-    projectId: context.projectId,
-    environmentId: context.identity.environmentId,
-  };
+export function auditBase(context: IdentityContext) {
+  return auditScope({ ...context, environmentId: context.identity.environmentId });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -104,14 +97,13 @@ export async function listIdentities(query: IdentityListQuery) {
   return { items, nextCursor: hasMore ? items[items.length - 1].identifier : null };
 }
 
-/** An identity with its traits and identity overrides. */
+/** An identity with its traits (with its overrides: features/identity-overrides.ts). */
 export async function getIdentity(identityId: number) {
   const { identity } = await identityContext(getDb(), identityId);
   const traitRows = await loadTraits(identityId);
   return {
     ...identity,
     traits: traitRows.map((t) => ({ ...t, type: traitValueType(t.value) })),
-    overrides: await listIdentityOverrides(identityId),
   };
 }
 
@@ -265,199 +257,6 @@ async function removeTrait(actor: Actor, identityId: number, key: string, option
     return true;
   });
   if (removed) log.info("trait.deleted", { identity__id: identityId, trait__key: key });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Identity overrides
-// ---------------------------------------------------------------------------------------------
-
-export interface IdentityOverrideView {
-  id: number;
-  identityId: number;
-  featureId: number;
-  featureName: string;
-  featureType: "STANDARD" | "MULTIVARIATE";
-  environmentId: number;
-  enabled: boolean;
-  value: StoredValue;
-  updatedAt: Date;
-}
-
-const overrideColumns = {
-  id: featureStates.id,
-  identityId: featureStates.identityId,
-  featureId: featureStates.featureId,
-  featureName: features.name,
-  featureType: features.type,
-  environmentId: featureStates.environmentId,
-  enabled: featureStates.enabled,
-  value: featureStates.value,
-  updatedAt: featureStates.updatedAt,
-};
-
-/** The identity's overrides, by feature name. */
-export async function listIdentityOverrides(identityId: number, executor: Executor = getDb()): Promise<IdentityOverrideView[]> {
-  const rows = await executor
-    .select(overrideColumns)
-    .from(featureStates)
-    .innerJoin(features, eq(features.id, featureStates.featureId))
-    .where(eq(featureStates.identityId, identityId))
-    .orderBy(asc(sql`lower(${features.name})`), asc(featureStates.id));
-  return rows.map(toView);
-}
-
-function toView<T extends { identityId: number | null; value: StoredValue | null }>(row: T): T & { identityId: number; value: StoredValue } {
-  return { ...row, identityId: row.identityId ?? 0, value: row.value ?? null };
-}
-
-export interface FeatureOverridesQuery {
-  featureId: number;
-  environmentId: number;
-  /** Case-insensitive substring of the identifier. */
-  search?: string;
-  /** The last identifier of the previous page. */
-  cursor?: string;
-  limit?: number;
-}
-
-/** A feature's identity overrides in one environment (for the feature page), identifiers ascending. */
-export async function listFeatureIdentityOverrides(query: FeatureOverridesQuery) {
-  const limit = Math.min(Math.max(query.limit ?? DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE);
-  const conditions: SQL[] = [eq(featureStates.featureId, query.featureId), eq(featureStates.environmentId, query.environmentId), isNotNull(featureStates.identityId)];
-  if (query.search) conditions.push(ilike(identities.identifier, containsPattern(query.search)));
-  if (query.cursor !== undefined) conditions.push(gt(identities.identifier, query.cursor));
-  const rows = await getDb()
-    .select({ ...overrideColumns, identifier: identities.identifier })
-    .from(featureStates)
-    .innerJoin(features, eq(features.id, featureStates.featureId))
-    .innerJoin(identities, eq(identities.id, featureStates.identityId))
-    .where(and(...conditions))
-    .orderBy(asc(identities.identifier))
-    .limit(limit + 1);
-  const hasMore = rows.length > limit;
-  const items = (hasMore ? rows.slice(0, limit) : rows).map(toView);
-  return { items, nextCursor: hasMore ? items[items.length - 1].identifier : null };
-}
-
-async function loadIdentityOverride(tx: Executor, featureStateId: number): Promise<FeatureStateRow & { identityId: number }> {
-  const state = await lockState(tx, featureStateId);
-  if (state.identityId === null) throw notFound("Identity override");
-  return state as FeatureStateRow & { identityId: number };
-}
-
-async function featureName(tx: Executor, featureId: number): Promise<string> {
-  const [feature] = await tx.select({ name: features.name }).from(features).where(eq(features.id, featureId));
-  if (!feature) throw notFound("Feature");
-  return feature.name;
-}
-
-async function overrideView(featureStateId: number): Promise<IdentityOverrideView> {
-  const [row] = await getDb().select(overrideColumns).from(featureStates).innerJoin(features, eq(features.id, featureStates.featureId)).where(eq(featureStates.id, featureStateId));
-  if (!row) throw notFound("Identity override");
-  return toView(row);
-}
-
-export interface NewIdentityOverride {
-  identityId: number;
-  featureId: number;
-  enabled: boolean;
-  value: StoredValue;
-}
-
-export async function createIdentityOverride(actor: Actor, input: NewIdentityOverride) {
-  let created: { id: number; environmentId: number };
-  try {
-    created = await getDb().transaction(async (tx) => {
-      const context = await identityContext(tx, input.identityId, "key share");
-      const [feature] = await tx.select({ id: features.id, name: features.name, projectId: features.projectId }).from(features).where(eq(features.id, input.featureId));
-      if (!feature || feature.projectId !== context.projectId) throw notFound("Feature");
-      const environmentId = context.identity.environmentId;
-      const [existing] = await tx
-        .select({ id: featureStates.id })
-        .from(featureStates)
-        .where(and(eq(featureStates.featureId, feature.id), eq(featureStates.environmentId, environmentId), eq(featureStates.identityId, input.identityId)));
-      if (existing) throw conflict(OVERRIDE_TAKEN, "featureId");
-      const [state] = await tx
-        .insert(featureStates)
-        .values({ featureId: feature.id, environmentId, identityId: input.identityId, enabled: input.enabled, value: input.value })
-        .returning();
-      await commitChange(
-        tx,
-        actor,
-        {
-          ...auditBase(context),
-          featureId: feature.id,
-          action: "identity_override.created",
-          resourceType: "identity_override",
-          resourceId: state.id,
-          summary: `Feature "${feature.name}" overridden for identity "${context.identity.identifier}" in "${context.environmentName}" (${state.enabled ? "enabled" : "disabled"}, value ${describeValue(state.value ?? null)})`,
-          after: { identityId: input.identityId, identifier: context.identity.identifier, enabled: state.enabled, value: state.value ?? null },
-        },
-        { environmentIds: [environmentId] },
-      );
-      return { id: state.id, environmentId };
-    });
-  } catch (error) {
-    if (isUniqueViolation(error, OVERRIDE_CONSTRAINT)) throw conflict(OVERRIDE_TAKEN, "featureId");
-    throw error;
-  }
-  bindContext({ "environment.id": created.environmentId });
-  log.info("identity_override.created", { identity__id: input.identityId, feature__id: input.featureId, feature_state__id: created.id });
-  return overrideView(created.id);
-}
-
-export async function updateIdentityOverride(actor: Actor, featureStateId: number, change: { enabled?: boolean; value?: StoredValue }) {
-  const state = await getDb().transaction(async (tx) => {
-    const override = await loadIdentityOverride(tx, featureStateId);
-    const context = await identityContext(tx, override.identityId);
-    const name = await featureName(tx, override.featureId);
-    const { before, after } = await applyStateChange(tx, override, { enabled: change.enabled, value: change.value });
-    await commitChange(
-      tx,
-      actor,
-      {
-        ...auditBase(context),
-        featureId: override.featureId,
-        action: "identity_override.updated",
-        resourceType: "identity_override",
-        resourceId: featureStateId,
-        summary: `Feature "${name}" for identity "${context.identity.identifier}" in "${context.environmentName}": ${describeStateChange(before, after)}`,
-        before: { enabled: before.enabled, value: before.value },
-        after: { enabled: after.enabled, value: after.value },
-      },
-      { environmentIds: [override.environmentId] },
-    );
-    return override;
-  });
-  bindContext({ "environment.id": state.environmentId });
-  log.info("identity_override.updated", { identity__id: state.identityId, feature__id: state.featureId, feature_state__id: featureStateId });
-  return overrideView(featureStateId);
-}
-
-export async function deleteIdentityOverride(actor: Actor, featureStateId: number) {
-  const state = await getDb().transaction(async (tx) => {
-    const override = await loadIdentityOverride(tx, featureStateId);
-    const context = await identityContext(tx, override.identityId);
-    const name = await featureName(tx, override.featureId);
-    await tx.delete(featureStates).where(eq(featureStates.id, featureStateId));
-    await commitChange(
-      tx,
-      actor,
-      {
-        ...auditBase(context),
-        featureId: override.featureId,
-        action: "identity_override.deleted",
-        resourceType: "identity_override",
-        resourceId: featureStateId,
-        summary: `Feature "${name}" override for identity "${context.identity.identifier}" in "${context.environmentName}" removed`,
-        before: { identityId: override.identityId, identifier: context.identity.identifier, enabled: override.enabled, value: override.value ?? null },
-      },
-      { environmentIds: [override.environmentId] },
-    );
-    return override;
-  });
-  bindContext({ "environment.id": state.environmentId });
-  log.info("identity_override.deleted", { identity__id: state.identityId, feature__id: state.featureId, feature_state__id: featureStateId });
 }
 
 // ---------------------------------------------------------------------------------------------

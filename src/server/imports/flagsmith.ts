@@ -30,11 +30,10 @@
  *   when taken.
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { commitChange } from "../audit/change";
-import { recordAudit } from "../audit/service";
-import type { Actor } from "../auth/principal";
-import { sha256 } from "../auth/crypto";
-import { getDb, type Executor } from "../db/client";
+import { commitChange } from "@/server/audit/change";
+import type { Actor } from "@/server/auth/principal";
+import { sha256 } from "@/server/auth/crypto";
+import { getDb, type Executor } from "@/server/db/client";
 import {
   environmentApiKeys,
   environments,
@@ -49,13 +48,13 @@ import {
   traits,
   type StoredRule,
   type StoredValue,
-} from "../db/schema";
-import { createServerKey } from "../environments/service";
-import { conflict, DomainError, isUniqueViolation, notFound } from "../errors";
-import { insertMissingStatesForEnvironment } from "../features/seeding";
-import { idArray, seedAllocations } from "../features/states";
-import { bindContext } from "../observability/context";
-import { getLogger } from "../observability/logger";
+} from "@/server/db/schema";
+import { createServerKey } from "@/server/environments/service";
+import { conflict, DomainError, isUniqueViolation, notFound } from "@/server/errors";
+import { insertMissingStatesForEnvironment } from "@/server/features/seeding";
+import { idArray, seedAllocations } from "@/server/features/states";
+import { bindContext } from "@/server/observability/context";
+import { getLogger } from "@/server/observability/logger";
 import {
   jsonPath,
   MAX_NAME_LENGTH,
@@ -298,15 +297,20 @@ async function resolveProject(
       enableRealtimeUpdates: doc.project.enable_realtime_updates,
     })
     .returning({ id: projects.id });
-  await recordAudit(tx, actor, {
-    organisationId: target.organisationId,
-    projectId: created.id,
-    action: "project.created",
-    resourceType: "project",
-    resourceId: created.id,
-    summary: `Project "${name}" created by a Flagsmith import`,
-    after: { name },
-  });
+  await commitChange(
+    tx,
+    actor,
+    {
+      organisationId: target.organisationId,
+      projectId: created.id,
+      action: "project.created",
+      resourceType: "project",
+      resourceId: created.id,
+      summary: `Project "${name}" created by a Flagsmith import`,
+      after: { name },
+    },
+    null,
+  );
   return { id: created.id, created: true };
 }
 
@@ -695,14 +699,19 @@ export async function findOrCreateOrganisation(
         stopServingFlags: settingsFrom?.stopServingFlags ?? false,
       })
       .returning({ id: organisations.id });
-    await recordAudit(tx, actor, {
-      organisationId: created.id,
-      action: "organisation.created",
-      resourceType: "organisation",
-      resourceId: created.id,
-      summary: `Organisation "${name}" created by a Flagsmith import`,
-      after: { name },
-    });
+    await commitChange(
+      tx,
+      actor,
+      {
+        organisationId: created.id,
+        action: "organisation.created",
+        resourceType: "organisation",
+        resourceId: created.id,
+        summary: `Organisation "${name}" created by a Flagsmith import`,
+        after: { name },
+      },
+      null,
+    );
     log.info("organisation.created", { organisation__id: created.id });
     return { kind: "created", id: created.id, name };
   });

@@ -9,7 +9,8 @@
  */
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
-import { id, protectedProcedure, requireAdmin, requireScope, router } from "../trpc/init";
+import { id, router } from "@/server/trpc/init";
+import { protectedProcedure, requireAdmin, requireScope } from "@/server/auth/procedures";
 import { importFlagsmithEnvironment } from "./flagsmith";
 
 export const MAX_IMPORT_DOCUMENT_BYTES = 20 * 1024 * 1024;

@@ -11,12 +11,13 @@
  * expected ALL, ANY or NONE`). A file wrapped as `{"environment": {...}}` (the engine test data's legacy
  * shape) is accepted and its paths start with `$.environment`.
  */
-import { hasNestedRepetition } from "../engine/regex";
+import { hasNestedRepetition } from "@/server/engine/regex";
 import { z } from "zod";
-import type { StoredRule, StoredValue } from "../db/schema";
-import { SEGMENT_CONDITION_OPERATORS } from "../engine/types";
-import { badInput } from "../errors";
-import { checkAllocations, MAX_STRING_VALUE_LENGTH, MAX_TRAIT_STRING_LENGTH } from "../features/values";
+import type { StoredRule, StoredValue } from "@/server/db/schema";
+import { SEGMENT_CONDITION_OPERATORS } from "@/server/engine/types";
+import { badInput } from "@/server/errors";
+import { checkAllocations, MAX_STRING_VALUE_LENGTH } from "@/server/features/values";
+import { MAX_TRAIT_STRING_LENGTH } from "@/server/identities/values";
 
 export const MAX_NAME_LENGTH = 200;
 export const MAX_FEATURE_NAME_LENGTH = 2000;

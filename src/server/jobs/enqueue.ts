@@ -8,10 +8,10 @@
  * (src/worker/job-context.ts). Outside a request nothing is attached and jobs work the same.
  */
 import { sql } from "drizzle-orm";
-import { settings } from "../config";
-import type { Executor } from "../db/client";
-import { contextBindings, propagatedHeaders } from "../observability/context";
-import { currentTraceparent } from "../observability/tracing";
+import { settings } from "@/server/config";
+import type { Executor } from "@/server/db/client";
+import { contextBindings, propagatedHeaders } from "@/server/observability/context";
+import { currentTraceparent } from "@/server/observability/tracing";
 
 export const LOG_CONTEXT_KEY = "_log_context";
 
@@ -26,7 +26,7 @@ export interface EnqueueOptions {
 }
 
 /** The payload plus the propagated context of the current request. */
-export function withPropagatedContext(payload: Record<string, unknown>): Record<string, unknown> {
+export function withPropagatedContext(payload: object): Record<string, unknown> {
   const headers: Record<string, string> = { ...propagatedHeaders() };
   const traceparent = currentTraceparent();
   if (traceparent && settings().propagatedHeaders.includes("traceparent")) headers.traceparent = traceparent;
@@ -37,10 +37,14 @@ export function withPropagatedContext(payload: Record<string, unknown>): Record<
   return out;
 }
 
-export async function enqueueJob(
+/**
+ * Enqueues task `identifier` (a task id of src/worker/tasks/, type-checked with its payload through
+ * graphile-worker's `GraphileWorker.Tasks`, which every task file extends).
+ */
+export async function enqueueJob<Id extends keyof GraphileWorker.Tasks>(
   executor: Executor,
-  identifier: string,
-  payload: Record<string, unknown>,
+  identifier: Id,
+  payload: GraphileWorker.Tasks[Id],
   options: EnqueueOptions = {},
 ): Promise<void> {
   const body = JSON.stringify(withPropagatedContext(payload));

@@ -6,12 +6,13 @@
  */
 import { context } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
+import { processSlot } from "@/server/singleton";
 
-const INSTALLED_KEY = Symbol.for("flagpost.contextManager");
-const globalState = globalThis as unknown as Record<symbol, boolean | undefined>;
+const installed = processSlot<boolean>("contextManager");
 
 export function installContextManager(): void {
-  if (globalState[INSTALLED_KEY]) return;
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  globalState[INSTALLED_KEY] = true;
+  installed.getOrCreate(() => {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    return true;
+  });
 }

@@ -14,8 +14,9 @@
  */
 import pino, { type Logger as PinoLogger } from "pino";
 import { trace } from "@opentelemetry/api";
-import { settings } from "../config";
+import { settings } from "@/server/config";
 import { contextBindings } from "./context";
+import { processSlot } from "@/server/singleton";
 
 export type Attributes = Record<string, unknown>;
 
@@ -80,8 +81,7 @@ function mixin(): Attributes {
 
 type Destination = { write(line: string): void };
 
-const ROOT_KEY = Symbol.for("flagpost.rootLogger");
-const globalRoot = globalThis as unknown as Record<symbol, PinoLogger | undefined>;
+const rootSlot = processSlot<PinoLogger>("rootLogger");
 
 function createRoot(destination?: Destination): PinoLogger {
   return pino(
@@ -103,12 +103,12 @@ function createRoot(destination?: Destination): PinoLogger {
 }
 
 function root(): PinoLogger {
-  return (globalRoot[ROOT_KEY] ??= createRoot());
+  return rootSlot.getOrCreate(() => createRoot());
 }
 
 /** Sends every line to `destination` from now on (tests collect lines; CLIs send them to stderr). */
 export function setLogDestination(destination: Destination | undefined): void {
-  globalRoot[ROOT_KEY] = createRoot(destination);
+  rootSlot.set(createRoot(destination));
 }
 
 export function getLogger(domain: string): EventLogger {

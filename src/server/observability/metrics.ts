@@ -4,18 +4,16 @@
  * process and on the worker serve `registry()`. Every metric is listed in docs/metrics.md.
  */
 import client, { type Counter, type Gauge, type Histogram, type Registry } from "prom-client";
+import { processSlot } from "@/server/singleton";
 
-const KEY = Symbol.for("flagpost.metricsRegistry");
-const globalRegistry = globalThis as unknown as Record<symbol, Registry | undefined>;
+const slot = processSlot<Registry>("metricsRegistry");
 
 export function registry(): Registry {
-  let reg = globalRegistry[KEY];
-  if (!reg) {
-    reg = new client.Registry();
+  return slot.getOrCreate(() => {
+    const reg = new client.Registry();
     client.collectDefaultMetrics({ register: reg });
-    globalRegistry[KEY] = reg;
-  }
-  return reg;
+    return reg;
+  });
 }
 
 export function counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {

@@ -27,16 +27,16 @@ import { isTracingSuppressed, W3CTraceContextPropagator } from "@opentelemetry/c
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { AlwaysOffSampler, AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { settings } from "../config";
+import { settings } from "@/server/config";
+import { processSlot } from "@/server/singleton";
 import { installContextManager } from "./async-context";
 
-const STATE_KEY = Symbol.for("flagpost.tracing");
 type TracingState = { provider: BasicTracerProvider; recording: boolean };
-const globalState = globalThis as unknown as Record<symbol, TracingState | undefined>;
+const slot = processSlot<TracingState>("tracing");
 
 /** Installs the tracer provider once per process; `extraProcessors` is for tests. */
 export function initTracing(extraProcessors: SpanProcessor[] = []): void {
-  if (globalState[STATE_KEY]) return;
+  if (slot.get()) return;
   const spanProcessors: SpanProcessor[] = [...extraProcessors];
   if (settings().otlpEndpoint) spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter()));
   const provider = new BasicTracerProvider({
@@ -49,11 +49,11 @@ export function initTracing(extraProcessors: SpanProcessor[] = []): void {
   installContextManager();
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
-  globalState[STATE_KEY] = { provider, recording: spanProcessors.length > 0 };
+  slot.set({ provider, recording: spanProcessors.length > 0 });
 }
 
 export async function shutdownTracing(): Promise<void> {
-  const state = globalState[STATE_KEY];
+  const state = slot.get();
   if (state) await state.provider.shutdown();
 }
 
@@ -68,7 +68,7 @@ let cachedTracer: Tracer | undefined;
 function tracer(): Tracer {
   if (!cachedTracer) {
     initTracing();
-    cachedTracer = globalState[STATE_KEY]!.provider.getTracer("flagpost");
+    cachedTracer = slot.get()!.provider.getTracer("flagpost");
   }
   return cachedTracer;
 }
@@ -140,7 +140,7 @@ class UnrecordedSpan implements Span {
 /** A span, child of the span in `parent` (if any); not yet active. */
 function startSpan(name: string, options: { attributes?: Attributes; kind?: SpanKind }, parent: Context): Span {
   initTracing();
-  if (globalState[STATE_KEY]!.recording) return tracer().startSpan(name, { attributes: options.attributes, kind: options.kind ?? SpanKind.INTERNAL }, parent);
+  if (slot.get()!.recording) return tracer().startSpan(name, { attributes: options.attributes, kind: options.kind ?? SpanKind.INTERNAL }, parent);
   if (isTracingSuppressed(parent)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
   const parentContext = trace.getSpan(parent)?.spanContext();
   return new UnrecordedSpan(parentContext && trace.isSpanContextValid(parentContext) ? parentContext : undefined);

@@ -1,6 +1,7 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
-import { id, name, protectedProcedure, requireAdmin, requireScope, router, serialId } from "../trpc/init";
+import { id, name, router, serialId } from "@/server/trpc/init";
+import { protectedProcedure, requireAdmin, requireScope } from "@/server/auth/procedures";
 import { addMember, createApiKey, createOrganisation, deleteOrganisation, listApiKeys, listMembers, listOrganisations, removeMember, revokeApiKey, updateMemberRole, updateOrganisation } from "./service";
 
 const role = z.enum(["ADMIN", "USER"]);

@@ -1,12 +1,11 @@
 import { and, asc, desc, eq, isNull, sql } from "drizzle-orm";
-import { getDb, type Tx } from "../db/client";
-import { memberships, organisationApiKeys, organisations, projects, users } from "../db/schema";
-import { recordAudit } from "../audit/service";
-import { environmentsChanged } from "../documents/changes";
-import type { Actor, Principal } from "../auth/principal";
-import { keyPrefix, newOrganisationApiKey, sha256 } from "../auth/crypto";
-import { badInput, conflict, DomainError, isUniqueViolation, notFound } from "../errors";
-import { getLogger } from "../observability/logger";
+import { getDb, type Tx } from "@/server/db/client";
+import { memberships, organisationApiKeys, organisations, projects, users } from "@/server/db/schema";
+import { commitChange } from "@/server/audit/change";
+import type { Actor, Principal } from "@/server/auth/principal";
+import { keyPrefix, newOrganisationApiKey, sha256 } from "@/server/auth/crypto";
+import { badInput, conflict, DomainError, isUniqueViolation, notFound } from "@/server/errors";
+import { getLogger } from "@/server/observability/logger";
 
 const log = getLogger("organisations");
 
@@ -35,14 +34,19 @@ export async function createOrganisation(actor: Actor & { userId: string }, name
   return getDb().transaction(async (tx) => {
     const [organisation] = await tx.insert(organisations).values({ name }).returning();
     await tx.insert(memberships).values({ userId: actor.userId, organisationId: organisation.id, role: "ADMIN" });
-    await recordAudit(tx, actor, {
-      organisationId: organisation.id,
-      action: "organisation.created",
-      resourceType: "organisation",
-      resourceId: organisation.id,
-      summary: `Organisation "${name}" created`,
-      after: { name },
-    });
+    await commitChange(
+      tx,
+      actor,
+      {
+        organisationId: organisation.id,
+        action: "organisation.created",
+        resourceType: "organisation",
+        resourceId: organisation.id,
+        summary: `Organisation "${name}" created`,
+        after: { name },
+      },
+      null,
+    );
     log.info("organisation.created", { organisation__id: organisation.id });
     return organisation;
   });
@@ -65,17 +69,21 @@ export async function updateOrganisation(actor: Actor, organisationId: number, c
     const [after] = await tx.update(organisations).set(changes).where(eq(organisations.id, organisationId)).returning();
     const changed = (Object.keys(changes) as (keyof OrganisationSettings)[]).filter((key) => before[key] !== after[key]);
     if (changed.length === 0) return after;
-    await recordAudit(tx, actor, {
-      organisationId,
-      action: "organisation.updated",
-      resourceType: "organisation",
-      resourceId: organisationId,
-      summary: changed.includes("name") ? `Organisation "${before.name}" renamed to "${after.name}"` : `Organisation settings updated (${changed.join(", ")})`,
-      before: Object.fromEntries(changed.map((key) => [key, before[key]])),
-      after: Object.fromEntries(changed.map((key) => [key, after[key]])),
-    });
     // The organisation's name and settings are part of every environment document.
-    await environmentsChanged(tx, { organisationId }, "organisation.updated");
+    await commitChange(
+      tx,
+      actor,
+      {
+        organisationId,
+        action: "organisation.updated",
+        resourceType: "organisation",
+        resourceId: organisationId,
+        summary: changed.includes("name") ? `Organisation "${before.name}" renamed to "${after.name}"` : `Organisation settings updated (${changed.join(", ")})`,
+        before: Object.fromEntries(changed.map((key) => [key, before[key]])),
+        after: Object.fromEntries(changed.map((key) => [key, after[key]])),
+      },
+      { organisationId },
+    );
     return after;
   });
   log.info("organisation.updated", { organisation__id: organisationId });
@@ -120,14 +128,19 @@ export async function addMember(actor: Actor, organisationId: number, email: str
   try {
     await getDb().transaction(async (tx) => {
       await tx.insert(memberships).values({ userId: user.id, organisationId, role });
-      await recordAudit(tx, actor, {
-        organisationId,
-        action: "membership.created",
-        resourceType: "membership",
-        resourceId: user.id,
-        summary: `${email} added as ${role}`,
-        after: { userId: user.id, role },
-      });
+      await commitChange(
+        tx,
+        actor,
+        {
+          organisationId,
+          action: "membership.created",
+          resourceType: "membership",
+          resourceId: user.id,
+          summary: `${email} added as ${role}`,
+          after: { userId: user.id, role },
+        },
+        null,
+      );
     });
   } catch (error) {
     if (isUniqueViolation(error)) throw conflict("This user is already a member", "email");
@@ -164,15 +177,20 @@ export async function updateMemberRole(actor: Actor, organisationId: number, use
     if (target.role === role) return false;
     if (target.role === "ADMIN" && otherAdmins === 0) throw new DomainError("PRECONDITION_FAILED", LAST_ADMIN, { field: "role" });
     await tx.update(memberships).set({ role }).where(and(eq(memberships.organisationId, organisationId), eq(memberships.userId, userId)));
-    await recordAudit(tx, actor, {
-      organisationId,
-      action: "membership.updated",
-      resourceType: "membership",
-      resourceId: userId,
-      summary: `${target.email} is now ${role === "ADMIN" ? "an admin" : "a user"}`,
-      before: { role: target.role },
-      after: { role },
-    });
+    await commitChange(
+      tx,
+      actor,
+      {
+        organisationId,
+        action: "membership.updated",
+        resourceType: "membership",
+        resourceId: userId,
+        summary: `${target.email} is now ${role === "ADMIN" ? "an admin" : "a user"}`,
+        before: { role: target.role },
+        after: { role },
+      },
+      null,
+    );
     return true;
   });
   if (changed) log.info("membership.updated", { organisation__id: organisationId, member__id: userId, role });
@@ -185,14 +203,19 @@ export async function removeMember(actor: Actor, organisationId: number, userId:
     const { target, otherAdmins } = await lockMemberships(tx, organisationId, userId);
     if (target.role === "ADMIN" && otherAdmins === 0) throw new DomainError("PRECONDITION_FAILED", LAST_ADMIN);
     await tx.delete(memberships).where(and(eq(memberships.organisationId, organisationId), eq(memberships.userId, userId)));
-    await recordAudit(tx, actor, {
-      organisationId,
-      action: "membership.deleted",
-      resourceType: "membership",
-      resourceId: userId,
-      summary: actor.userId === userId ? `${target.email} left the organisation` : `${target.email} removed`,
-      before: { userId, role: target.role },
-    });
+    await commitChange(
+      tx,
+      actor,
+      {
+        organisationId,
+        action: "membership.deleted",
+        resourceType: "membership",
+        resourceId: userId,
+        summary: actor.userId === userId ? `${target.email} left the organisation` : `${target.email} removed`,
+        before: { userId, role: target.role },
+      },
+      null,
+    );
   });
   log.info("membership.deleted", { organisation__id: organisationId, member__id: userId });
 }
@@ -213,13 +236,18 @@ export async function createApiKey(actor: Actor, organisationId: number, name: s
       .insert(organisationApiKeys)
       .values({ organisationId, name, prefix: keyPrefix(key), keyHash: sha256(key), createdByUserId: actor.userId ?? null })
       .returning({ id: organisationApiKeys.id, name: organisationApiKeys.name, prefix: organisationApiKeys.prefix, createdAt: organisationApiKeys.createdAt });
-    await recordAudit(tx, actor, {
-      organisationId,
-      action: "api_key.created",
-      resourceType: "api_key",
-      resourceId: created.id,
-      summary: `API key "${name}" created`,
-    });
+    await commitChange(
+      tx,
+      actor,
+      {
+        organisationId,
+        action: "api_key.created",
+        resourceType: "api_key",
+        resourceId: created.id,
+        summary: `API key "${name}" created`,
+      },
+      null,
+    );
     return created;
   });
   log.info("api_key.created", { organisation__id: organisationId, api_key__id: row.id });
@@ -234,13 +262,18 @@ export async function revokeApiKey(actor: Actor, organisationId: number, apiKeyI
       .where(and(eq(organisationApiKeys.id, apiKeyId), eq(organisationApiKeys.organisationId, organisationId), isNull(organisationApiKeys.revokedAt)))
       .returning({ name: organisationApiKeys.name });
     if (!revoked) throw notFound("API key");
-    await recordAudit(tx, actor, {
-      organisationId,
-      action: "api_key.revoked",
-      resourceType: "api_key",
-      resourceId: apiKeyId,
-      summary: `API key "${revoked.name}" revoked`,
-    });
+    await commitChange(
+      tx,
+      actor,
+      {
+        organisationId,
+        action: "api_key.revoked",
+        resourceType: "api_key",
+        resourceId: apiKeyId,
+        summary: `API key "${revoked.name}" revoked`,
+      },
+      null,
+    );
   });
   log.info("api_key.revoked", { organisation__id: organisationId, api_key__id: apiKeyId });
 }

@@ -1,11 +1,10 @@
 import { asc, eq } from "drizzle-orm";
-import { getDb } from "../db/client";
-import { projects } from "../db/schema";
-import { recordAudit } from "../audit/service";
-import type { Actor } from "../auth/principal";
-import { environmentsChanged } from "../documents/changes";
-import { conflict, isUniqueViolation, notFound } from "../errors";
-import { getLogger } from "../observability/logger";
+import { getDb } from "@/server/db/client";
+import { projects } from "@/server/db/schema";
+import { commitChange } from "@/server/audit/change";
+import type { Actor } from "@/server/auth/principal";
+import { conflict, isUniqueViolation, notFound } from "@/server/errors";
+import { getLogger } from "@/server/observability/logger";
 
 const log = getLogger("projects");
 
@@ -25,15 +24,20 @@ export async function createProject(actor: Actor, organisationId: number, name: 
   try {
     const project = await getDb().transaction(async (tx) => {
       const [created] = await tx.insert(projects).values({ organisationId, name }).returning();
-      await recordAudit(tx, actor, {
-        organisationId,
-        projectId: created.id,
-        action: "project.created",
-        resourceType: "project",
-        resourceId: created.id,
-        summary: `Project "${name}" created`,
-        after: { name },
-      });
+      await commitChange(
+        tx,
+        actor,
+        {
+          organisationId,
+          projectId: created.id,
+          action: "project.created",
+          resourceType: "project",
+          resourceId: created.id,
+          summary: `Project "${name}" created`,
+          after: { name },
+        },
+        null,
+      );
       return created;
     });
     log.info("project.created", { project__id: project.id });
@@ -56,18 +60,22 @@ export async function updateProject(actor: Actor, projectId: number, changes: Pr
       if (!before) throw notFound("Project");
       const [after] = await tx.update(projects).set(changes).where(eq(projects.id, projectId)).returning();
       const changed = Object.keys(changes).filter((k) => before[k as keyof typeof before] !== after[k as keyof typeof after]);
-      await recordAudit(tx, actor, {
-        organisationId: before.organisationId,
-        projectId,
-        action: "project.updated",
-        resourceType: "project",
-        resourceId: projectId,
-        summary: changes.name && changes.name !== before.name ? `Project "${before.name}" renamed to "${changes.name}"` : `Project "${after.name}" settings updated (${changed.join(", ") || "no change"})`,
-        before: pick(before, changed),
-        after: pick(after, changed),
-      });
       // Project name and hide_disabled_flags are part of every environment document.
-      await environmentsChanged(tx, { projectId }, "project.updated");
+      await commitChange(
+        tx,
+        actor,
+        {
+          organisationId: before.organisationId,
+          projectId,
+          action: "project.updated",
+          resourceType: "project",
+          resourceId: projectId,
+          summary: changes.name && changes.name !== before.name ? `Project "${before.name}" renamed to "${changes.name}"` : `Project "${after.name}" settings updated (${changed.join(", ") || "no change"})`,
+          before: pick(before, changed),
+          after: pick(after, changed),
+        },
+        { projectId },
+      );
       return after;
     });
     log.info("project.updated", { project__id: projectId });
@@ -82,15 +90,20 @@ export async function deleteProject(actor: Actor, projectId: number) {
   await getDb().transaction(async (tx) => {
     const [deleted] = await tx.delete(projects).where(eq(projects.id, projectId)).returning();
     if (!deleted) throw notFound("Project");
-    await recordAudit(tx, actor, {
-      organisationId: deleted.organisationId,
-      projectId,
-      action: "project.deleted",
-      resourceType: "project",
-      resourceId: projectId,
-      summary: `Project "${deleted.name}" deleted`,
-      before: { name: deleted.name },
-    });
+    await commitChange(
+      tx,
+      actor,
+      {
+        organisationId: deleted.organisationId,
+        projectId,
+        action: "project.deleted",
+        resourceType: "project",
+        resourceId: projectId,
+        summary: `Project "${deleted.name}" deleted`,
+        before: { name: deleted.name },
+      },
+      null,
+    );
   });
   log.info("project.deleted", { project__id: projectId });
 }

@@ -9,10 +9,10 @@
  * feature starts a new series.
  */
 import { and, eq, gte, sql } from "drizzle-orm";
-import { getDb } from "../db/client";
-import { featureEvaluations, features } from "../db/schema";
-import { notFound } from "../errors";
-import { getLogger } from "../observability/logger";
+import { getDb } from "@/server/db/client";
+import { featureEvaluations, features } from "@/server/db/schema";
+import { notFound } from "@/server/errors";
+import { getLogger } from "@/server/observability/logger";
 import { analyticsEvaluations } from "./metrics";
 import type { Parsed } from "./traits";
 

@@ -16,10 +16,11 @@
  * when hiding disabled flags, which exposes enabled server-side-only features to client keys; we do
  * not reproduce that).
  */
-import type { EnvironmentDocument, FeatureStateValue, SdkExtras } from "../documents/types";
+import type { EnvironmentDocument, FeatureStateValue } from "@/server/engine/document";
+import type { SdkExtras } from "@/server/documents/types";
+import type { KeyKind } from "@/server/serving/key-cache";
 import type { EffectiveTrait } from "./traits";
 
-export type KeyKind = "client" | "server";
 
 export interface FlagTemplate {
   featureId: number;

@@ -1,23 +1,20 @@
 /**
  * HTTP plumbing of the SDK API: Flagsmith's error shapes (`{"detail": "…"}`), the
- * `X-Environment-Key` check, bounded body reading and JSON / form decoding. Never throws for bad
- * input: every refusal is a ready Response.
+ * `X-Environment-Key` check (through the environment-key gate), bounded body reading and JSON / form
+ * decoding. Never throws for bad input: every refusal is a ready Response.
  */
-import { apiResponse, type ApiRequest, type ApiResponse } from "../http/api";
-import { settings } from "../config";
-import { currentDocument, resolveEnvironmentKey, type ResolvedEnvironmentKey, type ServedDocument } from "../documents/serving";
-import { bindContext } from "../observability/context";
-import { getLogger } from "../observability/logger";
-import { authFailures, documentsUnavailable } from "./metrics";
+import { settings } from "@/server/config";
+import { apiResponse, type ApiRequest, type ApiResponse } from "@/server/http/api";
+import { getLogger } from "@/server/observability/logger";
+import type { ServedDocument } from "@/server/serving/document-cache";
+import { DOCUMENT_NOT_AVAILABLE, INVALID_KEY, openEnvironment, STOP_SERVING, type GateOptions, type GateResult, type GateRefusal } from "@/server/serving/gate";
+import type { ResolvedEnvironmentKey } from "@/server/serving/key-cache";
 
 const log = getLogger("sdk");
 
 export const ENVIRONMENT_KEY_HEADER = "x-environment-key";
 export const UPDATED_AT_HEADER = "X-Flagsmith-Document-Updated-At";
 
-export const INVALID_KEY = "Invalid or missing Environment key";
-export const STOP_SERVING = "Organisation is disabled from serving flags.";
-export const DOCUMENT_NOT_AVAILABLE = "Environment document not yet available";
 
 const JSON_TYPE = "application/json";
 
@@ -66,72 +63,31 @@ export function okJsonHeaders(served: ServedDocument): Readonly<Record<string, s
   return served.derived("sdk.ok_json_headers", (entry) => Object.freeze({ "content-type": JSON_TYPE, ...CORS_HEADERS, ...documentHeaders(entry) }));
 }
 
-/** Whether an `If-None-Match` list matches `etag` (weak comparison, as RFC 9110 prescribes for GET). */
-export function etagMatches(ifNoneMatch: string, etag: string): boolean {
-  if (ifNoneMatch === etag) return true; // what flagd and most clients send: no parsing needed
-  const trimmed = ifNoneMatch.trim();
-  if (trimmed === "*") return true;
-  const opaque = (tag: string) => tag.trim().replace(/^W\//, "");
-  const wanted = opaque(etag);
-  return trimmed.split(",").some((candidate) => opaque(candidate) === wanted);
-}
-
-/** Whether the document is unmodified since an `If-Modified-Since` date (false when unparsable). */
-export function notModifiedSince(ifModifiedSince: string, lastModifiedMs: number): boolean {
-  const since = Date.parse(ifModifiedSince);
-  return Number.isFinite(since) && lastModifiedMs <= since;
-}
-
-/**
- * Conditional GET (RFC 9110 §13.2.2): `If-None-Match` against `etag` when present, otherwise
- * `If-Modified-Since` against `lastModifiedMs` (whole seconds). False without either header, so a 304
- * is never sent to a client that did not ask for one (flagsmith-nodejs treats any non-200 as an error).
- */
-export function isNotModified(request: ApiRequest, etag: string, lastModifiedMs: number): boolean {
-  const ifNoneMatch = request.headers.get("if-none-match");
-  if (ifNoneMatch !== null) return etagMatches(ifNoneMatch, etag);
-  const ifModifiedSince = request.headers.get("if-modified-since");
-  return ifModifiedSince !== null && notModifiedSince(ifModifiedSince, lastModifiedMs);
-}
+const AUTH_REFUSALS: Readonly<Record<GateRefusal, ApiResponse>> = {
+  missing_key: detail(401, INVALID_KEY),
+  unknown_key: detail(401, INVALID_KEY),
+  server_key_required: detail(401, INVALID_KEY),
+  stop_serving_flags: detail(401, STOP_SERVING),
+  document_unavailable: detail(503, DOCUMENT_NOT_AVAILABLE, { "retry-after": "1" }),
+};
 
 export type Authenticated = { ok: true; key: ResolvedEnvironmentKey; served: ServedDocument } | { ok: false; response: ApiResponse };
 
-function refuse(reason: "missing_key" | "unknown_key" | "server_key_required" | "stop_serving_flags", message: string): Authenticated {
-  authFailures.inc({ reason });
-  log.debug("environment_key.rejected", { reason });
-  return { ok: false, response: detail(401, message) };
+function answer(result: GateResult): Authenticated {
+  return result.ok ? result : { ok: false, response: AUTH_REFUSALS[result.reason] };
 }
+
+const SERVER_KEY_ONLY: GateOptions = Object.freeze({ serverKeyOnly: true });
 
 /**
- * Resolves `X-Environment-Key` (binding the environment, project and organisation ids into the
- * request context) and the environment's stored document. 401 for a missing, unknown, revoked or
- * expired key, for a client key where a server key is required, and when the organisation stopped
- * serving flags; 503 with `Retry-After: 1` while no document is stored.
+ * `X-Environment-Key` through the environment-key gate (serving/gate.ts), with Flagsmith's answers:
+ * 401 for a missing, unknown, revoked or expired key, for a client key where a server key is
+ * required, and when the organisation stopped serving flags; 503 with `Retry-After: 1` while no
+ * document is stored. Not async: synchronous on the hot path.
  */
 export function authenticate(request: ApiRequest, options: { serverKeyOnly?: boolean } = {}): Authenticated | Promise<Authenticated> {
-  // Not async: with the key and document cached (the hot path) this returns synchronously.
-  const raw = request.headers.get(ENVIRONMENT_KEY_HEADER);
-  if (!raw) return refuse("missing_key", INVALID_KEY);
-  const key = resolveEnvironmentKey(raw);
-  return key instanceof Promise ? key.then((k) => afterKey(k, options)) : afterKey(key, options);
-}
-
-function afterKey(key: ResolvedEnvironmentKey | null, options: { serverKeyOnly?: boolean }): Authenticated | Promise<Authenticated> {
-  if (!key) return refuse("unknown_key", INVALID_KEY);
-  bindContext({ "environment.id": key.environmentId, "project.id": key.projectId, "organisation.id": key.organisationId });
-  if (options.serverKeyOnly && key.kind !== "server") return refuse("server_key_required", INVALID_KEY);
-  const served = currentDocument(key.environmentId);
-  return served instanceof Promise ? served.then((s) => afterDocument(key, s)) : afterDocument(key, served);
-}
-
-function afterDocument(key: ResolvedEnvironmentKey, served: ServedDocument | null): Authenticated {
-  if (!served) {
-    documentsUnavailable.inc();
-    log.debug("environment_document.unavailable", { environment__id: key.environmentId });
-    return { ok: false, response: detail(503, DOCUMENT_NOT_AVAILABLE, { "retry-after": "1" }) };
-  }
-  if (served.document.project?.organisation?.stop_serving_flags) return refuse("stop_serving_flags", STOP_SERVING);
-  return { ok: true, key, served };
+  const result = openEnvironment(request.headers.get(ENVIRONMENT_KEY_HEADER), options.serverKeyOnly ? SERVER_KEY_ONLY : undefined);
+  return result instanceof Promise ? result.then(answer) : answer(result);
 }
 
 /** `text` and `mediaType`: the body as received (`value` is a function of both). */

@@ -4,7 +4,7 @@
  * key kind), so that an SDK identifying the same user with the same traits again — what server-side
  * SDKs do on every request of that user — costs neither a database round trip nor an evaluation.
  *
- * Freshness (the same scheme as the document cache in documents/serving.ts):
+ * Freshness (the same scheme as the document cache in serving/document-cache.ts):
  *   - PostgreSQL NOTIFYs `identity_changes` after every statement that changes a stored identity or
  *     its traits, whoever runs it (drizzle/0005: statement triggers on `identities` and `traits`).
  *     The payload is the changed identity ids, or `*` for everything. The web process's LISTEN
@@ -24,8 +24,11 @@
  *
  * Bounded by `IDENTITY_CACHE_ENTRIES` (0 disables it); the oldest entries go first.
  */
-import type { StoredValue } from "../db/schema";
-import { settings } from "../config";
+import { settings } from "@/server/config";
+import type { StoredValue } from "@/server/db/schema";
+import { subscribe } from "@/server/serving/listener";
+import { processSlot } from "@/server/singleton";
+import { identityNotifications } from "./metrics";
 
 export const IDENTITY_CHANNEL = "identity_changes";
 /** An entry is read from the database again after this long, notifications or not. */
@@ -177,12 +180,23 @@ export class IdentityCache {
   }
 }
 
-const STATE_KEY = Symbol.for("flagpost.identityCache");
-const globalState = globalThis as unknown as Record<symbol, IdentityCache | undefined>;
+const slot = processSlot<IdentityCache>("identityCache");
 
-/** The process's identity cache (on globalThis: Next.js bundles and the direct path share it). */
+/**
+ * The process's identity cache (on globalThis: Next.js bundles and the direct path share it),
+ * registered on the change listener: notifications drop entries, a reconnect or a stop empties it.
+ */
 export function identityCache(): IdentityCache {
-  let cache = globalState[STATE_KEY];
-  if (!cache) globalState[STATE_KEY] = cache = new IdentityCache(settings().identityCacheEntries);
-  return cache;
+  return slot.getOrCreate(() => {
+    const created = new IdentityCache(settings().identityCacheEntries);
+    subscribe(IDENTITY_CHANNEL, "identity-cache", {
+      notify(payload) {
+        identityNotifications.inc();
+        created.invalidate(payload);
+      },
+      connected: () => created.clear(),
+      stopped: () => created.clear(),
+    });
+    return created;
+  });
 }

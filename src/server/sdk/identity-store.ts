@@ -4,11 +4,11 @@
  * is on the path of every `POST /api/v1/identities/`. A named (prepared) statement on the shared
  * pool. Writes go through the identities service's store functions (`upsertTraits`).
  */
-import { getPool } from "../db/client";
-import type { StoredValue } from "../db/schema";
-import { listeningGeneration } from "../documents/serving";
-import { getOrCreateIdentity, loadTraits } from "../identities/service";
-import { boundCounter } from "../observability/metrics";
+import { getPool } from "@/server/db/client";
+import type { StoredValue } from "@/server/db/schema";
+import { listeningGeneration } from "@/server/serving/listener";
+import { getOrCreateIdentity, loadTraits } from "@/server/identities/service";
+import { boundCounter } from "@/server/observability/metrics";
 import { identityCache, type CachedIdentity, type IdentityWithTraits } from "./identity-cache";
 import { identityCacheLookups } from "./metrics";
 

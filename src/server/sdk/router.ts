@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { id, protectedProcedure, requireScope, router } from "../trpc/init";
+import { id, router } from "@/server/trpc/init";
+import { protectedProcedure, requireScope } from "@/server/auth/procedures";
 import { featureAnalytics, MAX_ANALYTICS_DAYS } from "./analytics";
 
 // Inputs name the entities they touch by top-level ids (featureId, environmentId): the scope

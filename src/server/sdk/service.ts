@@ -9,9 +9,11 @@
  * path is a cache hit and `/identities/` only evaluates and concatenates.
  */
 import { createHash } from "node:crypto";
-import { apiResponse, type ApiRequest, type ApiResponse } from "../http/api";
-import type { DocFeatureState } from "../documents/types";
-import type { ServedDocument } from "../documents/serving";
+import { apiResponse, type ApiRequest, type ApiResponse } from "@/server/http/api";
+import { isNotModified } from "@/server/http/conditional";
+import type { DocFeatureState } from "@/server/engine/document";
+import type { ServedDocument } from "@/server/serving/document-cache";
+import type { KeyKind } from "@/server/serving/key-cache";
 import {
   buildEnvironmentContext,
   getEvaluationResult,
@@ -19,13 +21,14 @@ import {
   toSdkFlags,
   withIdentity,
   type SdkEvaluationContext,
-} from "../engine";
-import { upsertTraits } from "../identities/service";
-import { getLogger } from "../observability/logger";
-import { boundCounter } from "../observability/metrics";
+} from "@/server/engine";
+import { isForeignKeyViolation } from "@/server/errors";
+import { upsertTraits } from "@/server/identities/service";
+import { getLogger } from "@/server/observability/logger";
+import { boundCounter } from "@/server/observability/metrics";
 import { recordEvaluations, validateAnalyticsBody } from "./analytics";
-import { buildFlagTemplates, renderFlags, renderIdentityResponse, type FlagTemplates, type KeyKind } from "./flags";
-import { authenticate, CORS_HEADERS, detail, documentHeaders, isNotModified, okJsonHeaders, readBody, type Authenticated } from "./http";
+import { buildFlagTemplates, renderFlags, renderIdentityResponse, type FlagTemplates } from "./flags";
+import { authenticate, CORS_HEADERS, detail, documentHeaders, okJsonHeaders, readBody, type Authenticated } from "./http";
 import { identityCache, isCachedIdentity, type CachedIdentity } from "./identity-cache";
 import { identityWithTraits, type IdentityWithTraits } from "./identity-store";
 import { identityCacheLookups, identityRequests, traitWrites } from "./metrics";
@@ -179,13 +182,6 @@ async function writeTraits(identityId: number, plan: TraitPlan): Promise<void> {
   }
   if (plan.upserts.length > 0) traitWrites.inc({ operation: "upserted" }, plan.upserts.length);
   if (plan.deletes.length > 0) traitWrites.inc({ operation: "deleted" }, plan.deletes.length);
-}
-
-function isForeignKeyViolation(error: unknown): boolean {
-  for (let cause: unknown = error; cause; cause = (cause as { cause?: unknown }).cause) {
-    if ((cause as { code?: unknown }).code === "23503") return true;
-  }
-  return false;
 }
 
 /**

@@ -13,13 +13,13 @@
  * silently when the environment disallows client traits (handled by the caller).
  */
 import { randomUUID, createHash } from "node:crypto";
-import { pyFloatRepr, pyIntStr, pyStrOfJson } from "../engine/python";
+import { pyFloatRepr, pyIntStr, pyStrOfJson } from "@/server/engine/python";
+import { MAX_TRAIT_STRING_LENGTH } from "@/server/identities/values";
 
 export type TraitValue = string | number | boolean | null;
 
 export const MAX_IDENTIFIER_LENGTH = 2000;
 export const MAX_TRAIT_KEY_LENGTH = 200;
-export const MAX_TRAIT_STRING_LENGTH = 2000;
 
 export interface IncomingTrait {
   key: string;

@@ -1,18 +1,7 @@
 import { z } from "zod";
-import { id, name, protectedProcedure, requireScope, router, serialId } from "../trpc/init";
-import { featureValue } from "../features/values";
-import {
-  createSegment,
-  createSegmentOverride,
-  deleteSegment,
-  deleteSegmentOverride,
-  getSegment,
-  listSegmentOverrides,
-  listSegments,
-  reorderSegmentOverrides,
-  updateSegment,
-  updateSegmentOverride,
-} from "./service";
+import { id, name, router } from "@/server/trpc/init";
+import { protectedProcedure, requireScope } from "@/server/auth/procedures";
+import { createSegment, deleteSegment, getSegment, listSegments, updateSegment } from "./service";
 import { MAX_SEGMENT_DESCRIPTION_LENGTH, MESSAGES, type RuleInput } from "./validation";
 
 // Inputs name the entities they touch by top-level ids (projectId, segmentId, featureId,
@@ -30,10 +19,6 @@ const description = z
  * `rules.0.conditions.1.value`; zod only checks that it is a list.
  */
 const rules = z.custom<RuleInput[]>((value) => Array.isArray(value), MESSAGES.rulesNotList);
-const allocation = z.number().min(0, "Allocations are between 0 and 100").max(100, "Allocations are between 0 and 100");
-// Nested ids (allocations' optionId, reorder's segmentIds) are not resolved by the scope middleware:
-// the service checks that they belong to the feature / are its overriding segments.
-const allocations = z.array(z.object({ optionId: serialId, percentageAllocation: allocation })).max(100).optional();
 
 export const segmentsRouter = router({
   list: protectedProcedure
@@ -53,25 +38,4 @@ export const segmentsRouter = router({
       return updateSegment(ctx.actor, segmentId, changes);
     }),
   delete: protectedProcedure.input(z.object({ segmentId: id })).mutation(({ ctx, input }) => deleteSegment(ctx.actor, input.segmentId)),
-});
-
-export const segmentOverridesRouter = router({
-  /** The feature's segment overrides in one environment, strongest first. */
-  list: protectedProcedure
-    .input(z.object({ featureId: id, environmentId: id }))
-    .query(({ ctx, input }) => listSegmentOverrides(input.featureId, requireScope(ctx, "environment").environmentId)),
-  create: protectedProcedure
-    .input(z.object({ featureId: id, environmentId: id, segmentId: id, enabled: z.boolean(), value: featureValue, allocations }))
-    .mutation(({ ctx, input }) => createSegmentOverride(ctx.actor, { ...input, environmentId: requireScope(ctx, "environment").environmentId })),
-  update: protectedProcedure
-    .input(z.object({ featureStateId: id, enabled: z.boolean().optional(), value: featureValue.optional(), allocations }))
-    .mutation(({ ctx, input }) => {
-      const { featureStateId, ...change } = input;
-      return updateSegmentOverride(ctx.actor, featureStateId, change);
-    }),
-  /** `segmentIds`: every overriding segment exactly once, strongest first. */
-  reorder: protectedProcedure
-    .input(z.object({ featureId: id, environmentId: id, segmentIds: z.array(serialId).max(1000) }))
-    .mutation(({ ctx, input }) => reorderSegmentOverrides(ctx.actor, input.featureId, requireScope(ctx, "environment").environmentId, input.segmentIds)),
-  delete: protectedProcedure.input(z.object({ featureStateId: id })).mutation(({ ctx, input }) => deleteSegmentOverride(ctx.actor, input.featureStateId)),
 });

@@ -8,10 +8,10 @@
  * whole), `rules.0.type`, `rules.0.conditions.1.operator|property|value`, `rules.0.rules.2.type`, …
  * An empty map means valid. The service rejects with the first entry (`field` = its path).
  */
-import { compilePythonRegex, hasNestedRepetition } from "../engine/regex";
-import { parsePyFloat } from "../engine/python";
-import { isSemverConditionValue, parseSemver, SEMVER_SUFFIX } from "../engine/semver";
-import { SEGMENT_CONDITION_OPERATORS, type SegmentConditionOperator } from "../engine/types";
+import { compilePythonRegex, hasNestedRepetition } from "@/server/engine/regex";
+import { parsePyFloat } from "@/server/engine/python";
+import { isSemverConditionValue, parseSemver, SEMVER_SUFFIX } from "@/server/engine/semver";
+import { SEGMENT_CONDITION_OPERATORS, type SegmentConditionOperator } from "@/server/engine/types";
 
 export const RULE_TYPES = ["ALL", "ANY", "NONE"] as const;
 export type RuleType = (typeof RULE_TYPES)[number];

@@ -1,22 +1,19 @@
 /**
- * tRPC setup. Every procedure runs in its own request context and span; protected procedures then
- *   1. authenticate (session cookie or `Authorization: Api-Key`),
- *   2. bind `user.id` (users) / `organisation.id` (API keys),
- *   3. resolve the scope named by the input (organisation / project / environment, see scope.ts),
- *      check access, and bind `organisation.id`, `project.id`, `environment.id` —
- * all before the procedure body runs, so everything the body calls logs those ids.
+ * tRPC plumbing: the one tRPC instance, `publicProcedure` (every procedure runs in its own request
+ * context and span, with the request-duration histogram and the mapping of domain errors to tRPC
+ * errors), and common zod pieces. Who is calling and what they may see is the auth domain's
+ * middleware (auth/procedures.ts: `protectedProcedure`).
  */
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError, z } from "zod";
-import { actorOf, type Actor, type Principal } from "../auth/principal";
-import { DomainError } from "../errors";
-import { isCrossSite } from "../http/headers";
-import { bindContext, runWithContext } from "../observability/context";
-import { httpRequestDuration } from "../observability/http-metrics";
-import { getLogger } from "../observability/logger";
-import { incomingContext, SpanKind, withSpan } from "../observability/tracing";
+import { DomainError } from "@/server/errors";
+import { isCrossSite } from "@/server/http/headers";
+import { runWithContext } from "@/server/observability/context";
+import { httpRequestDuration } from "@/server/observability/http-metrics";
+import { getLogger } from "@/server/observability/logger";
+import { incomingContext, SpanKind, withSpan } from "@/server/observability/tracing";
 import type { TrpcContext } from "./context";
-import { firstOrganisationOf, MAX_SERIAL_ID, resolveScope, type Role, type Scope } from "./scope";
+import { MAX_SERIAL_ID } from "@/server/db/ids";
 
 const log = getLogger("api");
 
@@ -48,6 +45,7 @@ const t = initTRPC.context<TrpcContext>().create({
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
+export const mergeRouters = t.mergeRouters;
 
 const TRPC_CODE: Record<DomainError["code"], TRPCError["code"]> = {
   BAD_REQUEST: "BAD_REQUEST",
@@ -136,60 +134,6 @@ function httpStatusOf(code: TRPCError["code"]): number {
 }
 
 export const publicProcedure = t.procedure.use(observed);
-
-export interface AuthedContext extends TrpcContext {
-  principal: Principal;
-  actor: Actor;
-  /** What the input names, access-checked; null when it names nothing. */
-  scope: Scope | null;
-  role: Role | null;
-}
-
-const authenticated = t.middleware(async ({ ctx, next, getRawInput }) => {
-  if (ctx.invalidApiKey) throw new TRPCError({ code: "UNAUTHORIZED", message: "Invalid API key" });
-  const principal = ctx.principal;
-  if (!principal) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in first" });
-  if (principal.kind === "user") bindContext({ "user.id": principal.userId });
-  else bindContext({ "organisation.id": principal.organisationId });
-
-  const resolved = await resolveScope(principal, await getRawInput());
-  if (resolved) {
-    bindContext({
-      "organisation.id": resolved.scope.organisationId,
-      "project.id": resolved.scope.projectId,
-      "environment.id": resolved.scope.environmentId,
-    });
-  } else if (principal.kind === "user") {
-    const fallback = await firstOrganisationOf(principal);
-    if (fallback !== undefined) bindContext({ "organisation.id": fallback });
-  }
-  return next({
-    ctx: {
-      principal,
-      actor: actorOf(principal),
-      scope: resolved?.scope ?? null,
-      role: resolved?.role ?? null,
-    },
-  });
-});
-
-export const protectedProcedure = publicProcedure.use(authenticated);
-
-/** The scope of an authed call, requiring the given level to be present. */
-export function requireScope<K extends "organisation" | "project" | "environment">(
-  ctx: Pick<AuthedContext, "scope">,
-  level: K,
-): Scope & (K extends "project" ? { projectId: number } : K extends "environment" ? { projectId: number; environmentId: number } : object) {
-  const scope = ctx.scope;
-  if (!scope) throw new TRPCError({ code: "BAD_REQUEST", message: `This call needs an ${level} id` });
-  if (level === "project" && scope.projectId === undefined) throw new TRPCError({ code: "BAD_REQUEST", message: "This call needs a project id" });
-  if (level === "environment" && scope.environmentId === undefined) throw new TRPCError({ code: "BAD_REQUEST", message: "This call needs an environment id" });
-  return scope as never;
-}
-
-export function requireAdmin(ctx: Pick<AuthedContext, "role">): void {
-  if (ctx.role !== "ADMIN") throw new TRPCError({ code: "FORBIDDEN", message: "Only organisation admins can do this" });
-}
 
 /** Common zod pieces. */
 export const id = z.number().int().positive();

@@ -7,7 +7,7 @@ import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import pg from "pg";
 import { getDb } from "../../../src/server/db/client";
 import { createTrpcContext } from "../../../src/server/trpc/context";
-import { appRouter } from "../../../src/server/trpc/root";
+import { appRouter } from "../../../src/server/api/trpc-router";
 import type { TestUser } from "../support/fixtures";
 
 /** Calls a tRPC mutation through the real fetch handler (so the error formatter runs) as `user`. */

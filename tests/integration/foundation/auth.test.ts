@@ -3,7 +3,7 @@ import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDb } from "../../../src/server/db/client";
 import { memberships, organisations, signInThrottles, users } from "../../../src/server/db/schema";
-import { sessionsCleanup } from "../../../src/worker/tasks/sessions-cleanup";
+import { sessionsCleanup } from "../../../src/worker/tasks/sessions_cleanup";
 import { signInAddressThrottleKey, signInThrottleKey } from "../../../src/server/auth/throttle";
 import { resetSettingsForTests } from "../../../src/server/config";
 import { CLIENT_ADDRESS_HEADER, clientAddressHeader } from "../../../src/server/http/client-address";
@@ -33,8 +33,8 @@ describe("sign up, sign in, sign out", () => {
     // Given a user
     const user = await signUpUser();
     const resHeaders = new Headers();
-    const caller = (await import("../../../src/server/trpc/root")).createCaller({
-      ...(await import("../../../src/server/trpc/context")).createCallerContext(null),
+    const caller = (await import("../../../src/server/api/trpc-router")).createCaller({
+      ...(await import("../../../src/server/auth/procedures")).createCallerContext(null),
       resHeaders,
     });
 
@@ -126,8 +126,8 @@ describe("sign up, sign in, sign out", () => {
   describe("sign-in throttling (SIGN_IN_MAX_ATTEMPTS=10 per SIGN_IN_WINDOW_SECONDS=900)", () => {
     const signInCaller = async () => {
       const resHeaders = new Headers();
-      const caller = (await import("../../../src/server/trpc/root")).createCaller({
-        ...(await import("../../../src/server/trpc/context")).createCallerContext(null),
+      const caller = (await import("../../../src/server/api/trpc-router")).createCaller({
+        ...(await import("../../../src/server/auth/procedures")).createCallerContext(null),
         resHeaders,
       });
       return { caller, resHeaders };
@@ -216,7 +216,7 @@ describe("sign up, sign in, sign out", () => {
         .where(eq(signInThrottles.key, signInThrottleKey(ended)));
 
       // When the hourly cleanup runs
-      await sessionsCleanup({}, {} as never);
+      await sessionsCleanup.handler({}, {} as never);
 
       // Then only the ended window is gone
       const keys = (await getDb().select({ key: signInThrottles.key }).from(signInThrottles)).map((r) => r.key);

@@ -6,8 +6,8 @@ import { Readable } from "node:stream";
 import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
 import { NodeApiRequest } from "../../../src/server/http/api";
-import { apiRoutes } from "../../../src/server/http/api-routes";
-import { writeEnvironmentDocument } from "../../../src/server/documents/pipeline";
+import { apiRoutes } from "../../../src/server/api/routes";
+import { writeEnvironmentDocument } from "../../../src/server/publishing/write-document";
 import { projectWithEnvironments, signUpUser } from "../support/fixtures";
 
 function nodeRequest(method: string, path: string, headers: Record<string, string>, body?: string): IncomingMessage {

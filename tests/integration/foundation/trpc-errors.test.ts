@@ -1,6 +1,6 @@
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { describe, expect, it } from "vitest";
-import { createCallerContext } from "../../../src/server/trpc/context";
+import { createCallerContext } from "../../../src/server/auth/procedures";
 import { createCallerFactory, publicProcedure, router } from "../../../src/server/trpc/init";
 import { expectTrpcError } from "../support/fixtures";
 

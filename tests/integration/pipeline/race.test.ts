@@ -6,7 +6,7 @@ import { actorOf } from "../../../src/server/auth/principal";
 import { buildInSnapshot } from "../../../src/server/documents/build";
 import { cloneEnvironment, createEnvironment } from "../../../src/server/environments/service";
 import { createFeature, updateEnvironmentState } from "../../../src/server/features/service";
-import type { EnvironmentDocument } from "../../../src/server/documents/types";
+import type { EnvironmentDocument } from "../../../src/server/engine/document";
 import { projectWithEnvironments, signUpUser } from "../support/fixtures";
 import { recordDocumentHistory, waitForDocuments } from "../support/documents";
 import { startTestWorker } from "../support/worker";

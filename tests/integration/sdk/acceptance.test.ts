@@ -19,7 +19,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { resetSettingsForTests } from "../../../src/server/config";
 import { getDb } from "../../../src/server/db/client";
-import type { EnvironmentDocument } from "../../../src/server/documents/types";
+import type { EnvironmentDocument } from "../../../src/server/engine/document";
 import { environmentDocumentToContext, getEvaluationResult, type TraitValue } from "../../../src/server/engine";
 import { projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
 import { sdkClient, waitForDocuments } from "./support";

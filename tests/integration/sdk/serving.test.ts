@@ -7,9 +7,12 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resetSettingsForTests } from "../../../src/server/config";
 import { getDb } from "../../../src/server/db/client";
-import { currentDocument, isListening, resolveEnvironmentKey, stopServing } from "../../../src/server/documents/serving";
-import { writeEnvironmentDocument } from "../../../src/server/documents/pipeline";
-import { documentCacheLookups } from "../../../src/server/sdk/metrics";
+import { currentDocument } from "../../../src/server/serving/document-cache";
+import { stopServing } from "../../../src/server/serving/gate";
+import { resolveEnvironmentKey } from "../../../src/server/serving/key-cache";
+import { isListening } from "../../../src/server/serving/listener";
+import { writeEnvironmentDocument } from "../../../src/server/publishing/write-document";
+import { documentCacheLookups } from "../../../src/server/serving/metrics";
 import { projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
 import { eventually } from "./support";
 

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { getDb } from "../../../src/server/db/client";
-import type { EnvironmentDocument } from "../../../src/server/documents/types";
+import type { EnvironmentDocument } from "../../../src/server/engine/document";
 
 /** Waits until every listed environment's stored document has caught up with its revision. */
 export async function waitForDocuments(environmentIds: number[], timeoutMs = 20_000): Promise<void> {

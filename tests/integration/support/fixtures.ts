@@ -1,7 +1,7 @@
 /** Shared setup for integration tests: users, callers, projects, log capture. */
 import { randomBytes } from "node:crypto";
-import { createCaller } from "../../../src/server/trpc/root";
-import { createCallerContext } from "../../../src/server/trpc/context";
+import { createCaller } from "../../../src/server/api/trpc-router";
+import { createCallerContext } from "../../../src/server/auth/procedures";
 import { principalFromApiKey, principalFromSessionToken, type Principal } from "../../../src/server/auth/principal";
 import { signUp } from "../../../src/server/auth/service";
 import { setLogDestination } from "../../../src/server/observability/logger";

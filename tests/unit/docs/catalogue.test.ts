@@ -60,7 +60,7 @@ describe("docs/metrics.md", () => {
 
   it("metricsCatalogue__registeredAtRunTime__documentedOrDefaultProcessMetrics", async () => {
     // Given the web process's metrics modules loaded into the one registry
-    await import("@/server/observability/all-metrics");
+    await import("@/server/api/metrics");
     const documented = documentedNames("metrics.md");
 
     // When listing what the registry holds

@@ -14,7 +14,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { DocFeatureState, DocIdentityOverride, DocRule, DocSegment, EnvironmentDocument } from "@/server/documents/types";
+import type { DocFeatureState, DocIdentityOverride, DocRule, DocSegment, EnvironmentDocument } from "@/server/engine/document";
 import {
   buildEnvironmentContext,
   environmentDocumentToContext,

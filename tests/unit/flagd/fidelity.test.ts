@@ -15,7 +15,7 @@
  * identity; flagd gets the same traits without a targetingKey (Flagsmith has no traits without an identity).
  */
 import { describe, expect, it, vi } from "vitest";
-import { SEGMENT_OPERATORS, type DocRule } from "@/server/documents/types";
+import { SEGMENT_OPERATORS, type DocRule } from "@/server/engine/document";
 import { buildEnvironmentContext } from "@/server/engine";
 import { generateSyntheticEnvironment, generateSyntheticIdentities } from "@/server/flagd/synthetic";
 import { translateEnvironment } from "@/server/flagd/translator";

@@ -10,7 +10,7 @@ import type {
   DocSegment,
   EnvironmentDocument,
   FeatureStateValue,
-} from "@/server/documents/types";
+} from "@/server/engine/document";
 import { buildEnvironmentContext, getEvaluationResult, withIdentity, type FlagResult, type TraitValue } from "@/server/engine";
 import type { FeatureDiagnostics, FlagdDocument } from "@/server/flagd/types";
 import type { FlagdCore } from "@openfeature/flagd-core";

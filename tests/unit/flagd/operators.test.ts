@@ -4,7 +4,7 @@
  * Exact translations must agree everywhere; inexact ones must fail closed (flagd matches ⇒ Flagsmith matches).
  */
 import { describe, expect, it, vi } from "vitest";
-import type { DocFeatureState, DocSegment } from "@/server/documents/types";
+import type { DocFeatureState, DocSegment } from "@/server/engine/document";
 import type { TraitValue } from "@/server/engine";
 import { parseLiteralRegex } from "@/server/flagd/operators";
 import { SYNTHETIC_TRAIT_VALUES } from "@/server/flagd/synthetic";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { apiRoutes, matchApiRoute } from "@/server/http/api-routes";
+import { apiRoutes, matchApiRoute } from "@/server/api/routes";
 
 describe("matchApiRoute", () => {
   it("matchApiRoute__sdkPathsWithOrWithoutTrailingSlashAndQuery__sameRoute", () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { DocFeatureState, EnvironmentDocument, SdkExtras } from "@/server/documents/types";
+import type { DocFeatureState, EnvironmentDocument } from "@/server/engine/document";
+import type { SdkExtras } from "@/server/documents/types";
 import {
   buildFlagTemplates,
   effectiveHideDisabledFlags,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { parseDocumentNotification } from "@/server/documents/serving";
+import { parseDocumentNotification } from "@/server/serving/document-cache";
 import { MAX_ANALYTICS_FEATURES, validateAnalyticsBody } from "@/server/sdk/analytics";
-import { etagMatches, isNotModified, notModifiedSince } from "@/server/sdk/http";
+import { etagMatches, isNotModified, notModifiedSince } from "@/server/http/conditional";
 
 describe("conditional requests", () => {
   const etag = '"abc"';

@@ -472,7 +472,7 @@ describe("purity", () => {
 
     // Then it only uses the pure engine modules (no db, no node: APIs, no server infrastructure)
     expect(imports.length).toBeGreaterThan(0);
-    for (const specifier of imports) expect(["../engine/regex", "../engine/python", "../engine/semver", "../engine/types"]).toContain(specifier);
+    for (const specifier of imports) expect(["@/server/engine/regex", "@/server/engine/python", "@/server/engine/semver", "@/server/engine/types"]).toContain(specifier);
     for (const engineModule of ["regex", "python", "semver", "types"]) {
       const engine = fs.readFileSync(path.resolve(__dirname, `../../../src/server/engine/${engineModule}.ts`), "utf8");
       // Value imports only of browser-safe, dependency-light packages (safe-regex2: a regex structure check).

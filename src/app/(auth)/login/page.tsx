@@ -1,4 +1,4 @@
-import { AuthForm } from "../AuthForm";
+import { AuthForm } from "@/app/(auth)/AuthForm";
 
 export const metadata = { title: "Sign in · Flagpost" };
 

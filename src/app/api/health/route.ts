@@ -1,4 +1,4 @@
-import { apiRoutes } from "@/server/http/api-routes";
+import { apiRoutes } from "@/server/api/routes";
 
 export const dynamic = "force-dynamic";
 

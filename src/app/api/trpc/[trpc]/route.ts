@@ -1,6 +1,6 @@
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { createTrpcContext } from "@/server/trpc/context";
-import { appRouter } from "@/server/trpc/root";
+import { appRouter } from "@/server/api/trpc-router";
 
 // Per-procedure context, spans and metrics live in the tRPC middleware (src/server/trpc/init.ts).
 const handler = (req: Request) =>

@@ -7,13 +7,13 @@ import { AuditLog } from "@/app/_components/audit-log";
 import { Badge, Breadcrumb, ErrorState, Loading, PageHeader, TabPanel, Tabs } from "@/app/_components/ui";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "@/app/(app)/hooks";
-import { AnalyticsTab } from "./_parts/AnalyticsTab";
-import { EnvironmentStates } from "./_parts/EnvironmentStates";
-import { IdentityOverridesTab } from "./_parts/IdentityOverridesTab";
-import { SegmentOverridesTab } from "./_parts/SegmentOverridesTab";
-import { SettingsTab } from "./_parts/SettingsTab";
-import { ValueTab } from "./_parts/ValueTab";
-import { VariationsTab } from "./_parts/VariationsTab";
+import { AnalyticsTab } from "@/app/(app)/p/[projectId]/e/[environmentId]/features/[featureId]/_parts/AnalyticsTab";
+import { EnvironmentStates } from "@/app/(app)/p/[projectId]/e/[environmentId]/features/[featureId]/_parts/EnvironmentStates";
+import { IdentityOverridesTab } from "@/app/(app)/p/[projectId]/e/[environmentId]/features/[featureId]/_parts/IdentityOverridesTab";
+import { SegmentOverridesTab } from "@/app/(app)/p/[projectId]/e/[environmentId]/features/[featureId]/_parts/SegmentOverridesTab";
+import { SettingsTab } from "@/app/(app)/p/[projectId]/e/[environmentId]/features/[featureId]/_parts/SettingsTab";
+import { ValueTab } from "@/app/(app)/p/[projectId]/e/[environmentId]/features/[featureId]/_parts/ValueTab";
+import { VariationsTab } from "@/app/(app)/p/[projectId]/e/[environmentId]/features/[featureId]/_parts/VariationsTab";
 
 const TABS = [
   { id: "value", label: "Value" },

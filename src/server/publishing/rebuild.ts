@@ -4,11 +4,10 @@
  * `npm run documents:rebuild`.
  */
 import { sql } from "drizzle-orm";
-import { getDb } from "../db/client";
-import { recordAudit } from "../audit/service";
-import type { Actor } from "../auth/principal";
-import { getLogger } from "../observability/logger";
-import { environmentsChanged } from "./changes";
+import { getDb } from "@/server/db/client";
+import { commitChange } from "@/server/audit/change";
+import type { Actor } from "@/server/auth/principal";
+import { getLogger } from "@/server/observability/logger";
 
 const log = getLogger("environments");
 
@@ -28,16 +27,20 @@ export async function requestRebuild(actor: Actor, target: RebuildTarget): Promi
     select e.id, e.name, e.project_id, p.organisation_id from environments e join projects p on p.id = e.project_id where ${where} order by e.id`);
   for (const environment of rows.rows) {
     await getDb().transaction(async (tx) => {
-      await recordAudit(tx, actor, {
-        organisationId: environment.organisation_id,
-        projectId: environment.project_id,
-        environmentId: environment.id,
-        action: "environment_document.rebuild_requested",
-        resourceType: "environment",
-        resourceId: environment.id,
-        summary: `Environment document of "${environment.name}" rebuild requested`,
-      });
-      await environmentsChanged(tx, { environmentIds: [environment.id] }, "environment_document.rebuild_requested");
+      await commitChange(
+        tx,
+        actor,
+        {
+          organisationId: environment.organisation_id,
+          projectId: environment.project_id,
+          environmentId: environment.id,
+          action: "environment_document.rebuild_requested",
+          resourceType: "environment",
+          resourceId: environment.id,
+          summary: `Environment document of "${environment.name}" rebuild requested`,
+        },
+        { environmentIds: [environment.id] },
+      );
     });
     log.info("environment_document.rebuild_requested", { environment__id: environment.id });
   }

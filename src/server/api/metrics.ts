@@ -2,6 +2,7 @@
  * Loads every metric the web process defines, so `/metrics` lists them from the first scrape
  * (before first use). The worker's metrics are in src/worker/metrics.ts.
  */
-import "./http-metrics";
-import "../sdk/metrics";
-import "../flagd/metrics";
+import "@/server/observability/http-metrics";
+import "@/server/serving/metrics";
+import "@/server/sdk/metrics";
+import "@/server/flagd/metrics";

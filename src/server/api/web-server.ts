@@ -6,10 +6,10 @@
  */
 import http from "node:http";
 import next from "next";
-import { getLogger } from "../observability/logger";
-import { NodeApiRequest, writeNodeResponse, type ApiResponse } from "./api";
-import { matchApiRoute } from "./api-routes";
-import { stampClientAddress } from "./client-address";
+import { getLogger } from "@/server/observability/logger";
+import { NodeApiRequest, writeNodeResponse, type ApiResponse } from "@/server/http/api";
+import { matchApiRoute } from "./routes";
+import { stampClientAddress } from "@/server/http/client-address";
 
 const log = getLogger("http");
 

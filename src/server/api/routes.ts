@@ -4,11 +4,11 @@
  * same paths directly from this table (web-server.ts) — one set of handlers, two transports.
  */
 import { sql } from "drizzle-orm";
-import { getDb } from "../db/client";
-import { handleFlagdDiagnostics, handleFlagdSync } from "../flagd/sync";
-import { deprecatedIdentityFlags, environmentDocument, environmentFlags, flagAnalytics, identityFlagsGet, identityFlagsPost, preflight } from "../sdk/service";
-import { apiJson } from "./api";
-import { route, type ApiRoute } from "./route";
+import { getDb } from "@/server/db/client";
+import { handleFlagdDiagnostics, handleFlagdSync } from "@/server/flagd/sync";
+import { deprecatedIdentityFlags, environmentDocument, environmentFlags, flagAnalytics, identityFlagsGet, identityFlagsPost, preflight } from "@/server/sdk/service";
+import { apiJson } from "@/server/http/api";
+import { route, type ApiRoute } from "@/server/http/route";
 
 type Methods = Partial<Record<"GET" | "POST" | "OPTIONS", ApiRoute<Record<string, string>>>>;
 

@@ -10,29 +10,21 @@
  * 4. store it only if its revision is newer than the stored one (store.ts);
  * 5. metrics and the `environment_document.written` event.
  */
-import { settings } from "../config";
-import { getDb } from "../db/client";
-import { DomainError } from "../errors";
-import { enqueueJob } from "../jobs/enqueue";
-import { getLogger } from "../observability/logger";
-import { buildInSnapshot, type BuiltDocument } from "./build";
-import { DOCUMENT_WRITE_TASK, documentJobKey } from "./changes";
-import { documentBytes, documentDeferrals, documentWriteLag, documentWrites } from "./metrics";
-import { storeDocument } from "./store";
-import { translateForFlagd } from "../flagd/publish";
+import { settings } from "@/server/config";
+import { getDb } from "@/server/db/client";
+import { DomainError } from "@/server/errors";
+import { enqueueJob } from "@/server/jobs/enqueue";
+import { getLogger } from "@/server/observability/logger";
+import { buildInSnapshot, type BuiltDocument } from "@/server/documents/build";
+import { documentJobKey } from "@/server/documents/changes";
+import { documentBytes, documentDeferrals, documentWriteLag, documentWrites } from "@/server/documents/metrics";
+import { storeDocument } from "@/server/documents/store";
+import { translateForFlagd } from "@/server/flagd/publish";
 
 const log = getLogger("environments");
 
-export interface DocumentJobPayload {
-  environmentId: number;
-  /** Revision of the change that enqueued the job (informational: the build reads the current one). */
-  revision?: number;
-  cause?: string;
-  /** When the change was made (ISO), for the write-lag histogram. */
-  changedAt?: string;
-  /** Creation-guard deferrals so far. */
-  guardAttempt?: number;
-}
+/** The job's payload (schema: src/worker/tasks/environment_document_write.ts). */
+export type DocumentJobPayload = GraphileWorker.Tasks["environment_document_write"];
 
 export type WriteOutcome = "written" | "stale" | "deferred" | "gave_up" | "missing";
 
@@ -48,7 +40,7 @@ async function defer(payload: DocumentJobPayload, built: BuiltDocument): Promise
   const delayMs = baseDelay * 2 ** attempt;
   await enqueueJob(
     getDb(),
-    DOCUMENT_WRITE_TASK,
+    "environment_document_write",
     { ...payload, guardAttempt: attempt + 1 },
     // Same key: a later change replaces this deferred job (and runs at once, re-checking the guard);
     // preserve_run_at keeps a change queued while this job ran from being pushed back by the delay.

@@ -8,10 +8,11 @@
  * A procedure whose input names such an id gets it access-checked before its body runs.
  */
 import { eq, sql } from "drizzle-orm";
-import { getDb } from "../db/client";
-import { environments, memberships, projects } from "../db/schema";
-import { DomainError } from "../errors";
-import type { Principal } from "../auth/principal";
+import { getDb } from "@/server/db/client";
+import { MAX_SERIAL_ID } from "@/server/db/ids";
+import { environments, memberships, projects } from "@/server/db/schema";
+import { DomainError } from "@/server/errors";
+import type { Principal } from "./principal";
 
 export interface Scope {
   organisationId: number;
@@ -24,8 +25,6 @@ export type Role = "ADMIN" | "USER";
 type PartialScope = { organisationId: number; projectId?: number; environmentId?: number };
 type Resolver = (value: unknown) => Promise<PartialScope | null>;
 
-/** Largest `serial` (int4) id: a larger one names no row (and would make PostgreSQL fail the query). */
-export const MAX_SERIAL_ID = 2_147_483_647;
 
 const positiveInt = (value: unknown, max = Number.MAX_SAFE_INTEGER): number | null =>
   typeof value === "number" && Number.isSafeInteger(value) && value > 0 && value <= max ? value : null;
