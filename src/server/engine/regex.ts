@@ -448,7 +448,7 @@ class Parser {
           continue;
         }
       }
-      if (token.length > 1) items.push(this.escape(token, flags));
+      if (token[0] === "\\") items.push(this.escape(token, flags));
       else if (token === "[") items.push({ kind: "atom", text: this.characterClass(flags), size: 1 });
       else if (token === "*" || token === "+" || token === "?" || token === "{") this.repeat(token, items);
       else if (token === ".") items.push({ kind: "atom", text: flags.s ? "(?s:.)" : ".", size: 1 });
@@ -746,7 +746,7 @@ class Parser {
     const negate = this.match("^");
     const parts: string[] = [];
     const item = (token: string): ClassItem => {
-      if (token.length === 1) return { cp: token.codePointAt(0) as number };
+      if (token[0] !== "\\") return { cp: token.codePointAt(0) as number };
       const char = token.slice(1);
       if (char === "b") return { cp: 0x08 };
       if (char === "d" || char === "D" || char === "w" || char === "W") return { set: `\\${char}` };

@@ -194,6 +194,9 @@ describe("Python re.match semantics", () => {
     ["pythonWhitespace_verticalTab", "\\s", "\v", true],
     ["pythonWhitespace_unicodeSpace", "\\s", "\u00a0", true],
     ["asciiFlag_narrowsWhitespace", "(?a)\\s", "\u00a0", false],
+    ["astralCharacter_oneCodePointForDot", "^.$", "😀", true],
+    ["astralCharacter_literalRepeatedAsAWhole", "a😀+$", "a😀😀", true],
+    ["astralCharacter_inClassRange", "[a-😀]+$", "b😀", true],
   ])("regexCondition__%s", (_name, pattern, value, expected) => {
     // Given a REGEX condition
     const condition = regexCondition(pattern);
