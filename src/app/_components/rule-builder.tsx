@@ -82,7 +82,7 @@ const VALUE_HINTS: Partial<Record<SegmentOperator, { placeholder: string; hint: 
   MODULO: { placeholder: "2|0", hint: "divisor|remainder — 2|0 matches even numbers" },
   PERCENTAGE_SPLIT: { placeholder: "0–100", hint: "Percentage of identities (stable hashing), 0–100" },
   IN: { placeholder: "gb,fr,de", hint: "Comma-separated values" },
-  REGEX: { placeholder: "^.+@example\\.com$", hint: "Regular expression (Python syntax)" },
+  REGEX: { placeholder: "^.+@example\\.com$", hint: "Regular expression (Python syntax, matched from the start; no backreferences or lookarounds)" },
   CONTAINS: { placeholder: "text", hint: "Substring of the trait value" },
   NOT_CONTAINS: { placeholder: "text", hint: "Substring the trait value must not contain" },
 };

@@ -19,7 +19,7 @@ import {
   pyIntStr,
   pyStrOfJson,
 } from "./python";
-import { compilePythonRegex, hasNestedRepetition } from "./regex";
+import { compilePythonRegex, type PythonRegex } from "./regex";
 import { compareSemver, isSemverConditionValue, parseSemver, SEMVER_SUFFIX, type SemVer } from "./semver";
 import type { AnySegmentCondition, EvaluationContext, TraitValue } from "./types";
 
@@ -51,7 +51,7 @@ interface CompiledCondition {
   inValues: ReadonlySet<string> | undefined;
   threshold: number | null | undefined;
   modulo: { divisor: number; remainder: number } | null | undefined;
-  regex: RegExp | null | undefined;
+  regex: PythonRegex | null | undefined;
   intValue: number | bigint | null | undefined;
   floatValue: number | null | undefined;
   semver: SemVer | null | undefined;
@@ -361,8 +361,9 @@ export function conditionMatches(condition: AnySegmentCondition, segmentKey: str
     case "NOT_CONTAINS":
       return kind === KIND_STR && !(raw as string).includes(value);
     case "REGEX": {
-      // Patterns with nested repetition are refused at save time and never run (denial-of-service guard).
-      if (compiled.regex === undefined) compiled.regex = hasNestedRepetition(value) ? null : compilePythonRegex(value);
+      // Linear-time RE2 evaluation (regex.ts). Patterns Python rejects or RE2 cannot express (backreferences,
+      // lookarounds, …; refused when saved or imported) compile to null and never match.
+      if (compiled.regex === undefined) compiled.regex = compilePythonRegex(value);
       return compiled.regex !== null && compiled.regex.test(pyStr(raw, kind));
     }
     case "MODULO": {

@@ -15,8 +15,9 @@
  * - MODULO never matches booleans (Python's isinstance would let True/False through as 1/0).
  * - PERCENTAGE_SPLIT on a property that resolves to nothing never matches (no identity-key fallback).
  * - Segments are evaluated without an identity too (NODE returns no segments then).
- * - REGEX: Python `re.match` semantics (anchored at the start) with common Python syntax translated; `\d`, `\w`
- *   stay ASCII. Invalid patterns never match.
+ * - REGEX: Python `re.match` semantics (anchored at the start), Python syntax translated to RE2 and evaluated in
+ *   linear time (regex.ts); `\d`, `\w`, `\b` stay ASCII. Invalid patterns, and patterns RE2 cannot express
+ *   (backreferences, lookarounds, …), never match.
  * - JSONPath filter selectors are accepted as valid but select nothing.
  * - Segment order = JS object iteration order of `context.segments` (integer-like keys ascend, as in NODE).
  */

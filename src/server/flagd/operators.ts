@@ -35,7 +35,7 @@
  * Flagsmith, a trait named exactly like a `$.` path takes precedence over the path.
  */
 import { parsePyFloat, parsePyInt, pyCanonicalIntString } from "@/server/engine/python";
-import { compilePythonRegex, hasNestedRepetition } from "@/server/engine/regex";
+import { compilePythonRegex, regexRefusal } from "@/server/engine/regex";
 import { isSemverConditionValue, parseSemver, SEMVER_SUFFIX } from "@/server/engine/semver";
 import { conditionMatches, parseInList, type ConditionScope } from "@/server/engine/conditions";
 import type { AnySegmentCondition } from "@/server/engine/types";
@@ -352,8 +352,9 @@ const INT_TEXT = /^[0-9-]*$/;
 const FLOAT_TEXT = /^[0-9.-]*$/;
 
 function regexCondition(pattern: string, x: JsonLogicArg): Translated {
-  if (hasNestedRepetition(pattern)) {
-    return exactly(false, { warnings: [{ reason: "malformed_value", detail: `regular expression ${JSON.stringify(pattern)} has nested repetition: never evaluated, never matches (as in Flagpost's engine)` }] });
+  const refusal = regexRefusal(pattern);
+  if (refusal?.kind === "unsupported") {
+    return exactly(false, { warnings: [{ reason: "malformed_value", detail: `regular expression ${JSON.stringify(pattern)} refused (${refusal.message}): never evaluated, never matches (as in Flagpost's engine)` }] });
   }
   const compiled = compilePythonRegex(pattern);
   if (compiled === null) {

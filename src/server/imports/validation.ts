@@ -11,9 +11,9 @@
  * expected ALL, ANY or NONE`). A file wrapped as `{"environment": {...}}` (the engine test data's legacy
  * shape) is accepted and its paths start with `$.environment`.
  */
-import { hasNestedRepetition } from "@/server/engine/regex";
 import { z } from "zod";
 import type { StoredRule, StoredValue } from "@/server/db/schema";
+import { regexRefusal } from "@/server/engine/regex";
 import { SEGMENT_CONDITION_OPERATORS } from "@/server/engine/types";
 import { badInput } from "@/server/errors";
 import { checkAllocations, MAX_STRING_VALUE_LENGTH } from "@/server/features/values";
@@ -180,11 +180,6 @@ const conditionSchema = z.object({
     .max(MAX_CONDITION_VALUE_LENGTH, `at most ${MAX_CONDITION_VALUE_LENGTH} characters`)
     .nullish()
     .transform((v) => v ?? null),
-}).superRefine((condition, ctx) => {
-  // A REGEX that could hang the SDK request path is refused, as when a segment is saved.
-  if (condition.operator === "REGEX" && condition.value !== null && hasNestedRepetition(condition.value)) {
-    ctx.addIssue({ code: "custom", path: ["value"], message: "regular expression with nested repetition (like (a+)+) refused: it could hang on some values" });
-  }
 });
 
 interface RuleOut {
@@ -303,11 +298,20 @@ function sameValue(a: StoredValue, b: StoredValue): boolean {
   return a === b;
 }
 
-function checkRules(rules: RuleOut[], path: PathPart[], depth: number): void {
+function checkRules(rules: RuleOut[], path: PathPart[], depth: number, segment: { id: number; name: string }): void {
   rules.forEach((rule, index) => {
     const rulePath = [...path, index];
     if (depth > MAX_RULE_DEPTH) throw new DocumentProblem(jsonPath(rulePath), `rules are nested more than ${MAX_RULE_DEPTH} levels deep`);
-    checkRules(rule.rules, [...rulePath, "rules"], depth + 1);
+    rule.conditions.forEach((condition, conditionIndex) => {
+      // A REGEX Python accepts but the linear-time engine cannot express (backreferences, lookarounds, …) is
+      // refused, as when a segment is saved. One Python cannot compile is kept: it never matches, as in Flagsmith.
+      if (condition.operator !== "REGEX" || condition.value === null) return;
+      const refusal = regexRefusal(condition.value);
+      if (refusal?.kind === "unsupported") {
+        throw new DocumentProblem(jsonPath([...rulePath, "conditions", conditionIndex, "value"]), `segment "${segment.name}" (id ${segment.id}): ${refusal.message}`);
+      }
+    });
+    checkRules(rule.rules, [...rulePath, "rules"], depth + 1, segment);
   });
 }
 
@@ -395,7 +399,7 @@ function checkDocument(doc: ParsedDocument): void {
     const sameName = segmentNames.get(lower);
     if (sameName) throw new DocumentProblem(jsonPath([...path, "name"]), `segment name "${segment.name}" is used twice (also at ${sameName}; names are case-insensitive)`);
     segmentNames.set(lower, here);
-    checkRules(segment.rules, [...path, "rules"], 1);
+    checkRules(segment.rules, [...path, "rules"], 1, segment);
     const seen = new Map<number, number>();
     segment.feature_states.forEach((state, stateIndex) => {
       const statePath = [...path, "feature_states", stateIndex];

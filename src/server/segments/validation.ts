@@ -8,7 +8,7 @@
  * whole), `rules.0.type`, `rules.0.conditions.1.operator|property|value`, `rules.0.rules.2.type`, …
  * An empty map means valid. The service rejects with the first entry (`field` = its path).
  */
-import { compilePythonRegex, hasNestedRepetition } from "@/server/engine/regex";
+import { regexRefusal } from "@/server/engine/regex";
 import { parsePyFloat } from "@/server/engine/python";
 import { isSemverConditionValue, parseSemver, SEMVER_SUFFIX } from "@/server/engine/semver";
 import { SEGMENT_CONDITION_OPERATORS, type SegmentConditionOperator } from "@/server/engine/types";
@@ -113,7 +113,6 @@ export const MESSAGES = {
   valueInvalid: "The value must be text, a number or true/false",
   valueTooLong: `The value must be ${MAX_CONDITION_VALUE_LENGTH} characters or fewer`,
   regex: "Not a valid regular expression",
-  regexUnsafe: "This pattern repeats a repetition (like (a+)+) and could hang on some values: simplify it",
   modulo: "Use divisor|remainder with numbers, e.g. 2|0",
   moduloZero: "The divisor cannot be 0",
   percentage: "Enter a percentage between 0 and 100",
@@ -145,9 +144,13 @@ function valueProblem(operator: SegmentOperator, value: string | null): string |
     return parseSemver(value.slice(0, -SEMVER_SUFFIX.length)) === null ? MESSAGES.semverVersion : null;
   }
   switch (operator) {
-    case "REGEX":
-      if (compilePythonRegex(value) === null) return MESSAGES.regex;
-      return hasNestedRepetition(value) ? MESSAGES.regexUnsafe : null;
+    case "REGEX": {
+      // Invalid in Python → the generic message; valid but not expressible in linear time (backreferences,
+      // lookarounds, …) → a message naming the construct (regex.ts).
+      const refusal = regexRefusal(value);
+      if (refusal === null) return null;
+      return refusal.kind === "invalid" ? MESSAGES.regex : refusal.message;
+    }
     case "MODULO": {
       const parts = value.split("|");
       if (parts.length !== 2) return MESSAGES.modulo;

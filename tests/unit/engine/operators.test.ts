@@ -147,13 +147,17 @@ describe("REGEX", () => {
     ["intTrait_matchedAsString", 123, "12", true],
     ["boolTrait_matchedAsPythonStr", true, "True", true],
     ["floatTrait_matchedAsPythonRepr", 1.5, "1\\.5$", true],
-    ["pythonNamedGroup", "1.2", "(?P<major>\\d+)\\.(?P=major)?", true],
+    ["pythonNamedGroup", "1.2", "(?P<major>\\d+)\\.(?P<minor>\\d+)", true],
     ["pythonInlineIgnoreCase", "ABC", "(?i)abc", true],
     ["leadingBracketInClass_isLiteral", "]", "[]a]", true],
-    // Nested repetition is never run (denial-of-service guard; refused when saved or imported). Without
-    // the guard this value would backtrack for minutes.
-    ["nestedRepetition_neverEvaluated", `${"a".repeat(40)}!`, "(a+)+$", false],
-    ["nestedRepetition_evenWhenItWouldMatch", "aaa", "(a+)+$", false],
+    // Evaluated in linear time (RE2): nested repetition runs, and answers like Python without backtracking.
+    ["nestedRepetition_noMatchWithoutBacktracking", `${"a".repeat(40)}!`, "(a+)+$", false],
+    ["nestedRepetition_matches", "aaa", "(a+)+$", true],
+    // Constructs RE2 cannot express (refused when saved or imported) never match, even where Python would.
+    ["namedBackreference_neverMatches", "1.1", "(?P<major>\\d+)\\.(?P=major)", false],
+    ["numberedBackreference_neverMatches", "aa", "(a)\\1", false],
+    ["lookahead_neverMatches", "ab", "a(?=b)", false],
+    ["lookbehind_neverMatches", "ab", "a(?<=a)b", false],
   ])("regex__%s", (_name, trait, pattern, expected) => {
     // Given a REGEX condition
     const condition = cond("t", "REGEX", pattern);

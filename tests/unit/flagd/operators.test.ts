@@ -38,7 +38,7 @@ const VALUES: Record<string, Array<string | null>> = {
   CONTAINS: ["ro", "a", "", "@acme", "1", "1.2.3:semver", "\n", "."],
   NOT_CONTAINS: ["ro", "a", "", "@acme", "x", "1"],
   IN: ["free,pro", "DE,US, FR", '["DE", 1, 2.0, true, "pro"]', "1,2,3,42", "007,7", "[bad", "", "Production,Staging", "user-1,12345", "-0,0,-3", "a,b", "[18, 7.0]", "9007199254740993,5"],
-  REGEX: ["^pro", "free", ".*@acme\\.com$", "(DE|US)$", "^[a-z]+$", "\\d+", ".*acme", "^1", "[", "^(free|pro)", "abc\\Z", "1", "", "^2\\.5", "^-", "True", "^(?:x|y)$", "7$"],
+  REGEX: ["^pro", "free", ".*@acme\\.com$", "(DE|US)$", "^[a-z]+$", "\\d+", ".*acme", "^1", "[", "^(free|pro)", "abc\\Z", "1", "", "^2\\.5", "^-", "True", "^(?:x|y)$", "7$", "(p)\\1", "pro(?=x)"],
   MODULO: ["2|0", "3|1", "2.5|0.5", "-3|1", "4|-1", "bad", "0|0", "", "7|0", "2|1", "1|inf", "3|-2"],
   IS_SET: [""],
   IS_NOT_SET: [""],
@@ -248,6 +248,19 @@ describe("operator mapping shapes", () => {
     expect(core.resolveStringEvaluation("f", "x", { targetingKey: "u", plan: "pro" }).value).toBe("in");
     expect(core.resolveStringEvaluation("f", "x", { targetingKey: "u", plan: "abc" }).value).toBe("out");
     expect(diagnostics.features[0].fidelity).toBe("lossy");
+  });
+
+  it("regex__constructTheEngineRefuses__falseWithMalformedValueWarning", () => {
+    // Given a REGEX with a backreference (refused by Flagpost, never evaluated by its engine)
+    // When translated
+    const { result, diagnostics } = translatedRule("plan", "REGEX", "(p)\\1");
+    // Then the segment never matches (no targeting), exactly as the engine evaluates it, and the warning names
+    // the construct
+    expect(result.document.flags.f.targeting).toBeUndefined();
+    expect(diagnostics?.fidelity).toBe("exact");
+    expect(result.diagnostics.environmentWarnings).toEqual([
+      { reason: "malformed_value", detail: expect.stringContaining("REGEX patterns cannot use backreferences (\\1)") },
+    ]);
   });
 
   it("regexParser__supportedShapes__recognisedAndOthersRejected", () => {

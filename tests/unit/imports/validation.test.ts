@@ -20,16 +20,47 @@ function problem(input: unknown): string {
 }
 
 describe("validateFlagsmithDocument", () => {
-  it("validate__regexWithNestedRepetition__refusedWithItsPath", () => {
-    // Given a document whose segment uses a REGEX that could hang the SDK request path
+  it("validate__regexWithBackreference__refusedNamingSegmentAndConstruct", () => {
+    // Given a document whose segment uses a REGEX Python accepts but the linear-time engine cannot express
     const input = doc();
-    input.project.segments[0].rules[0].rules[0].conditions = [{ operator: "REGEX", property_: "email", value: "(a+)+$" }];
+    input.project.segments[0].rules[0].rules[0].conditions = [{ operator: "REGEX", property_: "email", value: "(\\w+)@\\1" }];
+    const segment = input.project.segments[0] as unknown as { id: number; name: string };
 
     // When it is validated
     const message = problem(input);
 
-    // Then the condition's value is named
-    expect(message).toMatch(/^\$\.project\.segments\[0\]\.rules\[0\]\.rules\[0\]\.conditions\[0\]\.value: regular expression with nested repetition/);
+    // Then the condition's value, the segment and the construct are named
+    expect(message).toBe(`$.project.segments[0].rules[0].rules[0].conditions[0].value: segment "${segment.name}" (id ${segment.id}): REGEX patterns cannot use backreferences (\\1)`);
+  });
+
+  it("validate__regexWithLookaroundInNestedRule__refusedAtItsPath", () => {
+    // Given a lookbehind two rules deep in the second segment, and a lookahead in a legacy-wrapped document
+    const input = doc();
+    input.project.segments[1].rules[0].rules[0].conditions = [
+      { operator: "EQUAL", property_: "plan", value: "pro" },
+      { operator: "REGEX", property_: "email", value: "(?<!admin)@acme\\.com" },
+    ];
+    const wrapped = { environment: doc() };
+    wrapped.environment.project.segments[0].rules[0].rules[0].conditions = [{ operator: "REGEX", property_: "email", value: "^(?=.*@)" }];
+
+    // When they are validated
+    const messages = [problem(input), problem(wrapped)];
+
+    // Then each is refused at its own path with the construct named
+    expect(messages[0]).toMatch(/^\$\.project\.segments\[1\]\.rules\[0\]\.rules\[0\]\.conditions\[1\]\.value: segment ".+" \(id \d+\): REGEX patterns cannot use lookbehind assertions \(\(\?<!…\)\)$/);
+    expect(messages[1]).toMatch(/^\$\.environment\.project\.segments\[0\]\.rules\[0\]\.rules\[0\]\.conditions\[0\]\.value: segment ".+" \(id \d+\): REGEX patterns cannot use lookahead assertions \(\(\?=…\)\)$/);
+  });
+
+  it("validate__regexWithNestedRepetition__acceptedAsLinearTime", () => {
+    // Given a document whose segment uses nested repetition (exponential for a backtracking engine)
+    const input = doc();
+    input.project.segments[0].rules[0].rules[0].conditions = [{ operator: "REGEX", property_: "email", value: "(a+)+$" }];
+
+    // When it is validated
+    const result = validateFlagsmithDocument(input);
+
+    // Then it is accepted: RE2 evaluates it in linear time
+    expect(result.ok).toBe(true);
   });
 
   it("validate__invalidRegex__acceptedAsInFlagsmithWhereItNeverMatches", () => {

@@ -285,7 +285,7 @@ describe("validateRules — conditions", () => {
     // Given Python-dialect patterns (inline flags, named groups, \A and \Z, a literal leading "]" in a class)
     // When validated
     // Then they compile through the engine's translation
-    for (const value of ["^user-\\d+$", "(?i)admin", "(?P<x>a)(?P=x)", "\\Afoo\\Z", "[]a]", "(?x) a b # comment"]) {
+    for (const value of ["^user-\\d+$", "(?i)admin", "(?P<x>a)(?P<y>b)", "\\Afoo\\Z", "[]a]", "(?x) a b # comment", "a{,3}", "(?i-s:a.)b"]) {
       expect(errorsFor({ operator: "REGEX", property: "id", value }), value).toEqual({});
     }
   });
@@ -299,14 +299,45 @@ describe("validateRules — conditions", () => {
     }
   });
 
-  it("regex__nestedRepetition__refusedAsUnsafe", () => {
-    // Given patterns that can backtrack exponentially (nested repetition), also in Python syntax
+  it("regex__nestedRepetition__acceptedAsLinearTime", () => {
+    // Given patterns a backtracking engine can take exponential time on (nested repetition), also in Python syntax
     // When validated
-    // Then each is refused on `value` with its own message; ordinary repetition stays accepted
-    for (const value of ["(a+)+$", "(?i)(x+x+)+y", "(?P<g>\\w+)*@", "\\A(ab*)*\\Z"]) {
-      expect(errorsFor({ operator: "REGEX", property: "id", value }), value).toEqual({ [`${CONDITION}.value`]: MESSAGES.regexUnsafe });
+    // Then they are accepted: the RE2 engine evaluates them in linear time
+    for (const value of ["(a+)+$", "(?i)(x+x+)+y", "(?P<g>\\w+)*@", "\\A(ab*)*\\Z", "(a|aa)*$", "(.*a){12}"]) {
+      expect(errorsFor({ operator: "REGEX", property: "id", value }), value).toEqual({});
     }
-    expect(errorsFor({ operator: "REGEX", property: "id", value: "^[a-z]+\\.[a-z]+@acme\\.(com|io)$" })).toEqual({});
+  });
+
+  it("regex__constructRe2CannotExpress__refusedNamingTheConstruct", () => {
+    // Given valid Python patterns that need backtracking (backreferences, lookarounds, atomic groups, …)
+    const cases: [string, string][] = [
+      ["(a)\\1", "REGEX patterns cannot use backreferences (\\1)"],
+      ["(?P<x>a)(?P=x)", "REGEX patterns cannot use backreferences ((?P=x))"],
+      ["a(?=b)", "REGEX patterns cannot use lookahead assertions ((?=…))"],
+      ["a(?!b)", "REGEX patterns cannot use lookahead assertions ((?!…))"],
+      ["(?<=a)b", "REGEX patterns cannot use lookbehind assertions ((?<=…))"],
+      ["(?<!a)b", "REGEX patterns cannot use lookbehind assertions ((?<!…))"],
+      ["(?>a+)b", "REGEX patterns cannot use atomic groups ((?>…))"],
+      ["a++b", "REGEX patterns cannot use possessive quantifiers (++)"],
+      ["(a)?(?(1)b|c)", "REGEX patterns cannot use conditional groups ((?(1)…))"],
+      ["a{1001}", "REGEX patterns cannot use repeat counts above 1000 ({1001})"],
+    ];
+
+    // When each is validated
+    const errors = cases.map(([value]) => errorsFor({ operator: "REGEX", property: "id", value }));
+
+    // Then each is refused on `value` with a message naming the construct
+    expect(errors).toEqual(cases.map(([, message]) => ({ [`${CONDITION}.value`]: message })));
+  });
+
+  it("regex__programTooLarge__refusedAsTooComplex", () => {
+    // Given patterns whose RE2 program exceeds the evaluation budget (long bounded repeats)
+    // When validated
+    // Then they are refused with the limit named; a pattern of the same shape within the limit is accepted
+    for (const value of [".{0,999}", "[a-z]{0,300}[0-9]{0,300}"]) {
+      expect(errorsFor({ operator: "REGEX", property: "id", value })[`${CONDITION}.value`], value).toMatch(/^REGEX pattern is too large to evaluate quickly \(RE2 program size (about )?\d+, limit 500\)/);
+    }
+    expect(errorsFor({ operator: "REGEX", property: "id", value: "^.{0,64}$" })).toEqual({});
   });
 
   it("modulo__divisorPipeRemainder__accepted", () => {
@@ -475,9 +506,9 @@ describe("purity", () => {
     for (const specifier of imports) expect(["@/server/engine/regex", "@/server/engine/python", "@/server/engine/semver", "@/server/engine/types"]).toContain(specifier);
     for (const engineModule of ["regex", "python", "semver", "types"]) {
       const engine = fs.readFileSync(path.resolve(__dirname, `../../../src/server/engine/${engineModule}.ts`), "utf8");
-      // Value imports only of browser-safe, dependency-light packages (safe-regex2: a regex structure check).
+      // Value imports only of browser-safe, dependency-free packages (re2js: pure JavaScript RE2).
       const valueImports = [...engine.matchAll(/^import\s(?!type)[^"]*"([^"]+)"/gm)].map((match) => match[1]);
-      expect(valueImports.filter((specifier) => specifier !== "safe-regex2"), engineModule).toEqual([]);
+      expect(valueImports.filter((specifier) => specifier !== "re2js"), engineModule).toEqual([]);
     }
   });
 });
