@@ -19,7 +19,7 @@ import { enqueueJob, removeJob } from "../jobs/enqueue";
 import { badInput, DomainError, notFound } from "../errors";
 import { getLogger } from "../observability/logger";
 import { lockDefaultState } from "../segments/service";
-import { applyStateChange, describeStateChange, lockState, snapshotState, type Allocation } from "./states";
+import { applyStateChange, describeStateChange, lockState, nameOption, optionNames, snapshotState, type Allocation } from "./states";
 import { checkAllocations, describeValue } from "./values";
 
 const log = getLogger("features");
@@ -34,11 +34,15 @@ export interface ScheduledChangePayload {
   allocations?: Allocation[];
 }
 
-function describePayload(change: ScheduledChangePayload): string {
+/** `enable, value → "b", allocations "green" 40%` (options named by `optionNames`). */
+async function describePayload(tx: Executor, change: ScheduledChangePayload): Promise<string> {
   const parts: string[] = [];
   if (change.enabled !== undefined) parts.push(change.enabled ? "enable" : "disable");
   if (change.value !== undefined) parts.push(`value → ${describeValue(change.value)}`);
-  if (change.allocations?.length) parts.push(`allocations ${change.allocations.map((a) => `#${a.optionId}=${a.percentageAllocation}%`).join(", ")}`);
+  if (change.allocations?.length) {
+    const names = await optionNames(tx, change.allocations);
+    parts.push(`allocations ${change.allocations.map((a) => `${nameOption(names, a.optionId)} ${a.percentageAllocation}%`).join(", ")}`);
+  }
   return parts.join(", ") || "no change";
 }
 
@@ -119,7 +123,7 @@ export async function scheduleChange(
       action: "scheduled_change.created",
       resourceType: "scheduled_change",
       resourceId: row.id,
-      summary: `Feature "${feature.name}"${segmentId ? " (segment override)" : ""}: ${describePayload(input.change)} scheduled for ${input.liveFrom.toISOString()}`,
+      summary: `Feature "${feature.name}"${segmentId ? " (segment override)" : ""}: ${await describePayload(tx, input.change)} scheduled for ${input.liveFrom.toISOString()}`,
       after: { change: input.change, liveFrom: input.liveFrom.toISOString() },
     });
     await enqueueJob(tx, SCHEDULED_CHANGE_TASK, { scheduledChangeId: row.id }, { runAt: input.liveFrom, jobKey: scheduledChangeJobKey(row.id), maxAttempts: 10 });
@@ -146,7 +150,7 @@ export async function cancelScheduledChange(actor: Actor, scheduledChangeId: num
       action: "scheduled_change.cancelled",
       resourceType: "scheduled_change",
       resourceId: scheduledChangeId,
-      summary: `Feature "${feature.name}": scheduled change (${describePayload(row.change as ScheduledChangePayload)}) cancelled`,
+      summary: `Feature "${feature.name}": scheduled change (${await describePayload(tx, row.change as ScheduledChangePayload)}) cancelled`,
     });
   });
   log.info("scheduled_change.cancelled", { scheduled_change__id: scheduledChangeId });
@@ -243,7 +247,7 @@ export async function applyScheduledChange(scheduledChangeId: number): Promise<"
       await commitChange(
         tx,
         { label: `scheduled by ${row.actorLabel}` },
-        { ...audit, action: "scheduled_change.applied", summary: `Feature "${feature.name}"${row.segmentId ? " (segment override)" : ""} went live: ${describeStateChange(before, after)}`, before, after },
+        { ...audit, action: "scheduled_change.applied", summary: `Feature "${feature.name}"${row.segmentId ? " (segment override)" : ""} went live: ${describeStateChange(before, after, await optionNames(tx, [...before.allocations, ...after.allocations]))}`, before, after },
         { environmentIds: [row.environmentId] },
       );
       return "applied";

@@ -13,7 +13,7 @@ import { badInput, conflict, isUniqueViolation, notFound } from "../errors";
 import { bindContext } from "../observability/context";
 import { getLogger } from "../observability/logger";
 import { insertMissingStatesForFeature, seedFeature, type SeedOptions } from "./seeding";
-import { applyStateChange, describeStateChange, lockState, type StateChange } from "./states";
+import { applyStateChange, describeStateChange, lockState, optionNames, type StateChange } from "./states";
 import { checkAllocations, describeValue } from "./values";
 
 const log = getLogger("features");
@@ -326,7 +326,7 @@ export async function updateEnvironmentState(actor: Actor, featureId: number, en
         action: "feature_state.updated",
         resourceType: "feature_state",
         resourceId: state.id,
-        summary: `Feature "${feature.name}": ${describeStateChange(before, after)}`,
+        summary: `Feature "${feature.name}": ${describeStateChange(before, after, await optionNames(tx, [...before.allocations, ...after.allocations]))}`,
         before,
         after,
       },

@@ -19,6 +19,7 @@ import { applyStateChange, describeStateChange, lockState, type FeatureStateRow 
 import { describeValue } from "../features/values";
 import { bindContext } from "../observability/context";
 import { getLogger } from "../observability/logger";
+import { plural } from "../text";
 
 const log = getLogger("identities");
 
@@ -186,7 +187,7 @@ export async function deleteIdentity(actor: Actor, identityId: number) {
         action: "identity.deleted",
         resourceType: "identity",
         resourceId: identityId,
-        summary: `Identity "${context.identity.identifier}" deleted from "${context.environmentName}"${overrides ? ` with its ${overrides} override${overrides === 1 ? "" : "s"}` : ""}`,
+        summary: `Identity "${context.identity.identifier}" deleted from "${context.environmentName}"${overrides ? ` with its ${plural(overrides, "override")}` : ""}`,
         before: { identifier: context.identity.identifier, overrides },
       },
       overrides > 0 ? { environmentIds: [context.identity.environmentId] } : null,

@@ -56,6 +56,7 @@ import { insertMissingStatesForEnvironment } from "../features/seeding";
 import { idArray, seedAllocations } from "../features/states";
 import { bindContext } from "../observability/context";
 import { getLogger } from "../observability/logger";
+import { plural } from "../text";
 import {
   jsonPath,
   MAX_NAME_LENGTH,
@@ -620,7 +621,7 @@ export async function importFlagsmithEnvironment(
           action: "environment.imported",
           resourceType: "environment",
           resourceId: environment.id,
-          summary: `Environment "${environmentName}" imported from Flagsmith (${counts.features} features, ${counts.featuresCreated} new; ${counts.segments} segments, ${counts.segmentsCreated} new; ${counts.segmentOverrides} segment overrides; ${counts.identityOverrides} identity overrides)`,
+          summary: `Environment "${environmentName}" imported from Flagsmith (${plural(counts.features, "feature")}, ${counts.featuresCreated} new; ${plural(counts.segments, "segment")}, ${counts.segmentsCreated} new; ${plural(counts.segmentOverrides, "segment override")}; ${plural(counts.identityOverrides, "identity override")})`,
           after: { name: environmentName, flagsmithEnvironmentId: typeof doc.id === "number" ? doc.id : null, ...counts },
         },
         // New features, options or segments appear in every environment of the project.

@@ -24,10 +24,11 @@ import {
 import { commitChange, organisationOfProject } from "../audit/change";
 import type { Actor } from "../auth/principal";
 import { badInput, conflict, isUniqueViolation, notFound } from "../errors";
-import { applyStateChange, describeStateChange, lockState, snapshotState, type Allocation, type FeatureStateRow } from "../features/states";
+import { applyStateChange, describeStateChange, lockState, optionNames, snapshotState, type Allocation, type FeatureStateRow } from "../features/states";
 import { describeValue } from "../features/values";
 import { bindContext } from "../observability/context";
 import { getLogger } from "../observability/logger";
+import { plural } from "../text";
 import { describeRules, firstError, normaliseRules, validateSegment, type RuleInput } from "./validation";
 
 const log = getLogger("segments");
@@ -251,7 +252,7 @@ export async function deleteSegment(actor: Actor, segmentId: number) {
         action: "segment.deleted",
         resourceType: "segment",
         resourceId: segmentId,
-        summary: `Segment "${segment.name}" deleted${overrides ? ` with its ${overrides} override${overrides === 1 ? "" : "s"}` : ""}`,
+        summary: `Segment "${segment.name}" deleted${overrides ? ` with its ${plural(overrides, "override")}` : ""}`,
         before: auditView(segment),
       },
       { projectId: segment.projectId },
@@ -408,8 +409,9 @@ export async function createSegmentOverride(actor: Actor, input: NewSegmentOverr
         .where(and(eq(featureStates.featureId, context.featureId), eq(featureStates.environmentId, context.environmentId), eq(featureStates.segmentId, segment.id)));
       if (existing) throw conflict(OVERRIDE_TAKEN, "segmentId");
 
-      const [{ next }] = await tx
-        .select({ next: sql<number>`coalesce(max(${featureStates.priority}) + 1, 0)::int` })
+      // `position`: where the list (and the UI, counting from 1) shows it: after every prioritised override.
+      const [{ next, position }] = await tx
+        .select({ next: sql<number>`coalesce(max(${featureStates.priority}) + 1, 0)::int`, position: sql<number>`(count(${featureStates.priority}) + 1)::int` })
         .from(featureStates)
         .where(and(eq(featureStates.featureId, context.featureId), eq(featureStates.environmentId, context.environmentId), isNotNull(featureStates.segmentId)));
       const [state] = await tx
@@ -450,7 +452,7 @@ export async function createSegmentOverride(actor: Actor, input: NewSegmentOverr
           action: "segment_override.created",
           resourceType: "segment_override",
           resourceId: state.id,
-          summary: `Feature "${context.featureName}" in "${context.environmentName}": override for segment "${segment.name}" added (${after.enabled ? "enabled" : "disabled"}, value ${describeValue(after.value)}, priority ${next})`,
+          summary: `Feature "${context.featureName}" in "${context.environmentName}": override for segment "${segment.name}" added (${after.enabled ? "enabled" : "disabled"}, value ${describeValue(after.value)}, priority ${position})`,
           after,
         },
         { environmentIds: [context.environmentId] },
@@ -492,7 +494,7 @@ export async function updateSegmentOverride(actor: Actor, featureStateId: number
         action: "segment_override.updated",
         resourceType: "segment_override",
         resourceId: featureStateId,
-        summary: `Feature "${context.featureName}" in "${context.environmentName}", segment "${name}": ${describeStateChange(before, after)}`,
+        summary: `Feature "${context.featureName}" in "${context.environmentName}", segment "${name}": ${describeStateChange(before, after, await optionNames(tx, [...before.allocations, ...after.allocations]))}`,
         before,
         after,
       },
