@@ -98,6 +98,12 @@ export async function getSegment(segmentId: number) {
       enabled: featureStates.enabled,
       value: featureStates.value,
       priority: featureStates.priority,
+      /** Its place among the feature's segment overrides in that environment, from 1 (as the UI counts priorities). */
+      position: sql<number>`(
+        select count(*)::int + 1 from feature_states o
+         where o.feature_id = ${featureStates.featureId} and o.environment_id = ${featureStates.environmentId} and o.segment_id is not null
+           and case when ${featureStates.priority} is null then o.priority is not null or o.id < ${featureStates.id}
+                    else o.priority < ${featureStates.priority} or (o.priority = ${featureStates.priority} and o.id < ${featureStates.id}) end)`,
     })
     .from(featureStates)
     .innerJoin(features, eq(features.id, featureStates.featureId))

@@ -91,6 +91,9 @@ describe("segment overrides", () => {
     const rows = await getDb().select().from(auditLog).where(and(eq(auditLog.action, "segment_override.created"), eq(auditLog.organisationId, user.organisationId))).orderBy(asc(auditLog.id));
     expect(rows.map((r) => r.summary.match(/priority (\d+)\)$/)?.[1])).toEqual(["1", "2", "3", "3"]);
     expect(rows.at(-1)?.summary).toBe(`Feature "${feature.name}" in "Production": override for segment "A" added (disabled, value none, priority 3)`);
+    // …and the segment pages give the same places, 1 to 3 (not the stored priority + 1: 2 to 4)
+    const places = await Promise.all([b, c, a].map(async (segment) => (await user.caller.segments.get({ segmentId: segment.id })).overrides.map((o) => [o.priority, o.position])));
+    expect(places).toEqual([[[1, 1]], [[2, 2]], [[3, 3]]]);
   });
 
   it("createOverride__sameSegmentTwice__conflictAndNothingWritten", async () => {

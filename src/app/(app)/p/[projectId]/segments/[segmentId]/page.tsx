@@ -98,7 +98,7 @@ export default function SegmentPage() {
                     <Link href={`/p/${projectId}/e/${override.environmentId}/features/${override.featureId}?tab=segments`}>{override.featureName}</Link>
                   </td>
                   <td>{override.environmentName}</td>
-                  <td>{override.priority === null ? "—" : override.priority + 1}</td>
+                  <td>{override.position}</td>
                   <td className="row">
                     {override.enabled ? <Badge tone="success">on</Badge> : <Badge>off</Badge>} <ValuePreview value={override.value ?? null} />
                   </td>
