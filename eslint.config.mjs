@@ -27,6 +27,17 @@ export default defineConfig([
     },
   },
   {
+    // Pages navigate through the wrapper, which shows the navigation progress bar.
+    files: ["src/app/**/*.{ts,tsx}"],
+    ignores: ["src/app/_components/navigation.tsx"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { paths: [{ name: "next/navigation", importNames: ["useRouter"], message: "Use useRouter from @/app/_components/navigation (it shows the navigation progress)." }] },
+      ],
+    },
+  },
+  {
     files: ["scripts/**/*.cjs"],
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },

@@ -1,4 +1,15 @@
-import { expect, signUp, test } from "./fixtures";
+import axe from "axe-core";
+import type { Page } from "@playwright/test";
+import { expect, routeIds, setUpProject, signUp, test, trpcMutation } from "./fixtures";
+
+/** WCAG 2.1 A/AA violations axe finds on the page as it is now ("rule: target" lines). */
+async function axeViolations(page: Page): Promise<string[]> {
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ content: axe.source });
+  const results = await page.evaluate(() =>
+    (window as unknown as { axe: typeof axe }).axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
+  );
+  return results.violations.flatMap((violation) => violation.nodes.map((node) => `${violation.id}: ${node.target.join(" ")} — ${node.failureSummary?.split("\n")[1]?.trim() ?? ""}`));
+}
 
 test("newProjectDialog__openedSubmittedBlankAndClosed__focusInFieldInlineErrorFocusBack", async ({ page }) => {
   // Given a new user on the projects page
@@ -134,4 +145,84 @@ test("narrowScreen__menuButton__navigationFoldedOpensByKeyboardAndClosesAfterNav
   await page.setViewportSize({ width: 1280, height: 800 });
   await expect(menu).toBeHidden();
   await expect(settings).toBeVisible();
+});
+
+test("axe__mainPagesAndDialogsInLightAndDarkThemes__noWcagViolationsIncludingContrast", async ({ page }) => {
+  test.setTimeout(240_000);
+  // Given a project with a multivariate feature, an override, a segment and an audit trail
+  await setUpProject(page, ["Development", "Production"]);
+  const { projectId, environmentId } = routeIds(page);
+  const feature = await trpcMutation<{ id: number }>(page, "features.create", {
+    projectId,
+    name: "checkout",
+    initialValue: "blue",
+    tags: ["beta"],
+    options: [{ value: "green", defaultPercentageAllocation: 30 }],
+  });
+  const archived = await trpcMutation<{ id: number }>(page, "features.create", { projectId, name: "old_banner", initialValue: 3 });
+  await trpcMutation(page, "features.update", { featureId: archived.id, isArchived: true });
+  const segment = await trpcMutation<{ id: number }>(page, "segments.create", {
+    projectId,
+    name: "beta_users",
+    rules: [{ type: "ALL", conditions: [{ operator: "EQUAL", property: "plan", value: "beta" }], rules: [] }],
+  });
+  await trpcMutation(page, "segmentOverrides.create", { featureId: feature.id, environmentId, segmentId: segment.id, enabled: true, value: "beta-blue" });
+  await trpcMutation(page, "features.updateState", { featureId: feature.id, environmentId, enabled: true, value: "red" });
+  await trpcMutation(page, "identities.create", { environmentId, identifier: "alice" });
+
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/o\/\d+$/);
+  const organisation = new URL(page.url()).pathname;
+  const env = `/p/${projectId}/e/${environmentId}`;
+  const pages: { path: string; open?: (page: Page) => Promise<void> }[] = [
+    { path: organisation },
+    { path: `${organisation}/settings` },
+    { path: `/p/${projectId}/environments` },
+    { path: `${env}/features?archived=1` },
+    { path: `${env}/features`, open: (p) => p.getByRole("button", { name: "New feature" }).click() },
+    { path: `${env}/features/${feature.id}` },
+    { path: `${env}/features/${feature.id}?tab=variations` },
+    { path: `${env}/features/${feature.id}?tab=segments` },
+    { path: `${env}/features/${feature.id}?tab=settings` },
+    { path: `/p/${projectId}/segments` },
+    { path: `/p/${projectId}/segments/${segment.id}` },
+    { path: `/p/${projectId}/segments/new` },
+    { path: `${env}/identities` },
+    { path: `${env}/scheduled` },
+    { path: `${env}/audit`, open: (p) => p.getByText("Before / after").first().click() },
+    { path: `${env}/settings` },
+    { path: `/p/${projectId}/settings` },
+    { path: "/account", open: (p) => p.keyboard.press("Shift+?") },
+  ];
+  for (const theme of ["light", "dark"] as const) {
+    // When every main page (and a dialog or an open detail on some) is checked in each theme
+    await page.evaluate((choice) => window.localStorage.setItem("flagpost:theme", choice), theme);
+    const violations: string[] = [];
+    for (const { path, open } of pages) {
+      await page.goto(path);
+      await expect(page.locator("html")).toHaveAttribute("data-theme", theme);
+      // (the theme select shows the stored choice once the page is live)
+      await expect(page.getByLabel("Theme")).toHaveValue(theme);
+      await expect(page.locator("main h1").first()).toBeVisible();
+      await expect(page.locator("main .loading")).toHaveCount(0);
+      if (open) {
+        await open(page);
+        await page.waitForTimeout(300);
+      }
+      violations.push(...(await axeViolations(page)).map((line) => `${theme} ${path}: ${line}`));
+    }
+    // Then axe finds nothing: names, roles, and colour contrast in both themes
+    expect(violations).toEqual([]);
+  }
+
+  // And the signed-out pages pass in both themes too
+  await page.context().clearCookies();
+  for (const theme of ["light", "dark"] as const) {
+    await page.evaluate((choice) => window.localStorage.setItem("flagpost:theme", choice), theme);
+    for (const path of ["/login", "/signup", "/no/such/page"]) {
+      await page.goto(path);
+      await expect(page.locator("html")).toHaveAttribute("data-theme", theme);
+      expect(await axeViolations(page), `${theme} ${path}`).toEqual([]);
+    }
+  }
 });

@@ -26,3 +26,40 @@ export async function signUp(page: Page, options: { email?: string; name?: strin
   await expect(page.getByRole("heading", { name: "Projects", exact: true })).toBeVisible();
   return { email, password: "a long password" };
 }
+
+/** Signs up, creates project "Shop" and its environments through the UI; ends on the last environment's settings. */
+export async function setUpProject(page: Page, environments: string[]) {
+  await signUp(page);
+  await page.getByRole("button", { name: "Create your first project" }).click();
+  await page.getByLabel("Project name").fill("Shop");
+  await page.getByRole("button", { name: "Create project" }).click();
+  await expect(page.getByRole("heading", { name: "Environments", exact: true })).toBeVisible();
+  for (const [index, name] of environments.entries()) {
+    if (index === 0) await page.getByRole("button", { name: "Create an environment" }).click();
+    else {
+      await page.getByRole("link", { name: "Environments", exact: true }).click();
+      await page.getByRole("button", { name: "New environment" }).click();
+    }
+    await page.getByLabel("Environment name").fill(name);
+    await page.getByRole("button", { name: "Create environment" }).click();
+    await expect(page.getByRole("heading", { name: "Environment settings" })).toBeVisible();
+  }
+}
+
+/** The current page's /p/<project>/e/<environment> ids (on an environment page). */
+export function routeIds(page: Page): { projectId: number; environmentId: number } {
+  const match = /\/p\/(\d+)\/e\/(\d+)/.exec(new URL(page.url()).pathname);
+  if (!match) throw new Error(`not on an environment page: ${page.url()}`);
+  return { projectId: Number(match[1]), environmentId: Number(match[2]) };
+}
+
+/**
+ * Calls a tRPC mutation as the signed-in user (the page's cookies): quick set-up of data the
+ * test is not about.
+ */
+export async function trpcMutation<T = unknown>(page: Page, procedure: string, input: unknown): Promise<T> {
+  const response = await page.request.post(`/api/trpc/${procedure}`, { data: input });
+  const body = (await response.json()) as { result?: { data: T }; error?: { message: string } };
+  if (!response.ok() || !body.result) throw new Error(`${procedure} failed (${response.status()}): ${body.error?.message ?? "no result"}`);
+  return body.result.data;
+}

@@ -1,24 +1,5 @@
-import { expect, signUp, test } from "./fixtures";
+import { expect, setUpProject, test } from "./fixtures";
 import type { Page } from "@playwright/test";
-
-/** Signs up, creates a project and its environments through the UI; ends on the last environment's settings. */
-async function setUpProject(page: Page, environments: string[]) {
-  await signUp(page);
-  await page.getByRole("button", { name: "Create your first project" }).click();
-  await page.getByLabel("Project name").fill("Shop");
-  await page.getByRole("button", { name: "Create project" }).click();
-  await expect(page.getByRole("heading", { name: "Environments", exact: true })).toBeVisible();
-  for (const [index, name] of environments.entries()) {
-    if (index === 0) await page.getByRole("button", { name: "Create an environment" }).click();
-    else {
-      await page.getByRole("link", { name: "Environments", exact: true }).click();
-      await page.getByRole("button", { name: "New environment" }).click();
-    }
-    await page.getByLabel("Environment name").fill(name);
-    await page.getByRole("button", { name: "Create environment" }).click();
-    await expect(page.getByRole("heading", { name: "Environment settings" })).toBeVisible();
-  }
-}
 
 async function openFeatures(page: Page) {
   await page.getByRole("complementary", { name: "Navigation" }).getByRole("link", { name: "Features", exact: true }).click();
@@ -188,7 +169,7 @@ test("flagManagement__fullWorkflow__everyStepInAuditLog", async ({ page }) => {
   await expect(log.getByRole("listitem")).toHaveCount(4);
   await expect(log).not.toContainText('Feature "new_checkout" created');
   await log.getByText("Before / after").first().click();
-  await expect(log.locator("pre").first()).toBeVisible();
+  await expect(log.getByRole("table", { name: "Changed fields" }).first()).toBeVisible();
 });
 
 test("ruleBuilder__invalidRegex__showsInlineErrorNextToValue", async ({ page }) => {

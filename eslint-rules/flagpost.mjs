@@ -20,6 +20,7 @@ export const LAYERS = {
   config: 0,
   errors: 0,
   singleton: 0,
+  text: 0,
   db: 1,
   observability: 2,
   http: 3,
@@ -51,6 +52,7 @@ export const LAYERS = {
 export const CLIENT_SAFE = [
   /^server\/engine\/(types|document|regex|semver|python)$/,
   /^server\/errors$/,
+  /^server\/text$/,
   /^server\/features\/values$/,
   /^server\/identities\/values$/,
   /^server\/segments\/validation$/,

@@ -29,6 +29,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
+import { plural } from "../src/server/text";
 
 const USAGE = `usage: npm run import:flagsmith -- --file DOCUMENT.json [--organisation NAME | --organisation-id ID]
                                     [--project NAME] [--admin-email EMAIL] [--server-key-name NAME]
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
     const validation = validateFlagsmithDocument(raw);
     if (!validation.ok) exit(1, `invalid document: ${validation.message}`);
     parsed = validation.document;
-    say(`document valid: environment ${validation.document.api_key}, ${validation.document.feature_states.length} features, ${validation.document.project.segments.length} segments, ${validation.document.identity_overrides.length} identity overrides`);
+    say(`document valid: environment ${validation.document.api_key}, ${plural(validation.document.feature_states.length, "feature")}, ${plural(validation.document.project.segments.length, "segment")}, ${plural(validation.document.identity_overrides.length, "identity override")}`);
   }
 
   // 2. The database.
@@ -189,8 +190,8 @@ async function main(): Promise<void> {
       );
       say(
         `imported environment "${result.environmentName}" (id ${result.environmentId}) into ${result.projectCreated ? "new " : ""}project ${result.projectId}: ` +
-          `${result.counts.features} features (${result.counts.featuresCreated} new), ${result.counts.segments} segments (${result.counts.segmentsCreated} new), ` +
-          `${result.counts.segmentOverrides} segment overrides, ${result.counts.identityOverrides} identity overrides`,
+          `${plural(result.counts.features, "feature")} (${result.counts.featuresCreated} new), ${plural(result.counts.segments, "segment")} (${result.counts.segmentsCreated} new), ` +
+          `${plural(result.counts.segmentOverrides, "segment override")}, ${plural(result.counts.identityOverrides, "identity override")}`,
       );
       if (startsOwn) say("no worker is running: the environment document is written when Flagpost next starts (npm start)");
       const line = `${JSON.stringify({ environmentKey: result.environmentKey, serverKey: result.serverKey })}\n`;

@@ -1,5 +1,8 @@
 import type { Metadata } from "next";
-import type { ReactNode } from "react";
+import { Suspense, type ReactNode } from "react";
+import { NavigationProgress } from "@/app/_components/navigation";
+import { ThemeSync } from "@/app/_components/theme";
+import { THEME_SCRIPT } from "@/app/_components/theme-script";
 import { ToastProvider } from "@/app/_components/ui";
 import { TrpcProviders } from "@/app/_trpc/client";
 import "./globals.css";
@@ -11,8 +14,17 @@ export const metadata: Metadata = {
 
 export default function RootLayout({ children }: { children: ReactNode }) {
   return (
-    <html lang="en">
+    // data-theme is set by THEME_SCRIPT before React hydrates: not a mismatch.
+    <html lang="en" suppressHydrationWarning>
+      <head>
+        {/* Before the first paint, so that a dark theme never flashes light. */}
+        <script dangerouslySetInnerHTML={{ __html: THEME_SCRIPT }} />
+      </head>
       <body>
+        <ThemeSync />
+        <Suspense fallback={null}>
+          <NavigationProgress />
+        </Suspense>
         <TrpcProviders>
           <ToastProvider>{children}</ToastProvider>
         </TrpcProviders>

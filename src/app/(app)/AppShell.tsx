@@ -1,11 +1,14 @@
 "use client";
 
 import Link from "next/link";
-import { usePathname, useRouter } from "next/navigation";
+import { usePathname } from "next/navigation";
+import { useRouter } from "@/app/_components/navigation";
 import { useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useTRPC } from "@/app/_trpc/client";
 import { NewOrganisationDialog } from "@/app/_components/new-organisation";
+import { KeyboardShortcuts } from "@/app/_components/shortcuts";
+import { ThemeSwitch } from "@/app/_components/theme";
 import { useRouteIds } from "./hooks";
 
 /** The environment last opened in each project (per browser), so project pages keep the environment links. */
@@ -51,6 +54,7 @@ export function AppShell({ user, children }: { user: { email: string; name: stri
   const projects = useQuery({ ...trpc.projects.list.queryOptions({ organisationId: orgId ?? 0 }), enabled: orgId !== undefined });
   const environments = useQuery({ ...trpc.environments.list.queryOptions({ projectId: projectId ?? 0 }), enabled: projectId !== undefined });
   const [creatingOrganisation, setCreatingOrganisation] = useState(false);
+  const [shortcutsOpen, setShortcutsOpen] = useState(false);
   // Narrow screens (≤ 860 px, globals.css) fold everything below the brand behind a Menu button. It
   // is open for the page it was opened on, so any navigation closes it; wide screens always show
   // the menu and never the button.
@@ -193,6 +197,10 @@ export function AppShell({ user, children }: { user: { email: string; name: stri
             <nav className="nav" aria-label="Account">
               <NavLink href="/account">Account settings</NavLink>
             </nav>
+            <ThemeSwitch />
+            <button type="button" className="btn btn-ghost" aria-keyshortcuts="?" onClick={() => setShortcutsOpen(true)}>
+              Keyboard shortcuts
+            </button>
             <button type="button" className="btn btn-ghost" onClick={() => signOut.mutate()} disabled={signOut.isPending}>
               Sign out
             </button>
@@ -203,6 +211,7 @@ export function AppShell({ user, children }: { user: { email: string; name: stri
         {children}
       </main>
       <NewOrganisationDialog open={creatingOrganisation} onClose={() => setCreatingOrganisation(false)} />
+      <KeyboardShortcuts helpOpen={shortcutsOpen} onHelpChange={setShortcutsOpen} />
     </div>
   );
 }

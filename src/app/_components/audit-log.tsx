@@ -2,12 +2,13 @@
 
 /**
  * The audit log as a filterable, paginated list ("Load more" follows the server's cursor): who did
- * what and when, with the before/after of each change in an expander.
+ * what and when, with the before/after of each change (a field-by-field diff) in an expander.
  */
 import { useState } from "react";
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { useTRPC } from "@/app/_trpc/client";
 import { Badge, EmptyState, ErrorState, Loading, LoadMore, formatDate, useDebouncedValue } from "./ui";
+import { JsonDiff } from "./json-diff";
 import type { RouterOutputs } from "./types";
 
 type AuditItem = RouterOutputs["audit"]["list"]["items"][number];
@@ -92,7 +93,15 @@ export function AuditLog({
           </div>
           <div className="field grow">
             <label htmlFor="audit-search">Search</label>
-            <input id="audit-search" className="input" type="search" value={search} placeholder="Summary or person…" onChange={(e) => setSearch(e.target.value)} />
+            <input
+              id="audit-search"
+              className="input"
+              type="search"
+              value={search}
+              placeholder="Summary or person…"
+              aria-keyshortcuts="/"
+              onChange={(e) => setSearch(e.target.value)}
+            />
           </div>
         </div>
       ) : null}
@@ -179,16 +188,7 @@ function AuditRow({ item, showProject }: { item: AuditItem; showProject: boolean
       {hasDetail ? (
         <details className="audit-detail">
           <summary>Before / after</summary>
-          <div className="diff">
-            <div>
-              <div className="small muted">Before</div>
-              <pre>{item.before === null ? "—" : JSON.stringify(item.before, null, 2)}</pre>
-            </div>
-            <div>
-              <div className="small muted">After</div>
-              <pre>{item.after === null ? "—" : JSON.stringify(item.after, null, 2)}</pre>
-            </div>
-          </div>
+          <JsonDiff before={item.before} after={item.after} />
         </details>
       ) : null}
     </li>

@@ -2,6 +2,8 @@
 
 /** A small inline-SVG bar chart (no chart library): one bar per bucket, hover titles, an accessible summary. */
 
+import { plural } from "@/server/text";
+
 export interface Bucket {
   start: string;
   count: number;
@@ -25,7 +27,7 @@ export function BarChart({ buckets, granularity, label }: { buckets: readonly Bu
   const ticks = [...new Set([0, Math.round(max / 2), max])];
   const labelEvery = Math.max(1, Math.ceil(buckets.length / 8));
   return (
-    <svg className="bar-chart" viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${label}: ${total} evaluations over ${buckets.length} ${granularity}s, peak ${max}`}>
+    <svg className="bar-chart" viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`${label}: ${plural(total, "evaluation")} over ${plural(buckets.length, granularity)}, peak ${max}`}>
       {ticks.map((tick) => {
         const y = padding.top + innerHeight - (tick / max) * innerHeight;
         return (

@@ -1,7 +1,7 @@
 "use client";
 
 /** Creating an organisation: the dialog, and the page shown to a user who belongs to none. */
-import { useRouter } from "next/navigation";
+import { useRouter } from "./navigation";
 import { useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { NameDialog } from "./name-dialog";

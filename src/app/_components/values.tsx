@@ -210,7 +210,7 @@ export function AllocationBar({ parts }: { parts: readonly { label: string; perc
         {parts.map((part, index) => (
           <span key={index} style={{ width: `${Math.max(part.percentage, 0) * scale}%`, background: BAR_COLOURS[index % BAR_COLOURS.length] }} title={`${part.label}: ${formatPercent(part.percentage)}`} />
         ))}
-        {control > 0 ? <span style={{ width: `${control}%`, background: "#d7dbe6" }} title={`Control: ${formatPercent(control)}`} /> : null}
+        {control > 0 ? <span style={{ width: `${control}%`, background: "var(--bar-control)" }} title={`Control: ${formatPercent(control)}`} /> : null}
       </div>
       <ul className="legend">
         {parts.map((part, index) => (
@@ -220,7 +220,7 @@ export function AllocationBar({ parts }: { parts: readonly { label: string; perc
           </li>
         ))}
         <li>
-          <span className="swatch" style={{ background: "#d7dbe6" }} />
+          <span className="swatch" style={{ background: "var(--bar-control)" }} />
           control {formatPercent(control)}
         </li>
       </ul>

@@ -18,7 +18,7 @@ import { enqueueJob, removeJob } from "@/server/jobs/enqueue";
 import { badInput, DomainError, notFound } from "@/server/errors";
 import { getLogger } from "@/server/observability/logger";
 import { lockDefaultState } from "./segment-overrides";
-import { applyStateChange, describeStateChange, lockState, snapshotState, type Allocation } from "./states";
+import { applyStateChange, describeStateChange, lockState, nameOption, optionNames, snapshotState, type Allocation } from "./states";
 import { checkAllocations } from "./values";
 import { describeValue } from "@/server/audit/summary";
 
@@ -33,11 +33,15 @@ export interface ScheduledChangePayload {
   allocations?: Allocation[];
 }
 
-function describePayload(change: ScheduledChangePayload): string {
+/** `enable, value → "b", allocations "green" 40%` (options named by `optionNames`). */
+async function describePayload(tx: Executor, change: ScheduledChangePayload): Promise<string> {
   const parts: string[] = [];
   if (change.enabled !== undefined) parts.push(change.enabled ? "enable" : "disable");
   if (change.value !== undefined) parts.push(`value → ${describeValue(change.value)}`);
-  if (change.allocations?.length) parts.push(`allocations ${change.allocations.map((a) => `#${a.optionId}=${a.percentageAllocation}%`).join(", ")}`);
+  if (change.allocations?.length) {
+    const names = await optionNames(tx, change.allocations);
+    parts.push(`allocations ${change.allocations.map((a) => `${nameOption(names, a.optionId)} ${a.percentageAllocation}%`).join(", ")}`);
+  }
   return parts.join(", ") || "no change";
 }
 
@@ -121,7 +125,7 @@ export async function scheduleChange(
         action: "scheduled_change.created",
         resourceType: "scheduled_change",
         resourceId: row.id,
-        summary: `Feature "${feature.name}"${segmentId ? " (segment override)" : ""}: ${describePayload(input.change)} scheduled for ${input.liveFrom.toISOString()}`,
+        summary: `Feature "${feature.name}"${segmentId ? " (segment override)" : ""}: ${await describePayload(tx, input.change)} scheduled for ${input.liveFrom.toISOString()}`,
         after: { change: input.change, liveFrom: input.liveFrom.toISOString() },
       },
       null,
@@ -153,7 +157,7 @@ export async function cancelScheduledChange(actor: Actor, scheduledChangeId: num
         action: "scheduled_change.cancelled",
         resourceType: "scheduled_change",
         resourceId: scheduledChangeId,
-        summary: `Feature "${feature.name}": scheduled change (${describePayload(row.change as ScheduledChangePayload)}) cancelled`,
+        summary: `Feature "${feature.name}": scheduled change (${await describePayload(tx, row.change as ScheduledChangePayload)}) cancelled`,
       },
       null,
     );
@@ -252,7 +256,7 @@ export async function applyScheduledChange(scheduledChangeId: number): Promise<"
       await commitChange(
         tx,
         { label: `scheduled by ${row.actorLabel}` },
-        { ...audit, action: "scheduled_change.applied", summary: `Feature "${feature.name}"${row.segmentId ? " (segment override)" : ""} went live: ${describeStateChange(before, after)}`, before, after },
+        { ...audit, action: "scheduled_change.applied", summary: `Feature "${feature.name}"${row.segmentId ? " (segment override)" : ""} went live: ${describeStateChange(before, after, await optionNames(tx, [...before.allocations, ...after.allocations]))}`, before, after },
         { environmentIds: [row.environmentId] },
       );
       return "applied";

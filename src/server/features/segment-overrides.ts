@@ -11,7 +11,7 @@ import { badInput, conflict, isUniqueViolation, notFound } from "@/server/errors
 import { bindContext } from "@/server/observability/context";
 import { getLogger } from "@/server/observability/logger";
 import { loadSegment } from "@/server/segments/service";
-import { applyStateChange, describeStateChange, lockState, snapshotState, type Allocation, type FeatureStateRow } from "./states";
+import { applyStateChange, describeStateChange, lockState, optionNames, snapshotState, type Allocation, type FeatureStateRow } from "./states";
 import { describeValue } from "@/server/audit/summary";
 
 // Events keep the logger of the segments domain (docs/events.md).
@@ -164,8 +164,9 @@ export async function createSegmentOverride(actor: Actor, input: NewSegmentOverr
         .where(and(eq(featureStates.featureId, context.featureId), eq(featureStates.environmentId, context.environmentId), eq(featureStates.segmentId, segment.id)));
       if (existing) throw conflict(OVERRIDE_TAKEN, "segmentId");
 
-      const [{ next }] = await tx
-        .select({ next: sql<number>`coalesce(max(${featureStates.priority}) + 1, 0)::int` })
+      // `position`: where the list (and the UI, counting from 1) shows it: after every prioritised override.
+      const [{ next, position }] = await tx
+        .select({ next: sql<number>`coalesce(max(${featureStates.priority}) + 1, 0)::int`, position: sql<number>`(count(${featureStates.priority}) + 1)::int` })
         .from(featureStates)
         .where(and(eq(featureStates.featureId, context.featureId), eq(featureStates.environmentId, context.environmentId), isNotNull(featureStates.segmentId)));
       const [state] = await tx
@@ -203,7 +204,7 @@ export async function createSegmentOverride(actor: Actor, input: NewSegmentOverr
           action: "segment_override.created",
           resourceType: "segment_override",
           resourceId: state.id,
-          summary: `Feature "${context.featureName}" in "${context.environmentName}": override for segment "${segment.name}" added (${after.enabled ? "enabled" : "disabled"}, value ${describeValue(after.value)}, priority ${next})`,
+          summary: `Feature "${context.featureName}" in "${context.environmentName}": override for segment "${segment.name}" added (${after.enabled ? "enabled" : "disabled"}, value ${describeValue(after.value)}, priority ${position})`,
           after,
         },
         { environmentIds: [context.environmentId] },
@@ -242,7 +243,7 @@ export async function updateSegmentOverride(actor: Actor, featureStateId: number
         action: "segment_override.updated",
         resourceType: "segment_override",
         resourceId: featureStateId,
-        summary: `Feature "${context.featureName}" in "${context.environmentName}", segment "${name}": ${describeStateChange(before, after)}`,
+        summary: `Feature "${context.featureName}" in "${context.environmentName}", segment "${name}": ${describeStateChange(before, after, await optionNames(tx, [...before.allocations, ...after.allocations]))}`,
         before,
         after,
       },

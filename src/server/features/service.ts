@@ -12,7 +12,7 @@ import { badInput, conflict, isUniqueViolation, notFound } from "@/server/errors
 import { bindContext } from "@/server/observability/context";
 import { getLogger } from "@/server/observability/logger";
 import { insertMissingStatesForFeature, seedFeature, type SeedOptions } from "./seeding";
-import { applyStateChange, describeStateChange, lockState, type StateChange } from "./states";
+import { applyStateChange, describeStateChange, lockState, optionNames, type StateChange } from "./states";
 import { checkAllocations } from "./values";
 import { describeValue } from "@/server/audit/summary";
 
@@ -331,7 +331,7 @@ export async function updateEnvironmentState(actor: Actor, featureId: number, en
         action: "feature_state.updated",
         resourceType: "feature_state",
         resourceId: state.id,
-        summary: `Feature "${feature.name}": ${describeStateChange(before, after)}`,
+        summary: `Feature "${feature.name}": ${describeStateChange(before, after, await optionNames(tx, [...before.allocations, ...after.allocations]))}`,
         before,
         after,
       },

@@ -87,14 +87,48 @@ export async function applyStateChange(
   return { before, after: await snapshotState(tx, state.id) };
 }
 
-/** "enabled false → true, value "a" → "b", allocations changed" */
-export function describeStateChange(before: StateSnapshot, after: StateSnapshot): string {
+/** How audit summaries name a multivariate option: its key, else its value. */
+export function optionLabel(option: { value: StoredValue; key: string | null }): string {
+  return option.key ? JSON.stringify(option.key) : describeValue(option.value);
+}
+
+/** Summary names of the options `allocations` mention (no query when there are none). */
+export async function optionNames(tx: Executor, allocations: readonly Allocation[]): Promise<Map<number, string>> {
+  const ids = [...new Set(allocations.map((a) => a.optionId))];
+  if (ids.length === 0) return new Map();
+  const rows = await tx
+    .select({ id: multivariateOptions.id, value: multivariateOptions.value, key: multivariateOptions.key })
+    .from(multivariateOptions)
+    .where(inArray(multivariateOptions.id, ids));
+  return new Map(rows.map((row) => [row.id, optionLabel({ value: row.value ?? null, key: row.key })]));
+}
+
+/** An option in a summary: its name, or "a removed variation" (never its internal id). */
+export function nameOption(names: ReadonlyMap<number, string>, optionId: number): string {
+  return names.get(optionId) ?? "a removed variation";
+}
+
+/** `"green" 30% → 40%, "red" 20% → 10%`: the options whose share changed (an option not listed has 0%). */
+export function describeAllocationChange(before: readonly Allocation[], after: readonly Allocation[], names: ReadonlyMap<number, string>): string {
+  const was = new Map(before.map((a) => [a.optionId, a.percentageAllocation]));
+  const now = new Map(after.map((a) => [a.optionId, a.percentageAllocation]));
+  const ids = [...new Set([...before, ...after].map((a) => a.optionId))];
+  return ids
+    .filter((id) => (was.get(id) ?? 0) !== (now.get(id) ?? 0))
+    .map((id) => `${nameOption(names, id)} ${was.get(id) ?? 0}% → ${now.get(id) ?? 0}%`)
+    .join(", ");
+}
+
+/**
+ * `enabled, value "a" → "b", allocations "green" 30% → 40%`. `names` (from `optionNames`) names the
+ * options whose allocation changed.
+ */
+export function describeStateChange(before: StateSnapshot, after: StateSnapshot, names: ReadonlyMap<number, string> = new Map()): string {
   const parts: string[] = [];
   if (before.enabled !== after.enabled) parts.push(after.enabled ? "enabled" : "disabled");
   if (JSON.stringify(before.value) !== JSON.stringify(after.value)) parts.push(`value ${describeValue(before.value)} → ${describeValue(after.value)}`);
-  if (JSON.stringify(before.allocations) !== JSON.stringify(after.allocations)) {
-    parts.push(`allocations ${after.allocations.map((a) => `#${a.optionId}=${a.percentageAllocation}%`).join(", ")}`);
-  }
+  const allocations = describeAllocationChange(before.allocations, after.allocations, names);
+  if (allocations) parts.push(`allocations ${allocations}`);
   return parts.length ? parts.join(", ") : "no change";
 }
 

@@ -18,6 +18,7 @@ import type { Actor } from "@/server/auth/principal";
 import { conflict, DomainError, isUniqueViolation, notFound } from "@/server/errors";
 import { describeValue } from "@/server/audit/summary";
 import { getLogger } from "@/server/observability/logger";
+import { plural } from "@/server/text";
 
 const log = getLogger("identities");
 
@@ -178,7 +179,7 @@ export async function deleteIdentity(actor: Actor, identityId: number) {
         action: "identity.deleted",
         resourceType: "identity",
         resourceId: identityId,
-        summary: `Identity "${context.identity.identifier}" deleted from "${context.environmentName}"${overrides ? ` with its ${overrides} override${overrides === 1 ? "" : "s"}` : ""}`,
+        summary: `Identity "${context.identity.identifier}" deleted from "${context.environmentName}"${overrides ? ` with its ${plural(overrides, "override")}` : ""}`,
         before: { identifier: context.identity.identifier, overrides },
       },
       overrides > 0 ? { environmentIds: [context.identity.environmentId] } : null,

@@ -55,6 +55,7 @@ import { insertMissingStatesForEnvironment } from "@/server/features/seeding";
 import { idArray, seedAllocations } from "@/server/features/states";
 import { bindContext } from "@/server/observability/context";
 import { getLogger } from "@/server/observability/logger";
+import { plural } from "@/server/text";
 import {
   jsonPath,
   MAX_NAME_LENGTH,
@@ -624,7 +625,7 @@ export async function importFlagsmithEnvironment(
           action: "environment.imported",
           resourceType: "environment",
           resourceId: environment.id,
-          summary: `Environment "${environmentName}" imported from Flagsmith (${counts.features} features, ${counts.featuresCreated} new; ${counts.segments} segments, ${counts.segmentsCreated} new; ${counts.segmentOverrides} segment overrides; ${counts.identityOverrides} identity overrides)`,
+          summary: `Environment "${environmentName}" imported from Flagsmith (${plural(counts.features, "feature")}, ${counts.featuresCreated} new; ${plural(counts.segments, "segment")}, ${counts.segmentsCreated} new; ${plural(counts.segmentOverrides, "segment override")}; ${plural(counts.identityOverrides, "identity override")})`,
           after: { name: environmentName, flagsmithEnvironmentId: typeof doc.id === "number" ? doc.id : null, ...counts },
         },
         // New features, options or segments appear in every environment of the project.

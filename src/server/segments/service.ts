@@ -14,6 +14,7 @@ import { commitChange, organisationOfProject } from "@/server/audit/change";
 import type { Actor } from "@/server/auth/principal";
 import { badInput, conflict, isUniqueViolation, notFound } from "@/server/errors";
 import { getLogger } from "@/server/observability/logger";
+import { plural } from "@/server/text";
 import { describeRules, firstError, normaliseRules, validateSegment, type RuleInput } from "./validation";
 
 const log = getLogger("segments");
@@ -81,6 +82,12 @@ export async function getSegment(segmentId: number) {
       enabled: featureStates.enabled,
       value: featureStates.value,
       priority: featureStates.priority,
+      /** Its place among the feature's segment overrides in that environment, from 1 (as the UI counts priorities). */
+      position: sql<number>`(
+        select count(*)::int + 1 from feature_states o
+         where o.feature_id = ${featureStates.featureId} and o.environment_id = ${featureStates.environmentId} and o.segment_id is not null
+           and case when ${featureStates.priority} is null then o.priority is not null or o.id < ${featureStates.id}
+                    else o.priority < ${featureStates.priority} or (o.priority = ${featureStates.priority} and o.id < ${featureStates.id}) end)`,
     })
     .from(featureStates)
     .innerJoin(features, eq(features.id, featureStates.featureId))
@@ -235,7 +242,7 @@ export async function deleteSegment(actor: Actor, segmentId: number) {
         action: "segment.deleted",
         resourceType: "segment",
         resourceId: segmentId,
-        summary: `Segment "${segment.name}" deleted${overrides ? ` with its ${overrides} override${overrides === 1 ? "" : "s"}` : ""}`,
+        summary: `Segment "${segment.name}" deleted${overrides ? ` with its ${plural(overrides, "override")}` : ""}`,
         before: auditView(segment),
       },
       { projectId: segment.projectId },

@@ -184,6 +184,25 @@ describe("scheduled changes", () => {
     expect(actions).toContain("scheduled_change.failed");
   });
 
+  it("scheduleAndUpdateAllocations__multivariateFeature__summariesNameOptionsNotIds", async () => {
+    // Given a multivariate feature with options a (keyed "first") and b, 10% each
+    const { user, dev, project } = await setup();
+    const feature = await user.caller.features.create({ projectId: project.id, name: "mv_named", options: [{ value: "a", key: "first", defaultPercentageAllocation: 10 }, { value: "b", defaultPercentageAllocation: 10 }] });
+    const [a, b] = (await user.caller.features.get({ featureId: feature.id })).options;
+
+    // When a to 60% is scheduled, then cancelled, and b is set to 50% now
+    const change = await user.caller.features.schedule({ environmentId: dev.id, featureId: feature.id, allocations: [{ optionId: a.id, percentageAllocation: 60 }], liveFrom: new Date(Date.now() + 60_000) });
+    await user.caller.features.cancelScheduled({ scheduledChangeId: change.id });
+    await user.caller.features.updateState({ featureId: feature.id, environmentId: dev.id, allocations: [{ optionId: b.id, percentageAllocation: 50 }] });
+
+    // Then each summary names the option (its key, else its value) and never its internal id
+    const summaries = (await getDb().select().from(auditLog).where(eq(auditLog.featureId, feature.id)).orderBy(auditLog.id)).map((r) => r.summary);
+    expect(summaries).toContainEqual(expect.stringMatching(/^Feature "mv_named": allocations "first" 60% scheduled for /));
+    expect(summaries).toContain('Feature "mv_named": scheduled change (allocations "first" 60%) cancelled');
+    expect(summaries).toContain('Feature "mv_named": allocations "b" 10% → 50%');
+    expect(summaries.join("\n")).not.toMatch(/#\d/);
+  });
+
   it("schedule__optionOfAnotherFeatureOrRepeated__badRequestNothingScheduledNoAudit", async () => {
     // Given two multivariate features
     const { user, dev, project } = await setup();

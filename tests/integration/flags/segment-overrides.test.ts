@@ -77,6 +77,25 @@ describe("segment overrides", () => {
     ]);
   });
 
+  it("createOverride__afterAGapInPriorities__summaryGivesItsPositionCountedFromOne", async () => {
+    // Given overrides for A, B and C of which A (the first) was removed: priorities 1 and 2 remain
+    const user = await signUpUser();
+    const { prod, feature, segments: [a, b, c] } = await setup(user, ["A", "B", "C"]);
+    for (const segment of [a, b, c]) await user.caller.segmentOverrides.create({ featureId: feature.id, environmentId: prod.id, segmentId: segment.id, enabled: true, value: segment.name });
+    await user.caller.segmentOverrides.delete({ featureStateId: (await user.caller.segmentOverrides.list({ featureId: feature.id, environmentId: prod.id }))[0].id });
+
+    // When A is added again (last)
+    await user.caller.segmentOverrides.create({ featureId: feature.id, environmentId: prod.id, segmentId: a.id, enabled: false, value: null });
+
+    // Then the summaries give each override's place in the list as the UI shows it (1, 2, 3, then 3 again for A)
+    const rows = await getDb().select().from(auditLog).where(and(eq(auditLog.action, "segment_override.created"), eq(auditLog.organisationId, user.organisationId))).orderBy(asc(auditLog.id));
+    expect(rows.map((r) => r.summary.match(/priority (\d+)\)$/)?.[1])).toEqual(["1", "2", "3", "3"]);
+    expect(rows.at(-1)?.summary).toBe(`Feature "${feature.name}" in "Production": override for segment "A" added (disabled, value none, priority 3)`);
+    // …and the segment pages give the same places, 1 to 3 (not the stored priority + 1: 2 to 4)
+    const places = await Promise.all([b, c, a].map(async (segment) => (await user.caller.segments.get({ segmentId: segment.id })).overrides.map((o) => [o.priority, o.position])));
+    expect(places).toEqual([[[1, 1]], [[2, 2]], [[3, 3]]]);
+  });
+
   it("createOverride__sameSegmentTwice__conflictAndNothingWritten", async () => {
     // Given an override for Beta
     const user = await signUpUser();
@@ -267,7 +286,8 @@ describe("segment overrides", () => {
     expect(row).toMatchObject({ featureId: feature.id, segmentId: beta.id, environmentId: prod.id, projectId: project.id, resourceId: String(override.id) });
     expect(row.before).toMatchObject({ enabled: false, value: "a" });
     expect(row.after).toMatchObject({ enabled: true, value: "b" });
-    expect(row.summary).toContain('segment "Beta"');
+    // …and a summary naming the option by its key, with its old and new share (not its internal id)
+    expect(row.summary).toBe('Feature "colour" in "Production", segment "Beta": enabled, value "a" → "b", allocations "red" 30% → 50%');
   });
 
   it("updateOverride__allocationsOver100OrDefaultState__refusedAndUnchanged", async () => {

@@ -1,7 +1,7 @@
 "use client";
 
 import Link from "next/link";
-import { useRouter } from "next/navigation";
+import { useRouter } from "@/app/_components/navigation";
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Button, EmptyState, ErrorState, Loading, PageHeader, formatDate, useToast } from "@/app/_components/ui";
@@ -35,7 +35,7 @@ export default function ProjectsPage() {
         title="Projects"
         subtitle="Each project holds features, segments and environments."
         actions={
-          <Button variant="primary" onClick={() => setOpen(true)}>
+          <Button variant="primary" aria-keyshortcuts="c" onClick={() => setOpen(true)}>
             New project
           </Button>
         }

@@ -1,6 +1,6 @@
 "use client";
 
-import { useRouter } from "next/navigation";
+import { useRouter } from "@/app/_components/navigation";
 import { useEffect } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { ErrorState, Loading } from "@/app/_components/ui";

@@ -2,7 +2,7 @@
 
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useRouter } from "next/navigation";
+import { useRouter } from "@/app/_components/navigation";
 import { Button, ConfirmDialog, DangerZone, Dialog, ErrorState, Loading, PageHeader, Select, SettingRow, Switch, TextInput, useToast } from "@/app/_components/ui";
 import { NameForm } from "@/app/_components/name-form";
 import { fieldError, formError } from "@/app/_components/errors";

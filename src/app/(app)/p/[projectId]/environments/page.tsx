@@ -1,7 +1,7 @@
 "use client";
 
 import Link from "next/link";
-import { useRouter } from "next/navigation";
+import { useRouter } from "@/app/_components/navigation";
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Button, EmptyState, ErrorState, Loading, PageHeader, formatDate, useToast } from "@/app/_components/ui";
@@ -42,7 +42,7 @@ export default function EnvironmentsPage() {
         title="Environments"
         subtitle={project.data ? `Environments of ${project.data.name}. Each has its own SDK keys and flag states.` : undefined}
         actions={
-          <Button variant="primary" onClick={() => setOpen(true)}>
+          <Button variant="primary" aria-keyshortcuts="c" onClick={() => setOpen(true)}>
             New environment
           </Button>
         }
@@ -66,7 +66,7 @@ export default function EnvironmentsPage() {
         </div>
       ) : (
         <div className="panel">
-          <table className="table">
+          <table className="table table-cards" aria-label="Environments">
             <thead>
               <tr>
                 <th>Name</th>
@@ -78,15 +78,17 @@ export default function EnvironmentsPage() {
             <tbody>
               {environments.data.map((env) => (
                 <tr key={env.id}>
-                  <td>
+                  <td className="cell-main">
                     <Link href={`/p/${projectId}/e/${env.id}/features`}>{env.name}</Link>{" "}
                     {env.isCreating ? <span className="badge badge-warning">creating…</span> : null}
                   </td>
-                  <td>
+                  <td data-label="Client-side key">
                     <code data-testid="client-key">{env.apiKey}</code>
                   </td>
-                  <td className="muted">{formatDate(env.createdAt)}</td>
-                  <td style={{ textAlign: "right" }}>
+                  <td className="muted" data-label="Created">
+                    {formatDate(env.createdAt)}
+                  </td>
+                  <td className="cell-end" style={{ textAlign: "right" }}>
                     <Link href={`/p/${projectId}/e/${env.id}/settings`}>Settings &amp; keys</Link>
                   </td>
                 </tr>

@@ -40,7 +40,7 @@ export default function SegmentsPage() {
         title="Segments"
         subtitle="Groups of identities defined by rules on their traits, shared by every environment of the project."
         actions={
-          <Link href={newHref} className="btn btn-primary">
+          <Link href={newHref} className="btn btn-primary" aria-keyshortcuts="c">
             New segment
           </Link>
         }
@@ -48,7 +48,15 @@ export default function SegmentsPage() {
       <div className="filters" role="search">
         <div className="field grow">
           <label htmlFor="segment-search">Search</label>
-          <input id="segment-search" className="input" type="search" value={search} placeholder="Segment name…" onChange={(e) => setSearch(e.target.value)} />
+          <input
+            id="segment-search"
+            className="input"
+            type="search"
+            value={search}
+            placeholder="Segment name…"
+            aria-keyshortcuts="/"
+            onChange={(e) => setSearch(e.target.value)}
+          />
         </div>
       </div>
       {segments.isPending ? (
@@ -74,7 +82,7 @@ export default function SegmentsPage() {
         </div>
       ) : (
         <div className="panel">
-          <table className="table" aria-label="Segments">
+          <table className="table table-cards" aria-label="Segments">
             <thead>
               <tr>
                 <th>Segment</th>
@@ -86,20 +94,22 @@ export default function SegmentsPage() {
             <tbody>
               {segments.data.map((segment) => (
                 <tr key={segment.id}>
-                  <td>
+                  <td className="cell-main">
                     <div className="row">
                       <Link href={`/p/${projectId}/segments/${segment.id}`}>{segment.name}</Link>
                       {segment.featureName ? <Badge title="Only usable by this feature">feature: {segment.featureName}</Badge> : null}
                     </div>
                     {segment.description ? <div className="muted small truncate">{segment.description}</div> : null}
                   </td>
-                  <td>
+                  <td data-label="Rules">
                     <code className="rules-summary truncate" title={describeRules(segment.rules)}>
                       {describeRules(segment.rules)}
                     </code>
                   </td>
-                  <td className="muted small">{formatDate(segment.updatedAt)}</td>
-                  <td style={{ textAlign: "right" }}>
+                  <td className="muted small" data-label="Updated">
+                    {formatDate(segment.updatedAt)}
+                  </td>
+                  <td className="cell-end" style={{ textAlign: "right" }}>
                     <Button variant="ghost" className="btn-sm" aria-label={`Delete segment ${segment.name}`} onClick={() => setDeleting(segment)}>
                       Delete
                     </Button>

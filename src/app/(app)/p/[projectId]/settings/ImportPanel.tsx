@@ -14,6 +14,7 @@ import { Button, CopyField } from "@/app/_components/ui";
 import { formError } from "@/app/_components/errors";
 import { useTRPC } from "@/app/_trpc/client";
 import { validateFlagsmithDocument } from "@/server/imports/validation";
+import { plural } from "@/server/text";
 
 /** Mirrors MAX_IMPORT_DOCUMENT_BYTES of src/server/imports/router.ts (larger files: the CLI). */
 const MAX_BYTES = 20 * 1024 * 1024;
@@ -150,7 +151,7 @@ export function ImportPanel({ projectId }: { projectId: number }) {
               <Link href={`/p/${result.projectId}/e/${result.environmentId}/features`}>
                 <strong>{result.environmentName}</strong>
               </Link>{" "}
-              ({result.counts.features} features, {result.counts.segments} segments, {result.counts.identityOverrides} identity overrides).
+              ({plural(result.counts.features, "feature")}, {plural(result.counts.segments, "segment")}, {plural(result.counts.identityOverrides, "identity override")}).
             </p>
             <CopyField label="Client-side environment key (unchanged from Flagsmith)" value={result.environmentKey} />
             <p className="notice" style={{ margin: 0 }}>

@@ -1,11 +1,11 @@
 "use client";
 
-import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { ConfirmDialog, DangerZone, ErrorState, Loading, PageHeader, SettingRow, Switch, useToast } from "@/app/_components/ui";
 import { formError } from "@/app/_components/errors";
 import { NameForm } from "@/app/_components/name-form";
+import { useLeaveDeleted } from "@/app/_components/use-invalidate";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "@/app/(app)/hooks";
 import { FlagdPanel } from "./FlagdPanel";
@@ -13,8 +13,8 @@ import { ImportPanel } from "./ImportPanel";
 
 export default function ProjectSettingsPage() {
   const trpc = useTRPC();
-  const router = useRouter();
   const queryClient = useQueryClient();
+  const leave = useLeaveDeleted();
   const toast = useToast();
   const { projectId: routeProjectId } = useRouteIds();
   const projectId = routeProjectId ?? 0;
@@ -40,11 +40,11 @@ export default function ProjectSettingsPage() {
     trpc.projects.delete.mutationOptions({
       onSuccess: async () => {
         const organisationId = project.data?.organisationId;
-        // The project is gone: drop its cached queries rather than refetch them into "not found".
-        queryClient.removeQueries({ queryKey: trpc.projects.get.queryKey({ projectId }) });
-        await queryClient.invalidateQueries({ queryKey: trpc.projects.list.queryKey() });
         toast.success("Project deleted");
-        router.push(organisationId ? `/o/${organisationId}` : "/");
+        // The project is gone: none of its queries is asked again (they would be "not found").
+        await leave({ projectId }, organisationId ? `/o/${organisationId}` : "/", (except) =>
+          queryClient.invalidateQueries({ queryKey: trpc.projects.list.queryKey(), predicate: (query) => !except(query) }),
+        );
       },
       onError: (error) => toast.error(error),
     }),

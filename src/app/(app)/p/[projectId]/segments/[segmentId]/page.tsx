@@ -1,23 +1,21 @@
 "use client";
 
 import Link from "next/link";
-import { useRouter } from "next/navigation";
 import { useState } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { AuditLog } from "@/app/_components/audit-log";
 import { SegmentForm } from "@/app/_components/segment-form";
 import { Badge, Breadcrumb, Button, ConfirmDialog, ErrorState, Loading, PageHeader, useToast } from "@/app/_components/ui";
-import { useInvalidateFlags } from "@/app/_components/use-invalidate";
+import { useLeaveDeleted } from "@/app/_components/use-invalidate";
 import { ValuePreview } from "@/app/_components/values";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "@/app/(app)/hooks";
+import { plural } from "@/server/text";
 
 export default function SegmentPage() {
   const trpc = useTRPC();
-  const router = useRouter();
-  const queryClient = useQueryClient();
   const toast = useToast();
-  const invalidate = useInvalidateFlags();
+  const leave = useLeaveDeleted();
   const { projectId: routeProjectId, segmentId: routeSegmentId } = useRouteIds();
   const projectId = routeProjectId ?? 0;
   const segmentId = routeSegmentId ?? 0;
@@ -27,10 +25,8 @@ export default function SegmentPage() {
   const remove = useMutation(
     trpc.segments.delete.mutationOptions({
       onSuccess: async () => {
-        queryClient.removeQueries({ queryKey: trpc.segments.get.queryKey({ segmentId }) });
-        await invalidate();
         toast.success("Segment deleted");
-        router.push(listHref);
+        await leave({ segmentId }, listHref);
       },
       onError: (error) => toast.error(error),
     }),
@@ -98,7 +94,7 @@ export default function SegmentPage() {
                     <Link href={`/p/${projectId}/e/${override.environmentId}/features/${override.featureId}?tab=segments`}>{override.featureName}</Link>
                   </td>
                   <td>{override.environmentName}</td>
-                  <td>{override.priority === null ? "—" : override.priority + 1}</td>
+                  <td>{override.position}</td>
                   <td className="row">
                     {override.enabled ? <Badge tone="success">on</Badge> : <Badge>off</Badge>} <ValuePreview value={override.value ?? null} />
                   </td>
@@ -119,7 +115,7 @@ export default function SegmentPage() {
       <ConfirmDialog
         open={confirmDelete}
         title="Delete segment"
-        message={`Delete "${s.name}"? Its ${s.overrides.length} override${s.overrides.length === 1 ? "" : "s"} are removed from every environment.`}
+        message={s.overrides.length === 0 ? `Delete "${s.name}"? No feature is overridden for it.` : `Delete "${s.name}"? Its ${plural(s.overrides.length, "override")} ${s.overrides.length === 1 ? "is" : "are"} removed from every environment.`}
         confirmLabel="Delete segment"
         busy={remove.isPending}
         onClose={() => setConfirmDelete(false)}

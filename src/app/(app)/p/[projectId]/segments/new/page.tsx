@@ -1,6 +1,6 @@
 "use client";
 
-import { useRouter } from "next/navigation";
+import { useRouter } from "@/app/_components/navigation";
 import { SegmentForm } from "@/app/_components/segment-form";
 import { Breadcrumb, PageHeader } from "@/app/_components/ui";
 import { useRouteIds } from "@/app/(app)/hooks";

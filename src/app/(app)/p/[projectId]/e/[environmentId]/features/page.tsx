@@ -1,12 +1,15 @@
 "use client";
 
 import Link from "next/link";
-import { useRouter } from "next/navigation";
-import { useState } from "react";
+import { useSearchParams } from "next/navigation";
+import { Suspense, useEffect, useState } from "react";
+import { FEATURE_SORTS, filtersFromParams, queryWithFilters, sortFeatures, type FeatureSort } from "@/app/_components/feature-filters";
+import { useRouter } from "@/app/_components/navigation";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { NewFeatureForm } from "@/app/_components/feature-form";
 import type { RouterOutputs } from "@/app/_components/types";
 import { Badge, Button, Dialog, EmptyState, ErrorState, Loading, PageHeader, Switch, useDebouncedValue, useToast } from "@/app/_components/ui";
+import { plural } from "@/server/text";
 import { ValuePreview } from "@/app/_components/values";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "@/app/(app)/hooks";
@@ -14,6 +17,15 @@ import { useRouteIds } from "@/app/(app)/hooks";
 type FeatureRow = RouterOutputs["features"]["list"][number];
 
 export default function FeaturesPage() {
+  // The filters are read from the query string (useSearchParams).
+  return (
+    <Suspense fallback={<Loading />}>
+      <FeatureList />
+    </Suspense>
+  );
+}
+
+function FeatureList() {
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();
@@ -22,15 +34,25 @@ export default function FeaturesPage() {
   const projectId = routeProjectId ?? 0;
   const environmentId = routeEnvironmentId ?? 0;
 
-  const [search, setSearch] = useState("");
-  const [tag, setTag] = useState("");
-  const [archived, setArchived] = useState(false);
+  // Search, tag, "show archived" and sort start from the address and are written back to it (replaced,
+  // not pushed: no server round trip, and Back leaves the list as it was).
+  const searchParams = useSearchParams();
+  const [initial] = useState(() => filtersFromParams(searchParams));
+  const [search, setSearch] = useState(initial.search);
+  const [tag, setTag] = useState(initial.tag);
+  const [archived, setArchived] = useState(initial.archived);
+  const [sort, setSort] = useState<FeatureSort>(initial.sort);
   const [creating, setCreating] = useState(false);
   const [createPending, setCreatePending] = useState(false);
   const debouncedSearch = useDebouncedValue(search.trim());
+  useEffect(() => {
+    const query = queryWithFilters(window.location.search, { search: debouncedSearch, tag, archived, sort });
+    if (query !== window.location.search) window.history.replaceState(null, "", `${window.location.pathname}${query}${window.location.hash}`);
+  }, [debouncedSearch, tag, archived, sort]);
 
   const environment = useQuery(trpc.environments.get.queryOptions({ environmentId }));
-  const input = { projectId, environmentId, search: debouncedSearch || undefined, tag: tag || undefined, archived };
+  // "Show archived" lists archived features with the others (marked), not instead of them.
+  const input = { projectId, environmentId, search: debouncedSearch || undefined, tag: tag || undefined, archived: archived ? undefined : false };
   const listKey = trpc.features.list.queryKey(input);
   const features = useQuery({ ...trpc.features.list.queryOptions(input), placeholderData: (previous) => previous });
   // Every tag of the project (unfiltered), for the tag filter.
@@ -62,7 +84,8 @@ export default function FeaturesPage() {
     }),
   );
 
-  const filtered = debouncedSearch !== "" || tag !== "" || archived;
+  const filtered = debouncedSearch !== "" || tag !== "";
+  const rows: FeatureRow[] = features.data ? sortFeatures<FeatureRow>(features.data, sort) : [];
   const base = `/p/${projectId}/e/${environmentId}/features`;
 
   return (
@@ -71,7 +94,7 @@ export default function FeaturesPage() {
         title="Features"
         subtitle={environment.data ? `Flags and remote config in ${environment.data.name}.` : undefined}
         actions={
-          <Button variant="primary" onClick={() => setCreating(true)}>
+          <Button variant="primary" aria-keyshortcuts="c" onClick={() => setCreating(true)}>
             New feature
           </Button>
         }
@@ -79,7 +102,15 @@ export default function FeaturesPage() {
       <div className="filters" role="search" aria-label="Filter features">
         <div className="field grow">
           <label htmlFor="feature-search">Search</label>
-          <input id="feature-search" className="input" type="search" placeholder="Feature name…" value={search} onChange={(e) => setSearch(e.target.value)} />
+          <input
+            id="feature-search"
+            className="input"
+            type="search"
+            placeholder="Feature name…"
+            aria-keyshortcuts="/"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+          />
         </div>
         <div className="field">
           <label htmlFor="feature-tag">Tag</label>
@@ -92,6 +123,16 @@ export default function FeaturesPage() {
             ))}
           </select>
         </div>
+        <div className="field">
+          <label htmlFor="feature-sort">Sort by</label>
+          <select id="feature-sort" className="input" value={sort} onChange={(e) => setSort(FEATURE_SORTS.find((option) => option.value === e.target.value)?.value ?? "name")}>
+            {FEATURE_SORTS.map((option) => (
+              <option key={option.value} value={option.value}>
+                {option.label}
+              </option>
+            ))}
+          </select>
+        </div>
         <div className="field filter-switch">
           <Switch label="Show archived features" checked={archived} onChange={setArchived} showLabel />
         </div>
@@ -100,10 +141,12 @@ export default function FeaturesPage() {
         <Loading />
       ) : features.isError ? (
         <ErrorState error={features.error} retry={() => features.refetch()} />
-      ) : features.data.length === 0 ? (
+      ) : rows.length === 0 ? (
         <div className="panel">
           {filtered ? (
-            <EmptyState title={archived ? "No archived features" : "No matching features"}>{archived ? "Archived features show here." : "Try another search or tag."}</EmptyState>
+            <EmptyState title="No matching features">Try another search or tag.</EmptyState>
+          ) : !archived && (all.data?.length ?? 0) > 0 ? (
+            <EmptyState title="Every feature is archived">Switch on “Show archived features” to list them.</EmptyState>
           ) : (
             <EmptyState
               title="No features yet"
@@ -119,17 +162,24 @@ export default function FeaturesPage() {
         </div>
       ) : (
         <div className="panel">
-          <table className="table" aria-label="Features">
+          <table className="table table-cards" aria-label="Features" aria-describedby="feature-list-count">
+            <caption id="feature-list-count" className="sr-only">
+              {plural(rows.length, "feature")}, sorted by {FEATURE_SORTS.find((option) => option.value === sort)?.label.toLowerCase()}
+            </caption>
             <thead>
               <tr>
-                <th>Feature</th>
-                <th>Value</th>
-                <th>Overrides</th>
-                <th style={{ textAlign: "right" }}>Enabled</th>
+                <th scope="col" aria-sort={sort === "name" ? "ascending" : sort === "name-desc" ? "descending" : undefined}>
+                  Feature
+                </th>
+                <th scope="col">Value</th>
+                <th scope="col">Overrides</th>
+                <th scope="col" style={{ textAlign: "right" }}>
+                  Enabled
+                </th>
               </tr>
             </thead>
             <tbody>
-              {features.data.map((feature) => (
+              {rows.map((feature) => (
                 <FeatureListRow
                   key={feature.id}
                   feature={feature}
@@ -174,8 +224,8 @@ function FeatureListRow({ feature, href, onToggle }: { feature: FeatureRow; href
   const segments = "segmentOverrides" in feature ? feature.segmentOverrides : 0;
   const identities = "identityOverrides" in feature ? feature.identityOverrides : 0;
   return (
-    <tr data-testid={`feature-row-${feature.name}`}>
-      <td>
+    <tr data-testid={`feature-row-${feature.name}`} className={feature.isArchived ? "row-archived" : undefined}>
+      <td className="cell-main">
         <div className="row">
           <Link href={href} className="feature-name">
             {feature.name}
@@ -189,18 +239,18 @@ function FeatureListRow({ feature, href, onToggle }: { feature: FeatureRow; href
         </div>
         {feature.description ? <div className="muted small truncate">{feature.description}</div> : null}
       </td>
-      <td>{feature.state ? <ValuePreview value={feature.state.value} /> : <span className="muted small">—</span>}</td>
-      <td className="small">
+      <td data-label="Value">{feature.state ? <ValuePreview value={feature.state.value} /> : <span className="muted small">—</span>}</td>
+      <td className="small" data-label="Overrides">
         {segments || identities ? (
           <span className="row">
-            {segments ? <Badge title="Segment overrides in this environment">{segments} segment{segments === 1 ? "" : "s"}</Badge> : null}
-            {identities ? <Badge title="Identity overrides in this environment">{identities} identit{identities === 1 ? "y" : "ies"}</Badge> : null}
+            {segments ? <Badge title="Segment overrides in this environment">{plural(segments, "segment")}</Badge> : null}
+            {identities ? <Badge title="Identity overrides in this environment">{plural(identities, "identity", "identities")}</Badge> : null}
           </span>
         ) : (
           <span className="muted">—</span>
         )}
       </td>
-      <td style={{ textAlign: "right" }}>
+      <td className="cell-end" style={{ textAlign: "right" }}>
         {feature.state ? <Switch label={`Enable ${feature.name}`} checked={feature.state.enabled} onChange={onToggle} /> : <span className="muted small">—</span>}
       </td>
     </tr>

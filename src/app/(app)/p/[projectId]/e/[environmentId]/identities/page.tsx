@@ -1,7 +1,7 @@
 "use client";
 
 import Link from "next/link";
-import { useRouter } from "next/navigation";
+import { useRouter } from "@/app/_components/navigation";
 import { useState } from "react";
 import { useInfiniteQuery, useMutation, useQuery } from "@tanstack/react-query";
 import { NameDialog } from "@/app/_components/name-dialog";
@@ -44,7 +44,7 @@ export default function IdentitiesPage() {
         title="Identities"
         subtitle={environment.data ? `Users seen by SDKs in ${environment.data.name}, with their traits and overrides.` : undefined}
         actions={
-          <Button variant="primary" onClick={() => setCreating(true)}>
+          <Button variant="primary" aria-keyshortcuts="c" onClick={() => setCreating(true)}>
             New identity
           </Button>
         }
@@ -52,7 +52,15 @@ export default function IdentitiesPage() {
       <div className="filters" role="search">
         <div className="field grow">
           <label htmlFor="identity-search">Search by identifier</label>
-          <input id="identity-search" className="input" type="search" value={search} placeholder="user-123…" onChange={(e) => setSearch(e.target.value)} />
+          <input
+            id="identity-search"
+            className="input"
+            type="search"
+            value={search}
+            placeholder="user-123…"
+            aria-keyshortcuts="/"
+            onChange={(e) => setSearch(e.target.value)}
+          />
         </div>
       </div>
       {identities.isPending ? (

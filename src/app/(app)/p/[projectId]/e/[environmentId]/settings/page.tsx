@@ -1,6 +1,6 @@
 "use client";
 
-import { useRouter } from "next/navigation";
+import { useRouter } from "@/app/_components/navigation";
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Badge, Button, ConfirmDialog, CopyField, DangerZone, ErrorState, FormAlert, Loading, PageHeader, SettingRow, Switch, TextArea, TextInput, formatDate, useToast } from "@/app/_components/ui";
@@ -8,6 +8,7 @@ import { fieldError, formError, unplacedError } from "@/app/_components/errors";
 import { SecretKeys } from "@/app/_components/secret-keys";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "@/app/(app)/hooks";
+import { plural } from "@/server/text";
 
 export default function EnvironmentSettingsPage() {
   const trpc = useTRPC();
@@ -314,7 +315,7 @@ function DocumentPanel({ environmentId }: { environmentId: number }) {
             <span className="row">
               {status.data.upToDate ? <Badge tone="success">up to date</Badge> : <Badge tone="warning">update pending</Badge>}
               <span className="muted">
-                revision {status.data.stored.revision} of {status.data.environmentRevision ?? "?"} · written {formatDate(status.data.stored.writtenAt)} · {status.data.stored.featureStatesCount} flags ·{" "}
+                revision {status.data.stored.revision} of {status.data.environmentRevision ?? "?"} · written {formatDate(status.data.stored.writtenAt)} · {plural(status.data.stored.featureStatesCount, "flag")} ·{" "}
                 {Math.round(status.data.stored.bytes / 102.4) / 10} KB
               </span>
             </span>

@@ -1,17 +1,17 @@
 "use client";
 
 import Link from "next/link";
-import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { fieldError, formError, unplacedError } from "@/app/_components/errors";
 import { IdentityOverrideForm, useRemoveIdentityOverride } from "@/app/_components/identity-override-form";
 import type { RouterOutputs } from "@/app/_components/types";
 import { Badge, Breadcrumb, Button, Checkbox, ConfirmDialog, ErrorState, FormAlert, Loading, PageHeader, Select, TextInput, formatDate, useToast } from "@/app/_components/ui";
-import { useInvalidateFlags } from "@/app/_components/use-invalidate";
+import { useInvalidateFlags, useLeaveDeleted } from "@/app/_components/use-invalidate";
 import { EMPTY_DRAFT, ValueEditor, draftOf, parseTraitValue, parseValue, type ValueDraft } from "@/app/_components/values";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "@/app/(app)/hooks";
+import { plural } from "@/server/text";
 
 type Identity = RouterOutputs["identities"]["get"];
 type Trait = Identity["traits"][number];
@@ -21,10 +21,8 @@ const TRAIT_TYPE_LABELS: Record<string, string> = { unicode: "text", int: "whole
 
 export default function IdentityPage() {
   const trpc = useTRPC();
-  const router = useRouter();
-  const queryClient = useQueryClient();
   const toast = useToast();
-  const invalidate = useInvalidateFlags();
+  const leave = useLeaveDeleted();
   const { projectId: routeProjectId, environmentId: routeEnvironmentId, identityId: routeIdentityId } = useRouteIds();
   const projectId = routeProjectId ?? 0;
   const environmentId = routeEnvironmentId ?? 0;
@@ -35,10 +33,8 @@ export default function IdentityPage() {
   const remove = useMutation(
     trpc.identities.delete.mutationOptions({
       onSuccess: async () => {
-        queryClient.removeQueries({ queryKey: trpc.identities.get.queryKey({ identityId }) });
-        await invalidate();
         toast.success("Identity deleted");
-        router.push(listHref);
+        await leave({ identityId }, listHref);
       },
       onError: (error) => toast.error(error),
     }),
@@ -72,7 +68,7 @@ export default function IdentityPage() {
       <ConfirmDialog
         open={confirmDelete}
         title="Delete identity"
-        message={`Delete "${i.identifier}" with its traits and ${i.overrides.length} override${i.overrides.length === 1 ? "" : "s"}? It is created again the next time an SDK identifies this user.`}
+        message={`Delete "${i.identifier}" with its traits and ${plural(i.overrides.length, "override")}? It is created again the next time an SDK identifies this user.`}
         confirmLabel="Delete identity"
         busy={remove.isPending}
         onClose={() => setConfirmDelete(false)}

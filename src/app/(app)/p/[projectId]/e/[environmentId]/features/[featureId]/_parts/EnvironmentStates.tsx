@@ -48,7 +48,7 @@ export function EnvironmentStates({ feature, projectId, currentEnvironmentId }: 
           <ErrorState error={states.error} retry={() => states.refetch()} />
         </div>
       ) : (
-        <table className="table" aria-label="Value in every environment">
+        <table className="table table-cards" aria-label="Value in every environment">
           <thead>
             <tr>
               <th>Environment</th>
@@ -59,7 +59,7 @@ export function EnvironmentStates({ feature, projectId, currentEnvironmentId }: 
           <tbody>
             {states.data.map((state) => (
               <tr key={state.environmentId} data-testid={`environment-state-${state.environmentName}`}>
-                <td>
+                <td className="cell-main">
                   {state.environmentId === currentEnvironmentId ? (
                     <span className="row">
                       <strong>{state.environmentName}</strong> <Badge tone="primary">current</Badge>
@@ -68,13 +68,13 @@ export function EnvironmentStates({ feature, projectId, currentEnvironmentId }: 
                     <Link href={`/p/${projectId}/e/${state.environmentId}/features/${feature.id}`}>{state.environmentName}</Link>
                   )}
                 </td>
-                <td>
+                <td data-label="Value">
                   <ValuePreview value={state.value} />
                   {state.allocations.some((a) => a.percentageAllocation > 0) ? (
                     <span className="muted small"> · split {state.allocations.map((a) => `${a.percentageAllocation}%`).join(" / ")}</span>
                   ) : null}
                 </td>
-                <td style={{ textAlign: "right" }}>
+                <td className="cell-end" style={{ textAlign: "right" }}>
                   <Switch
                     label={`Enable in ${state.environmentName}`}
                     checked={state.enabled}

@@ -36,7 +36,15 @@ export function IdentityOverridesTab({ feature, projectId, environmentId, enviro
       <div className="filters" role="search">
         <div className="field grow">
           <label htmlFor="identity-override-search">Search identities</label>
-          <input id="identity-override-search" className="input" type="search" value={search} placeholder="Identifier…" onChange={(e) => setSearch(e.target.value)} />
+          <input
+            id="identity-override-search"
+            className="input"
+            type="search"
+            value={search}
+            placeholder="Identifier…"
+            aria-keyshortcuts="/"
+            onChange={(e) => setSearch(e.target.value)}
+          />
         </div>
       </div>
       {overrides.isPending ? (

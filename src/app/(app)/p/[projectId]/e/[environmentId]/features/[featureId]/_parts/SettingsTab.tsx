@@ -1,13 +1,12 @@
 "use client";
 
-import { useRouter } from "next/navigation";
 import { useState, type FormEvent } from "react";
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation } from "@tanstack/react-query";
 import { fieldError, formError, unplacedError } from "@/app/_components/errors";
 import { parseTags } from "@/app/_components/feature-form";
 import type { RouterOutputs } from "@/app/_components/types";
 import { Button, Checkbox, ConfirmDialog, FormAlert, SettingRow, TextArea, TextInput, useToast } from "@/app/_components/ui";
-import { useInvalidateFlags } from "@/app/_components/use-invalidate";
+import { useInvalidateFlags, useLeaveDeleted } from "@/app/_components/use-invalidate";
 import { ValueEditor, draftOf, parseValue, type ValueDraft } from "@/app/_components/values";
 import { useTRPC } from "@/app/_trpc/client";
 
@@ -16,8 +15,6 @@ type Feature = RouterOutputs["features"]["get"];
 /** Name, description, tags, server-side only, defaults for new environments; archive; delete. */
 export function SettingsTab({ feature, listHref }: { feature: Feature; listHref: string }) {
   const trpc = useTRPC();
-  const router = useRouter();
-  const queryClient = useQueryClient();
   const toast = useToast();
   const invalidate = useInvalidateFlags();
   const [name, setName] = useState(feature.name);
@@ -46,13 +43,12 @@ export function SettingsTab({ feature, listHref }: { feature: Feature; listHref:
       onError: (error) => toast.error(error),
     }),
   );
+  const leave = useLeaveDeleted();
   const remove = useMutation(
     trpc.features.delete.mutationOptions({
       onSuccess: async () => {
-        queryClient.removeQueries({ queryKey: trpc.features.get.queryKey({ featureId: feature.id }) });
-        await invalidate();
         toast.success(`Feature "${feature.name}" deleted`);
-        router.push(listHref);
+        await leave({ featureId: feature.id }, listHref);
       },
       onError: (error) => toast.error(error),
     }),
