@@ -14,10 +14,11 @@ async function main(): Promise<void> {
   const worker = await startWorker({
     metricsPort: settings().workerMetricsPort,
     metricsHost: settings().workerMetricsHost,
+    metricsPortExplicit: settings().workerMetricsPortExplicit,
   });
   // Clean up expired sessions once at start as well as hourly.
   await enqueueJob(getDb(), sessionsCleanup.id, {}, { jobKey: sessionsCleanup.id });
-  log.info("worker.started", { metrics__port: settings().workerMetricsPort });
+  log.info("worker.started", { metrics__port: worker.metricsPort });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -25,7 +26,8 @@ async function main(): Promise<void> {
     stopping = true;
     log.info("worker.stopping", { signal });
     try {
-      await worker.stop();
+      // The running job finishes, or goes back to the queue past SHUTDOWN_TIMEOUT_MS.
+      await worker.stop(settings().shutdownTimeoutMs);
       await closeDb();
       await shutdownTracing();
     } finally {

@@ -60,6 +60,18 @@ export async function startWorkerProcess(databaseUrl: string, env: Record<string
   return { child, logs, metricsPort };
 }
 
+/** A worker process that is not waited for (its logs fill as it runs; it may fail to start). */
+export async function startWorkerProcessRaw(databaseUrl: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; logs: string[] }> {
+  const logs: string[] = [];
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/worker/main.ts")], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: databaseUrl, FLAGPOST_PROCESS: "worker", LOG_LEVEL: "debug", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  capture(child, logs);
+  return { child, logs };
+}
+
 export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   await new Promise<void>((resolve) => {
@@ -72,6 +84,33 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
     });
     child.kill(signal);
   });
+}
+
+/** One web process (scripts/web.ts, as `npm run start:web` runs it) on a free loopback port. */
+export async function startWebProcess(options: { databaseUrl: string; env?: Record<string, string>; waitForReady?: boolean }): Promise<{ url: string; child: ChildProcess; logs: string[] }> {
+  ensureBuilt();
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const logs: string[] = [];
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/web.ts")], {
+    cwd: root,
+    env: {
+      ...process.env,
+      DATABASE_URL: options.databaseUrl,
+      NODE_ENV: "production",
+      NEXT_TELEMETRY_DISABLED: "1",
+      FLAGPOST_PROCESS: "web",
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      LOG_LEVEL: "debug",
+      ...options.env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  capture(child, logs);
+  // Live, or ready (a process started without its database is live but never ready).
+  await waitFor(`${url}/api/health/${options.waitForReady === false ? "live" : "ready"}`, child, logs, 90_000);
+  return { url, child, logs };
 }
 
 export async function startSystem(options: { databaseUrl: string; guard?: (pid: number) => void; env?: Record<string, string> }): Promise<RunningSystem> {
@@ -97,7 +136,7 @@ export async function startSystem(options: { databaseUrl: string; guard?: (pid: 
   });
   capture(web, webLogs);
   if (web.pid) options.guard?.(web.pid);
-  await waitFor(`${url}/api/health`, web, webLogs, 90_000);
+  await waitFor(`${url}/api/health/ready`, web, webLogs, 90_000);
   const worker = await startWorkerProcess(options.databaseUrl, { PROPAGATED_HEADERS: "traceparent,x-tenant-id", ...options.env });
   if (worker.child.pid) options.guard?.(worker.child.pid);
   return {

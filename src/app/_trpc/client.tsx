@@ -1,24 +1,43 @@
 "use client";
 
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { createTRPCClient, httpBatchLink } from "@trpc/client";
 import { createTRPCContext } from "@trpc/tanstack-react-query";
 import { useState, type ReactNode } from "react";
 import type { AppRouter } from "@/server/api/trpc-router";
+import { DatabaseStatusBanner, reportServerStatus } from "./database-status";
 
 export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
 
 function makeQueryClient(): QueryClient {
   return new QueryClient({
+    // Every answer tells whether the server could reach its database (the banner, database-status.tsx).
+    queryCache: new QueryCache({ onError: (error) => reportServerStatus(error), onSuccess: () => reportServerStatus(null) }),
+    mutationCache: new MutationCache({ onError: (error) => reportServerStatus(error), onSuccess: () => reportServerStatus(null) }),
     defaultOptions: {
-      queries: { staleTime: 5_000, retry: (count, error) => count < 2 && !isClientError(error), refetchOnWindowFocus: false },
+      queries: {
+        staleTime: 5_000,
+        // While the database is unavailable (503) queries keep retrying, every few seconds, until it is back.
+        retry: (count, error) => isUnavailable(error) || (count < 2 && !isClientError(error)),
+        retryDelay: (count, error) => (isUnavailable(error) ? Math.min(5_000, 1_000 * 2 ** Math.min(count, 3)) : Math.min(1_000 * 2 ** count, 30_000)),
+        refetchOnWindowFocus: false,
+      },
     },
   });
 }
 
-function isClientError(error: unknown): boolean {
+function statusOf(error: unknown): number | undefined {
   const status = (error as { data?: { httpStatus?: number } })?.data?.httpStatus;
-  return typeof status === "number" && status >= 400 && status < 500;
+  return typeof status === "number" ? status : undefined;
+}
+
+function isClientError(error: unknown): boolean {
+  const status = statusOf(error);
+  return status !== undefined && status >= 400 && status < 500;
+}
+
+function isUnavailable(error: unknown): boolean {
+  return statusOf(error) === 503;
 }
 
 export function TrpcProviders({ children }: { children: ReactNode }) {
@@ -29,6 +48,7 @@ export function TrpcProviders({ children }: { children: ReactNode }) {
   return (
     <QueryClientProvider client={queryClient}>
       <TRPCProvider trpcClient={trpcClient} queryClient={queryClient}>
+        <DatabaseStatusBanner />
         {children}
       </TRPCProvider>
     </QueryClientProvider>

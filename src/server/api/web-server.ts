@@ -16,7 +16,11 @@ const log = getLogger("http");
 export interface WebServer {
   server: http.Server;
   url: string;
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections, lets requests in flight finish for at most `timeoutMs` (then closes
+   * every connection left), and closes Next. True when everything finished in time.
+   */
+  close(timeoutMs?: number): Promise<boolean>;
 }
 
 /** route() already turns handler errors into 500s; this is a transport failure. */
@@ -70,10 +74,15 @@ export async function startWebServer(options: { dir: string; host: string; port:
   return {
     server,
     url: origin,
-    async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+    async close(timeoutMs = 10_000) {
+      // close() stops accepting and ends idle keep-alive connections; busy ones end after their response.
+      const closed = new Promise<boolean>((resolve) => server.close(() => resolve(true)));
+      server.closeIdleConnections();
+      const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
+      const drained = await Promise.race([closed, timer]);
       server.closeAllConnections();
       await app.close();
+      return drained;
     },
   };
 }

@@ -3,7 +3,7 @@
  * and flag analytics. Route files (src/app/api/v1/...) only delegate here.
  *
  * Every request: `X-Environment-Key` → cached key resolution → the environment's stored document
- * (documents/serving.ts, cached by revision) → answer. Data derived from a document (engine context,
+ * (serving/document-cache.ts, cached by revision; one gate: serving/gate.ts) → answer. Data derived from a document (engine context,
  * identity-override index, flag templates, pre-serialised `/flags/` bodies per key kind, the
  * document's ETag) is computed once per revision through `served.derived`, so the warm `/flags/`
  * path is a cache hit and `/identities/` only evaluates and concatenates.
@@ -22,6 +22,7 @@ import {
   withIdentity,
   type SdkEvaluationContext,
 } from "@/server/engine";
+import { assertDatabaseUp, reportDatabaseError, unlessDatabaseGoesDown } from "@/server/db/availability";
 import { isForeignKeyViolation } from "@/server/errors";
 import { upsertTraits } from "@/server/identities/service";
 import { getLogger } from "@/server/observability/logger";
@@ -30,6 +31,7 @@ import { recordEvaluations, validateAnalyticsBody } from "./analytics";
 import { buildFlagTemplates, renderFlags, renderIdentityResponse, type FlagTemplates } from "./flags";
 import { authenticate, CORS_HEADERS, detail, documentHeaders, okJsonHeaders, readBody, type Authenticated } from "./http";
 import { identityCache, isCachedIdentity, type CachedIdentity } from "./identity-cache";
+import { skippedPersisting } from "./degraded";
 import { identityWithTraits, type IdentityWithTraits } from "./identity-store";
 import { identityCacheLookups, identityRequests, traitWrites } from "./metrics";
 import {
@@ -210,6 +212,9 @@ async function answerIdentity(
   let identity: IdentityWithTraits | CachedIdentity | null = null;
   let plan: TraitPlan;
   let wrote = false;
+  // The database could not be reached: answered from the request's traits and what this process's
+  // identity cache holds, nothing written (sdk/degraded.ts).
+  let degraded = false;
   if (input.identifier === null) {
     mode = "transient";
     identifier = transientIdentifier(incoming);
@@ -217,8 +222,15 @@ async function answerIdentity(
   } else {
     mode = input.transient ? "identified_transient" : "persisted";
     identifier = input.identifier;
-    identity = await identityWithTraits(environmentId, identifier, !input.transient);
-    const answer = isCachedIdentity(identity) ? identity.answer : undefined;
+    try {
+      assertDatabaseUp();
+      identity = await unlessDatabaseGoesDown(identityWithTraits(environmentId, identifier, !input.transient));
+    } catch (error) {
+      if (!reportDatabaseError(error)) throw error;
+      degraded = true;
+      identity = identityCache().peek(environmentId, identifier) ?? null;
+    }
+    const answer = isCachedIdentity(identity) && !degraded ? identity.answer : undefined;
     if (feature === null && answer && answer.document === served && answer.request === request) {
       identityRequests.inc({ mode });
       answeredFromCache.inc();
@@ -226,28 +238,39 @@ async function answerIdentity(
     }
     if (input.transient) {
       plan = planTraits(identity?.traits ?? [], markTransient(incoming), { persist: false });
+    } else if (degraded) {
+      // Answered as if stored (the traits as the SDK sent them), but nothing is written.
+      plan = planTraits(identity?.traits ?? [], incoming, { persist: false });
+      skippedPersisting(environmentId, planTraits(identity?.traits ?? [], incoming, { persist: document.project.organisation.persist_trait_data }));
     } else {
       const persist = document.project.organisation.persist_trait_data;
       plan = planTraits(identity!.traits, incoming, { persist });
       if (hasWrites(plan)) {
         wrote = true;
         try {
-          await writeTraits(identity!.id, plan);
+          await unlessDatabaseGoesDown(writeTraits(identity!.id, plan));
         } catch (error) {
-          // A cached identity deleted elsewhere moments ago (its notification not yet here): read
-          // it again (created anew) and plan against what is stored now.
-          if (!isCachedIdentity(identity) || !isForeignKeyViolation(error)) throw error;
-          identity = (await identityWithTraits(environmentId, identifier, true))!;
-          plan = planTraits(identity.traits, incoming, { persist });
-          if (hasWrites(plan)) await writeTraits(identity.id, plan);
+          if (reportDatabaseError(error)) {
+            // The database went away between the read and the write: answered, not stored.
+            degraded = true;
+            skippedPersisting(environmentId, plan);
+          } else {
+            // A cached identity deleted elsewhere moments ago (its notification not yet here): read
+            // it again (created anew) and plan against what is stored now.
+            if (!isCachedIdentity(identity) || !isForeignKeyViolation(error)) throw error;
+            identity = (await identityWithTraits(environmentId, identifier, true))!;
+            plan = planTraits(identity.traits, incoming, { persist });
+            if (hasWrites(plan)) await writeTraits(identity.id, plan);
+          }
         }
       }
     }
   }
   identityRequests.inc({ mode });
 
-  // Stored identities only: their overrides (from this revision's document) beat every segment.
-  const overrides = identity ? overridesOf(served).get(identifier) : undefined;
+  // Stored identities only: their overrides (from this revision's document) beat every segment. An
+  // identifier with overrides is a stored identity, so they apply when the database is away too.
+  const overrides = identity || degraded ? overridesOf(served).get(identifier) : undefined;
   // Hashing key: Flagsmith's composite `<api key>_<identifier>` (the engine's default) unless the
   // environment hashes stored identities by id.
   const hashKey = !document.use_identity_composite_key_for_hashing && identity ? String(identity.djangoId ?? identity.id) : undefined;
@@ -261,7 +284,7 @@ async function answerIdentity(
   }
   const body = encoder.encode(shape === "flags" ? rendered.list : renderIdentityResponse(identifier, plan.effective, rendered.list, templatesOf(served).sensitive));
   // Remembered only when this request left the cached state as it was.
-  if (isCachedIdentity(identity) && !wrote) identity.answer = { document: served, request, body };
+  if (isCachedIdentity(identity) && !wrote && !degraded) identity.answer = { document: served, request, body };
   return ok(served, body);
 }
 
@@ -355,6 +378,8 @@ export async function flagAnalytics(request: ApiRequest): Promise<ApiResponse> {
     log.debug("request.invalid", { reason: counts.detail.slice(0, 200) });
     return detail(400, counts.detail);
   }
-  await recordEvaluations(auth.served.environmentId, counts.value, featureNamesOf(auth.served));
+  // Counts need the database: while it is away the SDK is told to retry (503, route.ts).
+  assertDatabaseUp();
+  await unlessDatabaseGoesDown(recordEvaluations(auth.served.environmentId, counts.value, featureNamesOf(auth.served)));
   return apiResponse(200, { ...CORS_HEADERS });
 }

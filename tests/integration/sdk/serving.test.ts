@@ -1,5 +1,5 @@
 /**
- * documents/serving.ts in process, against this file's own database: key resolution and caching,
+ * src/server/serving/ in process, against this file's own database: key resolution and caching,
  * the document cache and its freshness through LISTEN/NOTIFY (the timed revision check is set to
  * 10 minutes here, so only notifications can make a new document visible in time).
  */
@@ -12,7 +12,7 @@ import { stopServing } from "../../../src/server/serving/gate";
 import { resolveEnvironmentKey } from "../../../src/server/serving/key-cache";
 import { isListening } from "../../../src/server/serving/listener";
 import { writeEnvironmentDocument } from "../../../src/server/publishing/write-document";
-import { documentCacheLookups } from "../../../src/server/serving/metrics";
+import { documentCacheLookups, keyNotifications } from "../../../src/server/serving/metrics";
 import { projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
 import { eventually } from "./support";
 
@@ -72,30 +72,38 @@ describe("resolveEnvironmentKey", () => {
     expect(results).toEqual([null, null, null, null, null]);
   });
 
-  it("resolveEnvironmentKey__keyRevokedAfterUse__servedFromCacheUntilTtl", async () => {
-    // Given a server key that has been used once
+  it("resolveEnvironmentKey__keyRevokedAfterUse__refusedAsSoonAsTheChangeIsNotified", async () => {
+    // Given a server key that has been used once (cached for ENVIRONMENT_KEY_CACHE_SECONDS=60) while this process LISTENs
     const created = await user.caller.environments.createServerKey({ environmentId, name: "cached" });
     expect(await resolveEnvironmentKey(created.key)).not.toBeNull();
+    await eventually(async () => isListening(), 5_000, "listener connected");
+    const notified = await keyNotifications.get();
+    const before = notified.values[0]?.value ?? 0;
 
-    // When it is revoked in the database
+    // When it is revoked in the database (directly: no process drops it by hand)
     await getDb().execute(sql`update environment_api_keys set active = false, revoked_at = now() where name = 'cached' and environment_id = ${environmentId}`);
 
-    // Then this process keeps the cached resolution (for ENVIRONMENT_KEY_CACHE_SECONDS)
-    expect(await resolveEnvironmentKey(created.key)).toMatchObject({ environmentId, kind: "server" });
+    // Then the revocation is refused once its notification arrives, long before the cache period
+    const started = Date.now();
+    await eventually(async () => (await resolveEnvironmentKey(created.key)) === null, 5_000, "revoked key refused");
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await keyNotifications.get()).values[0]?.value ?? 0).toBeGreaterThan(before);
   });
 
-  it("resolveEnvironmentKey__unknownKey__negativelyCached", async () => {
-    // Given a key that does not exist yet, resolved once
+  it("resolveEnvironmentKey__unknownKey__negativelyCachedUntilAKeyChangeIsNotified", async () => {
+    // Given a key that does not exist yet, resolved once, while this process LISTENs
+    await eventually(async () => isListening(), 5_000, "listener connected");
     const key = `late${Date.now()}`;
     expect(await resolveEnvironmentKey(key)).toBeNull();
 
     // When an environment gets that key afterwards
     await getDb().execute(sql`update environments set api_key = ${key} where id = ${environmentId}`);
-    const again = await resolveEnvironmentKey(key);
-    await getDb().execute(sql`update environments set api_key = ${clientKey} where id = ${environmentId}`);
-
-    // Then the cached miss is still answered
-    expect(again).toBeNull();
+    try {
+      // Then the cached miss is dropped by the key-change notification and the key resolves
+      await eventually(async () => (await resolveEnvironmentKey(key))?.environmentId === environmentId, 5_000, "new key resolves");
+    } finally {
+      await getDb().execute(sql`update environments set api_key = ${clientKey} where id = ${environmentId}`);
+    }
   });
 });
 
