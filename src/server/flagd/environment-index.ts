@@ -1,12 +1,12 @@
 /**
  * The environment as the translator reads it: the engine's own context (features and segments, mapped by the
- * engine's mapper), the identity-less flags, segment and identity overrides indexed by feature name in the
- * engine's precedence order, environment-level warnings, and each segment's translation (made once, when a flag
- * first needs it).
+ * engine's mapper), the identity-less flags (the environment flags), segment and identity overrides indexed by
+ * feature name in the engine's precedence order, environment-level warnings, and each segment's translation (made
+ * once, when a flag first needs it).
  */
 import { parseInList } from "@/server/engine/conditions";
 import {
-  getEvaluationResult,
+  environmentDefaults,
   mapFeatureState,
   mapIdentityOverridesToSegments,
   mapSegment,
@@ -46,7 +46,7 @@ export interface EnvironmentIndex {
   features: Record<string, FeatureContext>;
   /** Segments in the engine's iteration order (ascending id). */
   segments: SegmentInfo[];
-  /** What a context without an identity gets, per feature name. */
+  /** What a context without an identity gets, per feature name (the environment flags). */
   identityLessFlags: Record<string, FlagResult>;
   /** Segment overrides per feature name, in engine iteration order. */
   segmentOverrides: Map<string, SegmentOverrideRef[]>;
@@ -84,9 +84,12 @@ function engineContext(doc: EnvironmentDocument): {
   return { context: { environment: { key: doc.api_key, name: doc.name }, features, segments: segmentRecord }, features, segmentRecord };
 }
 
-/** Flagsmith without an identity: decided now, by the engine itself. */
+/**
+ * What a context without an identity gets, decided now by the engine's one rule for it (`environmentDefaults`:
+ * the environment's feature states, exactly what `GET /api/v1/flags/` serves; no segment, no split).
+ */
 function identityLessFlags(context: EvaluationContext): Record<string, FlagResult> {
-  return getEvaluationResult(context).flags;
+  return environmentDefaults(context).flags;
 }
 
 /** Segment overrides per feature name, in engine iteration order. */

@@ -114,8 +114,9 @@ export function planFeature(name: string, featureId: number, feature: FeatureCon
     ...identityOverrideBranches(overrides.identities, variants.registry, notes),
     ...segmentOverrideBranches(overrides.segments, feature, variants.registry, inputs.segments, notes),
   ];
-  // Resolved last, so `control` and `variant_N` keep their names and override values theirs.
-  const anonymous = resolveOutcome(outcomes.anonymous, "override_anonymous", variants.registry, notes.warnings);
+  // Resolved last, so `control` and `variant_N` keep their names and override values theirs. The identity-less
+  // outcome is the environment default's value (registered as `control`) or no value.
+  const anonymous = resolveOutcome(outcomes.anonymous, "control", variants.registry, notes.warnings);
   const fallback = resolveOutcome(outcomes.default, "control", variants.registry, notes.warnings);
 
   const chain = pruneChain(branches, fallback);
@@ -173,7 +174,7 @@ function capIdentityOverrides(refs: readonly IdentityOverrideRef[], limit: numbe
   return capped;
 }
 
-/** The feature's outcomes: identity-less (from the engine's result), default, segment and identity overrides. */
+/** The feature's outcomes: identity-less (the environment flag), default, segment and identity overrides. */
 function featureOutcomes(identityLess: FlagResult, feature: FeatureContext, overrides: FeatureOverrides): FeatureOutcomes {
   const anonymous: Outcome = identityLess.enabled ? { kind: "value", value: identityLess.value } : { kind: "disabled" };
   const defaultOutcome = identityOutcome(feature);

@@ -36,8 +36,9 @@
  *   Flagsmith's bucket order, `override_<slug>` = override values not equal to an existing variant), `defaultVariant`,
  *   `targeting` (omitted when static) and `metadata` {flagpost.featureId, flagpost.fidelity}.
  * - Targeting (one flat `if`), in Flagsmith's precedence:
- *     1. no `targetingKey` → the anonymous result (Flagsmith evaluated without an identity, computed at export
- *        time: environment default, or a segment override whose rules hold without identity/traits);
+ *     1. no `targetingKey` → the environment flag, computed at export time by the engine's `environmentDefaults`:
+ *        exactly what `GET /api/v1/flags/` serves (the environment default state, enabled and value; no segment
+ *        is evaluated and no multivariate split applies, as in Flagsmith without an identity);
  *     2. identity overrides: `{"in": [{"var": "targetingKey"}, [identifiers…]]}`, grouped by outcome, capped;
  *     3. segment overrides by priority (lower number first; ties: segment id order, as the engine iterates);
  *     4. the environment default: a fixed variant, or a `fractional` split for multivariate features.
@@ -54,8 +55,9 @@
  *   Numeric identifiers follow Flagsmith's IN semantics ("012" matches an override of "12").
  *
  * Consumer contract: send `targetingKey` = the Flagsmith identity identifier and the traits as top-level context
- * attributes. A context without a (non-empty) targetingKey is identity-less: its other attributes are ignored, as
- * Flagsmith has no traits without an identity. Custom identity hashing keys are not supported.
+ * attributes. A context without a (non-empty) targetingKey is identity-less: it gets the environment flags (as the
+ * SDK API's `/flags/`) and its other attributes are ignored, as Flagsmith has no traits without an identity. Custom
+ * identity hashing keys are not supported.
  *
  * Steps: environment-index.ts (the engine's context, overrides indexed by feature, environment warnings, segment
  * translations), feature-plan.ts (one feature → its flag, branches and diagnostics), outcomes.ts (outcomes, value
@@ -71,7 +73,8 @@ import { isConst, not, TARGETING_KEY } from "./logic";
 import { NameAllocator, slugify } from "./names";
 import type { FlagdDiagnostics, FlagdDocument, FlagdFlag, JsonLogicArg, JsonLogicRule, TranslateOptions, TranslationResult, TranslationWarning } from "./types";
 
-export const TRANSLATOR_VERSION = "v1";
+/** Stored documents of another version are translated again once per revision (sync.ts). v2: identity-less = environment flags. */
+export const TRANSLATOR_VERSION = "v2";
 export const FLAGD_SCHEMA_URL = "https://flagd.dev/schema/v0/flags.json";
 export const DEFAULT_IDENTITY_OVERRIDE_LIMIT = 100;
 
