@@ -16,6 +16,7 @@ import type { ServedDocument } from "@/server/serving/document-cache";
 import type { KeyKind } from "@/server/serving/key-cache";
 import {
   buildEnvironmentContext,
+  environmentDefaults,
   getEvaluationResult,
   indexIdentityOverrides,
   toSdkFlags,
@@ -82,12 +83,10 @@ interface EnvironmentFlagsBodies {
 
 const FLAGS_KEY: Record<KeyKind, string> = { client: "sdk.flags.client", server: "sdk.flags.server" };
 
-/** The `/flags/` bodies of one key kind: environment defaults only (no segments, no identity). */
+/** The `/flags/` bodies of one key kind: environment defaults only (no segments, no identity: engine `environmentDefaults`). */
 function environmentFlagsOf(served: ServedDocument, kind: KeyKind): EnvironmentFlagsBodies {
   return served.derived(FLAGS_KEY[kind], (entry) => {
-    const context = contextOf(entry);
-    const environmentOnly: SdkEvaluationContext = { environment: context.environment, features: context.features };
-    const result = getEvaluationResult(environmentOnly);
+    const result = environmentDefaults(contextOf(entry));
     const rendered = renderFlags(templatesOf(entry), toSdkFlags(result), kind, undefined, { byName: true });
     const byName = new Map<string, Uint8Array>();
     for (const [name, json] of rendered.byName) byName.set(name, encoder.encode(json));
