@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   const session = await signUp({ email: "soak@example.com", name: "Soak", password: "correct horse battery" });
   const caller = createCaller(createCallerContext(await principalFromSessionToken(session.token)));
   const apiKey = (await caller.organisations.createApiKey({ organisationId: session.organisationId, name: "soak" })).key;
-  const project = await caller.projects.create({ organisationId: session.organisationId, name: "Soak" });
+  const project = await caller.projects.create({ organisationId: session.organisationId, name: "Soak", defaultEnvironments: false });
   await caller.flagd.setEnabled({ projectId: project.id, enabled: true });
   const featureIds: number[] = [];
   for (let i = 0; i < 20; i++) featureIds.push((await caller.features.create({ projectId: project.id, name: `flag_${i}`, initialValue: `v${i}`, defaultEnabled: i % 2 === 0 })).id);

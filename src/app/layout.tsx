@@ -3,6 +3,7 @@ import { Suspense, type ReactNode } from "react";
 import { NavigationProgress } from "@/app/_components/navigation";
 import { ThemeSync } from "@/app/_components/theme";
 import { THEME_SCRIPT } from "@/app/_components/theme-script";
+import { ConfirmProvider } from "@/app/_components/protected-change";
 import { ToastProvider } from "@/app/_components/ui";
 import { TrpcProviders } from "@/app/_trpc/client";
 import "./globals.css";
@@ -26,7 +27,9 @@ export default function RootLayout({ children }: { children: ReactNode }) {
           <NavigationProgress />
         </Suspense>
         <TrpcProviders>
-          <ToastProvider>{children}</ToastProvider>
+          <ToastProvider>
+            <ConfirmProvider>{children}</ConfirmProvider>
+          </ToastProvider>
         </TrpcProviders>
       </body>
     </html>

@@ -1,13 +1,16 @@
 "use client";
 
 import { MutationCache, QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { createTRPCClient, httpBatchLink } from "@trpc/client";
+import { createTRPCClient, httpBatchLink, httpLink, splitLink } from "@trpc/client";
 import { createTRPCContext } from "@trpc/tanstack-react-query";
 import { useState, type ReactNode } from "react";
 import type { AppRouter } from "@/server/api/trpc-router";
 import { DatabaseStatusBanner, reportServerStatus } from "./database-status";
 
 export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
+
+/** Queries sent as POST: their input (a tested context's traits) can be larger than an address holds. */
+const POST_QUERIES: ReadonlySet<string> = new Set(["sdk.evaluateContext"]);
 
 function makeQueryClient(): QueryClient {
   return new QueryClient({
@@ -43,7 +46,16 @@ function isUnavailable(error: unknown): boolean {
 export function TrpcProviders({ children }: { children: ReactNode }) {
   const [queryClient] = useState(makeQueryClient);
   const [trpcClient] = useState(() =>
-    createTRPCClient<AppRouter>({ links: [httpBatchLink({ url: "/api/trpc", maxURLLength: 4000 })] }),
+    createTRPCClient<AppRouter>({
+      links: [
+        splitLink({
+          // Queries whose input may not fit an address go as POST (the route allows the override).
+          condition: (op) => POST_QUERIES.has(op.path),
+          true: httpLink({ url: "/api/trpc", methodOverride: "POST" }),
+          false: httpBatchLink({ url: "/api/trpc", maxURLLength: 4000 }),
+        }),
+      ],
+    }),
   );
   return (
     <QueryClientProvider client={queryClient}>

@@ -4,6 +4,7 @@
  */
 import { auditRouter } from "@/server/audit/router";
 import { authRouter } from "@/server/auth/router";
+import { projectCreationRouter } from "@/server/environments/project-router";
 import { environmentsRouter } from "@/server/environments/router";
 import { featuresRouter, identityOverridesRouter, segmentOverridesRouter } from "@/server/features/router";
 import { flagdRouter } from "@/server/flagd/router";
@@ -19,7 +20,8 @@ import { createCallerFactory, mergeRouters, router } from "@/server/trpc/init";
 export const appRouter = router({
   auth: authRouter,
   organisations: organisationsRouter,
-  projects: projectsRouter,
+  // Project creation lives with environments (it creates the default ones).
+  projects: mergeRouters(projectsRouter, projectCreationRouter),
   environments: environmentsRouter,
   features: featuresRouter,
   segments: segmentsRouter,

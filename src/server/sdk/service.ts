@@ -59,17 +59,17 @@ const encoder = new TextEncoder();
 // Per-revision derived data
 // ---------------------------------------------------------------------------------------------
 
-function templatesOf(served: ServedDocument): FlagTemplates {
+export function templatesOf(served: ServedDocument): FlagTemplates {
   return served.derived("sdk.templates", (entry) => buildFlagTemplates(entry.document, entry.sdkExtras));
 }
 
 /** Environment, features and segments (identity overrides are added per request). */
-function contextOf(served: ServedDocument): SdkEvaluationContext {
+export function contextOf(served: ServedDocument): SdkEvaluationContext {
   return served.derived("sdk.context", (entry) => buildEnvironmentContext(entry.document, { includeIdentityOverrides: false }));
 }
 
 /** Identifier → that identity's override feature states. */
-function overridesOf(served: ServedDocument): Map<string, readonly DocFeatureState[]> {
+export function overridesOf(served: ServedDocument): Map<string, readonly DocFeatureState[]> {
   // Remote evaluation applies identity overrides whether or not the document carries them for local evaluation.
   return served.derived("sdk.identity_overrides", (entry) =>
     indexIdentityOverrides(entry.sdkExtras.identityOverrides ? { ...entry.document, identity_overrides: entry.sdkExtras.identityOverrides } : entry.document),
@@ -113,6 +113,14 @@ function documentBodyOf(served: ServedDocument): DocumentBody {
       lastModifiedMs,
     };
   });
+}
+
+/**
+ * The hashing key of a stored identity: Flagsmith's composite `<api key>_<identifier>` (the
+ * engine's default, undefined here) unless the environment hashes stored identities by id.
+ */
+export function identityHashKey(served: ServedDocument, identity: { id: number; djangoId?: number | null } | null): string | undefined {
+  return !served.document.use_identity_composite_key_for_hashing && identity ? String(identity.djangoId ?? identity.id) : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,9 +278,7 @@ async function answerIdentity(
   // Stored identities only: their overrides (from this revision's document) beat every segment. An
   // identifier with overrides is a stored identity, so they apply when the database is away too.
   const overrides = identity || degraded ? overridesOf(served).get(identifier) : undefined;
-  // Hashing key: Flagsmith's composite `<api key>_<identifier>` (the engine's default) unless the
-  // environment hashes stored identities by id.
-  const hashKey = !document.use_identity_composite_key_for_hashing && identity ? String(identity.djangoId ?? identity.id) : undefined;
+  const hashKey = identityHashKey(served, identity);
   const context = withIdentity(contextOf(served), { identifier, key: hashKey, traits: traitsForEvaluation(plan.effective) }, overrides);
   const flags = toSdkFlags(getEvaluationResult(context));
   const overriddenFeatureIds = overrides ? new Set(overrides.map((fs) => fs.feature.id)) : NO_FEATURE_IDS;

@@ -65,7 +65,7 @@ beforeAll(async () => {
   }
   user = await signUpUser();
   apiKey = (await user.caller.organisations.createApiKey({ organisationId: user.organisationId, name: "script" })).key;
-  const project = await user.caller.projects.create({ organisationId: user.organisationId, name: "Scaled" });
+  const project = await user.caller.projects.create({ organisationId: user.organisationId, name: "Scaled", defaultEnvironments: false });
   projectId = project.id;
   const environment = await user.caller.environments.create({ projectId, name: "Production" });
   environmentId = environment.id;

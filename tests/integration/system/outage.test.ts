@@ -97,7 +97,7 @@ beforeAll(async () => {
   worker = { child: started.child, logs: started.logs };
 
   user = await signUpUser();
-  const project = await user.caller.projects.create({ organisationId: user.organisationId, name: "Outage" });
+  const project = await user.caller.projects.create({ organisationId: user.organisationId, name: "Outage", defaultEnvironments: false });
   projectId = project.id;
   const environment = await user.caller.environments.create({ projectId, name: "Production" });
   environmentId = environment.id;

@@ -9,6 +9,9 @@ const handler = (req: Request) =>
     req,
     router: appRouter,
     createContext: createTrpcContext,
+    // Lets a query be sent as POST (the UI does so for `sdk.evaluateContext`, whose input can be
+    // larger than an address holds). It stays a query: no mutation middleware, nothing written.
+    allowMethodOverride: true,
   });
 
 export { handler as GET, handler as POST };

@@ -4,6 +4,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { AuditLog } from "@/app/_components/audit-log";
+import { TestContextPanel } from "@/app/_components/evaluation";
 import { SegmentForm } from "@/app/_components/segment-form";
 import { Badge, Breadcrumb, Button, ConfirmDialog, ErrorState, Loading, PageHeader, useToast } from "@/app/_components/ui";
 import { useLeaveDeleted } from "@/app/_components/use-invalidate";
@@ -68,6 +69,7 @@ export default function SegmentPage() {
           <SegmentForm key={String(s.updatedAt)} projectId={projectId} segment={s} onSaved={() => undefined} />
         </div>
       </section>
+      <TestContextPanel id="segment-test-context" projectId={projectId} segment={{ id: s.id, name: s.name }} />
       <section className="panel" aria-labelledby="segment-overrides-heading">
         <div className="panel-header">
           <h2 id="segment-overrides-heading">Feature overrides</h2>
