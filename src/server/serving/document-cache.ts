@@ -43,6 +43,7 @@ import type { EnvironmentDocument } from "@/server/engine/document";
 import { getLogger } from "@/server/observability/logger";
 import { boundCounter, gauge } from "@/server/observability/metrics";
 import { processSlot } from "@/server/singleton";
+import { documentChanged } from "./changes";
 import { ensureListener, listeningGeneration, subscribe } from "./listener";
 import { documentCacheLookups, documentNotifications } from "./metrics";
 import { readSnapshotDocument, snapshotDocument, type SnapshotDocument } from "./snapshot";
@@ -320,6 +321,7 @@ function refresh(current: DocumentCacheState, environmentId: number, slot: Docum
       slot.retryAt = 0;
       slot.stale = false;
       markFresh(current, environmentId);
+      if (entry && previous && entry.revision > previous.revision) documentChanged({ environmentId, previousRevision: previous.revision, served: entry });
       return entry;
     },
     (error: unknown) => {

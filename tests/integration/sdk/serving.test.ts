@@ -7,6 +7,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resetSettingsForTests } from "../../../src/server/config";
 import { getDb } from "../../../src/server/db/client";
+import { onDocumentChange } from "../../../src/server/serving/changes";
 import { currentDocument } from "../../../src/server/serving/document-cache";
 import { stopServing } from "../../../src/server/serving/gate";
 import { resolveEnvironmentKey } from "../../../src/server/serving/key-cache";
@@ -176,6 +177,32 @@ describe("currentDocument", () => {
     const after = (await currentDocument(environmentId))!;
     expect(after.document.feature_states.length).toBe(before.document.feature_states.length + 1);
     expect(after.derived("test.marker", () => "new revision")).toBe("new revision");
+  });
+
+  it("onDocumentChange__newRevisionOfACachedEnvironment__handlersToldOnceWithTheParsedDocument", async () => {
+    // Given a handler registered for document changes and a cached environment
+    await eventually(async () => isListening(), 5_000, "listener connected");
+    await writeEnvironmentDocument({ environmentId });
+    await eventually(async () => (await currentDocument(environmentId)) !== null, 5_000, "document");
+    const before = (await currentDocument(environmentId))!;
+    const changes: { environmentId: number; previousRevision: number; revision: number; current: boolean }[] = [];
+    const unsubscribe = onDocumentChange("test", (change) =>
+      changes.push({ environmentId: change.environmentId, previousRevision: change.previousRevision, revision: change.served.revision, current: currentDocument(change.environmentId) === change.served }),
+    );
+    try {
+      // When a change is made and its document written
+      await user.caller.features.create({ projectId, name: `pushed_${Date.now()}`, defaultEnabled: true });
+      await writeEnvironmentDocument({ environmentId });
+
+      // Then the handler is told once, with the new revision already served synchronously
+      await eventually(async () => changes.length > 0, 5_000, "change fanned out");
+      await new Promise((r) => setTimeout(r, 200));
+      expect(changes).toHaveLength(1);
+      expect(changes[0]).toMatchObject({ environmentId, previousRevision: before.revision, current: true });
+      expect(changes[0].revision).toBeGreaterThan(before.revision);
+    } finally {
+      unsubscribe();
+    }
   });
 
   it("currentDocument__listenerConnectionKilled__reconnectsAndServesMissedRevision", async () => {
