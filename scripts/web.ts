@@ -1,13 +1,17 @@
 /**
  * The web process (`npm start` runs it beside the worker; `npm run start:web` alone). Needs a build
- * (`next build`) and DATABASE_URL. HOST/PORT as for `next start`.
+ * (`next build`) and DATABASE_URL. HOST/PORT as for `next start`; flagd gRPC sync on HOST and
+ * FLAGD_SYNC_PORT (src/server/api/flagd-sync-server.ts; 0 turns it off).
  *
  * SIGTERM / SIGINT: readiness turns `stopping` (503) so load balancers stop sending, the server
  * stops accepting connections, requests in flight finish (bounded by SHUTDOWN_TIMEOUT_MS; then the
- * remaining connections are closed), the change listener and the pool close, and it exits 0. Node
- * may run as PID 1 in a container: the handlers below are what makes `docker stop` graceful.
+ * remaining connections are closed) while flagd sync streams are ended with UNAVAILABLE (their
+ * clients reconnect, elsewhere or to the restarted process), the change listener and the pool
+ * close, and it exits 0. Node may run as PID 1 in a container: the handlers below are what makes
+ * `docker stop` graceful.
  */
 import path from "node:path";
+import { startFlagdSyncServer } from "../src/server/api/flagd-sync-server";
 import { startWebServer } from "../src/server/api/web-server";
 import { settings } from "../src/server/config";
 import { closeDb } from "../src/server/db/client";
@@ -21,6 +25,16 @@ const log = getLogger("http");
 async function main(): Promise<void> {
   const host = process.env.HOST || "127.0.0.1";
   const port = Number.parseInt(process.env.PORT || "3000", 10);
+  const config = settings();
+  // First: a taken FLAGD_SYNC_PORT stops the process before Next.js is prepared for nothing.
+  const flagdSync = await startFlagdSyncServer({
+    host,
+    port: config.flagdSyncPort,
+    portExplicit: config.flagdSyncPortExplicit,
+    tls: { certFile: config.flagdSyncTlsCertFile, keyFile: config.flagdSyncTlsKeyFile },
+    maxStreams: config.flagdSyncMaxStreams,
+    keepaliveMs: config.flagdSyncKeepaliveMs,
+  });
   const web = await startWebServer({ dir: path.resolve(__dirname, ".."), host, port });
   log.info("server.started", { url: web.url });
   let stopping = false;
@@ -32,7 +46,7 @@ async function main(): Promise<void> {
     markStopping();
     let code = 0;
     try {
-      const drained = await web.close(settings().shutdownTimeoutMs);
+      const [drained] = await Promise.all([web.close(config.shutdownTimeoutMs), flagdSync?.close(config.shutdownTimeoutMs)]);
       await stopServing();
       await closeDb();
       await shutdownTracing();

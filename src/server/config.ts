@@ -78,6 +78,17 @@ export interface Settings {
   workerRecoverySweepMs: number;
   /** Maximum identity overrides emitted per flag in a flagd document. */
   flagdIdentityOverrideLimit: number;
+  /** Port of the web process's flagd gRPC sync server (`flagd.sync.v1.FlagSyncService`, on HOST); 0 turns it off. */
+  flagdSyncPort: number;
+  /** Whether FLAGD_SYNC_PORT was set (else a taken default port is replaced by a free one). */
+  flagdSyncPortExplicit: boolean;
+  /** PEM certificate chain and private key files: with both set, gRPC sync is served over TLS. */
+  flagdSyncTlsCertFile: string | undefined;
+  flagdSyncTlsKeyFile: string | undefined;
+  /** Most SyncFlags streams one web process keeps open; more are refused with RESOURCE_EXHAUSTED. */
+  flagdSyncMaxStreams: number;
+  /** The gRPC sync server pings each connection this often (HTTP/2 keepalive) and drops it when unanswered; 0 disables. */
+  flagdSyncKeepaliveMs: number;
   /** Largest SDK request body accepted, in bytes. */
   sdkMaxBodyBytes: number;
   /**
@@ -121,6 +132,12 @@ function read(): Settings {
     workerMetricsHost: env.WORKER_METRICS_HOST || "127.0.0.1",
     workerRecoverySweepMs: int(env.WORKER_RECOVERY_SWEEP_MS, 30_000),
     flagdIdentityOverrideLimit: int(env.FLAGD_IDENTITY_OVERRIDE_LIMIT, 100),
+    flagdSyncPort: int(env.FLAGD_SYNC_PORT, 8015),
+    flagdSyncPortExplicit: (env.FLAGD_SYNC_PORT ?? "").trim() !== "",
+    flagdSyncTlsCertFile: env.FLAGD_SYNC_TLS_CERT_FILE || undefined,
+    flagdSyncTlsKeyFile: env.FLAGD_SYNC_TLS_KEY_FILE || undefined,
+    flagdSyncMaxStreams: int(env.FLAGD_SYNC_MAX_STREAMS, 5000),
+    flagdSyncKeepaliveMs: int(env.FLAGD_SYNC_KEEPALIVE_MS, 30_000),
     sdkMaxBodyBytes: int(env.SDK_MAX_BODY_BYTES, 256 * 1024),
     faultDocumentWriteDelayMs: int(env.FAULT_DOCUMENT_WRITE_DELAY_MS, 0),
   };

@@ -18,6 +18,8 @@ declare module "vitest" {
     pgAdminUrl: string;
     templateDatabase: string;
     systemUrl: string;
+    /** The system's web process serves flagd gRPC sync on 127.0.0.1:<this>. */
+    systemFlagdSyncPort: number;
     systemDatabaseUrl: string;
   }
 }
@@ -45,6 +47,7 @@ export default async function setup(project: TestProject) {
   project.provide("pgAdminUrl", database.adminUrl);
   project.provide("templateDatabase", "flagpost_template");
   project.provide("systemUrl", system.url);
+  project.provide("systemFlagdSyncPort", system.flagdSyncPort);
   project.provide("systemDatabaseUrl", systemDatabaseUrl);
 
   return async () => {

@@ -1,6 +1,7 @@
 /**
  * Starts Flagpost as it runs in production — `next start` and the worker process — on a free
- * loopback port against `databaseUrl`. Builds first when the build is missing or stale.
+ * loopback port against `databaseUrl`. Builds first when the build is missing or stale. Every web
+ * process gets its own free flagd gRPC sync port too (FLAGD_SYNC_PORT), unless `env` sets one.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
@@ -11,6 +12,8 @@ const root = path.resolve(__dirname, "../..");
 
 export interface RunningSystem {
   url: string;
+  /** The web process's flagd gRPC sync port (on 127.0.0.1). */
+  flagdSyncPort: number;
   web: ChildProcess;
   worker: ChildProcess;
   logs: { web: string[]; worker: string[] };
@@ -87,9 +90,10 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
 }
 
 /** One web process (scripts/web.ts, as `npm run start:web` runs it) on a free loopback port. */
-export async function startWebProcess(options: { databaseUrl: string; env?: Record<string, string>; waitForReady?: boolean }): Promise<{ url: string; child: ChildProcess; logs: string[] }> {
+export async function startWebProcess(options: { databaseUrl: string; env?: Record<string, string>; waitForReady?: boolean }): Promise<{ url: string; child: ChildProcess; logs: string[]; flagdSyncPort: number }> {
   ensureBuilt();
   const port = await freePort();
+  const flagdSyncPort = Number(options.env?.FLAGD_SYNC_PORT ?? (await freePort()));
   const url = `http://127.0.0.1:${port}`;
   const logs: string[] = [];
   const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/web.ts")], {
@@ -102,6 +106,7 @@ export async function startWebProcess(options: { databaseUrl: string; env?: Reco
       FLAGPOST_PROCESS: "web",
       HOST: "127.0.0.1",
       PORT: String(port),
+      FLAGD_SYNC_PORT: String(flagdSyncPort),
       LOG_LEVEL: "debug",
       ...options.env,
     },
@@ -110,12 +115,13 @@ export async function startWebProcess(options: { databaseUrl: string; env?: Reco
   capture(child, logs);
   // Live, or ready (a process started without its database is live but never ready).
   await waitFor(`${url}/api/health/${options.waitForReady === false ? "live" : "ready"}`, child, logs, 90_000);
-  return { url, child, logs };
+  return { url, child, logs, flagdSyncPort };
 }
 
 export async function startSystem(options: { databaseUrl: string; guard?: (pid: number) => void; env?: Record<string, string> }): Promise<RunningSystem> {
   ensureBuilt();
   const port = await freePort();
+  const flagdSyncPort = Number(options.env?.FLAGD_SYNC_PORT ?? (await freePort()));
   const url = `http://127.0.0.1:${port}`;
   const webLogs: string[] = [];
   const web = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/web.ts")], {
@@ -128,6 +134,7 @@ export async function startSystem(options: { databaseUrl: string; guard?: (pid: 
       FLAGPOST_PROCESS: "web",
       HOST: "127.0.0.1",
       PORT: String(port),
+      FLAGD_SYNC_PORT: String(flagdSyncPort),
       LOG_LEVEL: "debug",
       PROPAGATED_HEADERS: "traceparent,x-tenant-id",
       ...options.env,
@@ -141,6 +148,7 @@ export async function startSystem(options: { databaseUrl: string; guard?: (pid: 
   if (worker.child.pid) options.guard?.(worker.child.pid);
   return {
     url,
+    flagdSyncPort,
     web,
     worker: worker.child,
     logs: { web: webLogs, worker: worker.logs },

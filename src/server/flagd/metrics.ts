@@ -1,4 +1,4 @@
-import { counter, histogram } from "@/server/observability/metrics";
+import { counter, gauge, histogram } from "@/server/observability/metrics";
 
 export const flagdSyncRequests = counter(
   "flagsmith_flagd_sync_requests_total",
@@ -23,5 +23,28 @@ export const flagdDocumentBytes = histogram(
 export const flagdWarnings = counter(
   "flagsmith_flagd_translation_warnings_total",
   "Translation warnings in built flagd documents, by reason (regex_unsupported, identity_override_limit_exceeded, …).",
+  ["reason"],
+);
+
+export const flagdGrpcSyncRequests = counter(
+  "flagsmith_flagd_grpc_sync_requests_total",
+  "Calls to the flagd gRPC sync service (flagd.sync.v1.FlagSyncService on FLAGD_SYNC_PORT), by method (SyncFlags, FetchAllFlags, GetMetadata) and the gRPC status they were answered or refused with (OK, UNAUTHENTICATED, PERMISSION_DENIED, NOT_FOUND, UNAVAILABLE, RESOURCE_EXHAUSTED). An accepted SyncFlags stream counts OK when it opens.",
+  ["method", "code"],
+);
+
+export const flagdGrpcSyncStreams = gauge(
+  "flagsmith_flagd_grpc_sync_streams",
+  "SyncFlags streams this web process holds open (flagd daemons and in-process flagd providers waiting for documents).",
+);
+
+export const flagdGrpcSyncDocumentsPushed = counter(
+  "flagsmith_flagd_grpc_sync_documents_pushed_total",
+  "flagd documents written to SyncFlags streams, by kind: initial (the document current when a stream opened) or update (a newer document, pushed when this process started serving a new revision whose flagd document differs).",
+  ["kind"],
+);
+
+export const flagdGrpcSyncStreamsClosed = counter(
+  "flagsmith_flagd_grpc_sync_streams_closed_total",
+  "SyncFlags streams that ended, by reason: client (the client cancelled or went away), refused (its key no longer opens the environment: revoked, the organisation stopped serving flags, the integration was turned off), shutdown (this process is stopping).",
   ["reason"],
 );

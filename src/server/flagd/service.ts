@@ -10,12 +10,16 @@ import { getDb } from "@/server/db/client";
 import { projects } from "@/server/db/schema";
 import { notFound } from "@/server/errors";
 import { getLogger } from "@/server/observability/logger";
+import { grpcSyncStatus } from "./grpc-status";
 import { TRANSLATOR_VERSION } from "./translator";
 import type { FlagdDiagnostics } from "./types";
 
 const log = getLogger("flagd");
 
-/** The project's flagd integration and, per environment, what its latest flagd document looks like. */
+/**
+ * The project's flagd integration, per environment what its latest flagd document looks like, and
+ * where the answering web process serves gRPC sync (null: not served by it).
+ */
 export async function flagdStatus(projectId: number) {
   const [project] = await getDb().select({ enabled: projects.flagdEnabled }).from(projects).where(eq(projects.id, projectId));
   if (!project) throw notFound("Project");
@@ -25,7 +29,7 @@ export async function flagdStatus(projectId: number) {
       from environments e left join environment_documents d on d.environment_id = e.id
      where e.project_id = ${projectId}
      order by e.id`);
-  return { enabled: project.enabled, translatorVersion: TRANSLATOR_VERSION, environments: rows.rows };
+  return { enabled: project.enabled, translatorVersion: TRANSLATOR_VERSION, environments: rows.rows, grpcSync: grpcSyncStatus() };
 }
 
 /** Turns the integration on or off (audited); the project's environments' documents are rewritten. */

@@ -75,7 +75,8 @@ function state(): KeyCacheState {
   });
 }
 
-function parseIds(payload: string | undefined): Set<number> | null {
+/** The environment ids of a key notification (`<id>,<id>,…`); null: every environment (`*`). */
+export function parseIds(payload: string | undefined): Set<number> | null {
   if (!payload || payload === "*") return null;
   const ids = new Set<number>();
   for (const part of payload.split(",")) {

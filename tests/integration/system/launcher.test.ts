@@ -56,7 +56,7 @@ async function startLauncher() {
   const workerPort = await freePort();
   const launcher = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/launcher.ts"), "start"], {
     cwd: root,
-    env: { ...process.env, DATABASE_URL: "", FLAGPOST_DATA_DIR: dataDir, PORT: String(port), WORKER_METRICS_PORT: String(workerPort), LOG_LEVEL: "warn" },
+    env: { ...process.env, DATABASE_URL: "", FLAGPOST_DATA_DIR: dataDir, PORT: String(port), FLAGD_SYNC_PORT: String(await freePort()), WORKER_METRICS_PORT: String(workerPort), LOG_LEVEL: "warn" },
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group, like a shell job: a terminal's Ctrl-C signals the whole group.
     detached: true,
@@ -115,7 +115,7 @@ describe("launcher (npm start)", () => {
     // When a second launcher is started on the same data directory
     const second = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/launcher.ts"), "start"], {
       cwd: root,
-      env: { ...process.env, DATABASE_URL: "", FLAGPOST_DATA_DIR: dataDir, PORT: String(await freePort()), LOG_LEVEL: "warn" },
+      env: { ...process.env, DATABASE_URL: "", FLAGPOST_DATA_DIR: dataDir, PORT: String(await freePort()), FLAGD_SYNC_PORT: String(await freePort()), LOG_LEVEL: "warn" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let secondOutput = "";
@@ -175,7 +175,7 @@ describe("launcher (npm start)", () => {
     const port = await freePort();
     const npm = spawn("npm", ["start"], {
       cwd: root,
-      env: { ...process.env, DATABASE_URL: "", FLAGPOST_DATA_DIR: dataDir, PORT: String(port), WORKER_METRICS_PORT: String(await freePort()), LOG_LEVEL: "warn" },
+      env: { ...process.env, DATABASE_URL: "", FLAGPOST_DATA_DIR: dataDir, PORT: String(port), FLAGD_SYNC_PORT: String(await freePort()), WORKER_METRICS_PORT: String(await freePort()), LOG_LEVEL: "warn" },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });

@@ -1,0 +1,478 @@
+/**
+ * flagd's gRPC sync source: `flagd.sync.v1.FlagSyncService` (proto/flagd/sync/v1/sync.proto, vendored
+ * from open-feature/flagd-schemas), what the flagd daemon's `grpc` source and the in-process flagd
+ * providers (`@openfeature/flagd-provider` with `resolverType: "in-process"`, Java, Go, …) read.
+ * The transport (port, TLS, keepalive, shutdown) is api/flagd-sync-server.ts; this is the protocol.
+ *
+ * - Which environment, and may the caller read it: the providers send no credentials, only a
+ *   `selector` (the deprecated request field and, from providers of 2025 on, the `flagd-selector`
+ *   header). The selector is the environment's **server-side key** (`ser.…`); a client that can
+ *   set call metadata may send `authorization: Bearer <key>` instead (it wins over the selector).
+ *   It goes through the one environment-key gate (serving/gate.ts) exactly like
+ *   `GET /api/v1/flagd/flags.json`: missing/unknown/revoked key or the organisation stopped
+ *   serving flags → UNAUTHENTICATED (HTTP 401), a client-side key → PERMISSION_DENIED (403), the
+ *   project's flagd integration off → NOT_FOUND (404, after the key check), no document yet or
+ *   the database needed and away → UNAVAILABLE (503: providers retry).
+ * - `SyncFlags`: the environment's current flagd document at once, then each newer one. Driven by
+ *   serving/changes.ts (`onDocumentChange`): when this process starts serving a new revision, every
+ *   stream of that environment is re-authorised through the gate (synchronous when cached) and sent
+ *   the document if its bytes changed. A stream whose key no longer opens the environment (revoked
+ *   — key notifications re-check the streams of those environments at once —, organisation
+ *   stopped serving, integration off) is ended with the refusal's status. While the database is
+ *   away, streams stay open with the document they have (no new revision can appear meanwhile).
+ *   One document in flight per stream: a slow reader gets the latest document once it has read
+ *   the previous one, never a backlog.
+ * - `FetchAllFlags`: the current document (flagd's ReSync).
+ * - `GetMetadata` (deprecated): flagd answers it with its static evaluation context, which
+ *   providers merge into every evaluation context (as they do `sync_context`); Flagpost has none,
+ *   so it answers an empty struct — the flag set metadata (flagSetId, version, environment id) is
+ *   in the document's `metadata`, where providers expose it as flag metadata. Putting it into the
+ *   context would override application attributes of the same names (a `version` trait).
+ *   `sync_context` is left out of SyncFlags responses for the same reason.
+ *
+ * Served bytes: the flagd document of the revision (`flagdOf`), the very bytes the HTTP endpoint
+ * serves, protobuf-encoded once per revision and written as is to every stream (pass-through
+ * serialisers below). The key is held in memory per stream, never logged: log lines carry ids.
+ */
+import path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { runWithContext } from "@/server/observability/context";
+import { getLogger } from "@/server/observability/logger";
+import { onDocumentChange, type DocumentChange } from "@/server/serving/changes";
+import type { ServedDocument } from "@/server/serving/document-cache";
+import { DATABASE_UNAVAILABLE, DOCUMENT_NOT_AVAILABLE, INVALID_KEY, openEnvironment, STOP_SERVING, type GateOptions, type GateRefusal, type GateResult } from "@/server/serving/gate";
+import { KEY_CHANNEL, parseIds } from "@/server/serving/key-cache";
+import { subscribe } from "@/server/serving/listener";
+import { flagdGrpcSyncDocumentsPushed, flagdGrpcSyncRequests, flagdGrpcSyncStreams, flagdGrpcSyncStreamsClosed } from "./metrics";
+import { flagdOf } from "./sync";
+
+const log = getLogger("flagd");
+
+/** The metadata header flagd providers send the selector in (the request field is deprecated). */
+export const SELECTOR_HEADER = "flagd-selector";
+/** Longest provider id kept for log lines (it is free text chosen by the client). */
+const PROVIDER_ID_MAX = 64;
+
+export interface SyncFlagsRequest {
+  providerId: string;
+  selector: string;
+}
+type FetchAllFlagsRequest = SyncFlagsRequest;
+
+const PROTO_ROOT = path.join(__dirname, "proto");
+const PROTO_FILE = "flagd/sync/v1/sync.proto";
+export const SERVICE_NAME = "flagd.sync.v1.FlagSyncService";
+
+interface LoadedService {
+  definition: grpc.ServiceDefinition;
+  /** Encodes a SyncFlagsResponse / FetchAllFlagsResponse (same wire shape: field 1, the document). */
+  encodeDocument(document: string): Buffer;
+  /** The encoded GetMetadataResponse (an empty struct). */
+  metadataResponse: Buffer;
+}
+
+let loaded: LoadedService | undefined;
+
+/**
+ * The service definition from the vendored proto, with pass-through response serialisers: the
+ * handlers write bytes encoded once per revision, shared by every stream.
+ */
+export function flagSyncServiceDefinition(): LoadedService {
+  if (loaded) return loaded;
+  const packageDefinition = protoLoader.loadSync(PROTO_FILE, { includeDirs: [PROTO_ROOT], keepCase: false, defaults: true, longs: String, enums: String, oneofs: true });
+  const service = packageDefinition[SERVICE_NAME] as unknown as grpc.ServiceDefinition;
+  const passThrough = (value: Buffer) => value;
+  const definition: grpc.ServiceDefinition = {
+    SyncFlags: { ...service.SyncFlags, responseSerialize: passThrough },
+    FetchAllFlags: { ...service.FetchAllFlags, responseSerialize: passThrough },
+    GetMetadata: { ...service.GetMetadata, responseSerialize: passThrough },
+  };
+  loaded = {
+    definition,
+    encodeDocument: (document) => service.SyncFlags.responseSerialize({ flagConfiguration: document }),
+    metadataResponse: service.GetMetadata.responseSerialize({ metadata: { fields: {} } }),
+  };
+  return loaded;
+}
+
+function firstText(values: grpc.MetadataValue[]): string | null {
+  const value = values[0];
+  return typeof value === "string" ? value : null;
+}
+
+/**
+ * The environment key a call carries: `authorization: Bearer <key>` metadata if present (nothing
+ * else is read then), else the `flagd-selector` header, else the request's `selector` field; null
+ * when there is none (or the authorization is not a bearer token).
+ */
+export function credentialOf(metadata: grpc.Metadata, request: { selector?: string } | undefined): string | null {
+  const authorization = firstText(metadata.get("authorization"));
+  if (authorization !== null) {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+    return match ? match[1] : null;
+  }
+  const selector = (firstText(metadata.get(SELECTOR_HEADER)) ?? request?.selector ?? "").trim();
+  return selector === "" ? null : selector;
+}
+
+export type SyncRefusal = GateRefusal | "integration_off";
+
+export interface RefusalStatus {
+  code: grpc.status;
+  details: string;
+}
+
+/** What each refusal answers: the gRPC twin of the HTTP endpoint's 401/403/404/503. */
+export const REFUSALS: Readonly<Record<SyncRefusal, RefusalStatus>> = Object.freeze({
+  missing_key: { code: grpc.status.UNAUTHENTICATED, details: "flagd gRPC sync needs a server-side environment key (ser.…) as the selector" },
+  unknown_key: { code: grpc.status.UNAUTHENTICATED, details: INVALID_KEY },
+  stop_serving_flags: { code: grpc.status.UNAUTHENTICATED, details: STOP_SERVING },
+  server_key_required: { code: grpc.status.PERMISSION_DENIED, details: "flagd sync needs a server-side environment key (ser.…)" },
+  integration_off: { code: grpc.status.NOT_FOUND, details: "The flagd integration is not enabled for this project" },
+  document_unavailable: { code: grpc.status.UNAVAILABLE, details: DOCUMENT_NOT_AVAILABLE },
+  database_unavailable: { code: grpc.status.UNAVAILABLE, details: DATABASE_UNAVAILABLE },
+});
+
+const STOPPING: RefusalStatus = { code: grpc.status.UNAVAILABLE, details: "Flagpost is stopping: reconnect" };
+const STREAM_LIMIT: RefusalStatus = { code: grpc.status.RESOURCE_EXHAUSTED, details: "Too many flagd sync streams on this Flagpost process (FLAGD_SYNC_MAX_STREAMS)" };
+const INTERNAL: RefusalStatus = { code: grpc.status.INTERNAL, details: "Internal server error" };
+
+/** Refusals after which an open stream keeps what it has (last-good): nothing says the key is bad. */
+const TRANSIENT: ReadonlySet<SyncRefusal> = new Set(["document_unavailable", "database_unavailable"]);
+
+type Access = { ok: true; served: ServedDocument; environmentId: number } | { ok: false; reason: SyncRefusal };
+
+const SERVER_KEY_ONLY: GateOptions = Object.freeze({ serverKeyOnly: true });
+
+function afterGate(result: GateResult): Access {
+  if (!result.ok) return { ok: false, reason: result.reason };
+  // After the key check, so that "off" is not a probe for keys (as over HTTP).
+  if (!result.served.sdkExtras.flagdEnabled) return { ok: false, reason: "integration_off" };
+  return { ok: true, served: result.served, environmentId: result.key.environmentId };
+}
+
+/** The gate with flagd's rules; synchronous when the key and document are cached. */
+function access(key: string | null): Access | Promise<Access> {
+  const result = openEnvironment(key, SERVER_KEY_ONLY);
+  return result instanceof Promise ? result.then(afterGate) : afterGate(result);
+}
+
+interface Encoded {
+  etag: string;
+  /** The encoded response: the revision's flagd document (field 1). */
+  bytes: Buffer;
+}
+
+/** The revision's flagd document, protobuf-encoded once per revision. */
+function encodedOf(served: ServedDocument): Encoded {
+  return served.derived("flagd:grpc", (entry) => {
+    const flagd = flagdOf(entry);
+    return { etag: flagd.etag, bytes: flagSyncServiceDefinition().encodeDocument(flagd.document) };
+  });
+}
+
+type Method = "SyncFlags" | "FetchAllFlags" | "GetMetadata";
+
+function count(method: Method, code: grpc.status): void {
+  flagdGrpcSyncRequests.inc({ method, code: grpc.status[code] });
+}
+
+type CloseReason = "client" | "refused" | "shutdown";
+
+interface SyncStream {
+  call: grpc.ServerWritableStream<SyncFlagsRequest, Buffer>;
+  /** The credential it was opened with (memory only: re-checked before every push). */
+  key: string;
+  environmentId: number;
+  providerId: string;
+  openedAt: number;
+  /** ETag of the last document written. */
+  sentEtag: string | null;
+  /** A write is in flight; `behind` is set when a newer document arrived meanwhile. */
+  writing: boolean;
+  behind: boolean;
+  /** A gate check is pending (cold key); `recheck` when another was asked for meanwhile. */
+  checking: boolean;
+  recheck: boolean;
+  closed: boolean;
+}
+
+interface ServiceState {
+  maxStreams: number;
+  /** environment id → its open streams. */
+  streams: Map<number, Set<SyncStream>>;
+  open: number;
+  /** SyncFlags calls between arrival and the gate's answer (counted against the limit). */
+  opening: number;
+  closing: boolean;
+  /** The stream limit was hit and not yet logged as relieved (one warning per episode). */
+  saturated: boolean;
+}
+
+// Every live service of this process (one in production; tests start several) is driven by one
+// document-change handler and one key-notification subscriber.
+const services = new Set<ServiceState>();
+let registered = false;
+
+function registerOnce(): void {
+  if (registered) return;
+  registered = true;
+  // A fresh request context: the notification may run in the async context of whatever request
+  // started the document check, whose bindings the gate must not touch.
+  onDocumentChange("flagd-grpc-sync", (change: DocumentChange) =>
+    runWithContext(() => {
+      for (const state of services) for (const stream of state.streams.get(change.environmentId) ?? []) refresh(state, stream);
+    }),
+  );
+  subscribe(KEY_CHANNEL, "flagd-grpc-sync", {
+    // After every subscriber of this notification ran (the key cache forgets the keys first): the
+    // streams of those environments are re-authorised, so a revoked key's stream ends at once.
+    notify: (payload) => {
+      const ids = parseIds(payload);
+      setImmediate(() =>
+        runWithContext(() => {
+          for (const state of services) {
+            for (const [environmentId, streams] of state.streams) if (ids === null || ids.has(environmentId)) for (const stream of streams) refresh(state, stream);
+          }
+        }),
+      );
+    },
+  });
+}
+
+/** Re-authorises a stream and sends the environment's current document if it is not the one it has. */
+function refresh(state: ServiceState, stream: SyncStream): void {
+  if (stream.closed) return;
+  if (stream.checking) {
+    stream.recheck = true;
+    return;
+  }
+  let result: Access | Promise<Access>;
+  try {
+    result = access(stream.key);
+  } catch (error) {
+    log.error("grpc_sync.failed", { rpc__method: "SyncFlags", environment__id: stream.environmentId, error });
+    return;
+  }
+  if (!(result instanceof Promise)) return apply(state, stream, result);
+  stream.checking = true;
+  result.then(
+    (answer) => {
+      stream.checking = false;
+      apply(state, stream, answer);
+      if (stream.recheck) {
+        stream.recheck = false;
+        refresh(state, stream);
+      }
+    },
+    (error: unknown) => {
+      stream.checking = false;
+      log.error("grpc_sync.failed", { rpc__method: "SyncFlags", environment__id: stream.environmentId, error });
+    },
+  );
+}
+
+function apply(state: ServiceState, stream: SyncStream, result: Access): void {
+  if (stream.closed) return;
+  if (!result.ok) {
+    if (TRANSIENT.has(result.reason)) return;
+    log.info("sync_stream.refused", { environment__id: stream.environmentId, reason: result.reason });
+    endStream(state, stream, "refused", REFUSALS[result.reason]);
+    return;
+  }
+  // A key belongs to one environment for good; anything else is refused rather than followed.
+  if (result.environmentId !== stream.environmentId) {
+    endStream(state, stream, "refused", REFUSALS.unknown_key);
+    return;
+  }
+  send(state, stream, result.served);
+}
+
+function send(state: ServiceState, stream: SyncStream, served: ServedDocument): void {
+  const encoded = encodedOf(served);
+  if (encoded.etag === stream.sentEtag) return;
+  if (stream.writing) {
+    stream.behind = true;
+    return;
+  }
+  const kind = stream.sentEtag === null ? "initial" : "update";
+  stream.writing = true;
+  stream.sentEtag = encoded.etag;
+  stream.call.write(encoded.bytes, () => {
+    stream.writing = false;
+    if (stream.behind) {
+      stream.behind = false;
+      refresh(state, stream);
+    }
+  });
+  flagdGrpcSyncDocumentsPushed.inc({ kind });
+}
+
+function forget(state: ServiceState, stream: SyncStream, reason: CloseReason): boolean {
+  if (stream.closed) return false;
+  stream.closed = true;
+  const streams = state.streams.get(stream.environmentId);
+  streams?.delete(stream);
+  if (streams?.size === 0) state.streams.delete(stream.environmentId);
+  state.open--;
+  flagdGrpcSyncStreams.dec();
+  flagdGrpcSyncStreamsClosed.inc({ reason });
+  if (state.saturated && state.open < state.maxStreams) {
+    state.saturated = false;
+    log.info("sync_stream.limit_relieved", { streams__open: state.open, streams__max: state.maxStreams });
+  }
+  log.debug("sync_stream.closed", { environment__id: stream.environmentId, reason, duration__ms: Date.now() - stream.openedAt });
+  return true;
+}
+
+/** Ends a stream with a status (its documents already written are delivered first). */
+function endStream(state: ServiceState, stream: SyncStream, reason: CloseReason, status: RefusalStatus): void {
+  if (forget(state, stream, reason)) stream.call.emit("error", { code: status.code, details: status.details });
+}
+
+function refuseCall(call: grpc.ServerWritableStream<SyncFlagsRequest, Buffer>, status: RefusalStatus): void {
+  call.emit("error", { code: status.code, details: status.details });
+}
+
+function opened(state: ServiceState, call: grpc.ServerWritableStream<SyncFlagsRequest, Buffer>, key: string | null, result: Access): void {
+  if (call.cancelled) return;
+  if (state.closing) {
+    count("SyncFlags", STOPPING.code);
+    return refuseCall(call, STOPPING);
+  }
+  if (!result.ok) {
+    count("SyncFlags", REFUSALS[result.reason].code);
+    log.debug("grpc_sync.refused", { rpc__method: "SyncFlags", reason: result.reason });
+    return refuseCall(call, REFUSALS[result.reason]);
+  }
+  count("SyncFlags", grpc.status.OK);
+  const stream: SyncStream = {
+    call,
+    key: key!,
+    environmentId: result.environmentId,
+    providerId: (call.request?.providerId ?? "").slice(0, PROVIDER_ID_MAX),
+    openedAt: Date.now(),
+    sentEtag: null,
+    writing: false,
+    behind: false,
+    checking: false,
+    recheck: false,
+    closed: false,
+  };
+  let streams = state.streams.get(stream.environmentId);
+  if (!streams) state.streams.set(stream.environmentId, (streams = new Set()));
+  streams.add(stream);
+  state.open++;
+  flagdGrpcSyncStreams.inc();
+  const gone = () => forget(state, stream, "client");
+  call.on("cancelled", gone);
+  call.on("close", gone);
+  log.debug("sync_stream.opened", { environment__id: stream.environmentId, provider__id: stream.providerId || undefined, streams__open: state.open });
+  // Through the same path as every push: the gate again (synchronous now) and the newest document,
+  // so a revision that became current while the gate was answering is not missed.
+  refresh(state, stream);
+}
+
+function failed(method: Method, error: unknown): RefusalStatus {
+  log.error("grpc_sync.failed", { rpc__method: method, error });
+  count(method, INTERNAL.code);
+  return INTERNAL;
+}
+
+export interface FlagSyncService {
+  definition: grpc.ServiceDefinition;
+  implementation: grpc.UntypedServiceImplementation;
+  /** SyncFlags streams open now. */
+  openStreams(): number;
+  /** Ends every open stream with UNAVAILABLE (clients reconnect, to another process or this one restarted) and refuses new ones. */
+  closeAll(): number;
+}
+
+/** The FlagSyncService of one gRPC server: at most `maxStreams` SyncFlags streams at a time. */
+export function createFlagSyncService(options: { maxStreams: number }): FlagSyncService {
+  const { definition, metadataResponse } = flagSyncServiceDefinition();
+  const state: ServiceState = { maxStreams: options.maxStreams, streams: new Map(), open: 0, opening: 0, closing: false, saturated: false };
+  services.add(state);
+  registerOnce();
+
+  const syncFlags = (call: grpc.ServerWritableStream<SyncFlagsRequest, Buffer>) =>
+    runWithContext(() => {
+      if (state.closing) {
+        count("SyncFlags", STOPPING.code);
+        return refuseCall(call, STOPPING);
+      }
+      if (state.open + state.opening >= state.maxStreams) {
+        count("SyncFlags", STREAM_LIMIT.code);
+        if (!state.saturated) {
+          state.saturated = true;
+          log.warn("sync_stream.limit_reached", { streams__open: state.open, streams__max: state.maxStreams });
+        }
+        return refuseCall(call, STREAM_LIMIT);
+      }
+      const key = credentialOf(call.metadata, call.request);
+      let result: Access | Promise<Access>;
+      try {
+        result = access(key);
+      } catch (error) {
+        return refuseCall(call, failed("SyncFlags", error));
+      }
+      if (!(result instanceof Promise)) return opened(state, call, key, result);
+      state.opening++;
+      result.then(
+        (answer) => {
+          state.opening--;
+          opened(state, call, key, answer);
+        },
+        (error: unknown) => {
+          state.opening--;
+          refuseCall(call, failed("SyncFlags", error));
+        },
+      );
+    });
+
+  const fetchAllFlags = (call: grpc.ServerUnaryCall<FetchAllFlagsRequest, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
+    runWithContext(() => {
+      const answer = (result: Access) => {
+        if (!result.ok) {
+          const status = REFUSALS[result.reason];
+          count("FetchAllFlags", status.code);
+          log.debug("grpc_sync.refused", { rpc__method: "FetchAllFlags", reason: result.reason });
+          return callback({ code: status.code, details: status.details });
+        }
+        count("FetchAllFlags", grpc.status.OK);
+        callback(null, encodedOf(result.served).bytes);
+      };
+      try {
+        const result = access(credentialOf(call.metadata, call.request));
+        if (result instanceof Promise) result.then(answer, (error: unknown) => callback(failed("FetchAllFlags", error)));
+        else answer(result);
+      } catch (error) {
+        callback(failed("FetchAllFlags", error));
+      }
+    });
+
+  const getMetadata = (_call: grpc.ServerUnaryCall<unknown, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+    // flagd's static evaluation context: Flagpost has none (see the module comment).
+    count("GetMetadata", grpc.status.OK);
+    callback(null, metadataResponse);
+  };
+
+  return {
+    definition,
+    implementation: { SyncFlags: syncFlags, FetchAllFlags: fetchAllFlags, GetMetadata: getMetadata } as grpc.UntypedServiceImplementation,
+    openStreams: () => state.open,
+    closeAll() {
+      state.closing = true;
+      services.delete(state);
+      let ended = 0;
+      for (const streams of [...state.streams.values()]) {
+        for (const stream of [...streams]) {
+          endStream(state, stream, "shutdown", STOPPING);
+          ended++;
+        }
+      }
+      return ended;
+    },
+  };
+}
