@@ -12,7 +12,7 @@
  * `@openfeature/flagsmith-provider` 0.1 (`FlagsmithOpenFeatureProvider` around a flagsmith-nodejs
  * client)). The Node snippet is run by the e2e suite against a live instance.
  *
- * EXTENSION POINT — adding a protocol (OFREP, flagd gRPC sync, …): write a `SectionBuilder`
+ * EXTENSION POINT — adding a protocol (OFREP, …; flagd gRPC sync is one): write a `SectionBuilder`
  * (`(context) => ConnectSection | null`, null when it does not apply, e.g. a protocol the project
  * has not turned on) and append it to `SECTION_BUILDERS` below. `connectSnippets(instance,
  * environment)` returns the sections in that order; the Connect page renders whatever it returns
@@ -23,6 +23,14 @@
 export interface ConnectInstance {
   /** e.g. `https://flags.example.com` (no trailing slash). */
   origin: string;
+  /** Where the web process serves flagd gRPC sync (`flagd.status`'s `grpcSync`); absent or null: not served. */
+  flagdSync?: FlagdSyncAddress | null;
+}
+
+/** flagd gRPC sync of an instance: on the origin's host name, at its own port. */
+export interface FlagdSyncAddress {
+  port: number;
+  tls: boolean;
 }
 
 export interface ConnectEnvironment {
@@ -63,6 +71,8 @@ export interface SectionContext {
   /** `<origin>/api/v1/` — what every Flagsmith SDK calls its API URL. */
   apiUrl: string;
   origin: string;
+  /** flagd gRPC sync of the instance, if it serves it. */
+  flagdSync: FlagdSyncAddress | null;
   environment: ConnectEnvironment;
   clientKey: string;
   serverKey: string;
@@ -83,6 +93,47 @@ export function apiUrlOf(instance: ConnectInstance): string {
 export function flagdStartCommand(instance: ConnectInstance, serverKey: string = SERVER_KEY_PLACEHOLDER): string {
   const sources = JSON.stringify([{ uri: `${instance.origin.replace(/\/+$/, "")}/api/v1/flagd/flags.json`, provider: "http", authHeader: `Bearer ${serverKey}`, interval: 5 }]);
   return `flagd start --sources='${sources}'`;
+}
+
+/** The host name gRPC clients use for this instance: the origin's (without brackets for IPv6). */
+export function grpcHostOf(instance: ConnectInstance): string {
+  return new URL(instance.origin).hostname.replace(/^\[(.*)\]$/, "$1");
+}
+
+/** `host:port` as flagd's `grpc` source and gRPC targets write it. */
+function grpcTarget(instance: ConnectInstance, sync: FlagdSyncAddress): string {
+  const host = grpcHostOf(instance);
+  return `${host.includes(":") ? `[${host}]` : host}:${sync.port}`;
+}
+
+/** flagd started against this instance's gRPC sync (documents pushed as they are published); the selector is the server key. */
+export function flagdGrpcStartCommand(instance: ConnectInstance, sync: FlagdSyncAddress, serverKey: string = SERVER_KEY_PLACEHOLDER): string {
+  const sources = JSON.stringify([{ uri: grpcTarget(instance, sync), provider: "grpc", ...(sync.tls ? { tls: true } : {}), selector: serverKey }]);
+  return `flagd start --sources='${sources}'`;
+}
+
+/** The official Node.js flagd provider evaluating in-process, synced from this instance over gRPC. */
+export function flagdInProcessSnippet(instance: ConnectInstance, sync: FlagdSyncAddress, serverKey: string = SERVER_KEY_PLACEHOLDER, feature = "my_feature"): string {
+  return `import { OpenFeature } from "@openfeature/server-sdk";
+import { FlagdProvider } from "@openfeature/flagd-provider";
+
+await OpenFeature.setProviderAndWait(
+  new FlagdProvider({
+    resolverType: "in-process",
+    host: "${grpcHostOf(instance)}",
+    port: ${sync.port},
+    tls: ${sync.tls},
+    selector: "${serverKey}",
+  }),
+);
+
+// The targeting key is the identity; traits are top-level attributes.
+const client = OpenFeature.getClient();
+const details = await client.getStringDetails("${feature}", "off", { targetingKey: "user-123", plan: "beta" });
+console.log(details.value, details.reason);
+
+// Flagpost pushes every change: later evaluations see it at once (PROVIDER_CONFIGURATION_CHANGED).
+await OpenFeature.close(); // when your process stops`;
 }
 
 const SERVER_SIDE_DOCS = "https://docs.flagsmith.com/clients/server-side";
@@ -539,14 +590,46 @@ const flagd: SectionBuilder = ({ origin, serverKey, environment }) => ({
   ],
 });
 
+const flagdInProcess: SectionBuilder = ({ origin, flagdSync, serverKey, environment, feature }) => {
+  if (!flagdSync) return null;
+  const instance = { origin };
+  return {
+    id: "flagd-grpc",
+    title: "flagd in-process (gRPC sync)",
+    keyKind: "server",
+    install: "npm install @openfeature/server-sdk @openfeature/flagd-provider",
+    docsUrl: "https://flagd.dev/providers/nodejs/",
+    summary: environment.flagdEnabled
+      ? "OpenFeature's flagd providers evaluate in your process from a document Flagpost pushes over gRPC as soon as it changes (flagd itself can read the same stream)."
+      : "Turn on Project settings → flagd first: until then gRPC sync answers NOT_FOUND.",
+    snippets: [
+      {
+        id: "flagd-grpc-node",
+        label: "Node.js provider",
+        language: "JavaScript (ES module)",
+        code: flagdInProcessSnippet(instance, flagdSync, serverKey, feature),
+        note: `The selector is the server-side key: keep it secret${flagdSync.tls ? "" : ", and this port on a private network (or set FLAGD_SYNC_TLS_CERT_FILE and FLAGD_SYNC_TLS_KEY_FILE)"}. The provider also reports it as each evaluation's flag metadata "scope".`,
+      },
+      {
+        id: "flagd-grpc-daemon",
+        label: "flagd gRPC sync",
+        language: "Shell",
+        code: flagdGrpcStartCommand(instance, flagdSync, serverKey),
+        note: "flagd keeps one stream open and gets each new document as it is published, instead of polling.",
+      },
+    ],
+  };
+};
+
 /** The catalogue, in display order: client-side SDKs, server-side SDKs, OpenFeature, flagd. Append new protocols here. */
-export const SECTION_BUILDERS: readonly SectionBuilder[] = [javascript, react, swift, kotlin, flutter, node, python, go, java, dotnet, ruby, php, openFeature, flagd];
+export const SECTION_BUILDERS: readonly SectionBuilder[] = [javascript, react, swift, kotlin, flutter, node, python, go, java, dotnet, ruby, php, openFeature, flagd, flagdInProcess];
 
 /** Every connect section for an environment of this instance (the extension point: see the module comment). */
 export function connectSnippets(instance: ConnectInstance, environment: ConnectEnvironment, builders: readonly SectionBuilder[] = SECTION_BUILDERS): ConnectSection[] {
   const context: SectionContext = {
     apiUrl: apiUrlOf(instance),
     origin: instance.origin.replace(/\/+$/, ""),
+    flagdSync: instance.flagdSync ?? null,
     environment,
     clientKey: environment.clientKey,
     serverKey: SERVER_KEY_PLACEHOLDER,

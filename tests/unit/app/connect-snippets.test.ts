@@ -7,6 +7,8 @@ import { describe, expect, it } from "vitest";
 import {
   apiUrlOf,
   connectSnippets,
+  flagdGrpcStartCommand,
+  flagdInProcessSnippet,
   flagdStartCommand,
   SECTION_BUILDERS,
   SERVER_KEY_PLACEHOLDER,
@@ -107,6 +109,32 @@ describe("connect snippets", () => {
     expect(flagd.summary).toContain("Project settings → flagd");
   });
 
+  it("connectSnippets__instanceServingGrpcSync__inProcessProviderAndFlagdGrpcSnippetsOnItsPort", () => {
+    // Given an instance whose web process serves flagd gRPC sync on 8015 (plaintext), and one on 9443 with TLS
+    const plain = { ...instance, flagdSync: { port: 8015, tls: false } };
+    const tls = { origin: "https://[2001:db8::1]", flagdSync: { port: 9443, tls: true } };
+
+    // When the catalogue is built
+    const sections = connectSnippets(plain, environment);
+    const section = sections.find((s) => s.id === "flagd-grpc")!;
+    const code = (id: string) => section.snippets.find((s) => s.id === id)!.code;
+
+    // Then the last section is the in-process provider and flagd's grpc source, with the server key as selector
+    expect(sections.at(-1)).toBe(section);
+    expect(section.keyKind).toBe("server");
+    expect(code("flagd-grpc-node")).toBe(flagdInProcessSnippet(plain, plain.flagdSync, SERVER_KEY_PLACEHOLDER, "new_checkout"));
+    expect(code("flagd-grpc-node")).toContain('resolverType: "in-process",\n    host: "flags.example.com",\n    port: 8015,\n    tls: false,\n    selector: "ser.YOUR_SERVER_KEY",');
+    expect(code("flagd-grpc-node")).toContain('client.getStringDetails("new_checkout", "off", { targetingKey: "user-123", plan: "beta" })');
+    expect(code("flagd-grpc-daemon")).toBe(`flagd start --sources='[{"uri":"flags.example.com:8015","provider":"grpc","selector":"ser.YOUR_SERVER_KEY"}]'`);
+    expect(section.snippets[0].note).toContain("private network");
+    // …TLS and IPv6 hosts are written as flagd and grpc-js expect them
+    expect(flagdGrpcStartCommand(tls, tls.flagdSync)).toBe(`flagd start --sources='[{"uri":"[2001:db8::1]:9443","provider":"grpc","tls":true,"selector":"ser.YOUR_SERVER_KEY"}]'`);
+    expect(flagdInProcessSnippet(tls, tls.flagdSync)).toContain('host: "2001:db8::1",\n    port: 9443,\n    tls: true,');
+    // …the section says to turn the integration on when it is off, and is absent when gRPC sync is not served
+    expect(connectSnippets(plain, { ...environment, flagdEnabled: false }).find((s) => s.id === "flagd-grpc")!.summary).toContain("Project settings → flagd");
+    expect(connectSnippets({ ...instance, flagdSync: null }, environment).map((s) => s.id)).not.toContain("flagd-grpc");
+  });
+
   it("connectSnippets__extraBuilder__appendedWhereItIsListed", () => {
     // Given a protocol added at the extension point (as OFREP will be), and one that does not apply
     const ofrep: SectionBuilder = ({ origin, serverKey }) => ({
@@ -120,8 +148,8 @@ describe("connect snippets", () => {
     });
     const never: SectionBuilder = () => null;
 
-    // When the catalogue is built with them
-    const sections = connectSnippets(instance, environment, [...SECTION_BUILDERS, ofrep, never]);
+    // When the catalogue is built with them (for an instance serving every protocol listed)
+    const sections = connectSnippets({ ...instance, flagdSync: { port: 8015, tls: false } }, environment, [...SECTION_BUILDERS, ofrep, never]);
 
     // Then the new section comes last, filled in, and the inapplicable one is left out
     expect(sections.at(-1)!.id).toBe("ofrep");

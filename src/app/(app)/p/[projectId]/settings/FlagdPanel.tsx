@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { flagdStartCommand, SERVER_KEY_PLACEHOLDER } from "@/app/_components/connect-snippets";
+import { flagdGrpcStartCommand, flagdInProcessSnippet, flagdStartCommand, SERVER_KEY_PLACEHOLDER } from "@/app/_components/connect-snippets";
 import { Button, ErrorState, Loading, SettingRow, Switch, formatDate, useToast } from "@/app/_components/ui";
 import { useTRPC } from "@/app/_trpc/client";
 import type { FeatureDiagnostics, FlagdDiagnostics } from "@/server/flagd/types";
@@ -59,6 +59,7 @@ export function FlagdPanel({ projectId }: { projectId: number }) {
                     </a>
                   </p>
                 </div>
+                <GrpcSyncSection origin={origin} status={status.data.grpcSync} />
                 <table className="table" aria-label="flagd documents per environment">
                   <thead>
                     <tr>
@@ -101,6 +102,38 @@ export function FlagdPanel({ projectId }: { projectId: number }) {
           </>
         )}
       </div>
+    </section>
+  );
+}
+
+/** flagd gRPC sync as this web process serves it: where, and how in-process providers and flagd read it. */
+function GrpcSyncSection({ origin, status }: { origin: string; status: { host: string; port: number; tls: boolean; defaultPortTaken: boolean } | null }) {
+  return (
+    <section className="stack" aria-labelledby="flagd-grpc-heading">
+      <strong id="flagd-grpc-heading">In-process providers (gRPC sync)</strong>
+      {status ? (
+        <>
+          <p className="muted small" style={{ margin: 0 }}>
+            This web process serves <code>flagd.sync.v1.FlagSyncService</code> on{" "}
+            <code>
+              {status.host}:{status.port}
+            </code>{" "}
+            ({status.tls ? "TLS" : "plaintext: keep the port on a private network, or set FLAGD_SYNC_TLS_CERT_FILE and FLAGD_SYNC_TLS_KEY_FILE"}). Each change is pushed as soon as it is published;
+            the selector is the environment&apos;s server-side key.
+            {status.defaultPortTaken ? " The default port 8015 was taken when it started, so it chose this one: set FLAGD_SYNC_PORT to fix it." : null}
+          </p>
+          <pre className="code-block" role="group" aria-label="Node.js in-process provider" tabIndex={0}>
+            {flagdInProcessSnippet({ origin }, status)}
+          </pre>
+          <pre className="code-block" role="group" aria-label="flagd gRPC sync command" tabIndex={0}>
+            {flagdGrpcStartCommand({ origin }, status)}
+          </pre>
+        </>
+      ) : (
+        <p className="muted small" style={{ margin: 0 }}>
+          Not served by this web process: <code>FLAGD_SYNC_PORT=0</code>, or <code>npm run dev</code> (gRPC sync runs with <code>npm start</code> and <code>npm run start:web</code>).
+        </p>
+      )}
     </section>
   );
 }

@@ -33,7 +33,8 @@ export default function ConnectPage() {
   if (environment.isPending || flagd.isPending || features.isPending || origin === null) return <Loading />;
   if (environment.isError) return <ErrorState error={environment.error} retry={() => environment.refetch()} />;
   const env = environment.data;
-  const instance = { origin };
+  const grpcSync = flagd.data?.grpcSync;
+  const instance = { origin, flagdSync: grpcSync ? { port: grpcSync.port, tls: grpcSync.tls } : null };
   const sections = connectSnippets(instance, {
     name: env.name,
     clientKey: env.apiKey,
