@@ -5,6 +5,8 @@ import { describe, expect, it } from "vitest";
 
 type Service = {
   image?: string;
+  profiles?: string[];
+  restart?: string;
   command?: string[] | string;
   depends_on?: Record<string, { condition: string }>;
   environment?: Record<string, string>;
@@ -24,9 +26,11 @@ describe("docker-compose.yml", () => {
   it("stack__services__postgresWebWorkerBootstrapAndUpstreamFlagd", () => {
     // Given the compose file
     // When its services are listed
-    // Then it defines the whole local stack with the upstream flagd image
-    expect(Object.keys(compose.services).sort()).toEqual(["bootstrap", "flagd", "migrate", "postgres", "web", "worker"]);
+    // Then it defines the whole local stack with the upstream flagd image (and, behind a profile, a flagd fed over gRPC sync)
+    expect(Object.keys(compose.services).sort()).toEqual(["bootstrap", "flagd", "flagd-grpc", "migrate", "postgres", "web", "worker"]);
     expect(compose.services.flagd.image).toMatch(/^ghcr\.io\/open-feature\/flagd:v\d+\.\d+\.\d+$/);
+    expect(compose.services["flagd-grpc"].image).toBe(compose.services.flagd.image);
+    expect(compose.services.flagd.profiles).toBeUndefined();
   });
 
   it("flagd__sources__pollsFlagpostWithTheBootstrappedServerKeyAsBearer", () => {
@@ -43,6 +47,30 @@ describe("docker-compose.yml", () => {
     expect(sources).toEqual([{ uri: "http://web:3000/api/v1/flagd/flags.json", provider: "http", authHeader: `Bearer ${apiKey}`, interval: 5 }]);
     expect(apiKey).toMatch(/^ser\./);
     expect(bootstrap.slice(0, 3)).toEqual(["npm", "run", "bootstrap:flagd"]);
+  });
+
+  it("flagdGrpc__profileGrpcSync__readsFlagpostsSyncServiceWithTheBootstrappedServerKeyAsSelector", () => {
+    // Given the optional gRPC-fed flagd, the web service and the bootstrap's command
+    const { web, bootstrap } = compose.services;
+    const flagdGrpc = compose.services["flagd-grpc"];
+    const command = (flagdGrpc.command as string[]).map(interpolate);
+    const apiKey = (bootstrap.command as string[]).map(interpolate)[(bootstrap.command as string[]).indexOf("--api-key") + 1];
+
+    // When its sources JSON, profile, ports and start order are read
+    const sources = JSON.parse(command[command.indexOf("--sources") + 1]) as unknown[];
+
+    // Then it runs only with `--profile grpc-sync`, reads web:8015 (the web's FLAGD_SYNC_PORT on 0.0.0.0) as a grpc
+    // source with the server key as selector, on host ports that do not clash with the HTTP-fed flagd
+    expect(flagdGrpc.profiles).toEqual(["grpc-sync"]);
+    expect(command[0]).toBe("start");
+    expect(sources).toEqual([{ uri: "web:8015", provider: "grpc", selector: apiKey }]);
+    expect(web.environment).toMatchObject({ HOST: "0.0.0.0", FLAGD_SYNC_PORT: "8015" });
+    expect(flagdGrpc.ports).toEqual(["8023:8013", "8026:8016"]);
+    expect(flagdGrpc.ports!.filter((port) => compose.services.flagd.ports!.includes(port))).toEqual([]);
+    expect(flagdGrpc.depends_on).toMatchObject({ web: { condition: "service_healthy" }, bootstrap: { condition: "service_completed_successfully" } });
+    expect(flagdGrpc.restart).toBe("on-failure");
+    // and the host reaches the web's sync port on its loopback only (the selector is a key, the port plaintext)
+    expect(web.ports).toContain("127.0.0.1:8015:8015");
   });
 
   it("flagd__startOrder__waitsForHealthyWebAndCompletedBootstrap", () => {
