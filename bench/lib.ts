@@ -80,6 +80,8 @@ export function treeCpuSeconds(rootPid: number): number {
 
 export interface BenchSystem {
   url: string;
+  /** The web process's flagd gRPC sync port (127.0.0.1). */
+  flagdSyncPort: number;
   databaseUrl: string;
   webPid: number;
   stop(): Promise<void>;
@@ -100,6 +102,7 @@ export async function startBenchSystem(env: Record<string, string> = {}): Promis
   const system = await startSystem({ databaseUrl: database.url, guard: (pid) => database.guard(pid), env: { LOG_LEVEL: "warn", ...env } });
   return {
     url: system.url,
+    flagdSyncPort: system.flagdSyncPort,
     databaseUrl: database.url,
     webPid: system.web.pid!,
     async stop() {
