@@ -41,6 +41,8 @@ export interface FlagdSyncServerOptions {
   tls?: { certFile?: string; keyFile?: string };
   maxStreams: number;
   keepaliveMs: number;
+  /** How often open streams are re-authorised without a document change (tests shorten it; default 60 s). */
+  reauthoriseMs?: number;
 }
 
 export interface FlagdSyncServer {
@@ -82,7 +84,7 @@ function isAddressInUse(error: Error): boolean {
 export async function startFlagdSyncServer(options: FlagdSyncServerOptions): Promise<FlagdSyncServer | null> {
   if (options.port === 0) return null;
   const { credentials, tls } = credentialsOf(options.tls);
-  const service = createFlagSyncService({ maxStreams: options.maxStreams });
+  const service = createFlagSyncService({ maxStreams: options.maxStreams, reauthoriseMs: options.reauthoriseMs });
   const server = new grpc.Server({
     ...(options.keepaliveMs > 0 ? { "grpc.keepalive_time_ms": options.keepaliveMs, "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS } : {}),
     "grpc.max_connection_idle_ms": MAX_CONNECTION_IDLE_MS,

@@ -17,8 +17,9 @@
  *   serving/changes.ts (`onDocumentChange`): when this process starts serving a new revision, every
  *   stream of that environment is re-authorised through the gate (synchronous when cached) and sent
  *   the document if its bytes changed. A stream whose key no longer opens the environment (revoked
- *   — key notifications re-check the streams of those environments at once —, organisation
- *   stopped serving, integration off) is ended with the refusal's status. While the database is
+ *   — key notifications re-check the streams of those environments at once —, expired — every
+ *   stream is re-checked each minute —, organisation stopped serving, integration off) is ended
+ *   with the refusal's status. While the database is
  *   away, streams stay open with the document they have (no new revision can appear meanwhile).
  *   One document in flight per stream: a slow reader gets the latest document once it has read
  *   the previous one, never a backlog.
@@ -53,6 +54,12 @@ const log = getLogger("flagd");
 export const SELECTOR_HEADER = "flagd-selector";
 /** Longest provider id kept for log lines (it is free text chosen by the client). */
 const PROVIDER_ID_MAX = 64;
+/**
+ * Every open stream is re-authorised at least this often, without a document change: a key that
+ * expires (no notification announces that) ends its streams within this long. Cheap: a cache hit
+ * per stream, nothing sent when the document is the one it has.
+ */
+export const REAUTHORISE_INTERVAL_MS = 60_000;
 
 export interface SyncFlagsRequest {
   providerId: string;
@@ -208,6 +215,8 @@ interface ServiceState {
   closing: boolean;
   /** The stream limit was hit and not yet logged as relieved (one warning per episode). */
   saturated: boolean;
+  /** Re-authorises every open stream periodically (cleared by closeAll). */
+  reauthorising: NodeJS.Timeout | undefined;
 }
 
 // Every live service of this process (one in production; tests start several) is driven by one
@@ -389,12 +398,25 @@ export interface FlagSyncService {
   closeAll(): number;
 }
 
+/** Re-authorises every open stream of a service (sending nothing when its document is the one it has). */
+function reauthoriseAll(state: ServiceState): void {
+  for (const streams of [...state.streams.values()]) for (const stream of [...streams]) refresh(state, stream);
+}
+
+export interface FlagSyncServiceOptions {
+  maxStreams: number;
+  /** How often every open stream is re-authorised without a document change (default REAUTHORISE_INTERVAL_MS). */
+  reauthoriseMs?: number;
+}
+
 /** The FlagSyncService of one gRPC server: at most `maxStreams` SyncFlags streams at a time. */
-export function createFlagSyncService(options: { maxStreams: number }): FlagSyncService {
+export function createFlagSyncService(options: FlagSyncServiceOptions): FlagSyncService {
   const { definition, metadataResponse } = flagSyncServiceDefinition();
-  const state: ServiceState = { maxStreams: options.maxStreams, streams: new Map(), open: 0, opening: 0, closing: false, saturated: false };
+  const state: ServiceState = { maxStreams: options.maxStreams, streams: new Map(), open: 0, opening: 0, closing: false, saturated: false, reauthorising: undefined };
   services.add(state);
   registerOnce();
+  state.reauthorising = setInterval(() => runWithContext(() => reauthoriseAll(state)), options.reauthoriseMs ?? REAUTHORISE_INTERVAL_MS);
+  state.reauthorising.unref();
 
   const syncFlags = (call: grpc.ServerWritableStream<SyncFlagsRequest, Buffer>) =>
     runWithContext(() => {
@@ -464,6 +486,7 @@ export function createFlagSyncService(options: { maxStreams: number }): FlagSync
     openStreams: () => state.open,
     closeAll() {
       state.closing = true;
+      clearInterval(state.reauthorising);
       services.delete(state);
       let ended = 0;
       for (const streams of [...state.streams.values()]) {

@@ -9,17 +9,22 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { OpenFeature, ProviderStatus } from "@openfeature/server-sdk";
+import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getDb } from "../../../src/server/db/client";
+import { environmentApiKeys } from "../../../src/server/db/schema";
 import { FlagdSyncPortTakenError, startFlagdSyncServer, type FlagdSyncServer, type FlagdSyncServerOptions } from "../../../src/server/api/flagd-sync-server";
 import { freePort } from "../../../src/server/db/embedded";
 import { grpcSyncStatus } from "../../../src/server/flagd/grpc-status";
 import { stopServing } from "../../../src/server/serving/gate";
 import { waitForDocuments } from "../support/documents";
 import { codeOf, fetchAll, grpc, inProcessProvider, openSync, syncClient } from "../support/flagd-sync";
-import { captureLogs, projectWithEnvironments, signUpUser } from "../support/fixtures";
+import { captureLogs, projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
 import { startTestWorker } from "../support/worker";
 
 let serverKey: string;
+let user: TestUser;
+let environmentId: number;
 const servers: FlagdSyncServer[] = [];
 
 const OPTIONS: Omit<FlagdSyncServerOptions, "port" | "portExplicit"> = { host: "127.0.0.1", maxStreams: 100, keepaliveMs: 30_000 };
@@ -39,8 +44,9 @@ async function blockPort(): Promise<{ port: number; close: () => Promise<void> }
 
 beforeAll(async () => {
   await startTestWorker();
-  const user = await signUpUser();
+  user = await signUpUser();
   const { project, environments: [environment] } = await projectWithEnvironments(user, ["Production"]);
+  environmentId = environment.id;
   await user.caller.flagd.setEnabled({ projectId: project.id, enabled: true });
   await user.caller.features.create({ projectId: project.id, name: "banner", initialValue: "hello", defaultEnabled: true });
   serverKey = (await user.caller.environments.createServerKey({ environmentId: environment.id, name: "sync" })).key;
@@ -141,6 +147,32 @@ describe("flagd gRPC sync server", () => {
     expect(server.openStreams()).toBe(2);
     expect(logs.events("sync_stream.limit_reached")).toHaveLength(1);
     logs.stop();
+    client.close();
+  });
+
+  it("syncFlags__keyReachesItsExpiryWithoutAnyChange__streamEndedUnauthenticatedAtTheNextReauthorisation", { timeout: 60_000 }, async () => {
+    // Given a server re-authorising its streams every 200 ms, a server key expiring in 2 s (set before its
+    // first use, as an expiry is), and two streams: one opened with that key, one with a key that does not expire
+    const server = await start({ port: await freePort(), reauthoriseMs: 200 });
+    const expiring = await user.caller.environments.createServerKey({ environmentId, name: "expiring" });
+    const expiresAt = Date.now() + 2_000;
+    await getDb().update(environmentApiKeys).set({ expiresAt: new Date(expiresAt) }).where(eq(environmentApiKeys.id, expiring.id));
+    const client = syncClient(server.port);
+    const doomed = openSync(client, { selector: expiring.key });
+    const kept = openSync(client, { selector: serverKey });
+    await Promise.all([doomed.message(0), kept.message(0)]);
+
+    // When the expiry passes, with no document change and no key notification
+    const ended = await doomed.ended;
+
+    // Then the expiring key's stream is ended UNAUTHENTICATED within one interval of its expiry, the other stays open
+    expect(ended).toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt);
+    expect(Date.now() - expiresAt).toBeLessThan(2_000);
+    expect(doomed.messages).toHaveLength(1);
+    expect(kept.status).toBeNull();
+    expect(server.openStreams()).toBe(1);
+    kept.cancel();
     client.close();
   });
 
