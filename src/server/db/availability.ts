@@ -148,7 +148,8 @@ export function setDatabaseProber(prober: () => Promise<unknown>): void {
 
 /**
  * Errors that say the server cannot be reached at all (as opposed to one connection having been
- * closed: terminated by an administrator, a pooler, a restart in progress — a probe decides those).
+ * closed — terminated by an administrator, a pooler, a restart in progress — or one statement having
+ * run past the statement timeout on a server that answers: a probe decides those).
  */
 const HARD_CODES = new Set(["57P03", "53300", "ECONNREFUSED", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 const HARD_MESSAGES = ["timeout exceeded when trying to connect", "Query read timeout", "Connection terminated due to connection timeout", "the database system is"];
@@ -159,7 +160,7 @@ function isHard(error: unknown): boolean {
     if (typeof current === "object" && current !== null) {
       const { code, message } = current as { code?: unknown; message?: unknown };
       if (current instanceof DatabaseUnavailableError) return true;
-      if (typeof code === "string" && (HARD_CODES.has(code) || code === "57014")) return true;
+      if (typeof code === "string" && HARD_CODES.has(code)) return true;
       if (typeof message === "string" && HARD_MESSAGES.some((fragment) => message.includes(fragment))) return true;
     }
     current = (current as { cause?: unknown }).cause;
