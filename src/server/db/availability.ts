@@ -40,7 +40,8 @@ function signal(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-const state = () => slot.getOrCreate(() => ({ down: false, since: 0, wentDown: signal(), probe: null, checking: false, prober: null, watchers: new Map() }));
+const createState = (): AvailabilityState => ({ down: false, since: 0, wentDown: signal(), probe: null, checking: false, prober: null, watchers: new Map() });
+const state = () => slot.getOrCreate(createState);
 
 const UNAVAILABLE_CODES = new Set([
   "57P01", // admin_shutdown
