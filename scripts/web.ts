@@ -19,6 +19,7 @@ import { flushLogs, getLogger } from "../src/server/observability/logger";
 import { shutdownTracing } from "../src/server/observability/tracing";
 import { stopServing } from "../src/server/serving/gate";
 import { markStopping } from "../src/server/serving/health";
+import { closeOpenFeatureClient, getOpenFeatureClient } from "../src/server/rollouts/client";
 
 const log = getLogger("http");
 
@@ -35,6 +36,8 @@ async function main(): Promise<void> {
     maxStreams: config.flagdSyncMaxStreams,
     keepaliveMs: config.flagdSyncKeepaliveMs,
   });
+  // Flagpost's own flags (docs/rollouts.md): loaded before the first request.
+  getOpenFeatureClient();
   const web = await startWebServer({ dir: path.resolve(__dirname, ".."), host, port });
   log.info("server.started", { url: web.url });
   let stopping = false;
@@ -48,6 +51,7 @@ async function main(): Promise<void> {
     try {
       const [drained] = await Promise.all([web.close(config.shutdownTimeoutMs), flagdSync?.close(config.shutdownTimeoutMs)]);
       await stopServing();
+      await closeOpenFeatureClient();
       await closeDb();
       await shutdownTracing();
       log.info("server.stopped", { drained, duration__ms: Date.now() - started });
