@@ -12,13 +12,16 @@
  *   `GET /api/v1/flagd/flags.json`: missing/unknown/revoked key or the organisation stopped
  *   serving flags → UNAUTHENTICATED (HTTP 401), a client-side key → PERMISSION_DENIED (403), the
  *   project's flagd integration off → NOT_FOUND (404, after the key check), no document yet or
- *   the database needed and away → UNAVAILABLE (503: providers retry).
+ *   the database needed and away → UNAVAILABLE (503: providers retry). Between the key check and
+ *   the integration's: Flagpost's own rollout gate `flagd_grpc_sync` for the key's organisation
+ *   (docs/rollouts.md); closed → UNIMPLEMENTED, what a server without this service answers.
  * - `SyncFlags`: the environment's current flagd document at once, then each newer one. Driven by
  *   serving/changes.ts (`onDocumentChange`): when this process starts serving a new revision, every
  *   stream of that environment is re-authorised through the gate (synchronous when cached) and sent
  *   the document if its bytes changed. A stream whose key no longer opens the environment (revoked
- *   — key notifications re-check the streams of those environments at once —, expired — every
- *   stream is re-checked each minute —, organisation stopped serving, integration off) is ended
+ *   — key notifications re-check the streams of those environments at once —, expired or the
+ *   rollout gate closed — every stream is re-checked each minute —, organisation stopped serving,
+ *   integration off) is ended
  *   with the refusal's status. While the database is
  *   away, streams stay open with the document they have (no new revision can appear meanwhile).
  *   One document in flight per stream: a slow reader gets the latest document once it has read
@@ -29,6 +32,8 @@
  *   so it answers an empty struct — the flag set metadata (flagSetId, version, environment id) is
  *   in the document's `metadata`, where providers expose it as flag metadata. Putting it into the
  *   context would override application attributes of the same names (a `version` trait).
+ *   Its request has no selector: a call with a key in its metadata is checked like the others, one
+ *   without is answered the empty struct (it tells nothing about any environment).
  *   `sync_context` is left out of SyncFlags responses for the same reason.
  *
  * Served bytes: the flagd document of the revision (`flagdOf`), the very bytes the HTTP endpoint
@@ -40,6 +45,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { runWithContext } from "@/server/observability/context";
 import { getLogger } from "@/server/observability/logger";
+import { isGateOpen } from "@/server/rollouts/gates";
 import { onDocumentChange, type DocumentChange } from "@/server/serving/changes";
 import type { ServedDocument } from "@/server/serving/document-cache";
 import { DATABASE_UNAVAILABLE, DOCUMENT_NOT_AVAILABLE, INVALID_KEY, openEnvironment, STOP_SERVING, type GateOptions, type GateRefusal, type GateResult } from "@/server/serving/gate";
@@ -123,7 +129,7 @@ export function credentialOf(metadata: grpc.Metadata, request: { selector?: stri
   return selector === "" ? null : selector;
 }
 
-export type SyncRefusal = GateRefusal | "integration_off";
+export type SyncRefusal = GateRefusal | "integration_off" | "gate_closed";
 
 export interface RefusalStatus {
   code: grpc.status;
@@ -137,9 +143,19 @@ export const REFUSALS: Readonly<Record<SyncRefusal, RefusalStatus>> = Object.fre
   stop_serving_flags: { code: grpc.status.UNAUTHENTICATED, details: STOP_SERVING },
   server_key_required: { code: grpc.status.PERMISSION_DENIED, details: "flagd sync needs a server-side environment key (ser.…)" },
   integration_off: { code: grpc.status.NOT_FOUND, details: "The flagd integration is not enabled for this project" },
+  // As if the service did not exist: what grpc-js answers for a method it does not serve (see statusOf).
+  gate_closed: { code: grpc.status.UNIMPLEMENTED, details: "The server does not implement the method" },
   document_unavailable: { code: grpc.status.UNAVAILABLE, details: DOCUMENT_NOT_AVAILABLE },
   database_unavailable: { code: grpc.status.UNAVAILABLE, details: DATABASE_UNAVAILABLE },
 });
+
+type Method = "SyncFlags" | "FetchAllFlags" | "GetMetadata";
+
+/** The status a refusal answers on `method` (a closed gate names the method, exactly as grpc-js does for a service it lacks). */
+export function statusOf(reason: SyncRefusal, method: Method): RefusalStatus {
+  if (reason !== "gate_closed") return REFUSALS[reason];
+  return { code: grpc.status.UNIMPLEMENTED, details: `The server does not implement the method /${SERVICE_NAME}/${method}` };
+}
 
 const STOPPING: RefusalStatus = { code: grpc.status.UNAVAILABLE, details: "Flagpost is stopping: reconnect" };
 const STREAM_LIMIT: RefusalStatus = { code: grpc.status.RESOURCE_EXHAUSTED, details: "Too many flagd sync streams on this Flagpost process (FLAGD_SYNC_MAX_STREAMS)" };
@@ -152,14 +168,28 @@ type Access = { ok: true; served: ServedDocument; environmentId: number } | { ok
 
 const SERVER_KEY_ONLY: GateOptions = Object.freeze({ serverKeyOnly: true });
 
-function afterGate(result: GateResult): Access {
-  if (!result.ok) return { ok: false, reason: result.reason };
+const GATE_CLOSED: Access = Object.freeze({ ok: false, reason: "gate_closed" });
+const INTEGRATION_OFF: Access = Object.freeze({ ok: false, reason: "integration_off" });
+
+function afterRollout(result: GateResult & { ok: true }, open: boolean): Access {
+  if (!open) return GATE_CLOSED;
   // After the key check, so that "off" is not a probe for keys (as over HTTP).
-  if (!result.served.sdkExtras.flagdEnabled) return { ok: false, reason: "integration_off" };
+  if (!result.served.sdkExtras.flagdEnabled) return INTEGRATION_OFF;
   return { ok: true, served: result.served, environmentId: result.key.environmentId };
 }
 
-/** The gate with flagd's rules; synchronous when the key and document are cached. */
+function afterGate(result: GateResult): Access | Promise<Access> {
+  if (!result.ok) return { ok: false, reason: result.reason };
+  // Flagpost's own rollout gate (docs/rollouts.md), for the key's organisation: known only once the
+  // key is, so a closed gate is no probe for keys either. Synchronous when memoised.
+  const open = isGateOpen("flagd_grpc_sync", result.key.organisationId);
+  return open instanceof Promise ? open.then((value) => afterRollout(result, value)) : afterRollout(result, open);
+}
+
+/**
+ * The key gate with flagd's rules, then the `flagd_grpc_sync` rollout gate, then the project's
+ * integration switch; synchronous when the key, the document and the gate's answer are cached.
+ */
 function access(key: string | null): Access | Promise<Access> {
   const result = openEnvironment(key, SERVER_KEY_ONLY);
   return result instanceof Promise ? result.then(afterGate) : afterGate(result);
@@ -178,8 +208,6 @@ function encodedOf(served: ServedDocument): Encoded {
     return { etag: flagd.etag, bytes: flagSyncServiceDefinition().encodeDocument(flagd.document) };
   });
 }
-
-type Method = "SyncFlags" | "FetchAllFlags" | "GetMetadata";
 
 function count(method: Method, code: grpc.status): void {
   flagdGrpcSyncRequests.inc({ method, code: grpc.status[code] });
@@ -287,7 +315,7 @@ function apply(state: ServiceState, stream: SyncStream, result: Access): void {
   if (!result.ok) {
     if (TRANSIENT.has(result.reason)) return;
     log.info("sync_stream.refused", { environment__id: stream.environmentId, reason: result.reason });
-    endStream(state, stream, "refused", REFUSALS[result.reason]);
+    endStream(state, stream, "refused", statusOf(result.reason, "SyncFlags"));
     return;
   }
   // A key belongs to one environment for good; anything else is refused rather than followed.
@@ -351,9 +379,10 @@ function opened(state: ServiceState, call: grpc.ServerWritableStream<SyncFlagsRe
     return refuseCall(call, STOPPING);
   }
   if (!result.ok) {
-    count("SyncFlags", REFUSALS[result.reason].code);
+    const status = statusOf(result.reason, "SyncFlags");
+    count("SyncFlags", status.code);
     log.debug("grpc_sync.refused", { rpc__method: "SyncFlags", reason: result.reason });
-    return refuseCall(call, REFUSALS[result.reason]);
+    return refuseCall(call, status);
   }
   count("SyncFlags", grpc.status.OK);
   const stream: SyncStream = {
@@ -453,31 +482,41 @@ export function createFlagSyncService(options: FlagSyncServiceOptions): FlagSync
       );
     });
 
-  const fetchAllFlags = (call: grpc.ServerUnaryCall<FetchAllFlagsRequest, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
+  /** A unary call: the credential through `access`, then `answer` with the opened environment's document. */
+  const unary = (method: Method, key: string | null, callback: grpc.sendUnaryData<Buffer>, answer: (served: ServedDocument) => Buffer) =>
     runWithContext(() => {
-      const answer = (result: Access) => {
+      const reply = (result: Access) => {
         if (!result.ok) {
-          const status = REFUSALS[result.reason];
-          count("FetchAllFlags", status.code);
-          log.debug("grpc_sync.refused", { rpc__method: "FetchAllFlags", reason: result.reason });
+          const status = statusOf(result.reason, method);
+          count(method, status.code);
+          log.debug("grpc_sync.refused", { rpc__method: method, reason: result.reason });
           return callback({ code: status.code, details: status.details });
         }
-        count("FetchAllFlags", grpc.status.OK);
-        callback(null, encodedOf(result.served).bytes);
+        count(method, grpc.status.OK);
+        callback(null, answer(result.served));
       };
       try {
-        const result = access(credentialOf(call.metadata, call.request));
-        if (result instanceof Promise) result.then(answer, (error: unknown) => callback(failed("FetchAllFlags", error)));
-        else answer(result);
+        const result = access(key);
+        if (result instanceof Promise) result.then(reply, (error: unknown) => callback(failed(method, error)));
+        else reply(result);
       } catch (error) {
-        callback(failed("FetchAllFlags", error));
+        callback(failed(method, error));
       }
     });
 
-  const getMetadata = (_call: grpc.ServerUnaryCall<unknown, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-    // flagd's static evaluation context: Flagpost has none (see the module comment).
-    count("GetMetadata", grpc.status.OK);
-    callback(null, metadataResponse);
+  const fetchAllFlags = (call: grpc.ServerUnaryCall<FetchAllFlagsRequest, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
+    unary("FetchAllFlags", credentialOf(call.metadata, call.request), callback, (served) => encodedOf(served).bytes);
+
+  const getMetadata = (call: grpc.ServerUnaryCall<unknown, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+    // flagd's static evaluation context: Flagpost has none (see the module comment). The request has
+    // no selector field: a call with a key in its metadata is checked like the others (a closed gate →
+    // UNIMPLEMENTED); one without is answered the empty struct, which says nothing of any environment.
+    const key = credentialOf(call.metadata, undefined);
+    if (key === null && call.metadata.get("authorization").length === 0) {
+      count("GetMetadata", grpc.status.OK);
+      return callback(null, metadataResponse);
+    }
+    unary("GetMetadata", key, callback, () => metadataResponse);
   };
 
   return {

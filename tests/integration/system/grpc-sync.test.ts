@@ -2,7 +2,8 @@
  * flagd gRPC sync across the life of a web process, on a PostgreSQL of this file's own: the official in-process
  * provider survives a web restart (the stopping process ends its stream with UNAVAILABLE, it reconnects to the
  * new one and gets the document written meanwhile); with PostgreSQL stopped an open stream stays open with its
- * last document and new calls for a cached environment are still answered; and no log line carries the key.
+ * last document and new calls for a cached environment are still answered; a web process whose own flags have
+ * the flagd_grpc_sync gate off answers UNIMPLEMENTED; and no log line carries the key.
  */
 import type { ChildProcess } from "node:child_process";
 import { OpenFeature, ProviderEvents, ProviderStatus } from "@openfeature/server-sdk";
@@ -11,7 +12,8 @@ import { resetSettingsForTests } from "../../../src/server/config";
 import { closeDb } from "../../../src/server/db/client";
 import { ownDatabase, type OwnDatabase } from "../../support/outage";
 import { startWebProcess, startWorkerProcess, stopProcess } from "../../support/system";
-import { fetchAll, grpc, inProcessProvider, openSync, syncClient } from "../support/flagd-sync";
+import { flagsFileWith } from "../../support/flags-files";
+import { codeOf, fetchAll, getMetadata, grpc, inProcessProvider, metadata, openSync, syncClient } from "../support/flagd-sync";
 import { signUpUser, type TestUser } from "../support/fixtures";
 import { freePort } from "../../../src/server/db/embedded";
 
@@ -165,6 +167,35 @@ describe("flagd gRPC sync and the web process's life", () => {
     const latest = JSON.parse(await raw.message(1, 30_000)) as { flags: { banner: { variants: Record<string, string> } } };
     expect(Object.values(latest.flags.banner.variants)).toContain("v3");
     raw.cancel();
+  });
+
+  it("grpcSync__webProcessWithTheGateOffInItsFlagsFile__unimplementedForEveryRpcAndTheProviderNeverReady", { timeout: 120_000 }, async () => {
+    // Given a second web process whose own flags (FLAGPOST_FLAGS_FILE) have flagd_grpc_sync off, beside the first (shipped flags)
+    const gatedPort = await freePort();
+    const gated = await startWebProcess({ databaseUrl: database.url, env: { FLAGD_SYNC_PORT: String(gatedPort), FLAGPOST_FLAGS_FILE: flagsFileWith({ flagd_grpc_sync: false }), LOG_LEVEL: "debug" } });
+    webLogs.push(gated.logs);
+    try {
+      // When the same server key calls each RPC there, and the official provider connects to it
+      const client = syncClient(gatedPort);
+      const sync = await openSync(client, { selector: serverKey }).ended;
+      const fetched = await codeOf(fetchAll(client, { selector: serverKey }));
+      const meta = await codeOf(getMetadata(client, metadata({ "flagd-selector": serverKey })));
+      const provider = inProcessProvider(gatedPort, serverKey);
+      const ready = await OpenFeature.setProviderAndWait("gated", provider).then(
+        () => "ready",
+        () => "refused",
+      );
+      await provider.onClose();
+      client.close();
+
+      // Then every RPC answers UNIMPLEMENTED, the provider never becomes ready, and the first process still serves the key
+      expect(sync).toMatchObject({ code: grpc.status.UNIMPLEMENTED });
+      expect([fetched, meta]).toEqual([grpc.status.UNIMPLEMENTED, grpc.status.UNIMPLEMENTED]);
+      expect(ready).toBe("refused");
+      expect(JSON.parse(await fetchAll(syncClient(syncPort), { selector: serverKey })).flags.banner).toBeDefined();
+    } finally {
+      await stopProcess(gated.child);
+    }
   });
 
   it("grpcSync__everyLogLine__neverCarriesTheSelectorsKey", () => {

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
-import { credentialOf, flagSyncServiceDefinition, REFUSALS, SERVICE_NAME } from "@/server/flagd/grpc-sync";
+import { credentialOf, flagSyncServiceDefinition, REFUSALS, SERVICE_NAME, statusOf } from "@/server/flagd/grpc-sync";
 
 function metadata(entries: Record<string, string>): grpc.Metadata {
   const out = new grpc.Metadata();
@@ -43,10 +43,24 @@ describe("flagd gRPC sync protocol", () => {
       stop_serving_flags: "UNAUTHENTICATED",
       server_key_required: "PERMISSION_DENIED",
       integration_off: "NOT_FOUND",
+      gate_closed: "UNIMPLEMENTED",
       document_unavailable: "UNAVAILABLE",
       database_unavailable: "UNAVAILABLE",
     });
     for (const status of Object.values(REFUSALS)) expect(status.details).not.toMatch(/ser\.[A-Za-z0-9]/);
+  });
+
+  it("statusOf__closedRolloutGate__unimplementedNamingTheMethodLikeAServerWithoutTheService", () => {
+    // Given the refusal of a closed flagd_grpc_sync gate and another refusal
+    // When each is answered on each method
+    const closed = (["SyncFlags", "FetchAllFlags", "GetMetadata"] as const).map((method) => statusOf("gate_closed", method));
+    const other = statusOf("integration_off", "FetchAllFlags");
+
+    // Then a closed gate answers grpc-js's own UNIMPLEMENTED for that method; other refusals are the table's
+    expect(closed).toEqual(
+      ["SyncFlags", "FetchAllFlags", "GetMetadata"].map((method) => ({ code: grpc.status.UNIMPLEMENTED, details: `The server does not implement the method /flagd.sync.v1.FlagSyncService/${method}` })),
+    );
+    expect(other).toBe(REFUSALS.integration_off);
   });
 
   it("flagSyncServiceDefinition__vendoredProto__flagdSyncV1WireShapeWithProvenance", () => {
