@@ -156,9 +156,15 @@ describe("flagd gRPC sync (in-process providers)", () => {
     const client = OpenFeature.getClient("change");
     expect(await client.getStringValue("banner", "none", { targetingKey: "u1" })).toBe("blue");
 
-    // When the value changes through the admin API
+    // When the value changes through the running Flagpost's admin API (tRPC over HTTP, with an organisation API key)
+    const { key: apiKey } = await user.caller.organisations.createApiKey({ organisationId: user.organisationId, name: "admin-api" });
     const changed = nextEvent("change", ProviderEvents.ConfigurationChanged);
-    await user.caller.features.updateState({ featureId: feature.id, environmentId: environment.id, value: "green" });
+    const response = await fetch(`${base}/api/trpc/features.updateState`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Api-Key ${apiKey}` },
+      body: JSON.stringify({ featureId: feature.id, environmentId: environment.id, value: "green" }),
+    });
+    expect(response.status).toBe(200);
 
     // Then the provider emits PROVIDER_CONFIGURATION_CHANGED naming the flag, and evaluates the new value
     expect(await changed).toMatchObject({ flagsChanged: ["banner"] });
