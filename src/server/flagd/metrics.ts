@@ -28,7 +28,7 @@ export const flagdWarnings = counter(
 
 export const flagdGrpcSyncRequests = counter(
   "flagsmith_flagd_grpc_sync_requests_total",
-  "Calls to the flagd gRPC sync service (flagd.sync.v1.FlagSyncService on FLAGD_SYNC_PORT), by method (SyncFlags, FetchAllFlags, GetMetadata) and the gRPC status they were answered or refused with (OK, UNAUTHENTICATED, PERMISSION_DENIED, NOT_FOUND, UNAVAILABLE, RESOURCE_EXHAUSTED). An accepted SyncFlags stream counts OK when it opens.",
+  "Calls to the flagd gRPC sync service (flagd.sync.v1.FlagSyncService on FLAGD_SYNC_PORT), by method (SyncFlags, FetchAllFlags, GetMetadata) and the gRPC status they were answered or refused with (OK, UNAUTHENTICATED, PERMISSION_DENIED, NOT_FOUND, UNAVAILABLE, RESOURCE_EXHAUSTED, UNIMPLEMENTED when Flagpost's flagd_grpc_sync gate is closed for the organisation, INTERNAL). An accepted SyncFlags stream counts OK when it opens.",
   ["method", "code"],
 );
 
