@@ -10,6 +10,7 @@ import { getDb } from "@/server/db/client";
 import { projects } from "@/server/db/schema";
 import { notFound } from "@/server/errors";
 import { getLogger } from "@/server/observability/logger";
+import { isGateOpen } from "@/server/rollouts/gates";
 import { grpcSyncStatus } from "./grpc-status";
 import { TRANSLATOR_VERSION } from "./translator";
 import type { FlagdDiagnostics } from "./types";
@@ -18,10 +19,11 @@ const log = getLogger("flagd");
 
 /**
  * The project's flagd integration, per environment what its latest flagd document looks like, and
- * where the answering web process serves gRPC sync (null: not served by it).
+ * where the answering web process serves gRPC sync (null: not served by it, or Flagpost's rollout
+ * gate `flagd_grpc_sync` is closed for the project's organisation — the UI then shows none of it).
  */
 export async function flagdStatus(projectId: number) {
-  const [project] = await getDb().select({ enabled: projects.flagdEnabled }).from(projects).where(eq(projects.id, projectId));
+  const [project] = await getDb().select({ enabled: projects.flagdEnabled, organisationId: projects.organisationId }).from(projects).where(eq(projects.id, projectId));
   if (!project) throw notFound("Project");
   const rows = await getDb().execute<{ id: number; name: string; etag: string | null; written_at: string | null; summary: FlagdDiagnostics["summary"] | null; translator_version: string | null; bytes: number | null }>(sql`
     select e.id, e.name, d.flagd_etag as etag, d.written_at, d.flagd_diagnostics->'summary' as summary, d.translator_version,
@@ -29,7 +31,8 @@ export async function flagdStatus(projectId: number) {
       from environments e left join environment_documents d on d.environment_id = e.id
      where e.project_id = ${projectId}
      order by e.id`);
-  return { enabled: project.enabled, translatorVersion: TRANSLATOR_VERSION, environments: rows.rows, grpcSync: grpcSyncStatus() };
+  const grpcSync = (await isGateOpen("flagd_grpc_sync", project.organisationId)) ? grpcSyncStatus() : null;
+  return { enabled: project.enabled, translatorVersion: TRANSLATOR_VERSION, environments: rows.rows, grpcSync };
 }
 
 /** Turns the integration on or off (audited); the project's environments' documents are rewritten. */

@@ -29,6 +29,7 @@ async function unimplementedCounts(): Promise<Record<string, number>> {
 interface Tenant {
   user: TestUser;
   serverKey: string;
+  projectId: number;
 }
 
 let server: FlagdSyncServer;
@@ -64,7 +65,7 @@ async function tenant(): Promise<Tenant & { environmentId: number }> {
   await user.caller.flagd.setEnabled({ projectId: project.id, enabled: true });
   await user.caller.features.create({ projectId: project.id, name: "banner", initialValue: "hello", defaultEnabled: true });
   const { key } = await user.caller.environments.createServerKey({ environmentId: environment.id, name: "in-process" });
-  return { user, serverKey: key, environmentId: environment.id };
+  return { user, serverKey: key, environmentId: environment.id, projectId: project.id };
 }
 
 beforeAll(async () => {
@@ -84,7 +85,7 @@ afterAll(async () => {
 });
 
 describe("flagd gRPC sync behind the flagd_grpc_sync gate", () => {
-  it("flagdGrpcSync__gateClosedForOneOrganisation__everyRpcWithItsKeyUnimplementedTheOpenOrganisationServed", { timeout: 60_000 }, async () => {
+  it("flagdGrpcSync__gateClosedForOneOrganisation__everyRpcWithItsKeyUnimplementedTheOpenOrganisationServedAndOfferedInTheUi", { timeout: 60_000 }, async () => {
     // Given flags where flagd_grpc_sync is off for every organisation but `beta`
     await useFlagsFile(gateOnlyFor(beta.user.organisationId));
     const client = syncClient(server.port);
@@ -117,6 +118,9 @@ describe("flagd gRPC sync behind the flagd_grpc_sync gate", () => {
     const unimplemented = await unimplementedCounts();
     expect(["SyncFlags", "FetchAllFlags", "GetMetadata"].map((method) => (unimplemented[method] ?? 0) - (unimplementedBefore[method] ?? 0))).toEqual([1, 1, 1]);
     expect(logs.lines.filter((line) => JSON.stringify(line).includes(other.serverKey))).toEqual([]);
+    // …and the admin UI's flagd status offers gRPC sync to the open organisation only (the panel and Connect page show none of it otherwise)
+    expect((await beta.user.caller.flagd.status({ projectId: beta.projectId })).grpcSync).toMatchObject({ host: "127.0.0.1", port: server.port });
+    expect((await other.user.caller.flagd.status({ projectId: other.projectId })).grpcSync).toBeNull();
     logs.stop();
     openStream.cancel();
     client.close();

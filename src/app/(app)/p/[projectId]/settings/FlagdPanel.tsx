@@ -4,6 +4,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { flagdGrpcStartCommand, flagdInProcessSnippet, flagdStartCommand, SERVER_KEY_PLACEHOLDER } from "@/app/_components/connect-snippets";
+import { useGate } from "@/app/_components/gates";
 import { Button, ErrorState, Loading, SettingRow, Switch, formatDate, useToast } from "@/app/_components/ui";
 import { useTRPC } from "@/app/_trpc/client";
 import type { FeatureDiagnostics, FlagdDiagnostics } from "@/server/flagd/types";
@@ -15,6 +16,8 @@ export function FlagdPanel({ projectId }: { projectId: number }) {
   const queryClient = useQueryClient();
   const toast = useToast();
   const status = useQuery(trpc.flagd.status.queryOptions({ projectId }));
+  // Flagpost's rollout gate (docs/rollouts.md): closed, gRPC sync is not offered at all.
+  const grpcSyncGate = useGate("flagd_grpc_sync", { projectId });
   const [open, setOpen] = useState<number | null>(null);
   const toggle = useMutation(
     trpc.flagd.setEnabled.mutationOptions({
@@ -59,7 +62,7 @@ export function FlagdPanel({ projectId }: { projectId: number }) {
                     </a>
                   </p>
                 </div>
-                <GrpcSyncSection origin={origin} status={status.data.grpcSync} />
+                {grpcSyncGate ? <GrpcSyncSection origin={origin} status={status.data.grpcSync} /> : null}
                 <table className="table" aria-label="flagd documents per environment">
                   <thead>
                     <tr>
