@@ -31,7 +31,7 @@ export const authRouter = router({
       }),
     )
     .mutation(async ({ ctx, input }) => {
-      const session = await signUp(input);
+      const session = await signUp(input, { clientAddress: ctx.clientAddress });
       ctx.resHeaders.append("set-cookie", sessionCookie(session.token, session.expiresAt, secureCookies(ctx.headers)));
       return { userId: session.userId, organisationId: session.organisationId };
     }),
