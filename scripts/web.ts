@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const host = process.env.HOST || "127.0.0.1";
   const port = Number.parseInt(process.env.PORT || "3000", 10);
   const web = await startWebServer({ dir: path.resolve(__dirname, ".."), host, port });
-  log.info("server.started", { url: web.url });
+  log.info("server.started", { url: web.url, metrics__url: web.metricsUrl });
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

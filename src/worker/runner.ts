@@ -2,12 +2,12 @@
  * The graphile-worker runner: task list, crontab, the worker's /metrics endpoint.
  * `startWorker()` is used by src/worker/main.ts and by tests that need a real worker in-process.
  */
-import http from "node:http";
+import type http from "node:http";
 import { run, Logger, type Runner, type TaskList } from "graphile-worker";
 import { settings } from "@/server/config";
 import { getPool } from "@/server/db/client";
 import { getLogger } from "@/server/observability/logger";
-import { metricsText } from "@/server/observability/metrics";
+import { startMetricsServer } from "@/server/observability/metrics-server";
 import { contextualTask } from "./job-context";
 import { startRecovery } from "./recovery";
 import { TASKS } from "@/worker/tasks";
@@ -58,28 +58,7 @@ export async function startWorker(
   await recovery.sweep().catch((error) => log.error("jobs.recovery_failed", { error }));
   let metricsServer: http.Server | undefined;
   if (options.metricsPort !== undefined && options.metricsPort > 0) {
-    metricsServer = http.createServer((req, res) => {
-      if (req.url === "/metrics") {
-        metricsText().then(
-          ({ contentType, body }) => {
-            res.writeHead(200, { "content-type": contentType });
-            res.end(body);
-          },
-          () => {
-            res.writeHead(500);
-            res.end();
-          },
-        );
-        return;
-      }
-      res.writeHead(404, { "content-type": "text/plain" });
-      res.end("not found\n");
-    });
-    const server = metricsServer;
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(options.metricsPort, options.metricsHost ?? "127.0.0.1", () => resolve());
-    });
+    metricsServer = await startMetricsServer({ port: options.metricsPort, host: options.metricsHost ?? "127.0.0.1" });
   }
   return {
     runner,

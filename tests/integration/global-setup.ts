@@ -18,6 +18,7 @@ declare module "vitest" {
     pgAdminUrl: string;
     templateDatabase: string;
     systemUrl: string;
+    systemMetricsUrl: string;
     systemDatabaseUrl: string;
   }
 }
@@ -36,7 +37,9 @@ export default async function setup(project: TestProject) {
 
   let system: RunningSystem | undefined;
   try {
-    system = await startSystem({ databaseUrl: systemDatabaseUrl, guard: (pid) => database.guard(pid) });
+    // TRUST_PROXY_HOPS=1: a test can pick its client address with X-Forwarded-For (throttles per
+    // address stay apart between tests); requests without the header count for 127.0.0.1 as before.
+    system = await startSystem({ databaseUrl: systemDatabaseUrl, guard: (pid) => database.guard(pid), env: { TRUST_PROXY_HOPS: "1" } });
   } catch (error) {
     await database.stop();
     throw error;
@@ -45,6 +48,7 @@ export default async function setup(project: TestProject) {
   project.provide("pgAdminUrl", database.adminUrl);
   project.provide("templateDatabase", "flagpost_template");
   project.provide("systemUrl", system.url);
+  project.provide("systemMetricsUrl", system.metricsUrl);
   project.provide("systemDatabaseUrl", systemDatabaseUrl);
 
   return async () => {

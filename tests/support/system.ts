@@ -11,6 +11,8 @@ const root = path.resolve(__dirname, "../..");
 
 export interface RunningSystem {
   url: string;
+  /** The web process's /metrics (its own listener, not the public port). */
+  metricsUrl: string;
   web: ChildProcess;
   worker: ChildProcess;
   logs: { web: string[]; worker: string[] };
@@ -77,6 +79,7 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
 export async function startSystem(options: { databaseUrl: string; guard?: (pid: number) => void; env?: Record<string, string> }): Promise<RunningSystem> {
   ensureBuilt();
   const port = await freePort();
+  const metricsPort = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const webLogs: string[] = [];
   const web = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/web.ts")], {
@@ -89,6 +92,7 @@ export async function startSystem(options: { databaseUrl: string; guard?: (pid: 
       FLAGPOST_PROCESS: "web",
       HOST: "127.0.0.1",
       PORT: String(port),
+      METRICS_PORT: String(metricsPort),
       LOG_LEVEL: "debug",
       PROPAGATED_HEADERS: "traceparent,x-tenant-id",
       ...options.env,
@@ -102,6 +106,7 @@ export async function startSystem(options: { databaseUrl: string; guard?: (pid: 
   if (worker.child.pid) options.guard?.(worker.child.pid);
   return {
     url,
+    metricsUrl: options.env?.METRICS_PORT === "0" ? `${url}/metrics` : `http://127.0.0.1:${metricsPort}/metrics`,
     web,
     worker: worker.child,
     logs: { web: webLogs, worker: worker.logs },

@@ -10,12 +10,18 @@ import { getLogger } from "@/server/observability/logger";
 import { NodeApiRequest, writeNodeResponse, type ApiResponse } from "@/server/http/api";
 import { matchApiRoute } from "./routes";
 import { stampClientAddress } from "@/server/http/client-address";
+import { badPathResponse, isDecodablePath } from "@/server/http/security";
+import { settings } from "@/server/config";
+import { startMetricsServer } from "@/server/observability/metrics-server";
+import "./metrics";
 
 const log = getLogger("http");
 
 export interface WebServer {
   server: http.Server;
   url: string;
+  /** Where this process's /metrics is served. */
+  metricsUrl: string;
   close(): Promise<void>;
 }
 
@@ -34,14 +40,25 @@ function send(template: string, res: http.ServerResponse, response: ApiResponse)
   }
 }
 
-export async function startWebServer(options: { dir: string; host: string; port: number }): Promise<WebServer> {
+export async function startWebServer(options: { dir: string; host: string; port: number; metrics?: { host: string; port: number } }): Promise<WebServer> {
   const app = next({ dev: false, dir: options.dir, hostname: options.host, port: options.port });
   await app.prepare();
+  // /metrics on its own listener (not the public port) unless METRICS_PORT=0 (docs/metrics.md).
+  const metrics = options.metrics ?? { host: settings().metricsHost, port: settings().metricsPort };
+  const metricsServer = metrics.port > 0 ? await startMetricsServer(metrics) : undefined;
   const nextHandler = app.getRequestHandler();
   const origin = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
 
   const server = http.createServer((req, res) => {
-    const match = matchApiRoute(req.method ?? "GET", req.url ?? "/");
+    const target = req.url ?? "/";
+    // Next.js answers a path it cannot percent-decode with a plain-text 500 (its bundled route
+    // matcher throws an error its server does not recognise): a 400 here instead, on every path.
+    if (!isDecodablePath(target)) {
+      log.debug("request.refused", { reason: "malformed_path" });
+      send("(malformed path)", res, badPathResponse(target));
+      return;
+    }
+    const match = matchApiRoute(req.method ?? "GET", target);
     if (!match) {
       stampClientAddress(req);
       void nextHandler(req, res);
@@ -70,9 +87,14 @@ export async function startWebServer(options: { dir: string; host: string; port:
   return {
     server,
     url: origin,
+    metricsUrl: metricsServer ? `http://${metrics.host.includes(":") ? `[${metrics.host}]` : metrics.host}:${metrics.port}/metrics` : `${origin}/metrics`,
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      if (metricsServer) {
+        await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+        metricsServer.closeAllConnections();
+      }
       await app.close();
     },
   };
