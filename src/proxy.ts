@@ -1,18 +1,21 @@
 /**
- * Next.js proxy (formerly middleware): security headers on everything Next.js answers (admin UI
- * pages, tRPC, `/metrics`), with a fresh Content-Security-Policy nonce per page. Next.js reads the
- * nonce from the request's `content-security-policy` header and puts it on its own scripts; the root
- * layout reads `x-nonce` for the theme script. The public data plane (`/api/v1/*`, `/api/health`)
- * is not matched: the web server answers it directly, with the headers SDKs need (CORS).
+ * Next.js proxy (formerly middleware): security headers on every page Next.js answers (and on
+ * `/metrics` when it is served on the public port), with a fresh Content-Security-Policy nonce per
+ * page. Next.js reads the nonce from the request's `content-security-policy` header and puts it on
+ * its own scripts; the root layout reads `x-nonce` for the theme script.
+ *
+ * `/api/*` is not matched: the SDK and flagd API keep the headers SDKs need (CORS), and tRPC sets its
+ * own (api/trpc-handler.ts) — a matched request's body would be buffered by Next.js for the proxy
+ * before tRPC's own size limit could refuse it.
  *
  * A path that is not valid percent-encoded UTF-8 gets a 400 here too (under `next dev`; the
- * production web server refuses it before Next.js).
+ * production web server refuses it on every path before Next.js).
  */
 import { NextResponse, type NextRequest } from "next/server";
 import { badPathResponse, isDecodablePath, newNonce, NON_PAGE_CSP, NONCE_HEADER, pageCsp, SECURITY_HEADERS } from "@/server/http/security";
 
 function isPage(pathname: string): boolean {
-  return !pathname.startsWith("/api/") && pathname !== "/metrics";
+  return pathname !== "/metrics";
 }
 
 export function proxy(request: NextRequest): NextResponse {
@@ -39,6 +42,6 @@ export function proxy(request: NextRequest): NextResponse {
 }
 
 export const config = {
-  // Everything Next.js answers except build assets (immutable files, no HTML) and the data plane.
-  matcher: ["/((?!_next/static/|_next/image|api/v1/|api/health).*)"],
+  // Everything Next.js answers except build assets (immutable files, no HTML) and `/api/*`.
+  matcher: ["/((?!_next/static/|_next/image|api/).*)"],
 };

@@ -9,14 +9,16 @@
  * - input JSON (the body, or a GET's `input` parameter) nested at most MAX_JSON_DEPTH deep (400).
  *
  * A refusal is handed to tRPC as the context's error, so it answers in its own error shape (one per
- * batched call) with the matching status. The route file (src/app/api/trpc/[trpc]/route.ts) only
- * delegates here. docs/security.md.
+ * batched call) with the matching status. Every answer carries the security headers of non-page
+ * answers (http/security.ts). The route file (src/app/api/trpc/[trpc]/route.ts) only delegates here.
+ * docs/security.md.
  */
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { TRPCError } from "@trpc/server";
 import { resolvePrincipal } from "@/server/auth/principal";
 import { settings } from "@/server/config";
 import { readLimitedBody } from "@/server/http/body";
+import { NON_PAGE_CSP, SECURITY_HEADERS } from "@/server/http/security";
 import { jsonTextDepthExceeds, MAX_JSON_DEPTH, MAX_TRPC_BATCH_SIZE } from "@/server/input";
 import { MAX_IMPORT_DOCUMENT_BYTES } from "@/server/imports/router";
 import { getLogger } from "@/server/observability/logger";
@@ -79,7 +81,7 @@ export async function handleTrpcRequest(request: Request): Promise<Response> {
   const body = "body" in admitted ? admitted.body : null;
   // The body was read here (within its limit); tRPC gets it from a fresh request.
   const forwarded = new Request(request.url, { method: request.method, headers: request.headers, body, signal: request.signal });
-  return fetchRequestHandler({
+  const response = await fetchRequestHandler({
     endpoint: TRPC_ENDPOINT,
     req: forwarded,
     router: appRouter,
@@ -89,4 +91,9 @@ export async function handleTrpcRequest(request: Request): Promise<Response> {
       return createTrpcContext(options);
     },
   });
+  // The security headers of every non-page answer (the Next.js proxy does not match /api/*).
+  const headers = new Headers(response.headers);
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) headers.set(name, value);
+  headers.set("content-security-policy", NON_PAGE_CSP);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }

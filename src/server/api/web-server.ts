@@ -10,12 +10,15 @@ import { getLogger } from "@/server/observability/logger";
 import { NodeApiRequest, writeNodeResponse, type ApiResponse } from "@/server/http/api";
 import { matchApiRoute } from "./routes";
 import { stampClientAddress } from "@/server/http/client-address";
-import { badPathResponse, isDecodablePath } from "@/server/http/security";
+import { badPathResponse, isDecodablePath, SECURITY_HEADERS } from "@/server/http/security";
 import { settings } from "@/server/config";
 import { startMetricsServer } from "@/server/observability/metrics-server";
 import "./metrics";
 
 const log = getLogger("http");
+
+/** Largest request body a page path accepts (pages read none). */
+const PAGE_MAX_BODY_BYTES = 64 * 1024;
 
 export interface WebServer {
   server: http.Server;
@@ -59,6 +62,14 @@ export async function startWebServer(options: { dir: string; host: string; port:
       return;
     }
     const match = matchApiRoute(req.method ?? "GET", target);
+    // Pages take no request bodies (there are no server actions): a large one is refused before
+    // Next.js buffers it for its proxy. (/api/trpc applies its own limits: api/trpc-handler.ts.)
+    if (!match && !target.startsWith("/api/") && Number(req.headers["content-length"] ?? 0) > PAGE_MAX_BODY_BYTES) {
+      log.debug("request.refused", { reason: "body_too_large" });
+      send("(page)", res, { status: 413, headers: { ...SECURITY_HEADERS, "content-type": "text/plain", connection: "close" }, body: "Request body too large\n" });
+      req.resume();
+      return;
+    }
     if (!match) {
       stampClientAddress(req);
       void nextHandler(req, res);
