@@ -3,6 +3,7 @@
  * loopback port against `databaseUrl`. Builds first when the build is missing or stale.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { freePort } from "../../src/server/db/embedded";
 import { nextBuildState, runNextBuild } from "../../scripts/next-build";
@@ -25,8 +26,10 @@ export function ensureBuilt(): void {
   if (runNextBuild(root) !== 0) throw new Error("next build failed");
 }
 
-function capture(child: ChildProcess, into: string[]): void {
+/** Keeps the last 20,000 lines of a child's output in `into`, and every line in `file` when given. */
+function capture(child: ChildProcess, into: string[], file?: string): void {
   const push = (chunk: Buffer) => {
+    if (file) fs.appendFileSync(file, chunk);
     for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) into.push(line);
     if (into.length > 20_000) into.splice(0, into.length - 20_000);
   };
@@ -49,7 +52,7 @@ async function waitFor(url: string, child: ChildProcess, logs: string[], timeout
   throw new Error(`timed out waiting for ${url}:\n${logs.slice(-30).join("\n")}`);
 }
 
-export async function startWorkerProcess(databaseUrl: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; logs: string[]; metricsPort: number }> {
+export async function startWorkerProcess(databaseUrl: string, env: Record<string, string> = {}, logFile?: string): Promise<{ child: ChildProcess; logs: string[]; metricsPort: number }> {
   const metricsPort = await freePort();
   const logs: string[] = [];
   const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/worker/main.ts")], {
@@ -57,7 +60,7 @@ export async function startWorkerProcess(databaseUrl: string, env: Record<string
     env: { ...process.env, DATABASE_URL: databaseUrl, WORKER_METRICS_PORT: String(metricsPort), FLAGPOST_PROCESS: "worker", LOG_LEVEL: "debug", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  capture(child, logs);
+  capture(child, logs, logFile);
   await waitFor(`http://127.0.0.1:${metricsPort}/metrics`, child, logs, 60_000);
   return { child, logs, metricsPort };
 }
@@ -76,7 +79,8 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
   });
 }
 
-export async function startSystem(options: { databaseUrl: string; guard?: (pid: number) => void; env?: Record<string, string> }): Promise<RunningSystem> {
+/** `logDir`: every line the web process and the worker write also goes to `web.log` / `worker.log` there. */
+export async function startSystem(options: { databaseUrl: string; guard?: (pid: number) => void; env?: Record<string, string>; logDir?: string }): Promise<RunningSystem> {
   ensureBuilt();
   const port = await freePort();
   const metricsPort = await freePort();
@@ -99,10 +103,10 @@ export async function startSystem(options: { databaseUrl: string; guard?: (pid: 
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  capture(web, webLogs);
+  capture(web, webLogs, options.logDir && path.join(options.logDir, "web.log"));
   if (web.pid) options.guard?.(web.pid);
   await waitFor(`${url}/api/health`, web, webLogs, 90_000);
-  const worker = await startWorkerProcess(options.databaseUrl, { PROPAGATED_HEADERS: "traceparent,x-tenant-id", ...options.env });
+  const worker = await startWorkerProcess(options.databaseUrl, { PROPAGATED_HEADERS: "traceparent,x-tenant-id", ...options.env }, options.logDir && path.join(options.logDir, "worker.log"));
   if (worker.child.pid) options.guard?.(worker.child.pid);
   return {
     url,
