@@ -39,6 +39,7 @@ test("uiPages__signedOutAndSignedIn__securityHeadersAndANonceCspTheScriptsCarry"
 
 test("trpcAndMalformedPaths__headersAndProper400s", async ({ page }) => {
   // Given a tRPC query and paths whose percent-encoding is not valid UTF-8
+  // When they are requested
   const trpc = await page.request.get("/api/trpc/auth.me");
   const badPage = await page.goto("/p/%C0%80");
 
@@ -56,7 +57,8 @@ test("trpcAndMalformedPaths__headersAndProper400s", async ({ page }) => {
 });
 
 test("sdkEndpoints__browserSdkCors__keptWithoutPageHeaders", async ({ page }) => {
-  // Given a CORS preflight of a browser SDK
+  // Given a browser SDK on another origin
+  // When it sends a CORS preflight
   const preflight = await page.request.fetch("/api/v1/flags/", { method: "OPTIONS", headers: { origin: "https://shop.example", "access-control-request-headers": "x-environment-key" } });
 
   // Then it is answered as before: any origin, the SDK's header allowed

@@ -211,6 +211,7 @@ describe("inputs found by the fuzz tests", () => {
 
   it("updates__nothingToChange__400", async () => {
     // Given updates that name no field to change
+    // When they are sent
     const project = await trpc("projects.update", { projectId: session.projectId }, { cookie: session.cookie });
     const environment = await trpc("environments.update", { environmentId: session.environmentId }, { cookie: session.cookie });
 
@@ -223,6 +224,7 @@ describe("inputs found by the fuzz tests", () => {
 
   it("nextImage__malformedUrlParameter__404Not500", async () => {
     // Given Next's image optimizer endpoint with a URL it cannot decode (the UI uses no next/image)
+    // When it is requested
     const response = await fetch(`${base}/_next/image?url=${encodeURIComponent("/x%zz")}&w=64&q=75`);
 
     // Then it is not served at all
@@ -233,6 +235,7 @@ describe("inputs found by the fuzz tests", () => {
 describe("limits over HTTP", () => {
   it("trpc__50MbSignInBodyAnd1000CallBatch__413And400WithoutWork", async () => {
     // Given a 50 MB sign-in body and a batch of 1,000 sign-ups (each would hash a password)
+    // When both are posted
     const started = Date.now();
     const large = await fetch(`${base}/api/trpc/auth.signIn`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "a@example.com", password: "x".repeat(50 * 1024 * 1024) }) });
     const paths = Array(1000).fill("auth.signUp").join(",");
@@ -269,6 +272,7 @@ describe("limits over HTTP", () => {
 describe("headers and metrics", () => {
   it("trpcAndPages__securityHeaders__present", async () => {
     // Given a tRPC answer and a page
+    // When they are requested
     const trpcResponse = await fetch(`${base}/api/trpc/auth.me`);
     const page = await fetch(`${base}/login`);
 
