@@ -60,9 +60,12 @@ export function newNonce(): string {
  * paths are answered before it: `badPathResponse`.
  */
 export function isDecodablePath(target: string): boolean {
+  // The SDK's hot path: no allocation unless the path holds a `%`.
+  const percent = target.indexOf("%");
+  if (percent < 0) return true;
   const query = target.indexOf("?");
+  if (query >= 0 && percent > query) return true;
   const path = query >= 0 ? target.slice(0, query) : target;
-  if (!path.includes("%")) return true;
   try {
     decodeURIComponent(path);
     return true;
