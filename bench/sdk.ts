@@ -127,7 +127,7 @@ async function main(): Promise<void> {
     const principal = await principalFromSessionToken(session.token);
     if (!principal) throw new Error("no principal");
     const caller = createCaller(createCallerContext(principal, {}));
-    const project = await caller.projects.create({ organisationId: session.organisationId, name: "Bench" });
+    const project = await caller.projects.create({ organisationId: session.organisationId, name: "Bench", defaultEnvironments: false });
     const environment = await caller.environments.create({ projectId: project.id, name: "Production" });
     const featureIds: number[] = [];
     for (let i = 0; i < FEATURES; i++) {

@@ -168,7 +168,9 @@ test("axe__mainPagesAndDialogsInLightAndDarkThemes__noWcagViolationsIncludingCon
   });
   await trpcMutation(page, "segmentOverrides.create", { featureId: feature.id, environmentId, segmentId: segment.id, enabled: true, value: "beta-blue" });
   await trpcMutation(page, "features.updateState", { featureId: feature.id, environmentId, enabled: true, value: "red" });
-  await trpcMutation(page, "identities.create", { environmentId, identifier: "alice" });
+  const alice = await trpcMutation<{ id: number }>(page, "identities.create", { environmentId, identifier: "alice" });
+  await trpcMutation(page, "identities.setTrait", { identityId: alice.id, key: "plan", value: "beta" });
+  await trpcMutation(page, "identities.createOverride", { identityId: alice.id, featureId: feature.id, enabled: true, value: "purple" });
 
   await page.goto("/");
   await expect(page).toHaveURL(/\/o\/\d+$/);
@@ -188,6 +190,19 @@ test("axe__mainPagesAndDialogsInLightAndDarkThemes__noWcagViolationsIncludingCon
     { path: `/p/${projectId}/segments/${segment.id}` },
     { path: `/p/${projectId}/segments/new` },
     { path: `${env}/identities` },
+    { path: `${env}/identities/${alice.id}`, open: (p) => p.getByRole("table", { name: "Flags for this identity" }).waitFor() },
+    {
+      path: `${env}/features`,
+      open: async (p) => {
+        await p.getByRole("button", { name: "Test a context" }).click();
+        const panel = p.getByRole("region", { name: "Test a context" });
+        await panel.getByLabel("Trait 1 key").fill("plan");
+        await panel.getByLabel("Trait 1 value", { exact: true }).fill("beta");
+        await panel.getByRole("button", { name: "Evaluate" }).click();
+        await panel.getByRole("table", { name: "Flags for this context" }).waitFor();
+      },
+    },
+    { path: `${env}/connect` },
     { path: `${env}/scheduled` },
     { path: `${env}/audit`, open: (p) => p.getByText("Before / after").first().click() },
     { path: `${env}/settings` },

@@ -43,24 +43,40 @@ export async function signUp(page: Page, options: { email?: string; name?: strin
   return { email, password: "a long password" };
 }
 
-/** Signs up, creates project "Shop" and its environments through the UI; ends on the last environment's settings. */
+/**
+ * Signs up and creates project "Shop" through the UI (it comes with Development and Production,
+ * protected); leaves exactly `environments` (creating missing ones through the UI, deleting unwanted
+ * defaults through the API) and ends on the last one's settings.
+ */
 export async function setUpProject(page: Page, environments: string[]) {
   await signUp(page);
   await page.getByRole("button", { name: "Create your first project" }).click();
   await page.getByLabel("Project name").fill("Shop");
   await page.getByRole("button", { name: "Create project" }).click();
   await expect(page.getByRole("heading", { name: "Environments", exact: true })).toBeVisible();
-  for (const [index, name] of environments.entries()) {
-    if (index === 0) await page.getByRole("button", { name: "Create an environment" }).click();
-    else {
-      await page.getByRole("link", { name: "Environments", exact: true }).click();
-      await page.getByRole("button", { name: "New environment" }).click();
-    }
+  const table = page.getByRole("table", { name: "Environments" });
+  for (const name of DEFAULT_ENVIRONMENTS) await expect(table.getByRole("link", { name, exact: true })).toBeVisible();
+  for (const name of DEFAULT_ENVIRONMENTS.filter((name) => !environments.includes(name))) {
+    const href = await table.getByRole("link", { name, exact: true }).getAttribute("href");
+    await trpcMutation(page, "environments.delete", { environmentId: Number(/\/e\/(\d+)\//.exec(href ?? "")?.[1]) });
+  }
+  if (DEFAULT_ENVIRONMENTS.some((name) => !environments.includes(name))) await page.reload();
+  for (const name of environments.filter((name) => !DEFAULT_ENVIRONMENTS.includes(name))) {
+    await page.getByRole("link", { name: "Environments", exact: true }).click();
+    await page.getByRole("button", { name: "New environment" }).click();
     await page.getByLabel("Environment name").fill(name);
     await page.getByRole("button", { name: "Create environment" }).click();
     await expect(page.getByRole("heading", { name: "Environment settings" })).toBeVisible();
   }
+  await page.getByRole("link", { name: "Environments", exact: true }).click();
+  const last = environments.at(-1)!;
+  await page.getByRole("row").filter({ has: page.getByRole("link", { name: last, exact: true }) }).getByRole("link", { name: "Settings & keys" }).click();
+  await expect(page.getByRole("heading", { name: "Environment settings" })).toBeVisible();
+  await expect(page.getByText(`${last} — SDK keys and evaluation settings`)).toBeVisible();
 }
+
+/** The environments every new project starts with (Production is protected). */
+export const DEFAULT_ENVIRONMENTS = ["Development", "Production"];
 
 /** The current page's /p/<project>/e/<environment> ids (on an environment page). */
 export function routeIds(page: Page): { projectId: number; environmentId: number } {
@@ -78,4 +94,18 @@ export async function trpcMutation<T = unknown>(page: Page, procedure: string, i
   const body = (await response.json()) as { result?: { data: T }; error?: { message: string } };
   if (!response.ok() || !body.result) throw new Error(`${procedure} failed (${response.status()}): ${body.error?.message ?? "no result"}`);
   return body.result.data;
+}
+
+/**
+ * What makes the page scroll sideways: [] when the document is no wider than the window, else the
+ * innermost elements reaching past its right edge (for the failure message).
+ */
+export function sidewaysOverflow(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const root = document.scrollingElement ?? document.documentElement;
+    if (root.scrollWidth <= root.clientWidth) return [];
+    const past = [...document.querySelectorAll("body *")].filter((element) => element.getBoundingClientRect().right > root.clientWidth + 1);
+    const innermost = past.filter((element) => !past.some((other) => other !== element && element.contains(other)));
+    return innermost.slice(0, 5).map((element) => `${element.tagName.toLowerCase()}.${[...element.classList].join(".")} "${(element.textContent ?? "").slice(0, 40)}"`);
+  });
 }

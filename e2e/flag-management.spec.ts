@@ -15,7 +15,7 @@ function overrideCards(page: Page) {
 
 test("flagManagement__fullWorkflow__everyStepInAuditLog", async ({ page }) => {
   test.setTimeout(180_000);
-  // Given a project with Development and Production environments (Production is open)
+  // Given a project with Development and Production (protected) environments (Production is open)
   await setUpProject(page, ["Development", "Production"]);
 
   // When a feature is created from the feature list
@@ -35,6 +35,8 @@ test("flagManagement__fullWorkflow__everyStepInAuditLog", async ({ page }) => {
   await states.getByRole("switch", { name: "Enable in Development", exact: true }).click();
   await expect(states.getByRole("switch", { name: "Enable in Development", exact: true })).toHaveAttribute("aria-checked", "true");
   await states.getByRole("switch", { name: "Enable in Production", exact: true }).click();
+  // (Production is protected: the toggle asks first)
+  await page.getByRole("dialog", { name: "Change Production?" }).getByRole("button", { name: "Turn on" }).click();
   await expect(states.getByRole("switch", { name: "Enable in Production", exact: true })).toHaveAttribute("aria-checked", "true");
   // Then the toggles persist, and the list shows the flag on in this environment
   await page.reload();
@@ -139,6 +141,7 @@ test("flagManagement__fullWorkflow__everyStepInAuditLog", async ({ page }) => {
   await page.getByLabel("Schedule this change").check();
   await expect(page.getByLabel("Go live at")).not.toHaveValue("");
   await page.getByRole("button", { name: "Schedule change" }).click();
+  await page.getByRole("dialog", { name: "Change Production?" }).getByRole("button", { name: "Schedule change" }).click();
   // Then it is pending (the current value stays live)
   await expect(page.getByRole("heading", { name: "Scheduled in this environment" })).toBeVisible();
   await expect(page.getByLabel("Control value", { exact: true })).toHaveValue("blue");

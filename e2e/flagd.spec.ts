@@ -12,7 +12,7 @@ test("flagdIntegration__enableOnProjectWithRegexSegment__diagnosticsPanelListsRe
   // Given a project whose feature has a segment override on a REGEX segment flagd cannot express
   await signUp(page);
   const organisationId = Number(new URL(page.url()).pathname.split("/")[2]);
-  const project = await trpc<{ id: number }>(page.request, "projects.create", { organisationId, name: "Storefront" });
+  const project = await trpc<{ id: number }>(page.request, "projects.create", { organisationId, name: "Storefront", defaultEnvironments: false });
   const env = await trpc<{ id: number }>(page.request, "environments.create", { projectId: project.id, name: "Production" });
   const feature = await trpc<{ id: number }>(page.request, "features.create", { projectId: project.id, name: "promo_banner", defaultEnabled: true, initialValue: "off" });
   const segment = await trpc<{ id: number }>(page.request, "segments.create", {

@@ -1,23 +1,29 @@
 import { expect, signUp, test } from "./fixtures";
 
-test("signUp__createProjectAndEnvironment__seesClientAndServerKeys", async ({ page }) => {
+test("signUp__createProject__defaultEnvironmentsWithClientAndServerKeys", async ({ page }) => {
   // Given a new user signed up through the UI
   await signUp(page, { organisation: "Acme" });
   await expect(page.getByRole("heading", { name: "No projects yet" })).toBeVisible();
 
-  // When they create a project and an environment
+  // When they create a project
   await page.getByRole("button", { name: "Create your first project" }).click();
   await page.getByLabel("Project name").fill("Web shop");
   await page.getByRole("button", { name: "Create project" }).click();
-  await expect(page.getByRole("heading", { name: "Environments", exact: true })).toBeVisible();
-  await page.getByRole("button", { name: "Create an environment" }).click();
-  await page.getByLabel("Environment name").fill("Production");
-  await page.getByRole("button", { name: "Create environment" }).click();
 
-  // Then the environment's settings show its client-side key, and a server-side key can be created once
+  // Then it comes with Development and Production, Production protected
+  await expect(page.getByRole("heading", { name: "Environments", exact: true })).toBeVisible();
+  const table = page.getByRole("table", { name: "Environments" });
+  await expect(table.getByRole("row").filter({ hasText: "Development" })).not.toContainText("protected");
+  await expect(table.getByRole("row").filter({ hasText: "Production" })).toContainText("protected");
+
+  // When Production's settings are opened
+  await table.getByRole("row").filter({ hasText: "Production" }).getByRole("link", { name: "Settings & keys" }).click();
+
+  // Then they show its client-side key and protection, and a server-side key can be created once
   await expect(page.getByRole("heading", { name: "Environment settings" })).toBeVisible();
   const clientKey = page.getByLabel("Client-side environment key");
   await expect(clientKey).toHaveValue(/^[A-Za-z0-9]{22}$/);
+  await expect(page.getByRole("switch", { name: "Protected environment" })).toHaveAttribute("aria-checked", "true");
   await page.getByRole("button", { name: "Create server-side key" }).click();
   await page.getByLabel("Key name").fill("backend");
   await page.getByRole("button", { name: "Create key" }).click();

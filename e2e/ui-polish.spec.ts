@@ -1,5 +1,5 @@
 import type { Page } from "@playwright/test";
-import { expect, routeIds, setUpProject, signUp, test, trpcMutation } from "./fixtures";
+import { expect, routeIds, setUpProject, sidewaysOverflow, signUp, test, trpcMutation } from "./fixtures";
 
 /** Features with the given names (created oldest first) in the current project, through the API. */
 async function createFeatures(page: Page, names: string[], extra: Record<string, unknown> = {}) {
@@ -17,20 +17,6 @@ async function openFeatureList(page: Page) {
   const { projectId, environmentId } = routeIds(page);
   await page.goto(`/p/${projectId}/e/${environmentId}/features`);
   await expect(page.getByRole("heading", { name: "Features", exact: true })).toBeVisible();
-}
-
-/**
- * What makes the page scroll sideways: [] when the document is no wider than the window, else the
- * innermost elements reaching past its right edge (for the failure message).
- */
-function sidewaysOverflow(page: Page) {
-  return page.evaluate(() => {
-    const root = document.scrollingElement ?? document.documentElement;
-    if (root.scrollWidth <= root.clientWidth) return [];
-    const past = [...document.querySelectorAll("body *")].filter((element) => element.getBoundingClientRect().right > root.clientWidth + 1);
-    const innermost = past.filter((element) => !past.some((other) => other !== element && element.contains(other)));
-    return innermost.slice(0, 5).map((element) => `${element.tagName.toLowerCase()}.${[...element.classList].join(".")} "${(element.textContent ?? "").slice(0, 40)}"`);
-  });
 }
 
 test("featureList__sortSearchAndShowArchived__keptInTheAddressAcrossReloadAndBack", async ({ page }) => {
@@ -236,6 +222,7 @@ test("phoneWidth__mainPages__noSidewaysScrollCompactHeaderCardsAndWrappedTabs", 
   const panelScrolls = await page.getByRole("table", { name: "Features" }).evaluate((table) => table.parentElement!.scrollWidth > table.parentElement!.clientWidth);
   expect(panelScrolls).toBe(false);
   await toggle.click();
+  await page.getByRole("dialog", { name: "Change Production?" }).getByRole("button", { name: "Turn off" }).click();
   await expect(toggle).toHaveAttribute("aria-checked", "false");
 
   // And every tab of the feature page is on screen (they wrap)

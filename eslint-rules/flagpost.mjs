@@ -22,8 +22,8 @@ export const LAYERS = {
   singleton: 0,
   text: 0,
   input: 0,
-  db: 1,
-  observability: 2,
+  observability: 1,
+  db: 2,
   http: 3,
   jobs: 3,
   trpc: 4,
@@ -40,6 +40,7 @@ export const LAYERS = {
   environments: 17,
   organisations: 18,
   imports: 19,
+  rollouts: 19,
   // the read side, then the protocols and the publishing orchestration
   serving: 20,
   sdk: 21,

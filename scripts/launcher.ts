@@ -6,7 +6,10 @@
  * dev    — the same with `next dev`.
  * web, worker — one process each, against DATABASE_URL (for deployments that scale them apart).
  *
- * SIGINT/SIGTERM stop web and worker first, then the embedded database; nothing is left running.
+ * SIGINT/SIGTERM/SIGHUP stop web and worker first (each finishes its in-flight requests or running
+ * job, bounded by SHUTDOWN_TIMEOUT_MS), then the embedded database, and exit 0; nothing is left
+ * running. If the launcher's parent disappears (npm killed, a terminal closed) it shuts down the
+ * same way by itself.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
@@ -21,6 +24,8 @@ const root = path.resolve(__dirname, "..");
 const host = process.env.HOST || "127.0.0.1";
 const port = Number.parseInt(process.env.PORT || "3000", 10);
 const nextBin = path.join(root, "node_modules", "next", "dist", "bin", "next");
+const shutdownTimeoutMs = Number.parseInt(process.env.SHUTDOWN_TIMEOUT_MS || "10000", 10) || 10_000;
+const parentPid = process.ppid;
 
 function say(message: string): void {
   process.stderr.write(`[flagpost] ${message}\n`);
@@ -101,10 +106,11 @@ async function main(): Promise<void> {
         (child) =>
           new Promise<void>((resolve) => {
             if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            // Each child drains within SHUTDOWN_TIMEOUT_MS; a little more before it is killed.
             const timer = setTimeout(() => {
               child.kill("SIGKILL");
               resolve();
-            }, 10_000);
+            }, shutdownTimeoutMs + 2_000);
             child.once("exit", () => {
               clearTimeout(timer);
               resolve();
@@ -122,6 +128,15 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void shutdown(0));
   process.on("SIGTERM", () => void shutdown(0));
   process.on("SIGHUP", () => void shutdown(0));
+  // The parent (npm, a shell) gone without signalling us: we were orphaned, so stop everything.
+  const orphanWatch = setInterval(() => {
+    if (process.ppid !== parentPid) {
+      clearInterval(orphanWatch);
+      say(`parent process ${parentPid} is gone`);
+      void shutdown(0);
+    }
+  }, 500);
+  orphanWatch.unref();
 
   const launch = (name: string, args: string[], extraEnv: Record<string, string>) => {
     const child = spawn(process.execPath, args, { cwd: root, stdio: "inherit", env: { ...env, ...extraEnv } });
@@ -146,7 +161,7 @@ async function main(): Promise<void> {
       HOST: host,
       PORT: String(port),
     });
-    void waitForHealth(`http://${host}:${port}/api/health`, web, 120_000).then((ok) => {
+    void waitForHealth(`http://${host}:${port}/api/health/ready`, web, 120_000).then((ok) => {
       if (ok) say(`Flagpost is running at http://${host}:${port}  (Ctrl-C to stop)`);
     });
   }

@@ -1,35 +1,56 @@
 /**
  * The web process (`npm start` runs it beside the worker; `npm run start:web` alone). Needs a build
  * (`next build`) and DATABASE_URL. HOST/PORT as for `next start`.
+ *
+ * SIGTERM / SIGINT: readiness turns `stopping` (503) so load balancers stop sending, the server
+ * stops accepting connections, requests in flight finish (bounded by SHUTDOWN_TIMEOUT_MS; then the
+ * remaining connections are closed), the change listener and the pool close, and it exits 0. Node
+ * may run as PID 1 in a container: the handlers below are what makes `docker stop` graceful.
  */
 import path from "node:path";
+import { startWebServer } from "../src/server/api/web-server";
+import { settings } from "../src/server/config";
 import { closeDb } from "../src/server/db/client";
 import { flushLogs, getLogger } from "../src/server/observability/logger";
-import { startWebServer } from "../src/server/api/web-server";
 import { shutdownTracing } from "../src/server/observability/tracing";
+import { stopServing } from "../src/server/serving/gate";
+import { markStopping } from "../src/server/serving/health";
+import { closeOpenFeatureClient, getOpenFeatureClient } from "../src/server/rollouts/client";
 
 const log = getLogger("http");
 
 async function main(): Promise<void> {
   const host = process.env.HOST || "127.0.0.1";
   const port = Number.parseInt(process.env.PORT || "3000", 10);
+  // Flagpost's own flags (docs/rollouts.md): loaded before the first request.
+  getOpenFeatureClient();
   const web = await startWebServer({ dir: path.resolve(__dirname, ".."), host, port });
   log.info("server.started", { url: web.url, metrics__url: web.metricsUrl });
   let stopping = false;
-  const stop = async () => {
+  const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    const started = Date.now();
+    log.info("server.stopping", { signal });
+    markStopping();
+    let code = 0;
     try {
-      await web.close();
+      const drained = await web.close(settings().shutdownTimeoutMs);
+      await stopServing();
+      await closeOpenFeatureClient();
       await closeDb();
       await shutdownTracing();
+      log.info("server.stopped", { drained, duration__ms: Date.now() - started });
+    } catch (error) {
+      log.error("server.stop_failed", { error });
+      code = 1;
     } finally {
       flushLogs();
-      process.exit(0);
+      process.exit(code);
     }
   };
-  process.on("SIGINT", () => void stop());
-  process.on("SIGTERM", () => void stop());
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
 }
 
 main().catch((error) => {

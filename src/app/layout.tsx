@@ -4,6 +4,7 @@ import { Suspense, type ReactNode } from "react";
 import { NavigationProgress } from "@/app/_components/navigation";
 import { ThemeSync } from "@/app/_components/theme";
 import { THEME_SCRIPT } from "@/app/_components/theme-script";
+import { ConfirmProvider } from "@/app/_components/protected-change";
 import { ToastProvider } from "@/app/_components/ui";
 import { TrpcProviders } from "@/app/_trpc/client";
 import { NONCE_HEADER } from "@/server/http/security";
@@ -30,7 +31,9 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
           <NavigationProgress />
         </Suspense>
         <TrpcProviders>
-          <ToastProvider>{children}</ToastProvider>
+          <ToastProvider>
+            <ConfirmProvider>{children}</ConfirmProvider>
+          </ToastProvider>
         </TrpcProviders>
       </body>
     </html>

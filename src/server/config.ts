@@ -24,6 +24,27 @@ export interface Settings {
   databasePoolSize: number;
   /** `web` / `worker` (set by the launcher): the PostgreSQL `application_name` of this process's connections. */
   processName: string;
+  /** Longest wait for a database connection (new, or a free one from the pool; web 1.5 s, else 5 s); 0 waits forever. */
+  databaseConnectTimeoutMs: number;
+  /**
+   * Longest a statement may run (server-side `statement_timeout`; the client gives up 250 ms later
+   * when the server does not answer at all). Default 1.5 s in the web process (no request waits
+   * more than ~2 s on the database), 30 s elsewhere (worker, tools); 0 disables.
+   */
+  databaseStatementTimeoutMs: number;
+  /** Server-side `idle_in_transaction_session_timeout`: a transaction left open this long is ended; 0 disables. */
+  databaseIdleInTransactionTimeoutMs: number;
+  /** Where a web process keeps a snapshot of the documents and keys it serves (unset: no snapshot). */
+  documentCacheDir: string | undefined;
+  /** How long a stopping process waits for in-flight requests and the running job. */
+  shutdownTimeoutMs: number;
+  /** Flagpost's own flags (docs/rollouts.md): the shipped environment document, relative to the working directory. */
+  flagsFile: string;
+  /** A Flagsmith-compatible API to take Flagpost's own flags from (with `flagsServerKey`); unset: the shipped file. */
+  flagsApiUrl: string | undefined;
+  flagsServerKey: string | undefined;
+  /** How often that API's environment document is polled. */
+  flagsRefreshSeconds: number;
   logLevel: string;
   /** Request headers copied into the jobs a request enqueues (matched case-insensitively). */
   propagatedHeaders: string[];
@@ -70,6 +91,10 @@ export interface Settings {
   seedBatchSize: number;
   /** Port of the worker's own /metrics endpoint (0 disables it). */
   workerMetricsPort: number;
+  /** Whether WORKER_METRICS_PORT was set (else a taken default port is replaced by a free one). */
+  workerMetricsPortExplicit: boolean;
+  /** Whether METRICS_PORT was set (else a taken default port is replaced by a free one). */
+  metricsPortExplicit: boolean;
   workerMetricsHost: string;
   /** How often a worker unlocks jobs left locked by crashed workers. */
   workerRecoverySweepMs: number;
@@ -86,10 +111,20 @@ export interface Settings {
 
 function read(): Settings {
   const env = process.env;
+  const processName = env.FLAGPOST_PROCESS || "flagpost";
   return {
     databaseUrl: env.DATABASE_URL || undefined,
     databasePoolSize: int(env.DATABASE_POOL_SIZE, 10),
-    processName: env.FLAGPOST_PROCESS || "flagpost",
+    processName,
+    databaseConnectTimeoutMs: int(env.DATABASE_CONNECT_TIMEOUT_MS, processName === "web" ? 1500 : 5000),
+    databaseStatementTimeoutMs: int(env.DATABASE_STATEMENT_TIMEOUT_MS, processName === "web" ? 1500 : 30_000),
+    databaseIdleInTransactionTimeoutMs: int(env.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS, 10_000),
+    documentCacheDir: env.FLAGPOST_DOCUMENT_CACHE_DIR || undefined,
+    shutdownTimeoutMs: int(env.SHUTDOWN_TIMEOUT_MS, 10_000),
+    flagsFile: env.FLAGPOST_FLAGS_FILE || "config/flagpost-flags.json",
+    flagsApiUrl: env.FLAGPOST_FLAGS_API_URL || undefined,
+    flagsServerKey: env.FLAGPOST_FLAGS_SERVER_KEY || undefined,
+    flagsRefreshSeconds: int(env.FLAGPOST_FLAGS_REFRESH_SECONDS, 30),
     logLevel: env.LOG_LEVEL || "info",
     propagatedHeaders: list(env.PROPAGATED_HEADERS, ["traceparent"]).map((h) => h.toLowerCase()),
     propagatedHeadersKey: env.PROPAGATED_HEADERS_KEY || "_http_headers",
@@ -115,6 +150,8 @@ function read(): Settings {
     documentGuardBaseDelayMs: int(env.DOCUMENT_GUARD_BASE_DELAY_MS, 1000),
     seedBatchSize: int(env.SEED_BATCH_SIZE, 100),
     workerMetricsPort: int(env.WORKER_METRICS_PORT, 9465),
+    workerMetricsPortExplicit: (env.WORKER_METRICS_PORT ?? "").trim() !== "",
+    metricsPortExplicit: (env.METRICS_PORT ?? "").trim() !== "",
     workerMetricsHost: env.WORKER_METRICS_HOST || "127.0.0.1",
     workerRecoverySweepMs: int(env.WORKER_RECOVERY_SWEEP_MS, 30_000),
     flagdIdentityOverrideLimit: int(env.FLAGD_IDENTITY_OVERRIDE_LIMIT, 100),

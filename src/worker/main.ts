@@ -4,6 +4,7 @@ import { closeDb, getDb } from "@/server/db/client";
 import { enqueueJob } from "@/server/jobs/enqueue";
 import { flushLogs, getLogger } from "@/server/observability/logger";
 import { initTracing, shutdownTracing } from "@/server/observability/tracing";
+import { closeOpenFeatureClient, getOpenFeatureClient } from "@/server/rollouts/client";
 import { startWorker } from "./runner";
 import { sessionsCleanup } from "@/worker/tasks";
 
@@ -11,13 +12,16 @@ const log = getLogger("worker");
 
 async function main(): Promise<void> {
   initTracing();
+  // Flagpost's own flags (docs/rollouts.md), for tasks that gate what they do.
+  getOpenFeatureClient();
   const worker = await startWorker({
     metricsPort: settings().workerMetricsPort,
     metricsHost: settings().workerMetricsHost,
+    metricsPortExplicit: settings().workerMetricsPortExplicit,
   });
   // Clean up expired sessions once at start as well as hourly.
   await enqueueJob(getDb(), sessionsCleanup.id, {}, { jobKey: sessionsCleanup.id });
-  log.info("worker.started", { metrics__port: settings().workerMetricsPort });
+  log.info("worker.started", { metrics__port: worker.metricsPort });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -25,7 +29,9 @@ async function main(): Promise<void> {
     stopping = true;
     log.info("worker.stopping", { signal });
     try {
-      await worker.stop();
+      // The running job finishes, or goes back to the queue past SHUTDOWN_TIMEOUT_MS.
+      await worker.stop(settings().shutdownTimeoutMs);
+      await closeOpenFeatureClient();
       await closeDb();
       await shutdownTracing();
     } finally {

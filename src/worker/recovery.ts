@@ -1,9 +1,11 @@
 /**
  * Recovering jobs of crashed workers. graphile-worker keeps a job locked by a worker that died
  * (SIGKILL, OOM, lost machine) for 4 hours. Each Flagpost worker therefore holds a session-level
- * advisory lock per graphile worker id on a dedicated connection; a dead process's connection —
- * and with it the lock — goes away at once. The sweeper (at start and periodically) unlocks the jobs
- * of every other worker id whose advisory lock it can take, so those jobs are retried promptly.
+ * advisory lock per id that can lock jobs — graphile-worker 0.17 locks jobs with its *pool's* id
+ * (`locked_by = pool-…`), older versions with each worker's id, so both are held — on a dedicated
+ * connection; a dead process's connection, and with it the lock, goes away at once. The sweeper (at
+ * start and periodically) unlocks the jobs of every other id whose advisory lock it can take, so
+ * those jobs are retried promptly — and never those of a live process.
  *
  * If the lock connection itself is lost (database restart, network, an administrator terminating
  * it), the locks are taken again on a new connection as soon as one can be had. In the gap another
@@ -69,18 +71,23 @@ export async function startRecovery(pool: pg.Pool, options: { sweepIntervalMs?: 
   }
 
   enqueue(connectHolder);
-  events.on("worker:create", ({ worker }) => {
-    own.add(worker.workerId);
+  const hold = (lockerId: string) => {
+    own.add(lockerId);
     enqueue(async () => {
       if (!holder) return; // a reconnect in the queue takes every lock in `own`
       try {
-        await takeLock(holder, worker.workerId);
+        await takeLock(holder, lockerId);
       } catch (error) {
         // The connection failed under the query; its 'error' event (or this) starts a reconnect.
         if (holder) lost(holder, error as Error);
       }
     });
+  };
+  events.on("pool:create", ({ workerPool }) => hold(workerPool.id));
+  events.on("pool:release", ({ workerPool }) => {
+    own.delete(workerPool.id);
   });
+  events.on("worker:create", ({ worker }) => hold(worker.workerId));
   events.on("worker:release", ({ worker }) => {
     own.delete(worker.workerId);
   });

@@ -3,7 +3,7 @@
  * `startWorker()` is used by src/worker/main.ts and by tests that need a real worker in-process.
  */
 import type http from "node:http";
-import { run, Logger, type Runner, type TaskList } from "graphile-worker";
+import { run, Logger, type Runner, type TaskList, type WorkerPool } from "graphile-worker";
 import { settings } from "@/server/config";
 import { getPool } from "@/server/db/client";
 import { getLogger } from "@/server/observability/logger";
@@ -36,13 +36,24 @@ const workerLogger = new Logger((scope) => (level, message, meta) => {
 export interface WorkerHandle {
   runner: Runner;
   metricsServer?: http.Server;
-  stop(): Promise<void>;
+  /** The port the metrics endpoint listens on (0: none). */
+  metricsPort: number;
+  /**
+   * Stops taking jobs and lets the running ones finish for at most `timeoutMs`; past it they are
+   * failed back to the queue (graphile-worker's forceful shutdown: retried at once by another
+   * worker). True when every job finished in time.
+   */
+  stop(timeoutMs?: number): Promise<boolean>;
 }
 
+export { MetricsPortTakenError } from "@/server/observability/metrics-server";
+
 export async function startWorker(
-  options: { concurrency?: number; metricsPort?: number; metricsHost?: string; recoverySweepMs?: number } = {},
+  options: { concurrency?: number; metricsPort?: number; metricsHost?: string; recoverySweepMs?: number; metricsPortExplicit?: boolean } = {},
 ): Promise<WorkerHandle> {
   const recovery = await startRecovery(getPool(), { sweepIntervalMs: options.recoverySweepMs ?? settings().workerRecoverySweepMs });
+  const pools = new Set<WorkerPool>();
+  recovery.events.on("pool:create", ({ workerPool }) => pools.add(workerPool));
   const runner = await run({
     events: recovery.events,
     pgPool: getPool(),
@@ -58,15 +69,35 @@ export async function startWorker(
   await recovery.sweep().catch((error) => log.error("jobs.recovery_failed", { error }));
   let metricsServer: http.Server | undefined;
   if (options.metricsPort !== undefined && options.metricsPort > 0) {
-    metricsServer = await startMetricsServer({ port: options.metricsPort, host: options.metricsHost ?? "127.0.0.1" });
+    metricsServer = await startMetricsServer({
+      port: options.metricsPort,
+      host: options.metricsHost ?? "127.0.0.1",
+      explicit: options.metricsPortExplicit,
+      variable: "WORKER_METRICS_PORT",
+    }).catch(async (error: unknown) => {
+      await runner.stop().catch(() => undefined);
+      await recovery.stop().catch(() => undefined);
+      throw error;
+    });
   }
+  const metricsPort = metricsServer ? (metricsServer.address() as { port: number }).port : 0;
   return {
     runner,
     metricsServer,
-    async stop() {
-      await runner.stop();
+    metricsPort,
+    async stop(timeoutMs = 10_000) {
+      const stopped = runner.stop().then(() => true);
+      const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
+      const finished = await Promise.race([stopped, timer]);
+      if (!finished) {
+        log.warn("worker.jobs_returned", { timeout__ms: timeoutMs });
+        // Fails the running jobs back to the queue (unlocked: retried at once elsewhere); the
+        // task's own promise is not waited for: the process exits after this.
+        await Promise.allSettled([...pools].map((pool) => pool.forcefulShutdown("shutdown timeout: job returned to the queue")));
+      }
       await recovery.stop();
       if (metricsServer) await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      return finished;
     },
   };
 }

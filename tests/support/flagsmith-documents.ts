@@ -299,6 +299,132 @@ export function generateDocument(options: GenerateOptions = {}): Json & { api_ke
   };
 }
 
+export interface RandomDocumentOptions {
+  seed: number;
+  apiKey?: string;
+  /** Default 12. */
+  features?: number;
+  /** Default 8; every third segment matches an identity without traits. */
+  segments?: number;
+  /** Overridden identities (default 5). */
+  identities?: number;
+  /** The environment's `hide_disabled_flags` (default null: the project's, false). */
+  hideDisabledFlags?: boolean | null;
+}
+
+type Condition = [string, string | null, string | null];
+
+/** Conditions that need traits (or an identity) to match. */
+const TRAIT_CONDITIONS: Condition[] = [
+  ["EQUAL", "plan", "pro"],
+  ["NOT_EQUAL", "plan", "free"],
+  ["GREATER_THAN_INCLUSIVE", "age", "18"],
+  ["IN", "country", "de,at,ch"],
+  ["CONTAINS", "email", "@acme."],
+  ["PERCENTAGE_SPLIT", "", "50"],
+  ["REGEX", "$.identity.identifier", "^user-1"],
+  ["MODULO", "visits", "2|0"],
+  ["IS_SET", "beta", null],
+  ["LESS_THAN", "app_version", "2.0.0:semver"],
+];
+
+/** Rules (under the usual ALL root) that match an identity without traits, and any context without one. */
+function emptyTraitRules(environmentName: string): Json[] {
+  return [
+    rule("NONE", [["CONTAINS", "plan", "pro"]]),
+    rule("ALL", [["IS_NOT_SET", "plan", null]]),
+    rule("ALL", [["EQUAL", "$.environment.name", environmentName]]),
+    rule("NONE", [["EQUAL", "country", "fr"], ["IS_SET", "beta", null]]),
+  ];
+}
+
+/**
+ * A seeded, importable environment document: string, integer, boolean and null-valued features (some disabled,
+ * some multivariate), segments on traits and segments that match without traits (NONE, IS_NOT_SET,
+ * `$.environment.name`), segment overrides with distinct priorities (enabled and disabled, sometimes of another
+ * type, sometimes with their own allocations), and identity overrides.
+ */
+export function generateRandomDocument(options: RandomDocumentOptions): Json & { api_key: string } {
+  const random = rng(options.seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+  const apiKey = options.apiKey ?? randomApiKey();
+  const environmentName = `Environment ${options.seed}`;
+  const kinds = ["string", "integer", "boolean", "null"] as const;
+  const valueOf = (kind: (typeof kinds)[number], n: number): unknown =>
+    kind === "string" ? `value-${n}` : kind === "integer" ? n : kind === "boolean" ? n % 2 === 0 : null;
+  let nextId = options.seed * 100_000;
+  const id = () => ++nextId;
+
+  const features = Array.from({ length: options.features ?? 12 }, (_, i) => {
+    const kind = pick(kinds);
+    const feature = { id: 2000 + i, name: `feature_${i}`, type: "STANDARD" };
+    const optionCount = kind === "string" && random() < 0.4 ? 1 + Math.floor(random() * 3) : 0;
+    const mvOptions = Array.from({ length: optionCount }, (_, k) => ({ id: 60_000 + i * 10 + k, value: `mv-${i}-${k}`, key: random() < 0.5 ? `k${k}` : null }));
+    if (mvOptions.length > 0) feature.type = "MULTIVARIATE";
+    return { feature, kind, options: mvOptions };
+  });
+  const allocations = (count: number) => Array.from({ length: count }, () => pick([10, 20, 25, 30]));
+  const mvValues = (mvOptions: (typeof features)[number]["options"]) =>
+    allocations(mvOptions.length).map((allocation, k) => ({ id: id(), option: mvOptions[k], allocation }));
+
+  const featureStates = features.map(({ feature, kind, options: mvOptions }, i) =>
+    state(feature, random() < 0.7, valueOf(kind, i), id(), { mv: mvOptions.length > 0 ? mvValues(mvOptions) : undefined }),
+  );
+
+  const priorities = new Map<number, number>();
+  const segments = Array.from({ length: options.segments ?? 8 }, (_, j) => {
+    const child = j % 3 === 0 ? pick(emptyTraitRules(environmentName)) : rule(pick(["ALL", "ANY", "NONE"] as const), [pick(TRAIT_CONDITIONS), pick(TRAIT_CONDITIONS)].slice(0, 1 + Math.floor(random() * 2)));
+    const overridden = [...features].sort(() => random() - 0.5).slice(0, 1 + Math.floor(random() * 3));
+    const feature_states = overridden.map(({ feature, kind, options: mvOptions }) => {
+      const priority = priorities.get(feature.id) ?? 0;
+      priorities.set(feature.id, priority + 1);
+      const value = random() < 0.1 ? valueOf(pick(kinds), j + 100) : valueOf(kind, j + 100);
+      const ownSplit = mvOptions.length > 0 && random() < 0.4;
+      return state(feature, random() < 0.7, value, id(), { segment: true, priority, mv: ownSplit ? mvValues(mvOptions) : undefined });
+    });
+    return { id: 700 + j, name: `segment_${j}`, rules: [rule("ALL", [], [child])], feature_states };
+  });
+
+  const identityOverrides = Array.from({ length: options.identities ?? 5 }, (_, x) => {
+    const identifier = `user-${x}`;
+    const overridden = [...features].sort(() => random() - 0.5).slice(0, 1 + Math.floor(random() * 2));
+    return {
+      identifier,
+      environment_api_key: apiKey,
+      created_date: "2024-05-01T10:00:00.000000+00:00",
+      identity_uuid: uuid(),
+      django_id: 800_000 + x,
+      composite_key: `${apiKey}_${identifier}`,
+      dashboard_alias: null,
+      identity_traits: [],
+      identity_features: overridden.map(({ feature, kind }) => state(feature, random() < 0.7, valueOf(kind, x + 200), id())),
+    };
+  });
+
+  return {
+    id: 5000 + options.seed,
+    api_key: apiKey,
+    name: environmentName,
+    allow_client_traits: true,
+    updated_at: "2026-01-01T00:00:00.000000+00:00",
+    hide_sensitive_data: false,
+    hide_disabled_flags: options.hideDisabledFlags ?? null,
+    use_identity_composite_key_for_hashing: true,
+    use_identity_overrides_in_local_eval: true,
+    project: {
+      id: 88,
+      name: `Generated project ${options.seed} ${randomBytes(3).toString("hex")}`,
+      hide_disabled_flags: false,
+      enable_realtime_updates: false,
+      server_key_only_feature_ids: [],
+      organisation: { id: 13, name: "Flagsmith org", feature_analytics: false, stop_serving_flags: false, persist_trait_data: true },
+      segments,
+    },
+    feature_states: featureStates,
+    identity_overrides: identityOverrides,
+  };
+}
+
 export interface TestIdentity {
   identifier: string;
   traits: Record<string, TraitValue>;

@@ -65,6 +65,18 @@ export async function startWorkerProcess(databaseUrl: string, env: Record<string
   return { child, logs, metricsPort };
 }
 
+/** A worker process that is not waited for (its logs fill as it runs; it may fail to start). */
+export async function startWorkerProcessRaw(databaseUrl: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; logs: string[] }> {
+  const logs: string[] = [];
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/worker/main.ts")], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: databaseUrl, FLAGPOST_PROCESS: "worker", LOG_LEVEL: "debug", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  capture(child, logs);
+  return { child, logs };
+}
+
 export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   await new Promise<void>((resolve) => {
@@ -79,14 +91,14 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
   });
 }
 
-/** `logDir`: every line the web process and the worker write also goes to `web.log` / `worker.log` there. */
-export async function startSystem(options: { databaseUrl: string; guard?: (pid: number) => void; env?: Record<string, string>; logDir?: string }): Promise<RunningSystem> {
+/** One web process (scripts/web.ts, as `npm run start:web` runs it) on a free loopback port, its /metrics on another. */
+export async function startWebProcess(options: { databaseUrl: string; env?: Record<string, string>; waitForReady?: boolean; logFile?: string }): Promise<{ url: string; metricsUrl: string; child: ChildProcess; logs: string[] }> {
   ensureBuilt();
   const port = await freePort();
   const metricsPort = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const webLogs: string[] = [];
-  const web = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/web.ts")], {
+  const logs: string[] = [];
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/web.ts")], {
     cwd: root,
     env: {
       ...process.env,
@@ -98,24 +110,35 @@ export async function startSystem(options: { databaseUrl: string; guard?: (pid: 
       PORT: String(port),
       METRICS_PORT: String(metricsPort),
       LOG_LEVEL: "debug",
-      PROPAGATED_HEADERS: "traceparent,x-tenant-id",
       ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  capture(web, webLogs, options.logDir && path.join(options.logDir, "web.log"));
-  if (web.pid) options.guard?.(web.pid);
-  await waitFor(`${url}/api/health`, web, webLogs, 90_000);
+  capture(child, logs, options.logFile);
+  // Live, or ready (a process started without its database is live but never ready).
+  await waitFor(`${url}/api/health/${options.waitForReady === false ? "live" : "ready"}`, child, logs, 90_000);
+  const metricsUrl = options.env?.METRICS_PORT === "0" ? `${url}/metrics` : `http://127.0.0.1:${options.env?.METRICS_PORT ?? metricsPort}/metrics`;
+  return { url, metricsUrl, child, logs };
+}
+
+/** `logDir`: every line the web process and the worker write also goes to `web.log` / `worker.log` there. */
+export async function startSystem(options: { databaseUrl: string; guard?: (pid: number) => void; env?: Record<string, string>; logDir?: string }): Promise<RunningSystem> {
+  const web = await startWebProcess({
+    databaseUrl: options.databaseUrl,
+    env: { PROPAGATED_HEADERS: "traceparent,x-tenant-id", ...options.env },
+    logFile: options.logDir && path.join(options.logDir, "web.log"),
+  });
+  if (web.child.pid) options.guard?.(web.child.pid);
   const worker = await startWorkerProcess(options.databaseUrl, { PROPAGATED_HEADERS: "traceparent,x-tenant-id", ...options.env }, options.logDir && path.join(options.logDir, "worker.log"));
   if (worker.child.pid) options.guard?.(worker.child.pid);
   return {
-    url,
-    metricsUrl: options.env?.METRICS_PORT === "0" ? `${url}/metrics` : `http://127.0.0.1:${metricsPort}/metrics`,
-    web,
+    url: web.url,
+    metricsUrl: web.metricsUrl,
+    web: web.child,
     worker: worker.child,
-    logs: { web: webLogs, worker: worker.logs },
-    async stop() {
-      await Promise.all([stopProcess(web), stopProcess(worker.child)]);
+    logs: { web: web.logs, worker: worker.logs },
+  async stop() {
+      await Promise.all([stopProcess(web.child), stopProcess(worker.child)]);
     },
   };
 }

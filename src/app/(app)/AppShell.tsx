@@ -73,7 +73,8 @@ export function AppShell({ user, children }: { user: { email: string; name: stri
 
   // On project pages (no environment in the URL) the environment last opened in this project stays selected.
   const remembered = useLastEnvironment(projectId, environmentId);
-  const currentEnvironmentId = environmentId ?? (environments.data?.some((env) => env.id === remembered) ? remembered : undefined);
+  // …and otherwise its first environment, so the environment's pages (Features first) are always a click away.
+  const currentEnvironmentId = environmentId ?? (environments.data?.some((env) => env.id === remembered) ? remembered : environments.data?.[0]?.id);
   const envBase = projectId && currentEnvironmentId ? `/p/${projectId}/e/${currentEnvironmentId}` : undefined;
   const switchEnvironment = (nextId: string) => {
     if (!projectId) return;
@@ -164,8 +165,15 @@ export function AppShell({ user, children }: { user: { email: string; name: stri
                 <NavLink href={`${envBase}/features`}>Features</NavLink>
                 <NavLink href={`${envBase}/identities`}>Identities</NavLink>
                 <NavLink href={`${envBase}/scheduled`}>Scheduled changes</NavLink>
+                <NavLink href={`${envBase}/connect`}>Connect</NavLink>
                 <NavLink href={`${envBase}/audit`}>Audit log</NavLink>
                 <NavLink href={`${envBase}/settings`}>Environment settings</NavLink>
+              </>
+            ) : projectId && environments.data ? (
+              <>
+                {/* A project without environments still has Features (its page says to create an environment first). */}
+                <div className="nav-section">Environment</div>
+                <NavLink href={`/p/${projectId}/features`}>Features</NavLink>
               </>
             ) : null}
             {projectId ? (

@@ -246,24 +246,45 @@ export function ConfirmDialog({
   );
 }
 
-type Toast = { id: number; kind: "success" | "error"; message: string };
-const ToastContext = createContext<{ push: (kind: Toast["kind"], message: string) => void }>({ push: () => undefined });
+/** A button in a toast (e.g. Undo): pressing it runs `run` and dismisses the toast. */
+export type ToastAction = { label: string; run: () => void };
+type Toast = { id: number; kind: "success" | "error"; message: string; action?: ToastAction };
+const ToastContext = createContext<{ push: (kind: Toast["kind"], message: string, action?: ToastAction) => void }>({ push: () => undefined });
+
+/** How long a toast stays: errors and toasts with an action (Undo) longer, to leave time to act. */
+const toastDuration = (kind: Toast["kind"], action?: ToastAction) => (kind === "error" || action ? 8000 : 4000);
 
 export function ToastProvider({ children }: { children: ReactNode }) {
   const [toasts, setToasts] = useState<Toast[]>([]);
-  const push = useCallback((kind: Toast["kind"], message: string) => {
-    const id = Date.now() + Math.random();
-    setToasts((current) => [...current, { id, kind, message }]);
-    setTimeout(() => setToasts((current) => current.filter((t) => t.id !== id)), kind === "error" ? 8000 : 4000);
-  }, []);
+  const dismiss = useCallback((id: number) => setToasts((current) => current.filter((t) => t.id !== id)), []);
+  const push = useCallback(
+    (kind: Toast["kind"], message: string, action?: ToastAction) => {
+      const id = Date.now() + Math.random();
+      setToasts((current) => [...current, { id, kind, message, action }]);
+      setTimeout(() => dismiss(id), toastDuration(kind, action));
+    },
+    [dismiss],
+  );
   return (
     <ToastContext.Provider value={{ push }}>
       {children}
       <div className="toasts" aria-live="polite">
         {toasts.map((toast) => (
           <div key={toast.id} className={`toast toast-${toast.kind}`} role={toast.kind === "error" ? "alert" : "status"}>
-            {toast.message}
-            <button type="button" className="icon-btn" aria-label="Dismiss" onClick={() => setToasts((c) => c.filter((t) => t.id !== toast.id))}>
+            <span className="toast-message">{toast.message}</span>
+            {toast.action ? (
+              <button
+                type="button"
+                className="btn btn-sm toast-action"
+                onClick={() => {
+                  dismiss(toast.id);
+                  toast.action?.run();
+                }}
+              >
+                {toast.action.label}
+              </button>
+            ) : null}
+            <button type="button" className="icon-btn" aria-label="Dismiss" onClick={() => dismiss(toast.id)}>
               ×
             </button>
           </div>
@@ -276,7 +297,7 @@ export function ToastProvider({ children }: { children: ReactNode }) {
 export function useToast() {
   const { push } = useContext(ToastContext);
   return {
-    success: (message: string) => push("success", message),
+    success: (message: string, options: { action?: ToastAction } = {}) => push("success", message, options.action),
     error: (error: unknown) => push("error", (error as { message?: string })?.message ?? String(error)),
   };
 }

@@ -9,7 +9,7 @@ type QueryPredicate = (query: Query) => boolean;
 
 /**
  * Refetches what a flag change can affect: feature lists and states, overrides, identities,
- * scheduled changes and the audit log (all active queries of those routers), except the queries
+ * scheduled changes, evaluation views and the audit log (all active queries of those routers), except the queries
  * `except` picks (those of something just deleted).
  */
 export function useInvalidateFlags() {
@@ -19,7 +19,8 @@ export function useInvalidateFlags() {
     const except = options.except;
     const predicate = except ? (query: Query) => !except(query) : undefined;
     await Promise.all(
-      [trpc.features.pathKey(), trpc.segmentOverrides.pathKey(), trpc.segments.pathKey(), trpc.identities.pathKey(), trpc.audit.pathKey()].map((queryKey) =>
+      // sdk: the evaluation views (they poll on while the change is being published).
+      [trpc.features.pathKey(), trpc.segmentOverrides.pathKey(), trpc.segments.pathKey(), trpc.identities.pathKey(), trpc.audit.pathKey(), trpc.sdk.pathKey()].map((queryKey) =>
         queryClient.invalidateQueries({ queryKey, predicate }),
       ),
     );

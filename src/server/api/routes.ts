@@ -3,26 +3,33 @@
  * handlers (`next dev` and any request Next receives), and the production web server answers the
  * same paths directly from this table (web-server.ts) — one set of handlers, two transports.
  */
-import { sql } from "drizzle-orm";
-import { getDb } from "@/server/db/client";
 import { handleFlagdDiagnostics, handleFlagdSync } from "@/server/flagd/sync";
 import { deprecatedIdentityFlags, environmentDocument, environmentFlags, flagAnalytics, identityFlagsGet, identityFlagsPost, preflight } from "@/server/sdk/service";
 import { apiJson } from "@/server/http/api";
 import { route, type ApiRoute } from "@/server/http/route";
+import { readiness } from "@/server/serving/health";
 
 type Methods = Partial<Record<"GET" | "POST" | "OPTIONS", ApiRoute<Record<string, string>>>>;
+
+const NO_STORE = Object.freeze({ "cache-control": "no-store" });
+const LIVE = JSON.stringify({ status: "live" });
+
+async function readinessAnswer() {
+  const answer = await readiness();
+  return apiJson(answer.status === "unavailable" || answer.status === "stopping" ? 503 : 200, answer, NO_STORE);
+}
 
 function cors(template: string) {
   return route(template, async (request) => preflight(request));
 }
 
 export const apiRoutes = {
-  health: {
-    GET: route("/api/health", async () => {
-      await getDb().execute(sql`select 1`);
-      return apiJson(200, { status: "ok" }, { "cache-control": "no-store" });
-    }),
-  },
+  // Liveness: the process answers (nothing else is checked).
+  live: { GET: route("/api/health/live", () => apiJson(200, LIVE, NO_STORE)) },
+  // Readiness (serving/health.ts): 200 ready or degraded (serving last-good), 503 when it cannot serve.
+  ready: { GET: route("/api/health/ready", readinessAnswer) },
+  // The old health check, kept as an alias of readiness.
+  health: { GET: route("/api/health", readinessAnswer) },
   flags: { GET: route("/api/v1/flags/", environmentFlags), OPTIONS: cors("/api/v1/flags/") },
   deprecatedIdentityFlags: {
     GET: route<Record<string, string>>("/api/v1/flags/:identifier/", (request, params) => deprecatedIdentityFlags(request, params.identifier)),
@@ -37,6 +44,8 @@ export const apiRoutes = {
 
 const EXACT: Record<string, Methods> = {
   "/api/health": apiRoutes.health,
+  "/api/health/live": apiRoutes.live,
+  "/api/health/ready": apiRoutes.ready,
   "/api/v1/flags": apiRoutes.flags,
   "/api/v1/identities": apiRoutes.identities,
   "/api/v1/environment-document": apiRoutes.environmentDocument,

@@ -49,7 +49,12 @@ function proceduresOf(url: URL): string[] {
 async function bodyLimit(request: Request, procedures: string[]): Promise<number> {
   const limit = settings().trpcMaxBodyBytes;
   if (procedures.length !== 1 || procedures[0] !== "imports.flagsmith") return limit;
-  const { principal } = await resolvePrincipal(request.headers);
+  // Unknown caller (or the database unreachable, which the procedure itself then answers with 503):
+  // the ordinary limit.
+  const principal = await resolvePrincipal(request.headers).then(
+    (resolved) => resolved.principal,
+    () => null,
+  );
   return principal ? Math.max(limit, MAX_IMPORT_DOCUMENT_BYTES + IMPORT_ENVELOPE_BYTES) : limit;
 }
 
@@ -86,6 +91,9 @@ export async function handleTrpcRequest(request: Request): Promise<Response> {
     req: forwarded,
     router: appRouter,
     maxBatchSize: MAX_TRPC_BATCH_SIZE,
+    // Lets a query be sent as POST (the UI does so for `sdk.evaluateContext`, whose input can be
+    // larger than an address holds). It stays a query: no mutation middleware, nothing written.
+    allowMethodOverride: true,
     createContext: (options) => {
       if (refusal) throw refusal;
       return createTrpcContext(options);

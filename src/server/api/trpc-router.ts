@@ -4,6 +4,7 @@
  */
 import { auditRouter } from "@/server/audit/router";
 import { authRouter } from "@/server/auth/router";
+import { projectCreationRouter } from "@/server/environments/project-router";
 import { environmentsRouter } from "@/server/environments/router";
 import { featuresRouter, identityOverridesRouter, segmentOverridesRouter } from "@/server/features/router";
 import { flagdRouter } from "@/server/flagd/router";
@@ -12,6 +13,7 @@ import { importsRouter } from "@/server/imports/router";
 import { organisationsRouter } from "@/server/organisations/router";
 import { projectsRouter } from "@/server/projects/router";
 import { documentsRouter } from "@/server/publishing/router";
+import { rolloutsRouter } from "@/server/rollouts/router";
 import { sdkRouter } from "@/server/sdk/router";
 import { segmentsRouter } from "@/server/segments/router";
 import { createCallerFactory, mergeRouters, router } from "@/server/trpc/init";
@@ -19,7 +21,8 @@ import { createCallerFactory, mergeRouters, router } from "@/server/trpc/init";
 export const appRouter = router({
   auth: authRouter,
   organisations: organisationsRouter,
-  projects: projectsRouter,
+  // Project creation lives with environments (it creates the default ones).
+  projects: mergeRouters(projectsRouter, projectCreationRouter),
   environments: environmentsRouter,
   features: featuresRouter,
   segments: segmentsRouter,
@@ -31,6 +34,7 @@ export const appRouter = router({
   flagd: flagdRouter,
   imports: importsRouter,
   sdk: sdkRouter,
+  rollouts: rolloutsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -25,7 +25,11 @@ export interface WebServer {
   url: string;
   /** Where this process's /metrics is served. */
   metricsUrl: string;
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections, lets requests in flight finish for at most `timeoutMs` (then closes
+   * every connection left), closes the metrics listener and Next. True when everything finished in time.
+   */
+  close(timeoutMs?: number): Promise<boolean>;
 }
 
 /** route() already turns handler errors into 500s; this is a transport failure. */
@@ -43,11 +47,11 @@ function send(template: string, res: http.ServerResponse, response: ApiResponse)
   }
 }
 
-export async function startWebServer(options: { dir: string; host: string; port: number; metrics?: { host: string; port: number } }): Promise<WebServer> {
+export async function startWebServer(options: { dir: string; host: string; port: number; metrics?: { host: string; port: number; explicit?: boolean } }): Promise<WebServer> {
   const app = next({ dev: false, dir: options.dir, hostname: options.host, port: options.port });
   await app.prepare();
   // /metrics on its own listener (not the public port) unless METRICS_PORT=0 (docs/metrics.md).
-  const metrics = options.metrics ?? { host: settings().metricsHost, port: settings().metricsPort };
+  const metrics = options.metrics ?? { host: settings().metricsHost, port: settings().metricsPort, explicit: settings().metricsPortExplicit };
   const metricsServer = metrics.port > 0 ? await startMetricsServer(metrics) : undefined;
   const nextHandler = app.getRequestHandler();
   const origin = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
@@ -98,15 +102,22 @@ export async function startWebServer(options: { dir: string; host: string; port:
   return {
     server,
     url: origin,
-    metricsUrl: metricsServer ? `http://${metrics.host.includes(":") ? `[${metrics.host}]` : metrics.host}:${metrics.port}/metrics` : `${origin}/metrics`,
-    async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+    metricsUrl: metricsServer ? `http://${metrics.host.includes(":") ? `[${metrics.host}]` : metrics.host}:${(metricsServer.address() as { port: number }).port}/metrics` : `${origin}/metrics`,
+    async close(timeoutMs = 10_000) {
+      // close() stops accepting and ends idle keep-alive connections; busy ones end after their response.
+      const closed = new Promise<boolean>((resolve) => server.close(() => resolve(true)));
+      server.closeIdleConnections();
+      const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
+      const drained = await Promise.race([closed, timer]);
       server.closeAllConnections();
       if (metricsServer) {
-        await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
-        metricsServer.closeAllConnections();
+        await new Promise<void>((resolve) => {
+          metricsServer.close(() => resolve());
+          metricsServer.closeAllConnections();
+        });
       }
       await app.close();
+      return drained;
     },
   };
 }

@@ -7,6 +7,7 @@ import pg from "pg";
 import { settings } from "@/server/config";
 import * as schema from "@/server/db/schema";
 import { processSlot } from "@/server/singleton";
+import { reportDatabaseError, setDatabaseProber } from "./availability";
 
 export type Database = NodePgDatabase<typeof schema>;
 /** A transaction handle; domain services take `Database | Tx` so they compose inside one transaction. */
@@ -40,18 +41,38 @@ function databaseUrl(): string {
   return url;
 }
 
+/**
+ * Bounded waits (docs/deployment.md): a connection within `databaseConnectTimeoutMs` (also the wait
+ * for a free pooled one), statements within `databaseStatementTimeoutMs` (server-side; the client
+ * stops waiting 250 ms later, for a server that answers nothing at all, e.g. frozen), and no
+ * transaction idle longer than `databaseIdleInTransactionTimeoutMs`.
+ */
+export function poolOptions(url: string, overrides: pg.PoolConfig = {}): pg.PoolConfig {
+  const { databasePoolSize, processName, databaseConnectTimeoutMs, databaseStatementTimeoutMs, databaseIdleInTransactionTimeoutMs } = settings();
+  return {
+    connectionString: url,
+    max: databasePoolSize,
+    application_name: processName,
+    connectionTimeoutMillis: databaseConnectTimeoutMs > 0 ? databaseConnectTimeoutMs : undefined,
+    statement_timeout: databaseStatementTimeoutMs > 0 ? databaseStatementTimeoutMs : undefined,
+    query_timeout: databaseStatementTimeoutMs > 0 ? databaseStatementTimeoutMs + 250 : undefined,
+    idle_in_transaction_session_timeout: databaseIdleInTransactionTimeoutMs > 0 ? databaseIdleInTransactionTimeoutMs : undefined,
+    // Dead peers (a stopped or unreachable server) are noticed by the kernel, not only by a timeout.
+    keepAlive: true,
+    ...overrides,
+  };
+}
+
 function state(): DbState {
   const url = databaseUrl();
   let current = slot.get();
   if (!current || current.url !== url) {
-    const pool = new pg.Pool({
-      connectionString: url,
-      max: settings().databasePoolSize,
-      application_name: settings().processName,
-    });
-    // An idle client losing its connection must not crash the process; the pool replaces it.
-    pool.on("error", () => undefined);
-    pool.on("connect", (client) => client.on("error", () => undefined));
+    const pool = new pg.Pool(poolOptions(url));
+    // An idle client losing its connection must not crash the process; the pool replaces it. A
+    // connection that died because the server went away marks the database down (availability.ts).
+    pool.on("error", (error) => void reportDatabaseError(error));
+    pool.on("connect", (client) => client.on("error", (error) => void reportDatabaseError(error)));
+    setDatabaseProber(() => pool.query("select 1"));
     current = { url, pool, db: drizzle(pool, { schema }) };
     slot.set(current);
   }

@@ -34,6 +34,8 @@ export interface EmbeddedDatabase {
   adminUrl: string;
   port: number;
   dataDir: string;
+  /** The postmaster's pid (tests freeze and stop the server through it). */
+  pid: number;
   /** Also stop these processes if the launcher dies. */
   guard(pid: number): void;
   stop(): Promise<void>;
@@ -245,6 +247,7 @@ export async function startEmbeddedPostgres(options: {
     adminUrl,
     port,
     dataDir,
+    pid: postmasterPid,
     guard(pid: number) {
       guarded.push(pid);
       guardian.add(pid);

@@ -14,7 +14,9 @@
  *   matches, as ETD requires). A Python float trait `2.0` therefore hashes as `"2"`, not `"2.0"`.
  * - MODULO never matches booleans (Python's isinstance would let True/False through as 1/0).
  * - PERCENTAGE_SPLIT on a property that resolves to nothing never matches (no identity-key fallback).
- * - Segments are evaluated without an identity too (NODE returns no segments then).
+ * - Segments are evaluated without an identity too (NODE returns no segments then). What Flagpost *serves* without
+ *   an identity is `environmentDefaults(context)` instead: the environment's feature states, as Flagsmith's
+ *   `/api/v1/flags/` (no segments, no split); every identity-less protocol answer uses it.
  * - REGEX: Python `re.match` semantics (anchored at the start), Python syntax translated to RE2 and evaluated in
  *   linear time (regex.ts); `\d`, `\w`, `\b` stay ASCII. Invalid patterns, and patterns RE2 cannot express
  *   (backreferences, lookarounds, …), never match.
@@ -23,6 +25,7 @@
  */
 export * from "./types";
 export { getEvaluationResult, createEvaluator, isContextInSegment, getIdentityKey, CONTROL_VARIANT } from "./evaluator";
+export { environmentDefaults } from "./environment-defaults";
 export { getHashedPercentageForObjectIds, getHashedPercentageForPair } from "./hashing";
 export {
   buildEnvironmentContext,

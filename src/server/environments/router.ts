@@ -38,6 +38,7 @@ export const environmentsRouter = router({
         useIdentityCompositeKeyForHashing: z.boolean().optional(),
         useIdentityOverridesInLocalEval: z.boolean().optional(),
         hideSensitiveData: z.boolean().optional(),
+        isProtected: z.boolean().optional(),
       }),
     )
     .mutation(({ ctx, input }) => {

@@ -108,6 +108,7 @@ export async function cloneEnvironment(actor: Actor, sourceId: number, input: { 
           useIdentityCompositeKeyForHashing: source.useIdentityCompositeKeyForHashing,
           useIdentityOverridesInLocalEval: source.useIdentityOverridesInLocalEval,
           hideSensitiveData: source.hideSensitiveData,
+          isProtected: source.isProtected,
           isCreating: true,
         })
         .returning();
@@ -170,6 +171,19 @@ export interface EnvironmentSettings {
   useIdentityCompositeKeyForHashing?: boolean;
   useIdentityOverridesInLocalEval?: boolean;
   hideSensitiveData?: boolean;
+  /** Admin-only: the UI confirms toggles and value changes in a protected environment. */
+  isProtected?: boolean;
+}
+
+/** Settings no document carries: changing only these bumps no revision and writes no document. */
+const ADMIN_ONLY_SETTINGS: ReadonlySet<string> = new Set(["isProtected"]);
+
+function updateSummary(before: { name: string }, after: { name: string; isProtected: boolean }, changes: EnvironmentSettings, changed: string[]): string {
+  if (changes.name && changes.name !== before.name) return `Environment "${before.name}" renamed to "${changes.name}"`;
+  if (changed.length === 1 && changed[0] === "isProtected") {
+    return after.isProtected ? `Environment "${after.name}" protected: changes ask for confirmation` : `Environment "${after.name}" no longer protected`;
+  }
+  return `Environment "${after.name}" settings updated (${changed.join(", ") || "no change"})`;
 }
 
 export async function updateEnvironment(actor: Actor, environmentId: number, changes: EnvironmentSettings) {
@@ -190,14 +204,12 @@ export async function updateEnvironment(actor: Actor, environmentId: number, cha
           action: "environment.updated",
           resourceType: "environment",
           resourceId: environmentId,
-          summary:
-            changes.name && changes.name !== before.name
-              ? `Environment "${before.name}" renamed to "${changes.name}"`
-              : `Environment "${after.name}" settings updated (${changed.join(", ") || "no change"})`,
+          summary: updateSummary(before, after, changes, changed),
           before: pick(before, changed),
           after: pick(after, changed),
         },
-        { environmentIds: [environmentId] },
+        // What SDKs and flagd read changes only with the other settings (and the name).
+        changed.length > 0 && changed.every((key) => ADMIN_ONLY_SETTINGS.has(key)) ? null : { environmentIds: [environmentId] },
       );
       log.info("environment.updated", { environment__id: environmentId });
       return after;

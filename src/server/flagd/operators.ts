@@ -469,8 +469,8 @@ function percentageSplit(value: string, segmentKey: string, key: JsonLogicArg, p
 export type ConditionEnvironment = PropertyEnvironment;
 
 /**
- * Translates a condition for a context that has an identity (a targeting key); anonymous contexts are decided at
- * export time by the engine itself (see translator.ts).
+ * Translates a condition for a context that has an identity (a targeting key); identity-less contexts get the
+ * environment flags, decided at export time (see translator.ts).
  */
 export function translateCondition(condition: AnySegmentCondition, segmentKey: string, env: ConditionEnvironment): Translated {
   const source = resolveProperty(condition.property, env);

@@ -17,7 +17,7 @@ import { isNotModified } from "@/server/http/conditional";
 import { getLogger } from "@/server/observability/logger";
 import { boundCounter } from "@/server/observability/metrics";
 import type { ServedDocument } from "@/server/serving/document-cache";
-import { DOCUMENT_NOT_AVAILABLE, INVALID_KEY, openEnvironment, STOP_SERVING, type GateOptions, type GateRefusal, type GateResult } from "@/server/serving/gate";
+import { DATABASE_UNAVAILABLE, DOCUMENT_NOT_AVAILABLE, INVALID_KEY, openEnvironment, RETRY_AFTER_SECONDS, STOP_SERVING, type GateOptions, type GateRefusal, type GateResult } from "@/server/serving/gate";
 import { flagdSyncRequests } from "./metrics";
 import { translateForFlagd, type PublishedFlagd } from "./publish";
 import { TRANSLATOR_VERSION } from "./translator";
@@ -44,7 +44,8 @@ const REFUSALS: Readonly<Record<GateRefusal, Access>> = {
   unknown_key: { ok: false, response: apiJson(401, { detail: INVALID_KEY }) },
   server_key_required: { ok: false, response: apiJson(403, { detail: "flagd sync needs a server-side environment key (ser.…)" }) },
   stop_serving_flags: { ok: false, response: apiJson(401, { detail: STOP_SERVING }) },
-  document_unavailable: { ok: false, response: apiJson(503, { detail: DOCUMENT_NOT_AVAILABLE }, { "retry-after": "1" }) },
+  document_unavailable: { ok: false, response: apiJson(503, { detail: DOCUMENT_NOT_AVAILABLE }, { "retry-after": RETRY_AFTER_SECONDS }) },
+  database_unavailable: { ok: false, response: apiJson(503, { detail: DATABASE_UNAVAILABLE }, { "retry-after": RETRY_AFTER_SECONDS }) },
 };
 const INTEGRATION_OFF: Access = { ok: false, response: apiJson(404, { detail: "The flagd integration is not enabled for this project" }) };
 const SERVER_KEY_ONLY: GateOptions = Object.freeze({ serverKeyOnly: true });

@@ -71,7 +71,8 @@ export interface TranslationWarning {
 
 /**
  * - `exact`: flagd-core returns, for every context, what Flagpost's engine returns (under the value mapping
- *   documented in translator.ts).
+ *   documented in translator.ts); for a context without a targetingKey that is the environment flags (engine
+ *   `environmentDefaults`, what `GET /api/v1/flags/` serves), which every flag reproduces exactly.
  * - `approximate`: the same rules, but flagd may decide differently for some identities: a multivariate split or
  *   PERCENTAGE_SPLIT is in play (flagd buckets with MurmurHash3, Flagsmith with MD5: same proportions, different
  *   identities per bucket), or a comparison constant flagd cannot represent exactly (strings ordered by UTF-16 units

@@ -11,6 +11,7 @@
  * every promise runs the AsyncLocalStorage hooks (docs/performance.md).
  */
 import type { Attributes, Span } from "@opentelemetry/api";
+import { reportDatabaseError } from "@/server/db/availability";
 import { bindContext, withRequestContext, type ContextBindings } from "@/server/observability/context";
 import { httpRequestDuration } from "@/server/observability/http-metrics";
 import { boundHistogram, type BoundHistogram } from "@/server/observability/metrics";
@@ -61,7 +62,15 @@ function finish(state: MethodState, started: bigint, span: Span, response: ApiRe
   return response;
 }
 
+const UNAVAILABLE_BODY = JSON.stringify({ detail: "Service temporarily unavailable, try again shortly" });
+
 function fail(state: MethodState, started: bigint, span: Span, error: unknown): ApiResponse {
+  if (reportDatabaseError(error)) {
+    // The database is away (or too slow): a bounded wait ended. Clients retry; not a bug.
+    log.debug("request.database_unavailable", { http__route: state.template, http__method: state.method });
+    recordSpanError(span, error);
+    return finish(state, started, span, apiJson(503, UNAVAILABLE_BODY, { "retry-after": "1", "cache-control": "no-store", "access-control-allow-origin": "*" }));
+  }
   log.error("request.failed", { http__route: state.template, http__method: state.method, error });
   recordSpanError(span, error);
   return finish(state, started, span, apiJson(500, { detail: "Internal server error" }));

@@ -10,7 +10,10 @@
 import http from "node:http";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { settings } from "@/server/config";
+import { getLogger } from "./logger";
 import { metricsText } from "./metrics";
+
+const log = getLogger("metrics");
 
 export interface MetricsAnswer {
   status: number;
@@ -37,8 +40,20 @@ export async function metricsAnswer(authorization: string | null | undefined): P
   return { status: 200, headers: { "content-type": contentType, "cache-control": "no-store" }, body };
 }
 
-/** A listener answering `/metrics` (and 404 for anything else) on `host`:`port`. */
-export async function startMetricsServer(options: { port: number; host: string }): Promise<http.Server> {
+/** A metrics port set explicitly (METRICS_PORT, WORKER_METRICS_PORT) is taken. */
+export class MetricsPortTakenError extends Error {
+  constructor(port: number, host: string, variable: string) {
+    super(`The metrics port ${host}:${port} is taken (set by ${variable}): choose another port, or 0 to turn the endpoint off`);
+    this.name = "MetricsPortTakenError";
+  }
+}
+
+/**
+ * A listener answering `/metrics` (and 404 for anything else) on `host`:`port`. When the port is
+ * taken: an explicitly configured one is an error (MetricsPortTakenError: the operator chose it);
+ * the default one (a second Flagpost on this machine) is replaced by a free port, logged.
+ */
+export async function startMetricsServer(options: { port: number; host: string; explicit?: boolean; variable?: string }): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     if (path !== "/metrics" || (req.method !== "GET" && req.method !== "HEAD")) {
@@ -57,12 +72,21 @@ export async function startMetricsServer(options: { port: number; host: string }
       },
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, () => {
-      server.off("error", reject);
-      resolve();
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, options.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
     });
-  });
+  try {
+    await listen(options.port);
+  } catch (error) {
+    if ((error as { code?: string }).code !== "EADDRINUSE") throw error;
+    if (options.explicit) throw new MetricsPortTakenError(options.port, options.host, options.variable ?? "METRICS_PORT");
+    await listen(0);
+    log.warn("metrics.port_taken", { port: options.port, metrics__port: (server.address() as { port: number }).port });
+  }
   return server;
 }

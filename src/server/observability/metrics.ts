@@ -33,10 +33,23 @@ export function histogram<L extends string>(
   return new client.Histogram({ name, help, labelNames, buckets, registers: [registry()] });
 }
 
-export function gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
+/** A gauge; `collect` (when given) sets its value at every scrape. */
+export function gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = [], collect?: (gauge: Gauge<L>) => void): Gauge<L> {
   const existing = registry().getSingleMetric(name);
   if (existing) return existing as Gauge<L>;
-  return new client.Gauge({ name, help, labelNames, registers: [registry()] });
+  return new client.Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [registry()],
+    ...(collect
+      ? {
+          collect(this: Gauge<L>) {
+            collect(this);
+          },
+        }
+      : {}),
+  });
 }
 
 /** Prometheus text exposition of every metric of this process. */

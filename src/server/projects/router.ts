@@ -1,15 +1,13 @@
 import { z } from "zod";
 import { id, name, router } from "@/server/trpc/init";
 import { protectedProcedure, requireAdmin, requireScope } from "@/server/auth/procedures";
-import { createProject, deleteProject, getProject, listProjects, updateProject } from "./service";
+import { deleteProject, getProject, listProjects, updateProject } from "./service";
 
 export const projectsRouter = router({
   list: protectedProcedure.input(z.object({ organisationId: id })).query(({ ctx }) => listProjects(requireScope(ctx, "organisation").organisationId)),
   get: protectedProcedure.input(z.object({ projectId: id })).query(({ ctx }) => getProject(requireScope(ctx, "project").projectId)),
-  create: protectedProcedure.input(z.object({ organisationId: id, name })).mutation(({ ctx, input }) => {
-    requireAdmin(ctx);
-    return createProject(ctx.actor, requireScope(ctx, "organisation").organisationId, input.name);
-  }),
+  // `create` (a project with its default environments) is wired by environments/project-router.ts,
+  // merged into this namespace by the root router: environments sit above projects.
   update: protectedProcedure
     .input(z.object({ projectId: id, name: name.optional(), hideDisabledFlags: z.boolean().optional() }))
     .mutation(({ ctx, input }) => {

@@ -1,5 +1,5 @@
 import { asc, eq } from "drizzle-orm";
-import { getDb } from "@/server/db/client";
+import { getDb, type Tx } from "@/server/db/client";
 import { projects } from "@/server/db/schema";
 import { commitChange } from "@/server/audit/change";
 import type { Actor } from "@/server/auth/principal";
@@ -20,7 +20,17 @@ export async function getProject(projectId: number) {
   return project;
 }
 
-export async function createProject(actor: Actor, organisationId: number, name: string) {
+export type ProjectRow = typeof projects.$inferSelect;
+
+export interface CreateProjectOptions {
+  /**
+   * Runs inside the creation's transaction, after the project's row and audit entry: what a
+   * higher layer creates with every new project (the environments domain: default environments).
+   */
+  within?: (tx: Tx, project: ProjectRow) => Promise<void>;
+}
+
+export async function createProject(actor: Actor, organisationId: number, name: string, options: CreateProjectOptions = {}) {
   try {
     const project = await getDb().transaction(async (tx) => {
       const [created] = await tx.insert(projects).values({ organisationId, name }).returning();
@@ -38,6 +48,7 @@ export async function createProject(actor: Actor, organisationId: number, name: 
         },
         null,
       );
+      await options.within?.(tx, created);
       return created;
     });
     log.info("project.created", { project__id: project.id });

@@ -7,7 +7,7 @@ import { settings } from "@/server/config";
 import { apiResponse, type ApiRequest, type ApiResponse } from "@/server/http/api";
 import { getLogger } from "@/server/observability/logger";
 import type { ServedDocument } from "@/server/serving/document-cache";
-import { DOCUMENT_NOT_AVAILABLE, INVALID_KEY, openEnvironment, STOP_SERVING, type GateOptions, type GateResult, type GateRefusal } from "@/server/serving/gate";
+import { DATABASE_UNAVAILABLE, DOCUMENT_NOT_AVAILABLE, INVALID_KEY, openEnvironment, RETRY_AFTER_SECONDS, STOP_SERVING, type GateOptions, type GateResult, type GateRefusal } from "@/server/serving/gate";
 import type { ResolvedEnvironmentKey } from "@/server/serving/key-cache";
 
 const log = getLogger("sdk");
@@ -68,7 +68,8 @@ const AUTH_REFUSALS: Readonly<Record<GateRefusal, ApiResponse>> = {
   unknown_key: detail(401, INVALID_KEY),
   server_key_required: detail(401, INVALID_KEY),
   stop_serving_flags: detail(401, STOP_SERVING),
-  document_unavailable: detail(503, DOCUMENT_NOT_AVAILABLE, { "retry-after": "1" }),
+  document_unavailable: detail(503, DOCUMENT_NOT_AVAILABLE, { "retry-after": RETRY_AFTER_SECONDS }),
+  database_unavailable: detail(503, DATABASE_UNAVAILABLE, { "retry-after": RETRY_AFTER_SECONDS }),
 };
 
 export type Authenticated = { ok: true; key: ResolvedEnvironmentKey; served: ServedDocument } | { ok: false; response: ApiResponse };

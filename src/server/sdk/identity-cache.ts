@@ -97,6 +97,14 @@ export class IdentityCache {
     return entry;
   }
 
+  /**
+   * What the cache holds for the identity, however old and under whichever connection it was read:
+   * only for answering while the database is unreachable (sdk/service.ts), never to skip a read.
+   */
+  peek(environmentId: number, identifier: string): CachedIdentity | undefined {
+    return this.entries.get(keyOf(environmentId, identifier));
+  }
+
   /** To call before reading an identity from the database; pass the result to `store`. */
   begin(): number {
     return this.sequence;

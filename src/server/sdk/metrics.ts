@@ -34,3 +34,8 @@ export const analyticsEvaluations = counter(
   "Flag evaluation counts reported by SDKs to /analytics/flags/, summed, by result: stored, or dropped (feature name not in the environment's current document).",
   ["result"],
 );
+
+export const identityWritesSkipped = counter(
+  "flagsmith_sdk_identity_writes_skipped_total",
+  "Identify requests (/identities/ with an identifier, not transient) answered while the database was unreachable: evaluated from the request's traits and the identity cache, the identity and its traits not stored.",
+);

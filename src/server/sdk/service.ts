@@ -3,7 +3,7 @@
  * and flag analytics. Route files (src/app/api/v1/...) only delegate here.
  *
  * Every request: `X-Environment-Key` → cached key resolution → the environment's stored document
- * (documents/serving.ts, cached by revision) → answer. Data derived from a document (engine context,
+ * (serving/document-cache.ts, cached by revision; one gate: serving/gate.ts) → answer. Data derived from a document (engine context,
  * identity-override index, flag templates, pre-serialised `/flags/` bodies per key kind, the
  * document's ETag) is computed once per revision through `served.derived`, so the warm `/flags/`
  * path is a cache hit and `/identities/` only evaluates and concatenates.
@@ -16,12 +16,14 @@ import type { ServedDocument } from "@/server/serving/document-cache";
 import type { KeyKind } from "@/server/serving/key-cache";
 import {
   buildEnvironmentContext,
+  environmentDefaults,
   getEvaluationResult,
   indexIdentityOverrides,
   toSdkFlags,
   withIdentity,
   type SdkEvaluationContext,
 } from "@/server/engine";
+import { assertDatabaseUp, reportDatabaseError, unlessDatabaseGoesDown } from "@/server/db/availability";
 import { isForeignKeyViolation } from "@/server/errors";
 import { upsertTraits } from "@/server/identities/service";
 import { getLogger } from "@/server/observability/logger";
@@ -30,7 +32,8 @@ import { recordEvaluations, validateAnalyticsBody } from "./analytics";
 import { buildFlagTemplates, renderFlags, renderIdentityResponse, type FlagTemplates } from "./flags";
 import { authenticate, CORS_HEADERS, detail, documentHeaders, okJsonHeaders, readBody, type Authenticated } from "./http";
 import { identityCache, isCachedIdentity, type CachedIdentity } from "./identity-cache";
-import { identityWithTraits, type IdentityWithTraits } from "./identity-store";
+import { skippedPersisting } from "./degraded";
+import { cachedIdentityWithTraits, identityWithTraits, readIdentityWithTraits, type IdentityWithTraits } from "./identity-store";
 import { identityCacheLookups, identityRequests, traitWrites } from "./metrics";
 import {
   markTransient,
@@ -56,17 +59,17 @@ const encoder = new TextEncoder();
 // Per-revision derived data
 // ---------------------------------------------------------------------------------------------
 
-function templatesOf(served: ServedDocument): FlagTemplates {
+export function templatesOf(served: ServedDocument): FlagTemplates {
   return served.derived("sdk.templates", (entry) => buildFlagTemplates(entry.document, entry.sdkExtras));
 }
 
 /** Environment, features and segments (identity overrides are added per request). */
-function contextOf(served: ServedDocument): SdkEvaluationContext {
+export function contextOf(served: ServedDocument): SdkEvaluationContext {
   return served.derived("sdk.context", (entry) => buildEnvironmentContext(entry.document, { includeIdentityOverrides: false }));
 }
 
 /** Identifier → that identity's override feature states. */
-function overridesOf(served: ServedDocument): Map<string, readonly DocFeatureState[]> {
+export function overridesOf(served: ServedDocument): Map<string, readonly DocFeatureState[]> {
   // Remote evaluation applies identity overrides whether or not the document carries them for local evaluation.
   return served.derived("sdk.identity_overrides", (entry) =>
     indexIdentityOverrides(entry.sdkExtras.identityOverrides ? { ...entry.document, identity_overrides: entry.sdkExtras.identityOverrides } : entry.document),
@@ -80,12 +83,10 @@ interface EnvironmentFlagsBodies {
 
 const FLAGS_KEY: Record<KeyKind, string> = { client: "sdk.flags.client", server: "sdk.flags.server" };
 
-/** The `/flags/` bodies of one key kind: environment defaults only (no segments, no identity). */
+/** The `/flags/` bodies of one key kind: environment defaults only (no segments, no identity: engine `environmentDefaults`). */
 function environmentFlagsOf(served: ServedDocument, kind: KeyKind): EnvironmentFlagsBodies {
   return served.derived(FLAGS_KEY[kind], (entry) => {
-    const context = contextOf(entry);
-    const environmentOnly: SdkEvaluationContext = { environment: context.environment, features: context.features };
-    const result = getEvaluationResult(environmentOnly);
+    const result = environmentDefaults(contextOf(entry));
     const rendered = renderFlags(templatesOf(entry), toSdkFlags(result), kind, undefined, { byName: true });
     const byName = new Map<string, Uint8Array>();
     for (const [name, json] of rendered.byName) byName.set(name, encoder.encode(json));
@@ -112,6 +113,14 @@ function documentBodyOf(served: ServedDocument): DocumentBody {
       lastModifiedMs,
     };
   });
+}
+
+/**
+ * The hashing key of a stored identity: Flagsmith's composite `<api key>_<identifier>` (the
+ * engine's default, undefined here) unless the environment hashes stored identities by id.
+ */
+export function identityHashKey(served: ServedDocument, identity: { id: number; djangoId?: number | null } | null): string | undefined {
+  return !served.document.use_identity_composite_key_for_hashing && identity ? String(identity.djangoId ?? identity.id) : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -210,6 +219,9 @@ async function answerIdentity(
   let identity: IdentityWithTraits | CachedIdentity | null = null;
   let plan: TraitPlan;
   let wrote = false;
+  // The database could not be reached: answered from the request's traits and what this process's
+  // identity cache holds, nothing written (sdk/degraded.ts).
+  let degraded = false;
   if (input.identifier === null) {
     mode = "transient";
     identifier = transientIdentifier(incoming);
@@ -217,8 +229,18 @@ async function answerIdentity(
   } else {
     mode = input.transient ? "identified_transient" : "persisted";
     identifier = input.identifier;
-    identity = await identityWithTraits(environmentId, identifier, !input.transient);
-    const answer = isCachedIdentity(identity) ? identity.answer : undefined;
+    try {
+      identity = cachedIdentityWithTraits(environmentId, identifier) ?? null;
+      if (!identity) {
+        assertDatabaseUp();
+        identity = await unlessDatabaseGoesDown(readIdentityWithTraits(environmentId, identifier, !input.transient));
+      }
+    } catch (error) {
+      if (!reportDatabaseError(error)) throw error;
+      degraded = true;
+      identity = identityCache().peek(environmentId, identifier) ?? null;
+    }
+    const answer = isCachedIdentity(identity) && !degraded ? identity.answer : undefined;
     if (feature === null && answer && answer.document === served && answer.request === request) {
       identityRequests.inc({ mode });
       answeredFromCache.inc();
@@ -226,31 +248,40 @@ async function answerIdentity(
     }
     if (input.transient) {
       plan = planTraits(identity?.traits ?? [], markTransient(incoming), { persist: false });
+    } else if (degraded) {
+      // Answered as if stored (the traits as the SDK sent them), but nothing is written.
+      plan = planTraits(identity?.traits ?? [], incoming, { persist: false });
+      skippedPersisting(environmentId, planTraits(identity?.traits ?? [], incoming, { persist: document.project.organisation.persist_trait_data }));
     } else {
       const persist = document.project.organisation.persist_trait_data;
       plan = planTraits(identity!.traits, incoming, { persist });
       if (hasWrites(plan)) {
         wrote = true;
         try {
-          await writeTraits(identity!.id, plan);
+          await unlessDatabaseGoesDown(writeTraits(identity!.id, plan));
         } catch (error) {
-          // A cached identity deleted elsewhere moments ago (its notification not yet here): read
-          // it again (created anew) and plan against what is stored now.
-          if (!isCachedIdentity(identity) || !isForeignKeyViolation(error)) throw error;
-          identity = (await identityWithTraits(environmentId, identifier, true))!;
-          plan = planTraits(identity.traits, incoming, { persist });
-          if (hasWrites(plan)) await writeTraits(identity.id, plan);
+          if (reportDatabaseError(error)) {
+            // The database went away between the read and the write: answered, not stored.
+            degraded = true;
+            skippedPersisting(environmentId, plan);
+          } else {
+            // A cached identity deleted elsewhere moments ago (its notification not yet here): read
+            // it again (created anew) and plan against what is stored now.
+            if (!isCachedIdentity(identity) || !isForeignKeyViolation(error)) throw error;
+            identity = (await identityWithTraits(environmentId, identifier, true))!;
+            plan = planTraits(identity.traits, incoming, { persist });
+            if (hasWrites(plan)) await writeTraits(identity.id, plan);
+          }
         }
       }
     }
   }
   identityRequests.inc({ mode });
 
-  // Stored identities only: their overrides (from this revision's document) beat every segment.
-  const overrides = identity ? overridesOf(served).get(identifier) : undefined;
-  // Hashing key: Flagsmith's composite `<api key>_<identifier>` (the engine's default) unless the
-  // environment hashes stored identities by id.
-  const hashKey = !document.use_identity_composite_key_for_hashing && identity ? String(identity.djangoId ?? identity.id) : undefined;
+  // Stored identities only: their overrides (from this revision's document) beat every segment. An
+  // identifier with overrides is a stored identity, so they apply when the database is away too.
+  const overrides = identity || degraded ? overridesOf(served).get(identifier) : undefined;
+  const hashKey = identityHashKey(served, identity);
   const context = withIdentity(contextOf(served), { identifier, key: hashKey, traits: traitsForEvaluation(plan.effective) }, overrides);
   const flags = toSdkFlags(getEvaluationResult(context));
   const overriddenFeatureIds = overrides ? new Set(overrides.map((fs) => fs.feature.id)) : NO_FEATURE_IDS;
@@ -261,7 +292,7 @@ async function answerIdentity(
   }
   const body = encoder.encode(shape === "flags" ? rendered.list : renderIdentityResponse(identifier, plan.effective, rendered.list, templatesOf(served).sensitive));
   // Remembered only when this request left the cached state as it was.
-  if (isCachedIdentity(identity) && !wrote) identity.answer = { document: served, request, body };
+  if (isCachedIdentity(identity) && !wrote && !degraded) identity.answer = { document: served, request, body };
   return ok(served, body);
 }
 
@@ -355,6 +386,8 @@ export async function flagAnalytics(request: ApiRequest): Promise<ApiResponse> {
     log.debug("request.invalid", { reason: counts.detail.slice(0, 200) });
     return detail(400, counts.detail);
   }
-  await recordEvaluations(auth.served.environmentId, counts.value, featureNamesOf(auth.served));
+  // Counts need the database: while it is away the SDK is told to retry (503, route.ts).
+  assertDatabaseUp();
+  await unlessDatabaseGoesDown(recordEvaluations(auth.served.environmentId, counts.value, featureNamesOf(auth.served)));
   return apiResponse(200, { ...CORS_HEADERS });
 }

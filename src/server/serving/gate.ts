@@ -12,17 +12,19 @@
  * Not async: with the key and the document cached (the hot path) `openEnvironment` answers
  * synchronously, without a promise per step (docs/performance.md).
  */
+import { isDatabaseUnavailable } from "@/server/db/availability";
 import { bindContext } from "@/server/observability/context";
 import { getLogger } from "@/server/observability/logger";
 import { boundCounter } from "@/server/observability/metrics";
 import { clearDocumentCache, currentDocument, type ServedDocument } from "./document-cache";
 import { clearKeyCache, resolveEnvironmentKey, type ResolvedEnvironmentKey } from "./key-cache";
 import { stopListener } from "./listener";
-import { authFailures, documentsUnavailable } from "./metrics";
+import { flushSnapshot } from "./snapshot";
+import { authFailures, databaseUnavailableRefusals, documentsUnavailable } from "./metrics";
 
 const log = getLogger("serving");
 
-export type GateRefusal = "missing_key" | "unknown_key" | "server_key_required" | "stop_serving_flags" | "document_unavailable";
+export type GateRefusal = "missing_key" | "unknown_key" | "server_key_required" | "stop_serving_flags" | "document_unavailable" | "database_unavailable";
 
 export type GateResult =
   | { ok: true; key: ResolvedEnvironmentKey; served: ServedDocument }
@@ -37,6 +39,9 @@ export interface GateOptions {
 export const INVALID_KEY = "Invalid or missing Environment key";
 export const STOP_SERVING = "Organisation is disabled from serving flags.";
 export const DOCUMENT_NOT_AVAILABLE = "Environment document not yet available";
+export const DATABASE_UNAVAILABLE = "Service temporarily unavailable, try again shortly";
+/** Seconds a client is asked to wait (`Retry-After`) after a 503. */
+export const RETRY_AFTER_SECONDS = "1";
 
 // Refusals are shared, immutable results: nothing is allocated to refuse a request.
 const REFUSED: Readonly<Record<GateRefusal, GateResult>> = Object.freeze({
@@ -45,6 +50,7 @@ const REFUSED: Readonly<Record<GateRefusal, GateResult>> = Object.freeze({
   server_key_required: Object.freeze({ ok: false, reason: "server_key_required" }),
   stop_serving_flags: Object.freeze({ ok: false, reason: "stop_serving_flags" }),
   document_unavailable: Object.freeze({ ok: false, reason: "document_unavailable" }),
+  database_unavailable: Object.freeze({ ok: false, reason: "database_unavailable" }),
 });
 
 const NO_OPTIONS: GateOptions = Object.freeze({});
@@ -55,7 +61,7 @@ const authFailureCounters = {
   stop_serving_flags: boundCounter(authFailures, { reason: "stop_serving_flags" }),
 };
 
-function refuse(reason: Exclude<GateRefusal, "document_unavailable">): GateResult {
+function refuse(reason: Exclude<GateRefusal, "document_unavailable" | "database_unavailable">): GateResult {
   authFailureCounters[reason].inc();
   log.debug("environment_key.rejected", { reason });
   return REFUSED[reason];
@@ -69,7 +75,7 @@ function refuse(reason: Exclude<GateRefusal, "document_unavailable">): GateResul
 export function openEnvironment(rawKey: string | null | undefined, options: GateOptions = NO_OPTIONS): GateResult | Promise<GateResult> {
   if (!rawKey) return refuse("missing_key");
   const key = resolveEnvironmentKey(rawKey);
-  return key instanceof Promise ? key.then((resolved) => afterKey(resolved, options)) : afterKey(key, options);
+  return key instanceof Promise ? key.then((resolved) => afterKey(resolved, options), unavailable) : afterKey(key, options);
 }
 
 function afterKey(key: ResolvedEnvironmentKey | null, options: GateOptions): GateResult | Promise<GateResult> {
@@ -77,7 +83,15 @@ function afterKey(key: ResolvedEnvironmentKey | null, options: GateOptions): Gat
   bindContext({ "environment.id": key.environmentId, "project.id": key.projectId, "organisation.id": key.organisationId });
   if (options.serverKeyOnly && key.kind !== "server") return refuse("server_key_required");
   const served = currentDocument(key.environmentId);
-  return served instanceof Promise ? served.then((document) => afterDocument(key, document)) : afterDocument(key, served);
+  return served instanceof Promise ? served.then((document) => afterDocument(key, document), unavailable) : afterDocument(key, served);
+}
+
+/** A key or document this process has never read, while the database cannot answer (and no snapshot has it). */
+function unavailable(error: unknown): GateResult {
+  if (!isDatabaseUnavailable(error)) throw error;
+  databaseUnavailableRefusals.inc();
+  log.debug("environment.unreadable", { reason: "database_unavailable" });
+  return REFUSED.database_unavailable;
 }
 
 function afterDocument(key: ResolvedEnvironmentKey, served: ServedDocument | null): GateResult {
@@ -93,6 +107,7 @@ function afterDocument(key: ResolvedEnvironmentKey, served: ServedDocument | nul
 /** Tests and shutdown: closes the change listener and forgets every cached key and document. */
 export async function stopServing(): Promise<void> {
   await stopListener();
+  await flushSnapshot();
   clearKeyCache();
   clearDocumentCache();
 }

@@ -16,6 +16,7 @@
 import pg from "pg";
 import { context, ROOT_CONTEXT } from "@opentelemetry/api";
 import { settings } from "@/server/config";
+import { markUp, reportDatabaseError } from "@/server/db/availability";
 import { configuredDatabaseUrl } from "@/server/db/client";
 import { runWithContext } from "@/server/observability/context";
 import { getLogger } from "@/server/observability/logger";
@@ -34,7 +35,12 @@ export interface ChangeSubscriber {
 }
 
 const RECONNECT_MIN_MS = 250;
-const RECONNECT_MAX_MS = 30_000;
+/** Reconnect backoff cap: a returning database is noticed within this long. */
+export const RECONNECT_MAX_MS = 5_000;
+/** A connected listener proves its connection alive this often (a frozen server answers nothing)… */
+export const HEARTBEAT_INTERVAL_MS = 5_000;
+/** …within this long, or the connection is dropped and reconnected. */
+export const HEARTBEAT_TIMEOUT_MS = 2_000;
 
 interface ListenerState {
   client: pg.Client | null;
@@ -45,6 +51,7 @@ interface ListenerState {
   stopped: boolean;
   reconnectDelayMs: number;
   reconnectTimer: NodeJS.Timeout | null;
+  heartbeatTimer: NodeJS.Timeout | null;
   /** channel → subscriber name → subscriber. */
   subscribers: Map<string, Map<string, ChangeSubscriber>>;
   /** Channels LISTENed on the live connection. */
@@ -53,18 +60,22 @@ interface ListenerState {
 
 const slot = processSlot<ListenerState>("changeListener");
 
+const createState = (): ListenerState => ({
+  client: null,
+  connected: false,
+  generation: 0,
+  started: false,
+  stopped: false,
+  reconnectDelayMs: RECONNECT_MIN_MS,
+  reconnectTimer: null,
+  heartbeatTimer: null,
+  subscribers: new Map(),
+  listening: new Set(),
+});
+
+// Called on every request (listeningGeneration): no closure is allocated per call.
 function state(): ListenerState {
-  return slot.getOrCreate(() => ({
-    client: null,
-    connected: false,
-    generation: 0,
-    started: false,
-    stopped: false,
-    reconnectDelayMs: RECONNECT_MIN_MS,
-    reconnectTimer: null,
-    subscribers: new Map(),
-    listening: new Set(),
-  }));
+  return slot.getOrCreate(createState);
 }
 
 const CHANNEL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -127,6 +138,8 @@ function scheduleReconnect(listener: ListenerState): void {
 function markDisconnected(listener: ListenerState, client: pg.Client, error: unknown): void {
   if (listener.client !== client) return;
   listener.client = null;
+  stopHeartbeat(listener);
+  reportDatabaseError(error);
   listener.listening.clear();
   const wasConnected = listener.connected;
   listener.connected = false;
@@ -147,6 +160,8 @@ async function connectListener(listener: ListenerState): Promise<void> {
     connectionString: url,
     keepAlive: true,
     application_name: `${settings().processName}-document-listener`,
+    connectionTimeoutMillis: settings().databaseConnectTimeoutMs || undefined,
+    query_timeout: HEARTBEAT_TIMEOUT_MS,
   });
   listener.client = client;
   client.on("error", (error) => markDisconnected(listener, client, error));
@@ -166,10 +181,26 @@ async function connectListener(listener: ListenerState): Promise<void> {
     announceGeneration(listener);
     listener.reconnectDelayMs = RECONNECT_MIN_MS;
     documentListenerConnected.set(1);
+    markUp();
+    startHeartbeat(listener, client);
     log.info("document_listener.connected", { listener__generation: listener.generation });
   } catch (error) {
     markDisconnected(listener, client, error);
   }
+}
+
+function startHeartbeat(listener: ListenerState, client: pg.Client): void {
+  stopHeartbeat(listener);
+  listener.heartbeatTimer = setInterval(() => {
+    if (listener.client !== client) return stopHeartbeat(listener);
+    client.query("select 1").catch((error: unknown) => markDisconnected(listener, client, error));
+  }, HEARTBEAT_INTERVAL_MS);
+  listener.heartbeatTimer.unref();
+}
+
+function stopHeartbeat(listener: ListenerState): void {
+  if (listener.heartbeatTimer) clearInterval(listener.heartbeatTimer);
+  listener.heartbeatTimer = null;
 }
 
 /** Starts the LISTEN connection once per process (no-op afterwards). */
@@ -201,6 +232,7 @@ export async function stopListener(): Promise<void> {
   listener.started = false;
   if (listener.reconnectTimer) clearTimeout(listener.reconnectTimer);
   listener.reconnectTimer = null;
+  stopHeartbeat(listener);
   const client = listener.client;
   listener.client = null;
   listener.connected = false;

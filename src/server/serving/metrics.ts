@@ -7,7 +7,7 @@ import { counter, gauge } from "@/server/observability/metrics";
 
 export const keyCacheLookups = counter(
   "flagsmith_sdk_environment_key_lookups_total",
-  "SDK environment-key resolutions by result: hit (answered from the per-process cache, including cached unknown keys) or miss (queried the database).",
+  "Environment-key resolutions by result: hit (answered from the per-process cache, including cached unknown keys and answers due for a background check), miss (not cached: queried the database), snapshot (not cached while the database was unreachable: answered from the on-disk snapshot).",
   ["result"],
 );
 
@@ -36,4 +36,14 @@ export const authFailures = counter(
 export const documentsUnavailable = counter(
   "flagsmith_sdk_document_unavailable_total",
   "Requests (SDK API and flagd sync) answered 503 because the environment has no stored document yet (it is being created or its first write is pending).",
+);
+
+export const keyNotifications = counter(
+  "flagsmith_sdk_environment_key_notifications_total",
+  "Environment-key change notifications received by this web process (a server key created, revoked, changed or deleted, or an environment deleted): the keys of those environments are dropped from the cache.",
+);
+
+export const databaseUnavailableRefusals = counter(
+  "flagsmith_sdk_database_unavailable_total",
+  "Requests answered 503 because they needed the database (an environment key or document this process had never read) while it was unreachable, and no snapshot held it. Cached environments keep being served.",
 );

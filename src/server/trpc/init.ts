@@ -6,6 +6,7 @@
  */
 import { initTRPC, TRPCError } from "@trpc/server";
 import { ZodError, z } from "zod";
+import { assertDatabaseUp, reportDatabaseError, unlessDatabaseGoesDown } from "@/server/db/availability";
 import { DomainError } from "@/server/errors";
 import { isCrossSite } from "@/server/http/headers";
 import { runWithContext } from "@/server/observability/context";
@@ -58,7 +59,13 @@ const TRPC_CODE: Record<DomainError["code"], TRPCError["code"]> = {
   TOO_MANY_REQUESTS: "TOO_MANY_REQUESTS",
 };
 
+/** What the UI shows (and retries on) while the database cannot be reached. */
+export const DATABASE_UNAVAILABLE_MESSAGE = "Database unavailable, retrying";
+
 function toTrpcError(error: unknown): TRPCError {
+  if (reportDatabaseError(error instanceof TRPCError ? (error.cause ?? error) : error)) {
+    return new TRPCError({ code: "SERVICE_UNAVAILABLE", message: DATABASE_UNAVAILABLE_MESSAGE, cause: error });
+  }
   if (error instanceof TRPCError) {
     if (error.cause instanceof DomainError) return new TRPCError({ code: TRPC_CODE[error.cause.code], message: error.cause.message, cause: error.cause });
     // tRPC wraps anything a procedure throws as INTERNAL_SERVER_ERROR carrying the thrown message.
@@ -82,11 +89,14 @@ const observed = t.middleware(async ({ ctx, path, type, next }) => {
             if (type === "mutation" && isCrossSite(ctx.headers)) {
               throw new TRPCError({ code: "FORBIDDEN", message: "Cross-site request refused" });
             }
-            const result = await next();
+            // Known down: answered at once instead of each call waiting for its own timeout.
+            assertDatabaseUp();
+            // Answered as soon as the database is found down (by this call or any other), not after every timeout of this call.
+            const result = await unlessDatabaseGoesDown(next());
             if (!result.ok) {
               const mapped = toTrpcError(result.error);
               status = httpStatusOf(mapped.code);
-              const retryAfter = mapped.cause instanceof DomainError ? mapped.cause.retryAfterSeconds : undefined;
+              const retryAfter = mapped.code === "SERVICE_UNAVAILABLE" ? 1 : mapped.cause instanceof DomainError ? mapped.cause.retryAfterSeconds : undefined;
               if (retryAfter !== undefined) ctx.resHeaders.set("retry-after", String(retryAfter));
               if (mapped.code === "INTERNAL_SERVER_ERROR") {
                 log.error("procedure.failed", { procedure: path, error: result.error.cause ?? result.error });
@@ -98,6 +108,7 @@ const observed = t.middleware(async ({ ctx, path, type, next }) => {
           } catch (error) {
             const mapped = toTrpcError(error);
             status = httpStatusOf(mapped.code);
+            if (mapped.code === "SERVICE_UNAVAILABLE") ctx.resHeaders.set("retry-after", "1");
             throw mapped;
           } finally {
             const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -129,6 +140,8 @@ function httpStatusOf(code: TRPCError["code"]): number {
       return 413;
     case "TOO_MANY_REQUESTS":
       return 429;
+    case "SERVICE_UNAVAILABLE":
+      return 503;
     default:
       return 500;
   }

@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getDb } from "../../../src/server/db/client";
 import { auditLog, environmentApiKeys, environments } from "../../../src/server/db/schema";
@@ -16,12 +16,12 @@ describe("projects", () => {
     const renamed = await user.caller.projects.update({ projectId: project.id, name: "Checkout v2" });
     await user.caller.projects.delete({ projectId: project.id });
 
-    // Then each step took effect and was audited
+    // Then each step took effect and was audited (the project came with its default environments)
     expect(listed.map((p) => p.name)).toEqual(["Checkout"]);
     expect(renamed.name).toBe("Checkout v2");
     await expectTrpcError(user.caller.projects.get({ projectId: project.id }), "NOT_FOUND");
-    const actions = (await getDb().select().from(auditLog).where(eq(auditLog.projectId, project.id))).map((r) => r.action);
-    expect(actions).toEqual(["project.created", "project.updated", "project.deleted"]);
+    const actions = (await getDb().select().from(auditLog).where(eq(auditLog.projectId, project.id)).orderBy(asc(auditLog.id))).map((r) => r.action);
+    expect(actions).toEqual(["project.created", "environment.created", "environment.created", "project.updated", "project.deleted"]);
   });
 
   it("createProject__duplicateNameAnyCaseOrBlank__fieldErrorAndNothingWritten", async () => {

@@ -46,6 +46,36 @@ describe("worker crash", () => {
   });
 });
 
+describe("worker recovery sweep", () => {
+  it("liveWorkerWithALongJob__anotherWorkersSweep__doesNotTakeItsJob", { timeout: 90_000 }, async () => {
+    // Given a worker whose document write takes 7 s (longer than the sweep's 5 s threshold) and a second worker sweeping every second
+    const databaseUrl = process.env.DATABASE_URL!;
+    const user = await signUpUser();
+    const { project, environments: [dev] } = await projectWithEnvironments(user, ["Dev"]);
+    const slow = await startWorkerProcess(databaseUrl, { FAULT_DOCUMENT_WRITE_DELAY_MS: "7000", WORKER_RECOVERY_SWEEP_MS: "1000" });
+    const jobKey = `environment_document:${dev.id}`;
+    try {
+      await until(async () => (await getDb().execute(sql`select 1 from graphile_worker._private_jobs where key = ${jobKey} and locked_at is not null`)).rows.length > 0, 30_000, "the slow worker to take the write");
+      const sweeper = await startWorkerProcess(databaseUrl, { WORKER_RECOVERY_SWEEP_MS: "1000" });
+      try {
+        // When the job has been locked for longer than the threshold while the second worker sweeps
+        await waitForDocuments([dev.id], 30_000);
+
+        // Then the live worker kept its job: nobody recovered it and it ran once
+        await until(async () => slow.logs.some((line) => line.includes('"event":"environment_document.written"')), 5_000, "the write to be logged");
+        expect(sweeper.logs.some((line) => line.includes('"event":"jobs.recovered"'))).toBe(false);
+        expect(slow.logs.filter((line) => line.includes('"event":"environment_document.written"')).length).toBe(1);
+        expect(sweeper.logs.some((line) => line.includes('"event":"environment_document.written"'))).toBe(false);
+        expect(project.id).toBeGreaterThan(0);
+      } finally {
+        await stopProcess(sweeper.child);
+      }
+    } finally {
+      await stopProcess(slow.child);
+    }
+  });
+});
+
 describe("worker lock connection", () => {
   async function lockHolders(): Promise<number[]> {
     const result = await getDb().execute<{ pid: number }>(

@@ -1,5 +1,5 @@
 /**
- * documents/serving.ts in process, against this file's own database: key resolution and caching,
+ * src/server/serving/ in process, against this file's own database: key resolution and caching,
  * the document cache and its freshness through LISTEN/NOTIFY (the timed revision check is set to
  * 10 minutes here, so only notifications can make a new document visible in time).
  */
@@ -7,12 +7,13 @@ import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resetSettingsForTests } from "../../../src/server/config";
 import { getDb } from "../../../src/server/db/client";
+import { onDocumentChange } from "../../../src/server/serving/changes";
 import { currentDocument } from "../../../src/server/serving/document-cache";
 import { stopServing } from "../../../src/server/serving/gate";
 import { resolveEnvironmentKey } from "../../../src/server/serving/key-cache";
 import { isListening } from "../../../src/server/serving/listener";
 import { writeEnvironmentDocument } from "../../../src/server/publishing/write-document";
-import { documentCacheLookups } from "../../../src/server/serving/metrics";
+import { documentCacheLookups, keyNotifications } from "../../../src/server/serving/metrics";
 import { projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
 import { eventually } from "./support";
 
@@ -72,30 +73,38 @@ describe("resolveEnvironmentKey", () => {
     expect(results).toEqual([null, null, null, null, null]);
   });
 
-  it("resolveEnvironmentKey__keyRevokedAfterUse__servedFromCacheUntilTtl", async () => {
-    // Given a server key that has been used once
+  it("resolveEnvironmentKey__keyRevokedAfterUse__refusedAsSoonAsTheChangeIsNotified", async () => {
+    // Given a server key that has been used once (cached for ENVIRONMENT_KEY_CACHE_SECONDS=60) while this process LISTENs
     const created = await user.caller.environments.createServerKey({ environmentId, name: "cached" });
     expect(await resolveEnvironmentKey(created.key)).not.toBeNull();
+    await eventually(async () => isListening(), 5_000, "listener connected");
+    const notified = await keyNotifications.get();
+    const before = notified.values[0]?.value ?? 0;
 
-    // When it is revoked in the database
+    // When it is revoked in the database (directly: no process drops it by hand)
     await getDb().execute(sql`update environment_api_keys set active = false, revoked_at = now() where name = 'cached' and environment_id = ${environmentId}`);
 
-    // Then this process keeps the cached resolution (for ENVIRONMENT_KEY_CACHE_SECONDS)
-    expect(await resolveEnvironmentKey(created.key)).toMatchObject({ environmentId, kind: "server" });
+    // Then the revocation is refused once its notification arrives, long before the cache period
+    const started = Date.now();
+    await eventually(async () => (await resolveEnvironmentKey(created.key)) === null, 5_000, "revoked key refused");
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await keyNotifications.get()).values[0]?.value ?? 0).toBeGreaterThan(before);
   });
 
-  it("resolveEnvironmentKey__unknownKey__negativelyCached", async () => {
-    // Given a key that does not exist yet, resolved once
+  it("resolveEnvironmentKey__unknownKey__negativelyCachedUntilAKeyChangeIsNotified", async () => {
+    // Given a key that does not exist yet, resolved once, while this process LISTENs
+    await eventually(async () => isListening(), 5_000, "listener connected");
     const key = `late${Date.now()}`;
     expect(await resolveEnvironmentKey(key)).toBeNull();
 
     // When an environment gets that key afterwards
     await getDb().execute(sql`update environments set api_key = ${key} where id = ${environmentId}`);
-    const again = await resolveEnvironmentKey(key);
-    await getDb().execute(sql`update environments set api_key = ${clientKey} where id = ${environmentId}`);
-
-    // Then the cached miss is still answered
-    expect(again).toBeNull();
+    try {
+      // Then the cached miss is dropped by the key-change notification and the key resolves
+      await eventually(async () => (await resolveEnvironmentKey(key))?.environmentId === environmentId, 5_000, "new key resolves");
+    } finally {
+      await getDb().execute(sql`update environments set api_key = ${clientKey} where id = ${environmentId}`);
+    }
   });
 });
 
@@ -168,6 +177,32 @@ describe("currentDocument", () => {
     const after = (await currentDocument(environmentId))!;
     expect(after.document.feature_states.length).toBe(before.document.feature_states.length + 1);
     expect(after.derived("test.marker", () => "new revision")).toBe("new revision");
+  });
+
+  it("onDocumentChange__newRevisionOfACachedEnvironment__handlersToldOnceWithTheParsedDocument", async () => {
+    // Given a handler registered for document changes and a cached environment
+    await eventually(async () => isListening(), 5_000, "listener connected");
+    await writeEnvironmentDocument({ environmentId });
+    await eventually(async () => (await currentDocument(environmentId)) !== null, 5_000, "document");
+    const before = (await currentDocument(environmentId))!;
+    const changes: { environmentId: number; previousRevision: number; revision: number; current: boolean }[] = [];
+    const unsubscribe = onDocumentChange("test", (change) =>
+      changes.push({ environmentId: change.environmentId, previousRevision: change.previousRevision, revision: change.served.revision, current: currentDocument(change.environmentId) === change.served }),
+    );
+    try {
+      // When a change is made and its document written
+      await user.caller.features.create({ projectId, name: `pushed_${Date.now()}`, defaultEnabled: true });
+      await writeEnvironmentDocument({ environmentId });
+
+      // Then the handler is told once, with the new revision already served synchronously
+      await eventually(async () => changes.length > 0, 5_000, "change fanned out");
+      await new Promise((r) => setTimeout(r, 200));
+      expect(changes).toHaveLength(1);
+      expect(changes[0]).toMatchObject({ environmentId, previousRevision: before.revision, current: true });
+      expect(changes[0].revision).toBeGreaterThan(before.revision);
+    } finally {
+      unsubscribe();
+    }
   });
 
   it("currentDocument__listenerConnectionKilled__reconnectsAndServesMissedRevision", async () => {

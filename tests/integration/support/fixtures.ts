@@ -48,9 +48,9 @@ export async function apiKeyCaller(user: TestUser): Promise<{ key: string; calle
   return { key: created.key, caller: callerFor(principal), principal };
 }
 
-/** A project with environments, created through the API as `user`. */
+/** A project with exactly these environments (no default ones), created through the API as `user`. */
 export async function projectWithEnvironments(user: TestUser, environmentNames: string[] = ["Development", "Production"]) {
-  const project = await user.caller.projects.create({ organisationId: user.organisationId, name: `Project ${randomBytes(3).toString("hex")}` });
+  const project = await user.caller.projects.create({ organisationId: user.organisationId, name: `Project ${randomBytes(3).toString("hex")}`, defaultEnvironments: false });
   const environments = [];
   for (const name of environmentNames) environments.push(await user.caller.environments.create({ projectId: project.id, name }));
   return { project, environments };

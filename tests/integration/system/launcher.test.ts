@@ -168,4 +168,71 @@ describe("launcher (npm start)", () => {
     expect(await until(() => [postgresPid, ...tree].every((pid) => !alive(pid)), 20_000)).toBe(true);
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
+
+  it("npmStart__sigtermToTheNpmProcessOnly__nothingOfTheStackLeftAfter15Seconds", { timeout: 150_000 }, async () => {
+    // Given `npm start` (npm → sh → node launcher → web, worker, PostgreSQL), as a process manager runs it
+    ensureBuilt();
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flagpost-npm-"));
+    const port = await freePort();
+    const npm = spawn("npm", ["start"], {
+      cwd: root,
+      env: { ...process.env, DATABASE_URL: "", FLAGPOST_DATA_DIR: dataDir, PORT: String(port), WORKER_METRICS_PORT: String(await freePort()), LOG_LEVEL: "warn" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    onTestFinished(() => {
+      try {
+        process.kill(-npm.pid!, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    });
+    const up = await until(async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/api/health/ready`)).ok;
+      } catch {
+        return false;
+      }
+    }, 120_000);
+    expect(up).toBe(true);
+    const tree = descendants(npm.pid!);
+    expect(tree.length).toBeGreaterThanOrEqual(4);
+
+    // When SIGTERM is sent to the npm process alone (not its group): npm exits without passing it on
+    npm.kill("SIGTERM");
+
+    // Then the launcher notices it was orphaned and stops web, worker and PostgreSQL: nothing is left within 15 s
+    expect(await until(() => tree.every((pid) => !alive(pid)), 15_000)).toBe(true);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("worker__defaultMetricsPortTakenByAnotherFlagpost__usesAFreePortAndSaysSo", { timeout: 60_000 }, async () => {
+    // Given something listening on the worker's default metrics port 9465 (another Flagpost's worker)
+    const http = await import("node:http");
+    const blocker = http.createServer((_req, res) => res.end("other"));
+    const listening = await new Promise<boolean>((resolve) => {
+      blocker.once("error", () => resolve(false));
+      blocker.listen(9465, "127.0.0.1", () => resolve(true));
+    });
+    onTestFinished(() => void blocker.close());
+    const { startWorkerProcessRaw } = await import("../../support/system");
+
+    // When a worker starts without WORKER_METRICS_PORT, and another with it set to that port
+    const implicit = await startWorkerProcessRaw(process.env.DATABASE_URL!, { WORKER_METRICS_PORT: "" });
+    const explicit = await startWorkerProcessRaw(process.env.DATABASE_URL!, { WORKER_METRICS_PORT: "9465" });
+    onTestFinished(() => {
+      implicit.child.kill("SIGKILL");
+      explicit.child.kill("SIGKILL");
+    });
+
+    // Then the first takes a free port and logs it, the second stops naming the port and its variable
+    expect(listening).toBe(true);
+    expect(await until(() => implicit.logs.some((line) => line.includes('"event":"metrics.port_taken"')), 30_000)).toBe(true);
+    const started = implicit.logs.map((line) => { try { return JSON.parse(line) as { event?: string; "metrics.port"?: number }; } catch { return {}; } }).find((line) => line.event === "worker.started");
+    expect(started?.["metrics.port"]).not.toBe(9465);
+    expect((await fetch(`http://127.0.0.1:${started!["metrics.port"]}/metrics`)).ok).toBe(true);
+    const code = await new Promise<number | null>((resolve) => (explicit.child.exitCode !== null ? resolve(explicit.child.exitCode) : explicit.child.once("exit", (c) => resolve(c))));
+    expect(code).toBe(1);
+    expect(explicit.logs.join("\n")).toContain("127.0.0.1:9465 is taken (set by WORKER_METRICS_PORT)");
+  });
 });

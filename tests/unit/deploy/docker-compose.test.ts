@@ -3,7 +3,16 @@ import path from "node:path";
 import yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
 
-type Service = { image?: string; command?: string[] | string; depends_on?: Record<string, { condition: string }>; environment?: Record<string, string>; ports?: string[] };
+type Service = {
+  image?: string;
+  command?: string[] | string;
+  depends_on?: Record<string, { condition: string }>;
+  environment?: Record<string, string>;
+  ports?: string[];
+  volumes?: string[];
+  healthcheck?: { test: string[] };
+  stop_grace_period?: string;
+};
 const compose = yaml.load(fs.readFileSync(path.resolve(__dirname, "../../../docker-compose.yml"), "utf8")) as { services: Record<string, Service> };
 
 /** Compose's `${VAR:-default}` with the defaults (what `docker compose up` uses without a .env). */
@@ -46,5 +55,20 @@ describe("docker-compose.yml", () => {
     });
     expect(compose.services.web.depends_on).toMatchObject({ migrate: { condition: "service_completed_successfully" } });
     expect(compose.services.web.environment).toMatchObject({ HOST: "0.0.0.0" });
+  });
+
+  it("webAndWorker__containers__nodeGetsSigtermReadinessHealthcheckAndASnapshotVolume", () => {
+    // Given the web and worker services
+    const { web, worker } = compose.services;
+
+    // When their commands, health checks and volumes are read
+    // Then node runs without npm or a shell in between (SIGTERM reaches it), with time to drain,
+    expect(web.command).toEqual(["node", "--import", "tsx", "scripts/launcher.ts", "web"]);
+    expect(worker.command).toEqual(["node", "--import", "tsx", "scripts/launcher.ts", "worker"]);
+    expect(web.stop_grace_period).toBe("15s");
+    // the web's health check is readiness, and last-good documents are kept on a volume
+    expect(web.healthcheck?.test.join(" ")).toContain("/api/health/ready");
+    expect(web.environment?.FLAGPOST_DOCUMENT_CACHE_DIR).toBe("/var/cache/flagpost");
+    expect(web.volumes).toContain("document_cache:/var/cache/flagpost");
   });
 });

@@ -11,8 +11,9 @@
  *                                                              null), where it is `true`;
  * - engine `enabled: true, value: v`                        ↔ flagd: value v (`String(v)` for "stringified" flags).
  * Contexts: the engine gets `{identifier, traits}` via the engine's own mapper (`buildEnvironmentContext` +
- * `withIdentity`); flagd gets `{targetingKey: identifier, ...traits}`. Identity-less contexts: the engine gets no
- * identity; flagd gets the same traits without a targetingKey (Flagsmith has no traits without an identity).
+ * `withIdentity`); flagd gets `{targetingKey: identifier, ...traits}`. Identity-less contexts: Flagpost serves the
+ * environment flags (engine `environmentDefaults`, as `GET /api/v1/flags/`); flagd gets the same traits without a
+ * targetingKey (Flagsmith has no traits without an identity).
  */
 import { describe, expect, it, vi } from "vitest";
 import { SEGMENT_OPERATORS, type DocRule } from "@/server/engine/document";

@@ -11,7 +11,7 @@ import type {
   EnvironmentDocument,
   FeatureStateValue,
 } from "@/server/engine/document";
-import { buildEnvironmentContext, getEvaluationResult, withIdentity, type FlagResult, type TraitValue } from "@/server/engine";
+import { buildEnvironmentContext, environmentDefaults, getEvaluationResult, withIdentity, type FlagResult, type TraitValue } from "@/server/engine";
 import type { FeatureDiagnostics, FlagdDocument } from "@/server/flagd/types";
 import type { FlagdCore } from "@openfeature/flagd-core";
 import { observe, type FlagdObservation } from "./helpers";
@@ -119,7 +119,7 @@ export function environment(parts: {
  * disabled → no value; enabled with null → no value (or `true` for "switch" flags); enabled with v → v
  * (`String(v)` for "stringified" flags).
  */
-export function expectedObservation(flag: FlagResult, diagnostics: Pick<FeatureDiagnostics, "valueMapping">): string {
+export function expectedObservation(flag: Pick<FlagResult, "enabled" | "value">, diagnostics: Pick<FeatureDiagnostics, "valueMapping">): string {
   if (!flag.enabled) return "none";
   if (flag.value === null) return diagnostics.valueMapping === "switch" ? JSON.stringify(true) : "none";
   return JSON.stringify(diagnostics.valueMapping === "stringified" ? String(flag.value) : flag.value);
@@ -133,7 +133,10 @@ export function comparable(observation: FlagdObservation): string {
 }
 
 export interface ContextCase {
-  /** null = no identity: the engine gets no identity (so no traits); flagd gets the traits without a targetingKey. */
+  /**
+   * null = no identity: Flagpost serves the environment flags (`environmentDefaults`, as `GET /api/v1/flags/`: no
+   * traits, no segments); flagd gets the traits without a targetingKey.
+   */
   identifier: string | null;
   traits: Record<string, TraitValue>;
 }
@@ -147,8 +150,10 @@ export function evaluateBoth(
   context: ContextCase,
   environmentContext = buildEnvironmentContext(doc),
 ): Map<string, { expected: string; actual: string; reason: string }> {
-  const engineContext = context.identifier === null ? environmentContext : withIdentity(environmentContext, { identifier: context.identifier, traits: context.traits });
-  const result = getEvaluationResult(engineContext);
+  const result =
+    context.identifier === null
+      ? environmentDefaults(environmentContext)
+      : getEvaluationResult(withIdentity(environmentContext, { identifier: context.identifier, traits: context.traits }));
   const flagdContext = context.identifier === null ? { ...context.traits } : { targetingKey: context.identifier, ...context.traits };
   const out = new Map<string, { expected: string; actual: string; reason: string }>();
   for (const [name, flag] of Object.entries(result.flags)) {

@@ -380,8 +380,8 @@ describe("anonymous contexts", () => {
     expect(see("mv", { targetingKey: "u" })).toBe("a");
   });
 
-  it("noTargetingKey__segmentMatchingWithoutIdentity__overrideAppliesAsInTheEngine", () => {
-    // Given a segment that matches without an identity (IS_NOT_SET) and one on a trait
+  it("noTargetingKey__segmentMatchingWithoutIdentity__environmentDefaultAsTheSdkFlags", () => {
+    // Given a segment that matches an identity without traits (IS_NOT_SET) and one on a trait
     const doc = environment({
       features: [featureState("f", { value: "default" })],
       segments: [
@@ -389,11 +389,13 @@ describe("anonymous contexts", () => {
         beta([featureState("f", { value: "beta", priority: 0 })], 8),
       ],
     });
-    // When resolved without a targeting key, even with attributes
+    // When resolved without a targeting key (even with attributes), and with one
     const { see } = translate(doc);
-    // Then the result is Flagsmith's identity-less evaluation: traits do not exist without an identity
-    expect(see("f", {})).toBe("anonymous");
-    expect(see("f", { plan: "beta" })).toBe("anonymous");
+    // Then identity-less contexts get the environment default, as GET /api/v1/flags/ serves it (no segments without
+    // an identity); identities still get their segments
+    expect(see("f", {})).toBe("default");
+    expect(see("f", { plan: "beta" })).toBe("default");
+    expect(see("f", { targetingKey: "u" })).toBe("anonymous");
     expect(see("f", { targetingKey: "u", plan: "beta" })).toBe("beta");
   });
 });

@@ -2,5 +2,5 @@ import { apiRoutes } from "@/server/api/routes";
 
 export const dynamic = "force-dynamic";
 
-/** Liveness and database check. Handlers: src/server/http/api-routes.ts. */
+/** The old health check: an alias of readiness (/api/health/ready). Handlers: src/server/api/routes.ts. */
 export const GET = apiRoutes.health.GET;

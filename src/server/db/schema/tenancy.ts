@@ -97,6 +97,8 @@ export const environments = pgTable(
     useIdentityCompositeKeyForHashing: boolean("use_identity_composite_key_for_hashing").notNull().default(true),
     useIdentityOverridesInLocalEval: boolean("use_identity_overrides_in_local_eval").notNull().default(true),
     hideSensitiveData: boolean("hide_sensitive_data").notNull().default(false),
+    /** Admin-only: the UI asks for confirmation before toggles and value changes here (not part of any document). */
+    isProtected: boolean("is_protected").notNull().default(false),
     /** Set while the environment's feature states are being seeded or cloned; no document is written meanwhile. */
     isCreating: boolean("is_creating").notNull().default(false),
     /** Bumped with every audited change of what the environment serves; documents carry the revision they were built from. */

@@ -81,6 +81,11 @@ export default function EnvironmentsPage() {
                   <td className="cell-main">
                     <Link href={`/p/${projectId}/e/${env.id}/features`}>{env.name}</Link>{" "}
                     {env.isCreating ? <span className="badge badge-warning">creating…</span> : null}
+                    {env.isProtected ? (
+                      <span className="badge badge-warning" title="Toggles and value changes ask for confirmation">
+                        protected
+                      </span>
+                    ) : null}
                   </td>
                   <td data-label="Client-side key">
                     <code data-testid="client-key">{env.apiKey}</code>

@@ -3,6 +3,7 @@
 import Link from "next/link";
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { flagdStartCommand, SERVER_KEY_PLACEHOLDER } from "@/app/_components/connect-snippets";
 import { Button, ErrorState, Loading, SettingRow, Switch, formatDate, useToast } from "@/app/_components/ui";
 import { useTRPC } from "@/app/_trpc/client";
 import type { FeatureDiagnostics, FlagdDiagnostics } from "@/server/flagd/types";
@@ -25,7 +26,6 @@ export function FlagdPanel({ projectId }: { projectId: number }) {
     }),
   );
   const origin = typeof window === "undefined" ? "http://127.0.0.1:3000" : window.location.origin;
-  const sources = JSON.stringify([{ uri: `${origin}/api/v1/flagd/flags.json`, provider: "http", authHeader: "Bearer <server-side key>", interval: 5 }]);
 
   return (
     <section className="panel" aria-labelledby="flagd-heading">
@@ -50,9 +50,13 @@ export function FlagdPanel({ projectId }: { projectId: number }) {
               <>
                 <div>
                   <strong>Point flagd at Flagpost</strong>
-                  <pre className="code-block" aria-label="flagd command">{`flagd start --sources='${sources}'`}</pre>
+                  <pre className="code-block" aria-label="flagd command">{flagdStartCommand({ origin })}</pre>
                   <p className="muted small" style={{ margin: 0 }}>
-                    Use a server-side key of the environment (Environment settings → SDK keys). See docs/flagd.md for the Docker Compose stack.
+                    Put a server-side key of the environment (Environment settings → SDK keys) in place of <code>{SERVER_KEY_PLACEHOLDER}</code>; each environment&apos;s Connect page has
+                    this command and the SDK snippets ready to copy.{" "}
+                    <a href="https://flagd.dev" target="_blank" rel="noreferrer noopener">
+                      flagd documentation<span className="sr-only"> (opens in a new tab)</span>
+                    </a>
                   </p>
                 </div>
                 <table className="table" aria-label="flagd documents per environment">

@@ -7,6 +7,9 @@ import { FEATURE_SORTS, filtersFromParams, queryWithFilters, sortFeatures, type 
 import { useRouter } from "@/app/_components/navigation";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { NewFeatureForm } from "@/app/_components/feature-form";
+import { useToggleWithUndo } from "@/app/_components/protected-change";
+import { TestContextPanel } from "@/app/_components/evaluation";
+import { useGate } from "@/app/_components/gates";
 import type { RouterOutputs } from "@/app/_components/types";
 import { Badge, Button, Dialog, EmptyState, ErrorState, Loading, PageHeader, Switch, useDebouncedValue, useToast } from "@/app/_components/ui";
 import { plural } from "@/server/text";
@@ -84,6 +87,10 @@ function FeatureList() {
     }),
   );
 
+  const toggleFeature = useToggleWithUndo(toggle.mutateAsync);
+  const [testing, setTesting] = useState(false);
+  const contextEvaluation = useGate("context_evaluation", { projectId });
+
   const filtered = debouncedSearch !== "" || tag !== "";
   const rows: FeatureRow[] = features.data ? sortFeatures<FeatureRow>(features.data, sort) : [];
   const base = `/p/${projectId}/e/${environmentId}/features`;
@@ -92,13 +99,28 @@ function FeatureList() {
     <>
       <PageHeader
         title="Features"
-        subtitle={environment.data ? `Flags and remote config in ${environment.data.name}.` : undefined}
+        subtitle={
+          environment.data ? (
+            <span className="row">
+              <span>Flags and remote config in {environment.data.name}.</span>
+              {environment.data.isProtected ? <Badge tone="warning" title="Toggles and value changes ask for confirmation">protected</Badge> : null}
+            </span>
+          ) : undefined
+        }
         actions={
-          <Button variant="primary" aria-keyshortcuts="c" onClick={() => setCreating(true)}>
-            New feature
-          </Button>
+          <>
+            {contextEvaluation ? (
+              <Button aria-expanded={testing} aria-controls="test-context" onClick={() => setTesting(!testing)}>
+                Test a context
+              </Button>
+            ) : null}
+            <Button variant="primary" aria-keyshortcuts="c" onClick={() => setCreating(true)}>
+              New feature
+            </Button>
+          </>
         }
       />
+      {testing && contextEvaluation ? <TestContextPanel id="test-context" environmentId={environmentId} projectId={projectId} onClose={() => setTesting(false)} /> : null}
       <div className="filters" role="search" aria-label="Filter features">
         <div className="field grow">
           <label htmlFor="feature-search">Search</label>
@@ -183,8 +205,9 @@ function FeatureList() {
                 <FeatureListRow
                   key={feature.id}
                   feature={feature}
+                  toggleDisabled={!environment.data}
                   href={`${base}/${feature.id}`}
-                  onToggle={(enabled) => toggle.mutate({ featureId: feature.id, environmentId, enabled })}
+                  onToggle={(enabled) => void toggleFeature({ featureId: feature.id, featureName: feature.name, environmentId, environment: environment.data, enabled })}
                 />
               ))}
             </tbody>
@@ -220,7 +243,7 @@ function FeatureList() {
   );
 }
 
-function FeatureListRow({ feature, href, onToggle }: { feature: FeatureRow; href: string; onToggle: (enabled: boolean) => void }) {
+function FeatureListRow({ feature, href, onToggle, toggleDisabled }: { feature: FeatureRow; href: string; onToggle: (enabled: boolean) => void; toggleDisabled: boolean }) {
   const segments = "segmentOverrides" in feature ? feature.segmentOverrides : 0;
   const identities = "identityOverrides" in feature ? feature.identityOverrides : 0;
   return (
@@ -251,7 +274,7 @@ function FeatureListRow({ feature, href, onToggle }: { feature: FeatureRow; href
         )}
       </td>
       <td className="cell-end" style={{ textAlign: "right" }}>
-        {feature.state ? <Switch label={`Enable ${feature.name}`} checked={feature.state.enabled} onChange={onToggle} /> : <span className="muted small">—</span>}
+        {feature.state ? <Switch label={`Enable ${feature.name}`} checked={feature.state.enabled} disabled={toggleDisabled} onChange={onToggle} /> : <span className="muted small">—</span>}
       </td>
     </tr>
   );

@@ -81,6 +81,7 @@ type Env = {
   useIdentityCompositeKeyForHashing: boolean;
   useIdentityOverridesInLocalEval: boolean;
   hideSensitiveData: boolean;
+  isProtected: boolean;
 };
 
 function GeneralPanel({ env }: { env: Env }) {
@@ -143,6 +144,12 @@ function GeneralPanel({ env }: { env: Env }) {
         <p className="muted small" style={{ margin: 0 }}>
           These settings apply as soon as you switch them.
         </p>
+        <SettingRow
+          label="Protected environment"
+          help="Toggles and value changes here ask for confirmation first (for Production, say). Every change is still audited; SDKs are not affected."
+        >
+          <Switch label="Protected environment" checked={env.isProtected} disabled={update.isPending} onChange={(v) => toggle("isProtected", v)} />
+        </SettingRow>
         <SettingRow label="Hide disabled flags" help="SDKs receive only enabled flags from this environment. Unless set here, the project's setting applies.">
           <select
             className="input"

@@ -4,7 +4,11 @@ import Link from "next/link";
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { fieldError, formError, unplacedError } from "@/app/_components/errors";
-import { IdentityOverrideForm, useRemoveIdentityOverride } from "@/app/_components/identity-override-form";
+import { EvaluationTable, refetchWhilePublishing } from "@/app/_components/evaluation";
+import { useGate } from "@/app/_components/gates";
+import { useRemoveIdentityOverride } from "@/app/_components/identity-override-form";
+import { OverrideRow } from "@/app/_components/override-row";
+import { useGuardedEnvironment } from "@/app/_components/protected-change";
 import type { RouterOutputs } from "@/app/_components/types";
 import { Badge, Breadcrumb, Button, Checkbox, ConfirmDialog, ErrorState, FormAlert, Loading, PageHeader, Select, TextInput, formatDate, useToast } from "@/app/_components/ui";
 import { useInvalidateFlags, useLeaveDeleted } from "@/app/_components/use-invalidate";
@@ -29,6 +33,7 @@ export default function IdentityPage() {
   const identityId = routeIdentityId ?? 0;
   const listHref = `/p/${projectId}/e/${environmentId}/identities`;
   const identity = useQuery(trpc.identities.get.queryOptions({ identityId }));
+  const contextEvaluation = useGate("context_evaluation", { projectId });
   const [confirmDelete, setConfirmDelete] = useState(false);
   const remove = useMutation(
     trpc.identities.delete.mutationOptions({
@@ -63,6 +68,7 @@ export default function IdentityPage() {
           </Button>
         }
       />
+      {contextEvaluation ? <EvaluationPanel identityId={identityId} projectId={projectId} environmentId={environmentId} /> : null}
       <TraitsPanel identity={i} />
       <OverridesPanel identity={i} projectId={projectId} environmentId={environmentId} />
       <ConfirmDialog
@@ -75,6 +81,29 @@ export default function IdentityPage() {
         onConfirm={() => remove.mutate({ identityId })}
       />
     </>
+  );
+}
+
+/** Every flag as SDKs receive it for this identity, with why, and its segments (computed by the server's engine). */
+function EvaluationPanel({ identityId, projectId, environmentId }: { identityId: number; projectId: number; environmentId: number }) {
+  const trpc = useTRPC();
+  const evaluation = useQuery(trpc.sdk.evaluateIdentity.queryOptions({ identityId }, { refetchInterval: refetchWhilePublishing }));
+  return (
+    <section className="panel" aria-labelledby="evaluation-heading">
+      <div className="panel-header">
+        <h2 id="evaluation-heading">Flags for this identity</h2>
+        <span className="muted small">What SDKs receive for it now (stored traits and overrides), and why.</span>
+      </div>
+      <div className="panel-body">
+        {evaluation.isPending ? (
+          <Loading label="Evaluating…" />
+        ) : evaluation.isError ? (
+          <ErrorState error={evaluation.error} retry={() => evaluation.refetch()} />
+        ) : (
+          <EvaluationTable view={evaluation.data} projectId={projectId} environmentId={environmentId} label="Flags for this identity" />
+        )}
+      </div>
+    </section>
   );
 }
 
@@ -256,6 +285,7 @@ function AddTrait({ identityId }: { identityId: number }) {
 
 function OverridesPanel({ identity, projectId, environmentId }: { identity: Identity; projectId: number; environmentId: number }) {
   const removal = useRemoveIdentityOverride();
+  const environment = useGuardedEnvironment(environmentId);
   return (
     <section className="panel" aria-labelledby="identity-overrides-heading">
       <div className="panel-header">
@@ -267,37 +297,21 @@ function OverridesPanel({ identity, projectId, environmentId }: { identity: Iden
           No overrides for this identity.
         </p>
       ) : (
-        <table className="table" aria-label="Identity overrides">
-          <thead>
-            <tr>
-              <th>Feature</th>
-              <th>Enabled &amp; value</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {identity.overrides.map((override) => (
-              <tr key={override.id} data-testid={`identity-override-${override.featureName}`}>
-                <td>
-                  <Link href={`/p/${projectId}/e/${environmentId}/features/${override.featureId}?tab=identities`}>{override.featureName}</Link>
-                </td>
-                <td>
-                  <IdentityOverrideForm key={JSON.stringify([override.enabled, override.value])} override={override} />
-                </td>
-                <td style={{ textAlign: "right" }}>
-                  <Button
-                    variant="ghost"
-                    className="btn-sm"
-                    aria-label={`Remove override of ${override.featureName}`}
-                    onClick={() => removal.ask({ id: override.id, featureName: override.featureName, identifier: identity.identifier })}
-                  >
-                    Remove
-                  </Button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <ul className="plain-list override-list panel-body" aria-label="Identity overrides">
+          {identity.overrides.map((override) => (
+            <OverrideRow
+              key={override.id}
+              kind="identity"
+              override={override}
+              name={override.featureName}
+              featureName={override.featureName}
+              testId={`identity-override-${override.featureName}`}
+              target={<Link href={`/p/${projectId}/e/${environmentId}/features/${override.featureId}?tab=identities`}>{override.featureName}</Link>}
+              environment={environment}
+              onRemove={() => removal.ask({ id: override.id, featureName: override.featureName, identifier: identity.identifier })}
+            />
+          ))}
+        </ul>
       )}
       <div className="panel-body">
         <AddOverride identity={identity} projectId={projectId} />

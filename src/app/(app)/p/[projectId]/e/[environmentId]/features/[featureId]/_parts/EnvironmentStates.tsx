@@ -3,6 +3,7 @@
 import Link from "next/link";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { RouterOutputs } from "@/app/_components/types";
+import { useToggleWithUndo } from "@/app/_components/protected-change";
 import { Badge, ErrorState, Loading, Switch, useToast } from "@/app/_components/ui";
 import { ValuePreview } from "@/app/_components/values";
 import { useTRPC } from "@/app/_trpc/client";
@@ -35,6 +36,10 @@ export function EnvironmentStates({ feature, projectId, currentEnvironmentId }: 
     }),
   );
 
+  const environments = useQuery(trpc.environments.list.queryOptions({ projectId }));
+  const guarded = new Map(environments.data?.map((env) => [env.id, env]));
+  const toggleFeature = useToggleWithUndo(toggle.mutateAsync);
+
   return (
     <section className="panel" aria-labelledby="environments-heading">
       <div className="panel-header">
@@ -63,9 +68,13 @@ export function EnvironmentStates({ feature, projectId, currentEnvironmentId }: 
                   {state.environmentId === currentEnvironmentId ? (
                     <span className="row">
                       <strong>{state.environmentName}</strong> <Badge tone="primary">current</Badge>
+                      {guarded.get(state.environmentId)?.isProtected ? <Badge tone="warning">protected</Badge> : null}
                     </span>
                   ) : (
-                    <Link href={`/p/${projectId}/e/${state.environmentId}/features/${feature.id}`}>{state.environmentName}</Link>
+                    <span className="row">
+                      <Link href={`/p/${projectId}/e/${state.environmentId}/features/${feature.id}`}>{state.environmentName}</Link>
+                      {guarded.get(state.environmentId)?.isProtected ? <Badge tone="warning">protected</Badge> : null}
+                    </span>
                   )}
                 </td>
                 <td data-label="Value">
@@ -78,7 +87,16 @@ export function EnvironmentStates({ feature, projectId, currentEnvironmentId }: 
                   <Switch
                     label={`Enable in ${state.environmentName}`}
                     checked={state.enabled}
-                    onChange={(enabled) => toggle.mutate({ featureId: feature.id, environmentId: state.environmentId, enabled })}
+                    disabled={!environments.data}
+                    onChange={(enabled) =>
+                      void toggleFeature({
+                        featureId: feature.id,
+                        featureName: feature.name,
+                        environmentId: state.environmentId,
+                        environment: guarded.get(state.environmentId),
+                        enabled,
+                      })
+                    }
                   />
                 </td>
               </tr>

@@ -9,7 +9,9 @@ import type { FlagValue, RouterOutputs } from "@/app/_components/types";
 import { Button, Checkbox, EmptyState, ErrorState, FormAlert, LoadMore, Loading, TextInput, useDebouncedValue, useToast } from "@/app/_components/ui";
 import { useInvalidateFlags } from "@/app/_components/use-invalidate";
 import { ValueEditor, draftOf, parseValue, type ValueDraft } from "@/app/_components/values";
-import { IdentityOverrideForm, useRemoveIdentityOverride } from "@/app/_components/identity-override-form";
+import { useRemoveIdentityOverride } from "@/app/_components/identity-override-form";
+import { OverrideRow } from "@/app/_components/override-row";
+import { useGuardedEnvironment } from "@/app/_components/protected-change";
 import { useTRPC, useTRPCClient } from "@/app/_trpc/client";
 
 type Feature = RouterOutputs["features"]["get"];
@@ -20,6 +22,7 @@ export function IdentityOverridesTab({ feature, projectId, environmentId, enviro
   const [search, setSearch] = useState("");
   const debounced = useDebouncedValue(search.trim());
   const removal = useRemoveIdentityOverride();
+  const environment = useGuardedEnvironment(environmentId);
   const overrides = useInfiniteQuery(
     trpc.identities.overridesForFeature.infiniteQueryOptions(
       { featureId: feature.id, environmentId, search: debounced || undefined, limit: 25 },
@@ -55,37 +58,21 @@ export function IdentityOverridesTab({ feature, projectId, environmentId, enviro
         <EmptyState title={debounced ? "No matching identity overrides" : "No identity overrides"}>{debounced ? "Try another identifier." : "Add one below to give a single user a different state."}</EmptyState>
       ) : (
         <>
-          <table className="table" aria-label="Identity overrides">
-            <thead>
-              <tr>
-                <th>Identity</th>
-                <th>Enabled &amp; value</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((override) => (
-                <tr key={override.id} data-testid={`identity-override-${override.identifier}`}>
-                  <td>
-                    <Link href={`/p/${projectId}/e/${environmentId}/identities/${override.identityId}`}>{override.identifier}</Link>
-                  </td>
-                  <td>
-                    <IdentityOverrideForm key={JSON.stringify([override.enabled, override.value])} override={override} />
-                  </td>
-                  <td style={{ textAlign: "right" }}>
-                    <Button
-                      variant="ghost"
-                      className="btn-sm"
-                      aria-label={`Remove override for ${override.identifier}`}
-                      onClick={() => removal.ask({ id: override.id, featureName: feature.name, identifier: override.identifier })}
-                    >
-                      Remove
-                    </Button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <ul className="plain-list override-list" aria-label="Identity overrides">
+            {items.map((override) => (
+              <OverrideRow
+                key={override.id}
+                kind="identity"
+                override={override}
+                name={override.identifier}
+                featureName={feature.name}
+                testId={`identity-override-${override.identifier}`}
+                target={<Link href={`/p/${projectId}/e/${environmentId}/identities/${override.identityId}`}>{override.identifier}</Link>}
+                environment={environment}
+                onRemove={() => removal.ask({ id: override.id, featureName: feature.name, identifier: override.identifier })}
+              />
+            ))}
+          </ul>
           <LoadMore hasMore={overrides.hasNextPage} loading={overrides.isFetchingNextPage} onClick={() => void overrides.fetchNextPage()} />
         </>
       )}

@@ -5,9 +5,11 @@ import { useEffect, useRef, useState, type DragEvent, type FormEvent } from "rea
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { fieldError, formError, unplacedError } from "@/app/_components/errors";
 import type { RouterOutputs } from "@/app/_components/types";
-import { Button, Checkbox, ConfirmDialog, EmptyState, ErrorState, FormAlert, Loading, Select, Switch, useToast } from "@/app/_components/ui";
+import { Button, Checkbox, ConfirmDialog, EmptyState, ErrorState, FormAlert, Loading, Select, useToast } from "@/app/_components/ui";
 import { useInvalidateFlags } from "@/app/_components/use-invalidate";
-import { AllocationsEditor, ValueEditor, allocationDraftsOf, draftOf, parseAllocations, parseValue, type AllocationDrafts, type ValueDraft } from "@/app/_components/values";
+import { OverrideRow } from "@/app/_components/override-row";
+import { useGuardedEnvironment } from "@/app/_components/protected-change";
+import { ValueEditor, draftOf, parseValue, type ValueDraft } from "@/app/_components/values";
 import { useTRPC } from "@/app/_trpc/client";
 
 type Feature = RouterOutputs["features"]["get"];
@@ -31,6 +33,7 @@ export function SegmentOverridesTab({ feature, projectId, environmentId, environ
   const [dragging, setDragging] = useState<number | null>(null);
   const [dropTarget, setDropTarget] = useState<number | null>(null);
   const [deleting, setDeleting] = useState<Override | null>(null);
+  const environment = useGuardedEnvironment(environmentId);
 
   const reorder = useMutation(
     trpc.segmentOverrides.reorder.mutationOptions({
@@ -110,10 +113,16 @@ export function SegmentOverridesTab({ feature, projectId, environmentId, environ
       ) : (
         <ol className="plain-list override-list" aria-label="Segment overrides by priority">
           {rows.map((override, index) => (
-            <li
+            <OverrideRow
               key={override.id}
-              className={`override-card ${dropTarget === index && dragging !== index ? "drop-target" : ""} ${dragging === index ? "dragging" : ""}`}
-              data-testid={`segment-override-${override.segmentName}`}
+              kind="segment"
+              override={override}
+              name={override.segmentName}
+              featureName={feature.name}
+              options={feature.options}
+              environment={environment}
+              testId={`segment-override-${override.segmentName}`}
+              className={`${dropTarget === index && dragging !== index ? "drop-target" : ""} ${dragging === index ? "dragging" : ""}`}
               onDragOver={(event) => {
                 if (!event.dataTransfer.types.includes(DRAG_TYPE)) return;
                 event.preventDefault();
@@ -122,34 +131,36 @@ export function SegmentOverridesTab({ feature, projectId, environmentId, environ
               }}
               onDragLeave={() => setDropTarget((current) => (current === index ? null : current))}
               onDrop={(event) => onDrop(event, index)}
-            >
-              <div className="override-head">
-                <span
-                  className="drag-handle"
-                  draggable
-                  title="Drag to reorder"
-                  aria-hidden
-                  onDragStart={(event) => {
-                    setDragging(index);
-                    event.dataTransfer.effectAllowed = "move";
-                    event.dataTransfer.setData(DRAG_TYPE, String(index));
-                    const card = event.currentTarget.closest("li");
-                    if (card) event.dataTransfer.setDragImage(card, 16, 16);
-                  }}
-                  onDragEnd={() => {
-                    setDragging(null);
-                    setDropTarget(null);
-                  }}
-                >
-                  ⠿
-                </span>
-                <span className="priority" aria-label={`Priority ${index + 1}`}>
-                  {index + 1}
-                </span>
-                <Link href={`/p/${projectId}/segments/${override.segmentId}`} className="override-name">
-                  {override.segmentName}
-                </Link>
-                <span className="row override-move">
+              onRemove={() => setDeleting(override)}
+              target={<Link href={`/p/${projectId}/segments/${override.segmentId}`}>{override.segmentName}</Link>}
+              lead={
+                <>
+                  <span
+                    className="drag-handle"
+                    draggable
+                    title="Drag to reorder"
+                    aria-hidden
+                    onDragStart={(event) => {
+                      setDragging(index);
+                      event.dataTransfer.effectAllowed = "move";
+                      event.dataTransfer.setData(DRAG_TYPE, String(index));
+                      const card = event.currentTarget.closest("li");
+                      if (card) event.dataTransfer.setDragImage(card, 16, 16);
+                    }}
+                    onDragEnd={() => {
+                      setDragging(null);
+                      setDropTarget(null);
+                    }}
+                  >
+                    ⠿
+                  </span>
+                  <span className="priority" aria-label={`Priority ${index + 1}`}>
+                    {index + 1}
+                  </span>
+                </>
+              }
+              actions={
+                <>
                   <Button
                     type="button"
                     className="btn-sm"
@@ -170,13 +181,9 @@ export function SegmentOverridesTab({ feature, projectId, environmentId, environ
                   >
                     ↓
                   </Button>
-                  <Button type="button" variant="ghost" className="btn-sm" aria-label={`Delete override for ${override.segmentName}`} onClick={() => setDeleting(override)}>
-                    Delete
-                  </Button>
-                </span>
-              </div>
-              <OverrideForm key={JSON.stringify(override)} override={override} feature={feature} />
-            </li>
+                </>
+              }
+            />
           ))}
         </ol>
       )}
@@ -191,78 +198,6 @@ export function SegmentOverridesTab({ feature, projectId, environmentId, environ
         onConfirm={() => deleting && remove.mutate({ featureStateId: deleting.id })}
       />
     </div>
-  );
-}
-
-function OverrideForm({ override, feature }: { override: Override; feature: Feature }) {
-  const trpc = useTRPC();
-  const toast = useToast();
-  const invalidate = useInvalidateFlags();
-  const [enabled, setEnabled] = useState(override.enabled);
-  const [value, setValue] = useState<ValueDraft>(draftOf(override.value));
-  const [allocations, setAllocations] = useState<AllocationDrafts>(allocationDraftsOf(override.allocations));
-  const [submitted, setSubmitted] = useState(false);
-  const update = useMutation(
-    trpc.segmentOverrides.update.mutationOptions({
-      onSuccess: async () => {
-        await invalidate();
-        toast.success(`Override for "${override.segmentName}" saved`);
-      },
-    }),
-  );
-  const server = formError(update.error);
-  const hasOptions = feature.options.length > 0;
-  const parsedValue = parseValue(value);
-  const parsedAllocations = hasOptions ? parseAllocations(feature.options, allocations) : null;
-  const edit = <T,>(set: (v: T) => void) => (v: T) => {
-    if (update.error) update.reset();
-    set(v);
-  };
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    setSubmitted(true);
-    if (!parsedValue.ok || (parsedAllocations && !parsedAllocations.ok)) return;
-    update.mutate({ featureStateId: override.id, enabled, value: parsedValue.value, allocations: parsedAllocations?.ok ? parsedAllocations.value : undefined });
-  };
-  const top = unplacedError(server, "value", "allocations");
-  const dirty =
-    enabled !== override.enabled ||
-    !parsedValue.ok ||
-    JSON.stringify(parsedValue.value) !== JSON.stringify(override.value) ||
-    (parsedAllocations !== null &&
-      (!parsedAllocations.ok ||
-        parsedAllocations.value.some((a) => (override.allocations.find((o) => o.optionId === a.optionId)?.percentageAllocation ?? 0) !== a.percentageAllocation)));
-  return (
-    <form className="stack override-form" onSubmit={submit} noValidate aria-label={`Override for ${override.segmentName}`}>
-      <FormAlert message={top} />
-      <div className="override-fields">
-        <div className="field">
-          <span className="label-like">Enabled</span>
-          <Switch label={`Enabled for ${override.segmentName}`} checked={enabled} onChange={edit(setEnabled)} />
-        </div>
-        <ValueEditor
-          label={hasOptions ? "Control value" : "Value"}
-          draft={value}
-          onChange={edit(setValue)}
-          multiline={false}
-          error={(submitted && !parsedValue.ok ? parsedValue.error : undefined) ?? fieldError(server, "value")}
-        />
-      </div>
-      {hasOptions ? (
-        <AllocationsEditor
-          legend="Split for this segment"
-          options={feature.options}
-          drafts={allocations}
-          onChange={edit(setAllocations)}
-          error={(submitted && parsedAllocations && !parsedAllocations.ok ? parsedAllocations.error : undefined) ?? fieldError(server, "allocations")}
-        />
-      ) : null}
-      <div>
-        <Button type="submit" className="btn-sm" busy={update.isPending} disabled={!dirty}>
-          Save override
-        </Button>
-      </div>
-    </form>
   );
 }
 

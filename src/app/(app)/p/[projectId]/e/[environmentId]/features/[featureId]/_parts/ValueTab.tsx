@@ -3,6 +3,7 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { fieldError, formError, unplacedError } from "@/app/_components/errors";
+import { useGuardedEnvironment, useProtectedChange } from "@/app/_components/protected-change";
 import { ChangeSummary, useCancelScheduled } from "@/app/_components/scheduled";
 import type { FlagValue, RouterOutputs } from "@/app/_components/types";
 import { Button, Checkbox, ErrorState, FormAlert, Loading, Switch, TextInput, formatDate, useToast } from "@/app/_components/ui";
@@ -41,6 +42,8 @@ function ValueForm({ feature, state, environmentId, environmentName }: { feature
   const [minLiveFrom, setMinLiveFrom] = useState("");
   const [pastError, setPastError] = useState(false);
   const [submitted, setSubmitted] = useState(false);
+  const guard = useProtectedChange();
+  const environment = useGuardedEnvironment(environmentId);
 
   // The live state can change under the form (the environment switches above, another admin, a
   // scheduled change going live). Fields not edited here follow it; edited ones are kept.
@@ -107,16 +110,18 @@ function ValueForm({ feature, state, environmentId, environmentName }: { feature
       const past = !!liveFromDate && liveFromDate.getTime() <= Date.now();
       setPastError(past);
       if (past || liveFromError || !liveFromDate || nothingChanged) return;
-      schedule.mutate({
+      const scheduled = {
         environmentId,
         featureId: feature.id,
         enabled: changed.enabled ? enabled : undefined,
         value: changed.value ? (parsedValue.value as FlagValue) : undefined,
         allocations: allocationInput,
         liveFrom: liveFromDate.toISOString(),
-      });
+      };
+      void guard(environment, `Schedule a change of ${feature.name}`, () => schedule.mutate(scheduled), "Schedule change");
     } else {
-      save.mutate({ featureId: feature.id, environmentId, enabled, value: parsedValue.value, allocations: allocationInput });
+      const now = { featureId: feature.id, environmentId, enabled, value: parsedValue.value, allocations: allocationInput };
+      void guard(environment, `Save ${feature.name}`, () => save.mutate(now), "Save change");
     }
   };
 

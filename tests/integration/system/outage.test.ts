@@ -1,0 +1,262 @@
+/**
+ * The data plane outlives its database: a real web process and worker on a PostgreSQL of this
+ * file's own, which is stopped (fast shutdown) for 30 s and frozen (SIGSTOP of every server
+ * process) for 30 s while SDK and flagd clients keep asking. Environments served before the outage
+ * keep being served from their last good document; nothing waits on the database for more than
+ * ~2 s; readiness says degraded; after the database returns, changes propagate again.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { ChildProcess } from "node:child_process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resetSettingsForTests } from "../../../src/server/config";
+import { isDatabaseDown } from "../../../src/server/db/availability";
+import { closeDb } from "../../../src/server/db/client";
+import { hammer, ownDatabase, summarise, type OwnDatabase, type Sample } from "../../support/outage";
+import { startWebProcess, startWorkerProcess, stopProcess } from "../../support/system";
+import { signUpUser, type TestUser } from "../support/fixtures";
+
+const OUTAGE_MS = 30_000;
+const PROPAGATION_MS = 10_000;
+
+let database: OwnDatabase;
+let web: { url: string; child: ChildProcess; logs: string[] };
+let worker: { child: ChildProcess; logs: string[] };
+let user: TestUser;
+let projectId: number;
+let environmentId: number;
+let clientKey: string;
+let serverKey: string;
+let snapshotDir: string;
+
+async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (await check().catch(() => false)) return Date.now() - started;
+    if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const sdk = (pathname: string, key: string, init: RequestInit = {}) =>
+  fetch(`${web.url}${pathname}`, { ...init, headers: { "x-environment-key": key, "content-type": "application/json", ...(init.headers ?? {}) } });
+
+const identify = (identifier: string, plan: string) =>
+  sdk("/api/v1/identities/", clientKey, { method: "POST", body: JSON.stringify({ identifier, traits: [{ trait_key: "plan", trait_value: plan }] }) });
+
+/** What every SDK and flagd client asks for, over and over, during an outage. */
+function requests(flagdEtag: string): Record<string, () => Promise<Response>> {
+  return {
+    flags: () => sdk("/api/v1/flags/", clientKey),
+    flagsServer: () => sdk("/api/v1/flags/", serverKey),
+    environmentDocument: () => sdk("/api/v1/environment-document/", serverKey),
+    flagd: () => fetch(`${web.url}/api/v1/flagd/flags.json`, { headers: { authorization: `Bearer ${serverKey}` } }),
+    flagdConditional: () => fetch(`${web.url}/api/v1/flagd/flags.json`, { headers: { authorization: `Bearer ${serverKey}`, "if-none-match": flagdEtag } }),
+    identityCached: () => identify("returning-user", "pro"),
+    identityNew: () => identify(`new-user-${Math.random().toString(36).slice(2)}`, "free"),
+    identityGet: () => sdk("/api/v1/identities/?identifier=returning-user", clientKey),
+  };
+}
+
+/** Requests that may need the database: they must answer (a 503 at worst) within the bound, never hang. */
+function boundedRequests(apiKey: string): Record<string, () => Promise<Response>> {
+  return {
+    ready: () => fetch(`${web.url}/api/health/ready`),
+    live: () => fetch(`${web.url}/api/health/live`),
+    trpc: () => fetch(`${web.url}/api/trpc/projects.list?input=${encodeURIComponent(JSON.stringify({ organisationId: user.organisationId }))}`, { headers: { authorization: `Api-Key ${apiKey}` } }),
+    unknownKey: () => sdk("/api/v1/flags/", "never-seen-before-key"),
+  };
+}
+
+function expectServed(samples: Sample[], label: string): void {
+  const summary = summarise(samples);
+  process.stdout.write(`[outage] ${label}: ${JSON.stringify(summary)}\n`);
+  const reads = samples.filter((s) => s.name !== "identityNew" && s.name !== "identityCached" && s.name !== "identityGet");
+  const identities = samples.filter((s) => s.name.startsWith("identity"));
+  // Every read of an environment served before the outage answered 200 (or 304 to a conditional poll).
+  const failedReads = reads.filter((s) => !(s.status === 200 || (s.name === "flagdConditional" && s.status === 304)));
+  expect(failedReads.length, `${label}: ${JSON.stringify(summary)}`).toBe(0);
+  expect(identities.every((s) => s.status === 200), `${label}: ${JSON.stringify(summary)}`).toBe(true);
+  const sorted = reads.map((s) => s.ms).sort((a, b) => a - b);
+  const p99 = sorted[Math.ceil(sorted.length * 0.99) - 1];
+  expect(p99, `${label} p99 of reads: ${JSON.stringify(summary)}`).toBeLessThan(50);
+  expect(Math.max(...samples.map((s) => s.ms)), `${label} slowest answer`).toBeLessThan(2_000);
+  expect(reads.length).toBeGreaterThan(100);
+}
+
+beforeAll(async () => {
+  database = await ownDatabase();
+  // Fixtures are made in-process against this file's own server.
+  await closeDb();
+  process.env.DATABASE_URL = database.url;
+  resetSettingsForTests();
+  snapshotDir = fs.mkdtempSync(path.join(os.tmpdir(), "flagpost-snapshot-"));
+  web = await startWebProcess({ databaseUrl: database.url, env: { FLAGPOST_DOCUMENT_CACHE_DIR: snapshotDir, LOG_LEVEL: "info" } });
+  const started = await startWorkerProcess(database.url, { LOG_LEVEL: "info" });
+  worker = { child: started.child, logs: started.logs };
+
+  user = await signUpUser();
+  const project = await user.caller.projects.create({ organisationId: user.organisationId, name: "Outage", defaultEnvironments: false });
+  projectId = project.id;
+  const environment = await user.caller.environments.create({ projectId, name: "Production" });
+  environmentId = environment.id;
+  clientKey = environment.apiKey;
+  serverKey = (await user.caller.environments.createServerKey({ environmentId, name: "backend" })).key;
+  await user.caller.flagd.setEnabled({ projectId, enabled: true });
+  const feature = await user.caller.features.create({ projectId, name: "banner", initialValue: "hello", defaultEnabled: true });
+  const segment = await user.caller.segments.create({ projectId, name: "pro users", rules: [{ type: "ALL", conditions: [{ operator: "EQUAL", property: "plan", value: "pro" }], rules: [] }] });
+  await user.caller.segmentOverrides.create({ featureId: feature.id, environmentId, segmentId: segment.id, enabled: true, value: "pro banner" });
+  // Served, with the flagd integration and the override in it.
+  await eventually(async () => {
+    const response = await sdk("/api/v1/identities/", clientKey, { method: "POST", body: JSON.stringify({ identifier: "returning-user", traits: [{ trait_key: "plan", trait_value: "pro" }] }) });
+    const body = (await response.json()) as { flags?: { feature: { name: string }; feature_state_value: unknown }[] };
+    return response.ok && body.flags?.find((f) => f.feature.name === "banner")?.feature_state_value === "pro banner";
+  }, 30_000, "first document served");
+}, 240_000);
+
+afterAll(async () => {
+  await Promise.all([web ? stopProcess(web.child) : undefined, worker ? stopProcess(worker.child) : undefined]);
+  await closeDb();
+  await database?.destroy();
+  if (snapshotDir) fs.rmSync(snapshotDir, { recursive: true, force: true });
+}, 60_000);
+
+async function warm(): Promise<string> {
+  // This process's own pool may still count the database as down from the last outage (its probe runs every second).
+  await eventually(async () => !isDatabaseDown(), 10_000, "this process sees the database");
+  // Every endpoint once (and the identity twice, so it is in the identity cache).
+  for (const request of Object.values(requests(""))) await (await request()).arrayBuffer();
+  await (await identify("returning-user", "pro")).arrayBuffer();
+  const flagd = await fetch(`${web.url}/api/v1/flagd/flags.json`, { headers: { authorization: `Bearer ${serverKey}` } });
+  expect(flagd.status).toBe(200);
+  return flagd.headers.get("etag")!;
+}
+
+async function readiness(): Promise<{ status: string; checks: { database: string; documents: { stalenessSeconds: number } } }> {
+  return (await (await fetch(`${web.url}/api/health/ready`)).json()) as never;
+}
+
+/** A change made once the database answers again (this process notices within its probe interval) is served within the bound. */
+async function changePropagates(name: string): Promise<number> {
+  await eventually(async () => (await user.caller.features.create({ projectId, name, initialValue: "after", defaultEnabled: true })).name === name, 15_000, "database answering again");
+  return eventually(async () => {
+    const body = (await (await sdk("/api/v1/flags/", clientKey)).json()) as { feature: { name: string } }[];
+    return body.some((flag) => flag.feature.name === name);
+  }, PROPAGATION_MS, `${name} served after the outage`);
+}
+
+describe("database outage", () => {
+  it("databaseStopped__thirtySeconds__sdkAndFlagdServedFromLastGoodDocumentsReadinessDegradedThenChangesPropagate", async () => {
+    // Given a warm web process and an organisation API key (for admin calls)
+    const etag = await warm();
+    const apiKey = (await user.caller.organisations.createApiKey({ organisationId: user.organisationId, name: "ops" })).key;
+    const answer = await (await identify("returning-user", "pro")).json();
+
+    // When a change is committed (its document job queued) and PostgreSQL is stopped at once, for 30 s, while clients keep asking
+    const queued = `before_stop_${Date.now()}`;
+    await user.caller.features.create({ projectId, name: queued, initialValue: "queued", defaultEnabled: true });
+    await database.stop();
+    const [served, bounded] = await Promise.all([hammer(OUTAGE_MS, requests(etag), 3), hammer(OUTAGE_MS, boundedRequests(apiKey), 1)]);
+    const during = await readiness();
+    const cachedIdentity = await (await identify("returning-user", "pro")).json();
+    await database.start();
+
+    // Then every read was served (p99 < 50 ms), identities answered 200 with the same flags,
+    const summary = summarise(bounded);
+    expectServed(served, "stopped");
+    expect(cachedIdentity).toEqual(answer);
+    // nothing needing the database waited more than ~2 s (503 at worst), readiness said degraded,
+    expect(summary.trpc.max, JSON.stringify(summary)).toBeLessThan(2_500);
+    expect(Object.keys(summary.trpc.statuses)).toEqual(["503"]);
+    expect(Object.keys(summary.unknownKey.statuses)).toEqual(["503"]);
+    expect(summary.live.statuses["200"]).toBe(summary.live.count);
+    expect(during.status).toBe("degraded");
+    expect(during.checks.database).toBe("down");
+    expect(during.checks.documents.stalenessSeconds).toBeGreaterThan(5);
+    // and once it is back, the worker (still running) has lost no job: the change queued before the outage is served,
+    expect(worker.child.exitCode).toBeNull();
+    await eventually(async () => {
+      const body = (await (await sdk("/api/v1/flags/", clientKey)).json()) as { feature: { name: string } }[];
+      return body.some((flag) => flag.feature.name === queued);
+    }, 30_000, "the change queued before the outage served");
+    // and a change made now is served within the usual propagation bound
+    const propagated = await changePropagates(`after_stop_${Date.now()}`);
+    expect(propagated).toBeLessThan(PROPAGATION_MS);
+    await eventually(async () => (await readiness()).status === "ready", 15_000, "ready again");
+    const events = web.logs.map((line) => { try { return JSON.parse(line) as { event?: string }; } catch { return {}; } }).map((line) => line.event);
+    expect(events).toContain("document_cache.stale_started");
+    expect(events).toContain("document_cache.stale_ended");
+    expect(events.filter((event) => event === "identity.persist_skipped").length).toBeLessThanOrEqual(2);
+  }, 120_000);
+
+  it("databaseFrozen__thirtySeconds__sdkAndFlagdServedFromLastGoodDocumentsNothingWaitsThenChangesPropagate", async () => {
+    // Given a warm web process
+    const etag = await warm();
+    const apiKey = (await user.caller.organisations.createApiKey({ organisationId: user.organisationId, name: "ops-frozen" })).key;
+
+    // When every PostgreSQL process is frozen (SIGSTOP) for 30 s while clients keep asking
+    database.freeze();
+    let served: Sample[];
+    let bounded: Sample[];
+    let during: Awaited<ReturnType<typeof readiness>>;
+    try {
+      [served, bounded] = await Promise.all([hammer(OUTAGE_MS, requests(etag), 3), hammer(OUTAGE_MS, boundedRequests(apiKey), 1)]);
+      during = await readiness();
+    } finally {
+      database.thaw();
+    }
+
+    // Then every read was served (p99 < 50 ms) and identities answered,
+    expectServed(served, "frozen");
+    // no request needing the database waited more than ~2 s, and readiness said degraded
+    const summary = summarise(bounded);
+    expect(summary.trpc.max, JSON.stringify(summary)).toBeLessThan(3_000);
+    expect(summary.ready.max, JSON.stringify(summary)).toBeLessThan(1_000);
+    expect(summary.trpc.statuses["503"]).toBeGreaterThan(0);
+    expect(during.status).toBe("degraded");
+    // and once it is thawed, the worker is still running and a change is served within the usual propagation bound
+    expect(worker.child.exitCode).toBeNull();
+    const propagated = await changePropagates(`after_freeze_${Date.now()}`);
+    expect(propagated).toBeLessThan(PROPAGATION_MS);
+  }, 120_000);
+
+  it("webStartedWithoutDatabase__snapshotDirectory__servesSnapshotDocumentsRefusesUnknownKeysThenRefreshes", async () => {
+    // Given a snapshot written by the running web process (it served this environment), and PostgreSQL down
+    await warm();
+    await eventually(async () => fs.existsSync(path.join(snapshotDir, "documents", `${environmentId}.json`)) && fs.existsSync(path.join(snapshotDir, "keys.json")), 5_000, "snapshot written");
+    const keys = fs.readFileSync(path.join(snapshotDir, "keys.json"), "utf8");
+    expect(keys).not.toContain(serverKey);
+    expect(keys).not.toContain(clientKey);
+    const expected = await (await sdk("/api/v1/flags/", clientKey)).json();
+    await database.stop();
+
+    // When a second web process starts with that snapshot directory while the database is down
+    let second: Awaited<ReturnType<typeof startWebProcess>> | undefined;
+    try {
+      second = await startWebProcess({ databaseUrl: database.url, env: { FLAGPOST_DOCUMENT_CACHE_DIR: snapshotDir, LOG_LEVEL: "info" }, waitForReady: false });
+      const flags = await fetch(`${second.url}/api/v1/flags/`, { headers: { "x-environment-key": clientKey } });
+      const flagd = await fetch(`${second.url}/api/v1/flagd/flags.json`, { headers: { authorization: `Bearer ${serverKey}` } });
+      const unknown = await fetch(`${second.url}/api/v1/flags/`, { headers: { "x-environment-key": "ser.not-in-the-snapshot" } });
+      const ready = (await (await fetch(`${second.url}/api/health/ready`)).json()) as { status: string };
+
+      // Then it serves the snapshot's documents, refuses keys it cannot check, and reports degraded
+      expect(flags.status).toBe(200);
+      expect(await flags.json()).toEqual(expected);
+      expect(flagd.status).toBe(200);
+      expect(unknown.status).toBe(503);
+      expect(unknown.headers.get("retry-after")).toBe("1");
+      expect(ready.status).toBe("degraded");
+
+      // And once the database is back, the snapshot entries are confirmed and it becomes ready
+      await database.start();
+      const url = second.url;
+      await eventually(async () => {
+        await fetch(`${url}/api/v1/flags/`, { headers: { "x-environment-key": clientKey } });
+        return ((await (await fetch(`${url}/api/health/ready`)).json()) as { status: string }).status === "ready";
+      }, 20_000, "second web process ready");
+    } finally {
+      if (second) await stopProcess(second.child);
+    }
+  }, 180_000);
+});
