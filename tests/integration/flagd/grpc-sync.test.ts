@@ -25,6 +25,7 @@ import type { FlagdDocument } from "../../../src/server/flagd/types";
 
 const base = inject("systemUrl");
 const port = inject("systemFlagdSyncPort");
+const metricsUrl = inject("systemMetricsUrl");
 
 afterAll(async () => {
   await OpenFeature.close();
@@ -289,7 +290,7 @@ describe("flagd gRPC sync (in-process providers)", () => {
     // …GetMetadata answers an empty static context (flag set metadata is in the document)
     expect(await getMetadata(client)).toEqual({ metadata: { fields: {} } });
     // …and /metrics counts the open stream and the pushes
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const metrics = await (await fetch(metricsUrl)).text();
     expect(metrics).toMatch(/^flagsmith_flagd_grpc_sync_streams [1-9]\d*$/m);
     expect(metrics).toMatch(/^flagsmith_flagd_grpc_sync_documents_pushed_total\{kind="update"\} [1-9]\d*$/m);
     expect(metrics).toMatch(/^flagsmith_flagd_grpc_sync_requests_total\{method="SyncFlags",code="OK"\} [1-9]\d*$/m);
