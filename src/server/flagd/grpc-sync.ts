@@ -45,6 +45,7 @@ import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { runWithContext } from "@/server/observability/context";
 import { getLogger } from "@/server/observability/logger";
+import { boundCounter } from "@/server/observability/metrics";
 import { isGateOpen } from "@/server/rollouts/gates";
 import { onDocumentChange, type DocumentChange } from "@/server/serving/changes";
 import type { ServedDocument } from "@/server/serving/document-cache";
@@ -55,6 +56,8 @@ import { flagdGrpcSyncDocumentsPushed, flagdGrpcSyncRequests, flagdGrpcSyncStrea
 import { flagdOf } from "./sync";
 
 const log = getLogger("flagd");
+const pushedInitial = boundCounter(flagdGrpcSyncDocumentsPushed, { kind: "initial" });
+const pushedUpdate = boundCounter(flagdGrpcSyncDocumentsPushed, { kind: "update" });
 
 /** The metadata header flagd providers send the selector in (the request field is deprecated). */
 export const SELECTOR_HEADER = "flagd-selector";
@@ -259,7 +262,8 @@ function registerOnce(): void {
   // started the document check, whose bindings the gate must not touch.
   onDocumentChange("flagd-grpc-sync", (change: DocumentChange) =>
     runWithContext(() => {
-      for (const state of services) for (const stream of state.streams.get(change.environmentId) ?? []) refresh(state, stream);
+      const pass: AccessPass = new Map();
+      for (const state of services) for (const stream of state.streams.get(change.environmentId) ?? []) refresh(state, stream, pass);
     }),
   );
   subscribe(KEY_CHANNEL, "flagd-grpc-sync", {
@@ -269,8 +273,9 @@ function registerOnce(): void {
       const ids = parseIds(payload);
       setImmediate(() =>
         runWithContext(() => {
+          const pass: AccessPass = new Map();
           for (const state of services) {
-            for (const [environmentId, streams] of state.streams) if (ids === null || ids.has(environmentId)) for (const stream of streams) refresh(state, stream);
+            for (const [environmentId, streams] of state.streams) if (ids === null || ids.has(environmentId)) for (const stream of streams) refresh(state, stream, pass);
           }
         }),
       );
@@ -278,16 +283,26 @@ function registerOnce(): void {
   });
 }
 
+/**
+ * The answers of one pass over many streams (a document change, a key notification, the periodic
+ * re-check), by key: streams sharing a key (replicas of one service) are checked once per pass.
+ */
+type AccessPass = Map<string, Access | Promise<Access>>;
+
 /** Re-authorises a stream and sends the environment's current document if it is not the one it has. */
-function refresh(state: ServiceState, stream: SyncStream): void {
+function refresh(state: ServiceState, stream: SyncStream, pass?: AccessPass): void {
   if (stream.closed) return;
   if (stream.checking) {
     stream.recheck = true;
     return;
   }
-  let result: Access | Promise<Access>;
+  let result: Access | Promise<Access> | undefined;
   try {
-    result = access(stream.key);
+    result = pass?.get(stream.key);
+    if (result === undefined) {
+      result = access(stream.key);
+      pass?.set(stream.key, result);
+    }
   } catch (error) {
     log.error("grpc_sync.failed", { rpc__method: "SyncFlags", environment__id: stream.environmentId, error });
     return;
@@ -343,7 +358,7 @@ function send(state: ServiceState, stream: SyncStream, served: ServedDocument): 
       refresh(state, stream);
     }
   });
-  flagdGrpcSyncDocumentsPushed.inc({ kind });
+  (kind === "initial" ? pushedInitial : pushedUpdate).inc();
 }
 
 function forget(state: ServiceState, stream: SyncStream, reason: CloseReason): boolean {
@@ -429,7 +444,8 @@ export interface FlagSyncService {
 
 /** Re-authorises every open stream of a service (sending nothing when its document is the one it has). */
 function reauthoriseAll(state: ServiceState): void {
-  for (const streams of [...state.streams.values()]) for (const stream of [...streams]) refresh(state, stream);
+  const pass: AccessPass = new Map();
+  for (const streams of [...state.streams.values()]) for (const stream of [...streams]) refresh(state, stream, pass);
 }
 
 export interface FlagSyncServiceOptions {
