@@ -70,6 +70,11 @@ export async function startWorker(
     pollInterval: 500,
     logger: workerLogger,
     crontab: crontab(),
+    // A job's outcome is recorded through graphile-worker's batcher: when the write fails (the
+    // database went away mid-job) the pool ends and the supervisor (supervisor.ts) starts a new
+    // runner, whose recovery sweep returns the job to the queue. Unbatched, a failed write of an
+    // outcome rejects a promise nobody awaits, and the process dies with it.
+    preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
   });
   // Jobs a crashed worker left locked are picked up again now rather than in 4 hours.
   await recovery.sweep().catch((error) => log.error("jobs.recovery_failed", { error }));
@@ -122,7 +127,11 @@ export async function startWorker(
     metricsServer,
     metricsPort,
     async stop(timeoutMs = 10_000) {
-      const stopped = runner.stop().then(() => true);
+      // A runner that already ended (its pool failed) has nothing left to finish.
+      const stopped = runner.stop().then(
+        () => true,
+        () => true,
+      );
       const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
       const finished = await Promise.race([stopped, timer]);
       if (!finished) {

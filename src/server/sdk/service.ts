@@ -33,7 +33,7 @@ import { buildFlagTemplates, renderFlags, renderIdentityResponse, type FlagTempl
 import { authenticate, CORS_HEADERS, detail, documentHeaders, okJsonHeaders, readBody, type Authenticated } from "./http";
 import { identityCache, isCachedIdentity, type CachedIdentity } from "./identity-cache";
 import { skippedPersisting } from "./degraded";
-import { identityWithTraits, type IdentityWithTraits } from "./identity-store";
+import { cachedIdentityWithTraits, identityWithTraits, readIdentityWithTraits, type IdentityWithTraits } from "./identity-store";
 import { identityCacheLookups, identityRequests, traitWrites } from "./metrics";
 import {
   markTransient,
@@ -230,8 +230,11 @@ async function answerIdentity(
     mode = input.transient ? "identified_transient" : "persisted";
     identifier = input.identifier;
     try {
-      assertDatabaseUp();
-      identity = await unlessDatabaseGoesDown(identityWithTraits(environmentId, identifier, !input.transient));
+      identity = cachedIdentityWithTraits(environmentId, identifier) ?? null;
+      if (!identity) {
+        assertDatabaseUp();
+        identity = await unlessDatabaseGoesDown(readIdentityWithTraits(environmentId, identifier, !input.transient));
+      }
     } catch (error) {
       if (!reportDatabaseError(error)) throw error;
       degraded = true;
