@@ -118,7 +118,7 @@ export function CopyToEnvironmentDialog({
     >
       {target ? (
         <div className="stack">
-          <p style={{ margin: 0 }}>
+          <p className="copy-text">
             Copies the state of {plural(features.length, "feature")} in <strong>{source.name}</strong> — on/off, value, variation weights and segment overrides — to the
             environment you choose. Identity overrides are not copied.
           </p>
@@ -139,7 +139,7 @@ export function CopyToEnvironmentDialog({
             ))}
           </Select>
           {stale && !copy.isPending ? (
-            <p className="notice" role="alert" style={{ margin: 0 }}>
+            <p className="notice copy-text" role="alert">
               {error?.message ?? "The environments changed since this preview."} The differences below are up to date.
             </p>
           ) : (
@@ -152,7 +152,7 @@ export function CopyToEnvironmentDialog({
               <Loading label="Computing the differences…" />
             ) : (
               <>
-                <p style={{ margin: 0 }}>
+                <p className="copy-text">
                   {changed.length === 0
                     ? `Every selected feature is already the same in ${target.name}: nothing to copy.`
                     : `${plural(changed.length, "feature")} of ${features.length} will change in ${target.name}.`}
