@@ -144,7 +144,7 @@ describe("superviseWorker", () => {
       async () => {
         attempts += 1;
         if (attempts === 1) return first.handle;
-        throw new MetricsPortTakenError(9464, "127.0.0.1");
+        throw new MetricsPortTakenError(9465, "127.0.0.1", "WORKER_METRICS_PORT");
       },
       { minRetryMs: 1 },
     );
