@@ -7,6 +7,7 @@
  * environments and every feature belong to that project (NOT_FOUND otherwise).
  */
 import { z } from "zod";
+import { text } from "@/server/input";
 import { router, serialId } from "@/server/trpc/init";
 import { protectedProcedure, requireScope } from "@/server/auth/procedures";
 import { applyCopy, compareEnvironments, MAX_COPY_FEATURES, previewCopy } from "./promotion";
@@ -25,8 +26,8 @@ export const promotionRouter = router({
     .input(
       z.object({
         projectId: serialId,
-        search: z.string().trim().max(200).optional(),
-        tag: z.string().trim().max(50).optional(),
+        search: text().trim().max(200).optional(),
+        tag: text().trim().max(50).optional(),
         archived: z.boolean().optional(),
       }),
     )
