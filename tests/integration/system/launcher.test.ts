@@ -228,7 +228,6 @@ describe("launcher (npm start)", () => {
     // Then the first takes a free port and logs it, the second stops naming the port and its variable
     expect(listening).toBe(true);
     expect(await until(() => implicit.logs.some((line) => line.includes('"event":"metrics.port_taken"')), 30_000)).toBe(true);
-    // (worker.started follows port_taken once the worker's runner is up: wait for it too)
     expect(await until(() => implicit.logs.some((line) => line.includes('"event":"worker.started"')), 30_000)).toBe(true);
     const started = implicit.logs.map((line) => { try { return JSON.parse(line) as { event?: string; "metrics.port"?: number }; } catch { return {}; } }).find((line) => line.event === "worker.started");
     expect(started?.["metrics.port"]).not.toBe(9465);
