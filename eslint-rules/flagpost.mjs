@@ -39,6 +39,7 @@ export const LAYERS = {
   environments: 17,
   organisations: 18,
   imports: 19,
+  rollouts: 19,
   // the read side, then the protocols and the publishing orchestration
   serving: 20,
   sdk: 21,

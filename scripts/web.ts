@@ -17,12 +17,15 @@ import { shutdownTracing } from "../src/server/observability/tracing";
 import { stopServing } from "../src/server/serving/gate";
 import { markStopping } from "../src/server/serving/health";
 import { closeStreams } from "../src/server/streams/hub";
+import { closeOpenFeatureClient, getOpenFeatureClient } from "../src/server/rollouts/client";
 
 const log = getLogger("http");
 
 async function main(): Promise<void> {
   const host = process.env.HOST || "127.0.0.1";
   const port = Number.parseInt(process.env.PORT || "3000", 10);
+  // Flagpost's own flags (docs/rollouts.md): loaded before the first request.
+  getOpenFeatureClient();
   const web = await startWebServer({ dir: path.resolve(__dirname, ".."), host, port });
   log.info("server.started", { url: web.url });
   let stopping = false;
@@ -38,6 +41,7 @@ async function main(): Promise<void> {
       closeStreams();
       const drained = await web.close(settings().shutdownTimeoutMs);
       await stopServing();
+      await closeOpenFeatureClient();
       await closeDb();
       await shutdownTracing();
       log.info("server.stopped", { drained, duration__ms: Date.now() - started });

@@ -38,6 +38,13 @@ export interface Settings {
   documentCacheDir: string | undefined;
   /** How long a stopping process waits for in-flight requests and the running job. */
   shutdownTimeoutMs: number;
+  /** Flagpost's own flags (docs/rollouts.md): the shipped environment document, relative to the working directory. */
+  flagsFile: string;
+  /** A Flagsmith-compatible API to take Flagpost's own flags from (with `flagsServerKey`); unset: the shipped file. */
+  flagsApiUrl: string | undefined;
+  flagsServerKey: string | undefined;
+  /** How often that API's environment document is polled. */
+  flagsRefreshSeconds: number;
   logLevel: string;
   /** Request headers copied into the jobs a request enqueues (matched case-insensitively). */
   propagatedHeaders: string[];
@@ -105,6 +112,10 @@ function read(): Settings {
     databaseIdleInTransactionTimeoutMs: int(env.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS, 10_000),
     documentCacheDir: env.FLAGPOST_DOCUMENT_CACHE_DIR || undefined,
     shutdownTimeoutMs: int(env.SHUTDOWN_TIMEOUT_MS, 10_000),
+    flagsFile: env.FLAGPOST_FLAGS_FILE || "config/flagpost-flags.json",
+    flagsApiUrl: env.FLAGPOST_FLAGS_API_URL || undefined,
+    flagsServerKey: env.FLAGPOST_FLAGS_SERVER_KEY || undefined,
+    flagsRefreshSeconds: int(env.FLAGPOST_FLAGS_REFRESH_SECONDS, 30),
     logLevel: env.LOG_LEVEL || "info",
     propagatedHeaders: list(env.PROPAGATED_HEADERS, ["traceparent"]).map((h) => h.toLowerCase()),
     propagatedHeadersKey: env.PROPAGATED_HEADERS_KEY || "_http_headers",

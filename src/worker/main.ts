@@ -4,6 +4,7 @@ import { closeDb, getDb } from "@/server/db/client";
 import { enqueueJob } from "@/server/jobs/enqueue";
 import { flushLogs, getLogger } from "@/server/observability/logger";
 import { initTracing, shutdownTracing } from "@/server/observability/tracing";
+import { closeOpenFeatureClient, getOpenFeatureClient } from "@/server/rollouts/client";
 import { startWorker } from "./runner";
 import { sessionsCleanup } from "@/worker/tasks";
 
@@ -11,6 +12,8 @@ const log = getLogger("worker");
 
 async function main(): Promise<void> {
   initTracing();
+  // Flagpost's own flags (docs/rollouts.md), for tasks that gate what they do.
+  getOpenFeatureClient();
   const worker = await startWorker({
     metricsPort: settings().workerMetricsPort,
     metricsHost: settings().workerMetricsHost,
@@ -28,6 +31,7 @@ async function main(): Promise<void> {
     try {
       // The running job finishes, or goes back to the queue past SHUTDOWN_TIMEOUT_MS.
       await worker.stop(settings().shutdownTimeoutMs);
+      await closeOpenFeatureClient();
       await closeDb();
       await shutdownTracing();
     } finally {

@@ -114,38 +114,17 @@ export async function startWebProcess(options: { databaseUrl: string; env?: Reco
 }
 
 export async function startSystem(options: { databaseUrl: string; guard?: (pid: number) => void; env?: Record<string, string> }): Promise<RunningSystem> {
-  ensureBuilt();
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const webLogs: string[] = [];
-  const web = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/web.ts")], {
-    cwd: root,
-    env: {
-      ...process.env,
-      DATABASE_URL: options.databaseUrl,
-      NODE_ENV: "production",
-      NEXT_TELEMETRY_DISABLED: "1",
-      FLAGPOST_PROCESS: "web",
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      LOG_LEVEL: "debug",
-      PROPAGATED_HEADERS: "traceparent,x-tenant-id",
-      ...options.env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  capture(web, webLogs);
-  if (web.pid) options.guard?.(web.pid);
-  await waitFor(`${url}/api/health/ready`, web, webLogs, 90_000);
+  const web = await startWebProcess({ databaseUrl: options.databaseUrl, env: { PROPAGATED_HEADERS: "traceparent,x-tenant-id", ...options.env } });
+  if (web.child.pid) options.guard?.(web.child.pid);
   const worker = await startWorkerProcess(options.databaseUrl, { PROPAGATED_HEADERS: "traceparent,x-tenant-id", ...options.env });
   if (worker.child.pid) options.guard?.(worker.child.pid);
   return {
-    url,
-    web,
+    url: web.url,
+    web: web.child,
     worker: worker.child,
-    logs: { web: webLogs, worker: worker.logs },
+    logs: { web: web.logs, worker: worker.logs },
     async stop() {
-      await Promise.all([stopProcess(web), stopProcess(worker.child)]);
+      await Promise.all([stopProcess(web.child), stopProcess(worker.child)]);
     },
   };
 }

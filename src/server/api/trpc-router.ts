@@ -13,6 +13,7 @@ import { importsRouter } from "@/server/imports/router";
 import { organisationsRouter } from "@/server/organisations/router";
 import { projectsRouter } from "@/server/projects/router";
 import { documentsRouter } from "@/server/publishing/router";
+import { rolloutsRouter } from "@/server/rollouts/router";
 import { sdkRouter } from "@/server/sdk/router";
 import { segmentsRouter } from "@/server/segments/router";
 import { createCallerFactory, mergeRouters, router } from "@/server/trpc/init";
@@ -33,6 +34,7 @@ export const appRouter = router({
   flagd: flagdRouter,
   imports: importsRouter,
   sdk: sdkRouter,
+  rollouts: rolloutsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -40,7 +40,8 @@ function signal(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-const state = () => slot.getOrCreate(() => ({ down: false, since: 0, wentDown: signal(), probe: null, checking: false, prober: null, watchers: new Map() }));
+const createState = (): AvailabilityState => ({ down: false, since: 0, wentDown: signal(), probe: null, checking: false, prober: null, watchers: new Map() });
+const state = () => slot.getOrCreate(createState);
 
 const UNAVAILABLE_CODES = new Set([
   "57P01", // admin_shutdown
@@ -148,7 +149,8 @@ export function setDatabaseProber(prober: () => Promise<unknown>): void {
 
 /**
  * Errors that say the server cannot be reached at all (as opposed to one connection having been
- * closed: terminated by an administrator, a pooler, a restart in progress — a probe decides those).
+ * closed — terminated by an administrator, a pooler, a restart in progress — or one statement having
+ * run past the statement timeout on a server that answers: a probe decides those).
  */
 const HARD_CODES = new Set(["57P03", "53300", "ECONNREFUSED", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH"]);
 const HARD_MESSAGES = ["timeout exceeded when trying to connect", "Query read timeout", "Connection terminated due to connection timeout", "the database system is"];
@@ -159,7 +161,7 @@ function isHard(error: unknown): boolean {
     if (typeof current === "object" && current !== null) {
       const { code, message } = current as { code?: unknown; message?: unknown };
       if (current instanceof DatabaseUnavailableError) return true;
-      if (typeof code === "string" && (HARD_CODES.has(code) || code === "57014")) return true;
+      if (typeof code === "string" && HARD_CODES.has(code)) return true;
       if (typeof message === "string" && HARD_MESSAGES.some((fragment) => message.includes(fragment))) return true;
     }
     current = (current as { cause?: unknown }).cause;

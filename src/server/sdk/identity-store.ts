@@ -39,13 +39,20 @@ const IDENTIFY = `
  * never create one). A `CachedIdentity` when it is (now) in the process's cache.
  */
 export async function identityWithTraits(environmentId: number, identifier: string, create: boolean): Promise<IdentityWithTraits | CachedIdentity | null> {
+  return cachedIdentityWithTraits(environmentId, identifier) ?? readIdentityWithTraits(environmentId, identifier, create);
+}
+
+/** The identity from this process's cache, when it may be trusted (synchronous: no promise on the hot path). */
+export function cachedIdentityWithTraits(environmentId: number, identifier: string): CachedIdentity | undefined {
+  const cached = identityCache().get(environmentId, identifier, listeningGeneration(), Date.now());
+  if (cached) cacheHits.inc();
+  return cached;
+}
+
+/** The identity read from the database (and cached when it may be), created when `create`. */
+export async function readIdentityWithTraits(environmentId: number, identifier: string, create: boolean): Promise<IdentityWithTraits | CachedIdentity | null> {
   const cache = identityCache();
   const generation = listeningGeneration();
-  const cached = cache.get(environmentId, identifier, generation, Date.now());
-  if (cached) {
-    cacheHits.inc();
-    return cached;
-  }
   cacheMisses.inc();
   const started = cache.begin();
   const found = await readIdentity(environmentId, identifier, create);

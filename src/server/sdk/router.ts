@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { id, router } from "@/server/trpc/init";
 import { protectedProcedure, requireScope } from "@/server/auth/procedures";
+import { requireGate } from "@/server/rollouts/gates";
 import { featureAnalytics, MAX_ANALYTICS_DAYS } from "./analytics";
 import { evaluateContext, evaluateIdentity, testContextInput } from "./evaluation";
 
@@ -17,12 +18,19 @@ export const sdkRouter = router({
     .input(z.object({ featureId: id, environmentId: id, days: z.number().int().min(1).max(MAX_ANALYTICS_DAYS).optional() }))
     .query(({ ctx, input }) => featureAnalytics(input.featureId, requireScope(ctx, "environment").environmentId, input.days ?? 7)),
   /** A stored identity's flags as the SDK API gives them, each with its reason, and its segments (evaluation.ts). */
-  evaluateIdentity: protectedProcedure.input(z.object({ identityId: id })).query(({ input }) => evaluateIdentity(input.identityId)),
+  evaluateIdentity: protectedProcedure.input(z.object({ identityId: id })).query(async ({ ctx, input }) => {
+    await requireGate("context_evaluation", requireScope(ctx, "organisation").organisationId);
+    return evaluateIdentity(input.identityId);
+  }),
   /**
    * Any identifier and traits evaluated as the SDK API would (transient: nothing is written). A
    * query sent as POST by the UI (its input can be larger than an address holds).
    */
   evaluateContext: protectedProcedure
     .input(testContextInput.extend({ environmentId: id }))
-    .query(({ ctx, input }) => evaluateContext(requireScope(ctx, "environment").environmentId, input)),
+    .query(async ({ ctx, input }) => {
+      const scope = requireScope(ctx, "environment");
+      await requireGate("context_evaluation", scope.organisationId);
+      return evaluateContext(scope.environmentId, input);
+    }),
 });

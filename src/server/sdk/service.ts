@@ -34,7 +34,7 @@ import { buildFlagTemplates, renderFlags, renderIdentityResponse, type FlagTempl
 import { authenticate, CORS_HEADERS, detail, documentHeaders, okJsonHeaders, readBody, type Authenticated } from "./http";
 import { identityCache, isCachedIdentity, type CachedIdentity } from "./identity-cache";
 import { skippedPersisting } from "./degraded";
-import { identityWithTraits, type IdentityWithTraits } from "./identity-store";
+import { cachedIdentityWithTraits, identityWithTraits, readIdentityWithTraits, type IdentityWithTraits } from "./identity-store";
 import { identityCacheLookups, identityRequests, traitWrites } from "./metrics";
 import {
   markTransient,
@@ -295,8 +295,11 @@ export async function findIdentity(
   create: boolean,
 ): Promise<{ identity: IdentityWithTraits | CachedIdentity | null; degraded: boolean }> {
   try {
+    // A cached identity is answered without a promise race: the outage guard only wraps database reads.
+    const cached = cachedIdentityWithTraits(environmentId, identifier);
+    if (cached) return { identity: cached, degraded: false };
     assertDatabaseUp();
-    return { identity: await unlessDatabaseGoesDown(identityWithTraits(environmentId, identifier, create)), degraded: false };
+    return { identity: await unlessDatabaseGoesDown(readIdentityWithTraits(environmentId, identifier, create)), degraded: false };
   } catch (error) {
     if (!reportDatabaseError(error)) throw error;
     return { identity: identityCache().peek(environmentId, identifier) ?? null, degraded: true };

@@ -118,29 +118,31 @@ interface DocumentCacheState {
 const processState = processSlot<DocumentCacheState>("documentCache");
 
 function state(): DocumentCacheState {
-  return processState.getOrCreate(() => {
-    const created: DocumentCacheState = { documents: new Map(), notified: new Map(), staleEnvironments: new Set(), staleSince: null };
-    subscribe(DOCUMENT_CHANNEL, "document-cache", {
-      notify: onNotification,
-      connected: () => checkAll(created),
-      stopped: clearDocumentCache,
-    });
-    watchDatabase("document-cache", (down) => {
-      if (down) {
-        // Nothing can be confirmed any more: every cached document is served as last-good.
-        const now = Date.now();
-        for (const [environmentId, slot] of created.documents) {
-          if (!slot.entry || slot.stale) continue;
-          slot.stale = true;
-          slot.unconfirmedSince = now;
-          markStale(created, environmentId, "database_unavailable");
-        }
-      } else {
-        checkAll(created);
-      }
-    });
-    return created;
+  return processState.getOrCreate(createState);
+}
+
+function createState(): DocumentCacheState {
+  const created: DocumentCacheState = { documents: new Map(), notified: new Map(), staleEnvironments: new Set(), staleSince: null };
+  subscribe(DOCUMENT_CHANNEL, "document-cache", {
+    notify: onNotification,
+    connected: () => checkAll(created),
+    stopped: clearDocumentCache,
   });
+  watchDatabase("document-cache", (down) => {
+    if (down) {
+      // Nothing can be confirmed any more: every cached document is served as last-good.
+      const now = Date.now();
+      for (const [environmentId, slot] of created.documents) {
+        if (!slot.entry || slot.stale) continue;
+        slot.stale = true;
+        slot.unconfirmedSince = now;
+        markStale(created, environmentId, "database_unavailable");
+      }
+    } else {
+      checkAll(created);
+    }
+  });
+  return created;
 }
 
 // The cache hits counted on every warm request, bound once (metrics.ts).

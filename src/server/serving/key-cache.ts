@@ -62,17 +62,19 @@ export const KEY_CHANNEL = "environment_keys";
 const slot = processSlot<KeyCacheState>("environmentKeyCache");
 
 function state(): KeyCacheState {
-  return slot.getOrCreate(() => {
-    const created: KeyCacheState = { keys: new Map(), lookups: new Map() };
-    subscribe(KEY_CHANNEL, "key-cache", {
-      notify: (payload) => forgetKeys(created, parseIds(payload)),
-      stopped: () => {
-        created.keys.clear();
-        created.lookups.clear();
-      },
-    });
-    return created;
+  return slot.getOrCreate(createState);
+}
+
+function createState(): KeyCacheState {
+  const created: KeyCacheState = { keys: new Map(), lookups: new Map() };
+  subscribe(KEY_CHANNEL, "key-cache", {
+    notify: (payload) => forgetKeys(created, parseIds(payload)),
+    stopped: () => {
+      created.keys.clear();
+      created.lookups.clear();
+    },
   });
+  return created;
 }
 
 function parseIds(payload: string | undefined): Set<number> | null {

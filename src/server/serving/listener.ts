@@ -60,19 +60,22 @@ interface ListenerState {
 
 const slot = processSlot<ListenerState>("changeListener");
 
+const createState = (): ListenerState => ({
+  client: null,
+  connected: false,
+  generation: 0,
+  started: false,
+  stopped: false,
+  reconnectDelayMs: RECONNECT_MIN_MS,
+  reconnectTimer: null,
+  heartbeatTimer: null,
+  subscribers: new Map(),
+  listening: new Set(),
+});
+
+// Called on every request (listeningGeneration): no closure is allocated per call.
 function state(): ListenerState {
-  return slot.getOrCreate(() => ({
-    client: null,
-    connected: false,
-    generation: 0,
-    started: false,
-    stopped: false,
-    reconnectDelayMs: RECONNECT_MIN_MS,
-    reconnectTimer: null,
-    heartbeatTimer: null,
-    subscribers: new Map(),
-    listening: new Set(),
-  }));
+  return slot.getOrCreate(createState);
 }
 
 const CHANNEL_NAME = /^[a-z_][a-z0-9_]{0,62}$/;

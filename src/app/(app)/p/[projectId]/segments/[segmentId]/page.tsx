@@ -5,6 +5,7 @@ import { useState } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { AuditLog } from "@/app/_components/audit-log";
 import { TestContextPanel } from "@/app/_components/evaluation";
+import { useGate } from "@/app/_components/gates";
 import { SegmentForm } from "@/app/_components/segment-form";
 import { Badge, Breadcrumb, Button, ConfirmDialog, ErrorState, Loading, PageHeader, useToast } from "@/app/_components/ui";
 import { useLeaveDeleted } from "@/app/_components/use-invalidate";
@@ -22,6 +23,7 @@ export default function SegmentPage() {
   const segmentId = routeSegmentId ?? 0;
   const listHref = `/p/${projectId}/segments`;
   const segment = useQuery(trpc.segments.get.queryOptions({ segmentId }));
+  const contextEvaluation = useGate("context_evaluation", { projectId });
   const [confirmDelete, setConfirmDelete] = useState(false);
   const remove = useMutation(
     trpc.segments.delete.mutationOptions({
@@ -69,7 +71,7 @@ export default function SegmentPage() {
           <SegmentForm key={String(s.updatedAt)} projectId={projectId} segment={s} onSaved={() => undefined} />
         </div>
       </section>
-      <TestContextPanel id="segment-test-context" projectId={projectId} segment={{ id: s.id, name: s.name }} />
+      {contextEvaluation ? <TestContextPanel id="segment-test-context" projectId={projectId} segment={{ id: s.id, name: s.name }} /> : null}
       <section className="panel" aria-labelledby="segment-overrides-heading">
         <div className="panel-header">
           <h2 id="segment-overrides-heading">Feature overrides</h2>

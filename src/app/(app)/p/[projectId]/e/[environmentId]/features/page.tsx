@@ -9,6 +9,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { NewFeatureForm } from "@/app/_components/feature-form";
 import { useToggleWithUndo } from "@/app/_components/protected-change";
 import { TestContextPanel } from "@/app/_components/evaluation";
+import { useGate } from "@/app/_components/gates";
 import type { RouterOutputs } from "@/app/_components/types";
 import { Badge, Button, Dialog, EmptyState, ErrorState, Loading, PageHeader, Switch, useDebouncedValue, useToast } from "@/app/_components/ui";
 import { plural } from "@/server/text";
@@ -88,6 +89,7 @@ function FeatureList() {
 
   const toggleFeature = useToggleWithUndo(toggle.mutateAsync);
   const [testing, setTesting] = useState(false);
+  const contextEvaluation = useGate("context_evaluation", { projectId });
 
   const filtered = debouncedSearch !== "" || tag !== "";
   const rows: FeatureRow[] = features.data ? sortFeatures<FeatureRow>(features.data, sort) : [];
@@ -107,16 +109,18 @@ function FeatureList() {
         }
         actions={
           <>
-            <Button aria-expanded={testing} aria-controls="test-context" onClick={() => setTesting(!testing)}>
-              Test a context
-            </Button>
+            {contextEvaluation ? (
+              <Button aria-expanded={testing} aria-controls="test-context" onClick={() => setTesting(!testing)}>
+                Test a context
+              </Button>
+            ) : null}
             <Button variant="primary" aria-keyshortcuts="c" onClick={() => setCreating(true)}>
               New feature
             </Button>
           </>
         }
       />
-      {testing ? <TestContextPanel id="test-context" environmentId={environmentId} projectId={projectId} onClose={() => setTesting(false)} /> : null}
+      {testing && contextEvaluation ? <TestContextPanel id="test-context" environmentId={environmentId} projectId={projectId} onClose={() => setTesting(false)} /> : null}
       <div className="filters" role="search" aria-label="Filter features">
         <div className="field grow">
           <label htmlFor="feature-search">Search</label>

@@ -5,6 +5,7 @@ import { useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { fieldError, formError, unplacedError } from "@/app/_components/errors";
 import { EvaluationTable, refetchWhilePublishing } from "@/app/_components/evaluation";
+import { useGate } from "@/app/_components/gates";
 import { useRemoveIdentityOverride } from "@/app/_components/identity-override-form";
 import { OverrideRow } from "@/app/_components/override-row";
 import { useGuardedEnvironment } from "@/app/_components/protected-change";
@@ -32,6 +33,7 @@ export default function IdentityPage() {
   const identityId = routeIdentityId ?? 0;
   const listHref = `/p/${projectId}/e/${environmentId}/identities`;
   const identity = useQuery(trpc.identities.get.queryOptions({ identityId }));
+  const contextEvaluation = useGate("context_evaluation", { projectId });
   const [confirmDelete, setConfirmDelete] = useState(false);
   const remove = useMutation(
     trpc.identities.delete.mutationOptions({
@@ -66,7 +68,7 @@ export default function IdentityPage() {
           </Button>
         }
       />
-      <EvaluationPanel identityId={identityId} projectId={projectId} environmentId={environmentId} />
+      {contextEvaluation ? <EvaluationPanel identityId={identityId} projectId={projectId} environmentId={environmentId} /> : null}
       <TraitsPanel identity={i} />
       <OverridesPanel identity={i} projectId={projectId} environmentId={environmentId} />
       <ConfirmDialog
