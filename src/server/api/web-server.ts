@@ -13,6 +13,8 @@ import { stampClientAddress } from "@/server/http/client-address";
 
 const log = getLogger("http");
 
+type NextHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
+
 export interface WebServer {
   server: http.Server;
   url: string;
@@ -30,7 +32,17 @@ function failed(template: string, res: http.ServerResponse, error: unknown): voi
   else res.destroy();
 }
 
-function send(template: string, res: http.ServerResponse, response: ApiResponse): void {
+/** A path no route (API or Next page) serves: where a switched-off endpoint's request is sent (NOT_A_ROUTE). */
+const UNROUTED_PATH = "/_flagpost/no-such-route";
+
+function send(template: string, req: http.IncomingMessage, res: http.ServerResponse, response: ApiResponse, nextHandler: NextHandler): void {
+  if (response.unrouted) {
+    // Answered exactly as an unknown path: Next's own 404, for the same method and headers.
+    req.url = UNROUTED_PATH;
+    stampClientAddress(req);
+    void nextHandler(req, res);
+    return;
+  }
   try {
     writeNodeResponse(res, response);
   } catch (error) {
@@ -57,10 +69,10 @@ export async function startWebServer(options: { dir: string; host: string; port:
       // Cached answers come back synchronously and are written without a promise or closure (docs/performance.md).
       if (response instanceof Promise)
         response.then(
-          (answer) => send(template, res, answer),
+          (answer) => send(template, req, res, answer, nextHandler),
           (error: unknown) => failed(template, res, error),
         );
-      else send(template, res, response);
+      else send(template, req, res, response, nextHandler);
     } catch (error) {
       failed(template, res, error);
     }

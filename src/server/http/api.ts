@@ -57,7 +57,16 @@ export interface ApiResponse {
   body: string | Uint8Array | null;
   /** A streamed body (then `body` is null): only the event-stream endpoints answer with one. */
   stream?: ApiStream;
+  /**
+   * "There is no such route here" (NOT_A_ROUTE): the transport answers as it answers a path that no
+   * route serves — the web server hands the request to Next.js as an unmatched path (its 404 page),
+   * a Next route handler answers a bare 404. For capabilities switched off by a gate.
+   */
+  unrouted?: true;
 }
+
+/** The answer of an endpoint that is switched off: exactly what an unknown path gets (see `unrouted`). */
+export const NOT_A_ROUTE: ApiResponse = Object.freeze({ status: 404, headers: Object.freeze({}) as Record<string, string>, body: null, unrouted: true as const });
 
 export function apiResponse(status: number, headers: Record<string, string>, body: string | Uint8Array | null = null): ApiResponse {
   return { status, headers, body };

@@ -25,9 +25,10 @@ import { createHash } from "node:crypto";
 import { settings } from "@/server/config";
 import { environmentDefaults, type SdkEvaluationResult } from "@/server/engine";
 import { addressSubject, trustedClientAddress } from "@/server/http/client-address";
-import { apiResponse, type ApiRequest, type ApiResponse } from "@/server/http/api";
+import { apiResponse, NOT_A_ROUTE, type ApiRequest, type ApiResponse } from "@/server/http/api";
 import { etagMatches } from "@/server/http/conditional";
 import { getLogger } from "@/server/observability/logger";
+import { isGateOpen } from "@/server/rollouts/gates";
 import { isHidden } from "@/server/sdk/flags";
 import { CORS_HEADERS, readBodyText } from "@/server/sdk/http";
 import { contextOf, evaluateTransientIdentity, templatesOf } from "@/server/sdk/service";
@@ -95,6 +96,13 @@ function refuseGate(endpoint: Endpoint, reason: GateRefusal): ApiResponse {
   return refuse(endpoint, status, details, reason, status === 503 ? RETRY_HEADERS : {});
 }
 
+/** The `ofrep_api` gate is closed for the environment's organisation: answered as a path that does not exist. */
+function switchedOff(endpoint: Endpoint): ApiResponse {
+  ofrepRequests.inc({ endpoint, status: "404" });
+  log.debug("request.refused", { ofrep__endpoint: endpoint, http__status: 404, reason: "gate_closed" });
+  return NOT_A_ROUTE;
+}
+
 const limiterSlot = processSlot<RateLimiter>("ofrepRateLimiter");
 const limiter = () => limiterSlot.getOrCreate(() => new RateLimiter(settings().ofrepRateLimitPerSecond));
 
@@ -120,6 +128,7 @@ async function prepare(endpoint: Endpoint, request: ApiRequest, flagKey?: string
   if (!isJson(request)) return { ok: false, response: refuse(endpoint, 415, "Send the evaluation request as application/json", "media_type") };
   const gate: GateResult = await openEnvironment(keyOf(request));
   if (!gate.ok) return { ok: false, response: refuseGate(endpoint, gate.reason) };
+  if (!(await isGateOpen("ofrep_api", gate.key.organisationId))) return { ok: false, response: switchedOff(endpoint) };
   const body = await readBodyText(request);
   if (!body.ok) {
     if (body.response.status === 413) return { ok: false, response: refuse(endpoint, 413, `Request body exceeds ${settings().sdkMaxBodyBytes} bytes`, "body_too_large") };

@@ -13,8 +13,9 @@
  * stopping, or it already holds STREAM_MAX_CONNECTIONS streams. Then 200 `text/event-stream`
  * (CORS open, as the SDK API), and the hub writes to it (hub.ts).
  */
-import { apiJson, apiStream, type ApiRequest, type ApiResponse } from "@/server/http/api";
+import { apiJson, apiStream, NOT_A_ROUTE, type ApiRequest, type ApiResponse } from "@/server/http/api";
 import { getLogger } from "@/server/observability/logger";
+import { isGateOpen } from "@/server/rollouts/gates";
 import { DATABASE_UNAVAILABLE, DOCUMENT_NOT_AVAILABLE, INVALID_KEY, openEnvironment, RETRY_AFTER_SECONDS, STOP_SERVING, type GateRefusal, type GateResult } from "@/server/serving/gate";
 import type { StreamProtocol } from "./events";
 import { streamHub } from "./hub";
@@ -89,8 +90,23 @@ function open(protocol: StreamProtocol, request: ApiRequest, result: GateResult)
   });
 }
 
-/** A stream of `protocol` for the environment of `key` (the path's key). Synchronous when the key and document are cached. */
+/** The `realtime_streams` gate is closed for the environment's organisation: answered as a path that does not exist. */
+function switchedOff(protocol: StreamProtocol): ApiResponse {
+  streamsOpened.inc({ protocol, result: "gate_closed" });
+  log.debug("stream.refused", { stream__protocol: protocol, reason: "gate_closed" });
+  return NOT_A_ROUTE;
+}
+
+/** Opens the stream once the environment is known: the `realtime_streams` gate of its organisation first. */
+function gated(protocol: StreamProtocol, request: ApiRequest, result: GateResult): ApiResponse | Promise<ApiResponse> {
+  if (!result.ok) return open(protocol, request, result);
+  const gateOpen = isGateOpen("realtime_streams", result.key.organisationId);
+  if (gateOpen instanceof Promise) return gateOpen.then((isOpen) => (isOpen ? open(protocol, request, result) : switchedOff(protocol)));
+  return gateOpen ? open(protocol, request, result) : switchedOff(protocol);
+}
+
+/** A stream of `protocol` for the environment of `key` (the path's key). Synchronous when the key, document and gate are cached. */
 export function handleStream(protocol: StreamProtocol, request: ApiRequest, key: string): ApiResponse | Promise<ApiResponse> {
   const result = openEnvironment(key);
-  return result instanceof Promise ? result.then((r) => open(protocol, request, r)) : open(protocol, request, result);
+  return result instanceof Promise ? result.then((r) => gated(protocol, request, r)) : gated(protocol, request, result);
 }

@@ -20,7 +20,7 @@ export const openStreams = gauge(
 
 export const streamsOpened = counter(
   "flagsmith_streams_connections_total",
-  "Event streams opened in this web process, by protocol and by result: opened, or refused (connection_limit: STREAM_MAX_CONNECTIONS reached; stopping: the process is shutting down; unauthorised: a missing or unknown key, or the organisation stopped serving flags; unavailable: no document to serve yet, or the database unreachable for a key never seen).",
+  "Event streams opened in this web process, by protocol and by result: opened, or refused (connection_limit: STREAM_MAX_CONNECTIONS reached; stopping: the process is shutting down; unauthorised: a missing or unknown key, or the organisation stopped serving flags; gate_closed: the realtime_streams gate is off for the organisation; unavailable: no document to serve yet, or the database unreachable for a key never seen).",
   ["protocol", "result"],
 );
 
