@@ -4,6 +4,10 @@
  * clients run on a page of another origin (tests/support/client-pages.ts), as an application would; the change is
  * made by a person in the admin UI (the feature list's switch).
  */
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { promisify } from "node:util";
 import type { Page } from "@playwright/test";
 import { startClientPages, type ClientPages } from "../tests/support/client-pages";
 import { expect, routeIds, setUpProject, test, trpcMutation } from "./fixtures";
@@ -12,6 +16,8 @@ interface RecordedEvent {
   type: string;
   at: number;
 }
+
+const run = promisify(execFile);
 
 let clients: ClientPages;
 
@@ -91,4 +97,43 @@ test("flagsmithJsClient__realtimeOnAndFeatureSwitchedOnInAdminUi__showsTheNewVal
   expect(changes.at(-1)?.flagsChanged).toEqual(["banner"]);
   expect(await app.evaluate(() => (window as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
   expect(errors).toEqual([]);
+});
+
+test("connectPage__ofrepServerSnippetCopied__runsAgainstTheInstanceWithAServerKey", async ({ page, baseURL }) => {
+  test.setTimeout(120_000);
+  // Given an environment with one switch flag (on, no value) and a server-side key, and the clipboard allowed
+  await setUpProject(page, ["Development"]);
+  const { projectId, environmentId } = routeIds(page);
+  await trpcMutation(page, "features.create", { projectId, name: "beta_banner", defaultEnabled: true });
+  const { key } = await trpcMutation<{ key: string }>(page, "environments.createServerKey", { environmentId, name: "ofrep" });
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseURL });
+
+  // When the Connect page is opened and the OFREP server-side snippet copied
+  await page.getByRole("complementary", { name: "Navigation" }).getByRole("link", { name: "Connect" }).click();
+  const section = page.getByRole("region", { name: "OFREP (server-side OpenFeature)" });
+  await section.getByRole("button", { name: "Copy OFREP (server-side OpenFeature) snippet (remote evaluation)" }).click();
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+
+  // Then the page shows the OFREP base URL and the stream URL, and the snippet names this instance and the key placeholder
+  await expect(page.getByLabel("OFREP base URL")).toHaveValue(baseURL!);
+  const clientKey = await page.getByLabel("Client-side environment key").inputValue();
+  await expect(page.getByLabel("Real-time stream URL (Flagsmith)")).toHaveValue(`${baseURL}/sse/environments/${clientKey}/stream`);
+  expect(copied).toContain(`baseUrl: "${baseURL}"`);
+  expect(copied).not.toContain(key);
+
+  // When it is saved with the real server-side key and run with node (the OpenFeature packages of this repository)
+  const directory = path.join(process.cwd(), "test-results", `connect-ofrep-${Date.now()}`);
+  fs.mkdirSync(directory, { recursive: true });
+  const file = path.join(directory, "ofrep.mjs");
+  fs.writeFileSync(file, copied.replace("ser.YOUR_SERVER_KEY", key));
+  // Then it prints the flag's evaluation by Flagpost: true (a switch flag), the same for everyone
+  await expect(async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
+    delete env.FORCE_COLOR;
+    const { stdout } = await run(process.execPath, [file], { timeout: 20_000, env });
+    expect(stdout).toContain("flagKey: 'beta_banner'");
+    expect(stdout).toContain("value: true");
+    expect(stdout).toContain("reason: 'STATIC'");
+  }).toPass({ timeout: 30_000 });
+  fs.rmSync(directory, { recursive: true, force: true });
 });
