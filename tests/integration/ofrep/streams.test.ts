@@ -166,6 +166,29 @@ describe("event streams on the system's web process", () => {
     expect((JSON.parse(notified.data!) as { updated_at: number }).updated_at).toBeGreaterThan(now.updatedAt);
   });
 
+  it("streams__identityOverrideCreatedInTheAdminUi__newRevisionNotified", async () => {
+    // Given a stored identity and an open OFREP stream
+    const identity = await user.caller.identities.create({ environmentId, identifier: "override-user" });
+    const ofrep = await openSse(streamUrl("ofrep"));
+    await ofrep.next((frame) => frame.retry !== undefined);
+    const before = await served();
+    const seen = ofrep.frames.length;
+
+    // When an identity override is created for it in the admin UI
+    await user.caller.identities.createOverride({ identityId: identity.id, featureId, enabled: true, value: "just for you" });
+    const notified = await ofrep.next((frame) => frame.data !== undefined && /^\d+$/.test(frame.id ?? "") && Number(frame.id) > Number(before.version), 5_000, seen);
+    ofrep.close();
+
+    // Then the stream is told of the new revision, whose OFREP answer for that identity has the override
+    const evaluation = await fetch(`${base}/ofrep/v1/evaluate/flags/banner`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${clientKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ context: { targetingKey: "override-user" } }),
+    });
+    expect(JSON.parse(notified.data!)).toEqual({ type: "refetchEvaluation", etag: `"${notified.id}"`, lastModified: expect.any(Number) });
+    expect(((await evaluation.json()) as { value: string }).value).toBe("just for you");
+  });
+
   it("streams__reconnectWithAnOlderLastEventId__caughtUpAtOnceButNotWithTheLatest", async () => {
     // Given the environment's latest notification id
     const probe = await openSse(streamUrl("ofrep"));
