@@ -8,7 +8,6 @@ import { evaluateFlag, evaluateFlags } from "@/server/ofrep/service";
 import { handleStream } from "@/server/streams/http";
 import { deprecatedIdentityFlags, environmentDocument, environmentFlags, flagAnalytics, identityFlagsGet, identityFlagsPost, preflight } from "@/server/sdk/service";
 import { apiJson } from "@/server/http/api";
-import { CORS_HEADERS } from "@/server/sdk/http";
 import { route, type ApiRoute } from "@/server/http/route";
 import { readiness } from "@/server/serving/health";
 
@@ -65,21 +64,12 @@ const EXACT: Record<string, Methods> = {
   "/ofrep/v1/evaluate/flags": apiRoutes.ofrepFlags,
 };
 
-const MALFORMED_PATH = "The path is not valid percent-encoded UTF-8";
-
-/** A path parameter that does not decode: 400 in the protocol's error shape (never Next's 500). */
-const malformedPath = {
-  sdk: route("/api/v1/flags/:identifier/", () => apiJson(400, { detail: MALFORMED_PATH }, CORS_HEADERS)),
-  ofrep: route("/ofrep/v1/evaluate/flags/:key", () => apiJson(400, { errorCode: "PARSE_ERROR", errorDetails: MALFORMED_PATH }, CORS_HEADERS)),
-  stream: route("/sse/environments/:key", () => apiJson(400, { detail: MALFORMED_PATH }, CORS_HEADERS)),
-};
-
-/** Routes with one path parameter (matched by pattern, the parameter URL-decoded; one that does not decode: `malformed`). */
-const PATTERNS: ReadonlyArray<{ pattern: RegExp; param: string; methods: Methods; malformed: ApiRoute<Record<string, string>> }> = [
-  { pattern: /^\/api\/v1\/flags\/([^/]+)$/, param: "identifier", methods: apiRoutes.deprecatedIdentityFlags, malformed: malformedPath.sdk },
-  { pattern: /^\/ofrep\/v1\/evaluate\/flags\/([^/]+)$/, param: "key", methods: apiRoutes.ofrepFlag, malformed: malformedPath.ofrep },
-  { pattern: /^\/sse\/environments\/([^/]+)\/stream$/, param: "key", methods: apiRoutes.flagsmithStream, malformed: malformedPath.stream },
-  { pattern: /^\/sse\/environments\/([^/]+)\/ofrep$/, param: "key", methods: apiRoutes.ofrepStream, malformed: malformedPath.stream },
+/** Routes with one path parameter (matched by pattern, the parameter URL-decoded). */
+const PATTERNS: ReadonlyArray<{ pattern: RegExp; param: string; methods: Methods }> = [
+  { pattern: /^\/api\/v1\/flags\/([^/]+)$/, param: "identifier", methods: apiRoutes.deprecatedIdentityFlags },
+  { pattern: /^\/ofrep\/v1\/evaluate\/flags\/([^/]+)$/, param: "key", methods: apiRoutes.ofrepFlag },
+  { pattern: /^\/sse\/environments\/([^/]+)\/stream$/, param: "key", methods: apiRoutes.flagsmithStream },
+  { pattern: /^\/sse\/environments\/([^/]+)\/ofrep$/, param: "key", methods: apiRoutes.ofrepStream },
 ];
 
 /**
@@ -95,7 +85,7 @@ export function matchApiRoute(method: string, rawPath: string): { route: ApiRout
     const found = exact[method as keyof Methods];
     return found ? { route: found, params: {} } : null;
   }
-  for (const { pattern, param, methods, malformed } of PATTERNS) {
+  for (const { pattern, param, methods } of PATTERNS) {
     const match = pattern.exec(path);
     if (!match) continue;
     const found = methods[method as keyof Methods];
@@ -103,8 +93,8 @@ export function matchApiRoute(method: string, rawPath: string): { route: ApiRout
     try {
       return { route: found, params: { [param]: decodeURIComponent(match[1]) } };
     } catch {
-      // Next would answer 500 for a parameter it cannot decode: bad input is a 400 here.
-      return { route: malformed, params: {} };
+      // (the web server answers a path that does not decode with a 400 before matching: web-server.ts)
+      return null;
     }
   }
   return null;

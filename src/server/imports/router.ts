@@ -9,14 +9,18 @@
  */
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
+import { jsonDepthExceeds, MAX_JSON_DEPTH } from "@/server/input";
 import { id, router } from "@/server/trpc/init";
 import { protectedProcedure, requireAdmin, requireScope } from "@/server/auth/procedures";
 import { importFlagsmithEnvironment } from "./flagsmith";
 
 export const MAX_IMPORT_DOCUMENT_BYTES = 20 * 1024 * 1024;
 
+// Checked before anything recursive (the size below serialises the document) sees it.
+const document = z.unknown().refine((value) => !jsonDepthExceeds(value), `The document is nested more than ${MAX_JSON_DEPTH} levels deep`);
+
 export const importsRouter = router({
-  flagsmith: protectedProcedure.input(z.object({ projectId: id, document: z.unknown() })).mutation(async ({ ctx, input }) => {
+  flagsmith: protectedProcedure.input(z.object({ projectId: id, document })).mutation(async ({ ctx, input }) => {
     requireAdmin(ctx);
     const scope = requireScope(ctx, "project");
     const bytes = Buffer.byteLength(JSON.stringify(input.document ?? null), "utf8");

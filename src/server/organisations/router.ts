@@ -1,11 +1,12 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
+import { text } from "@/server/input";
 import { id, name, router, serialId } from "@/server/trpc/init";
 import { protectedProcedure, requireAdmin, requireScope } from "@/server/auth/procedures";
 import { addMember, createApiKey, createOrganisation, deleteOrganisation, listApiKeys, listMembers, listOrganisations, removeMember, revokeApiKey, updateMemberRole, updateOrganisation } from "./service";
 
 const role = z.enum(["ADMIN", "USER"]);
-const memberId = z.string().uuid("No such member");
+const memberId = text().uuid("No such member");
 
 export const organisationsRouter = router({
   list: protectedProcedure.query(({ ctx }) => listOrganisations(ctx.principal)),
@@ -21,14 +22,14 @@ export const organisationsRouter = router({
       return updateOrganisation(ctx.actor, requireScope(ctx, "organisation").organisationId, changes);
     }),
   /** Admins only, signed in (not with an API key), confirming with the organisation's name. */
-  delete: protectedProcedure.input(z.object({ organisationId: id, confirmName: z.string().max(200) })).mutation(({ ctx, input }) => {
+  delete: protectedProcedure.input(z.object({ organisationId: id, confirmName: text().max(200) })).mutation(({ ctx, input }) => {
     if (ctx.principal.kind !== "user") throw new TRPCError({ code: "FORBIDDEN", message: "API keys cannot delete organisations" });
     requireAdmin(ctx);
     return deleteOrganisation(requireScope(ctx, "organisation").organisationId, input.confirmName);
   }),
   members: protectedProcedure.input(z.object({ organisationId: id })).query(({ ctx }) => listMembers(requireScope(ctx, "organisation").organisationId)),
   addMember: protectedProcedure
-    .input(z.object({ organisationId: id, email: z.string().trim().email("Enter a valid email address"), role }))
+    .input(z.object({ organisationId: id, email: text().trim().email("Enter a valid email address"), role }))
     .mutation(({ ctx, input }) => {
       requireAdmin(ctx);
       return addMember(ctx.actor, requireScope(ctx, "organisation").organisationId, input.email, input.role);

@@ -236,7 +236,7 @@ describe("event streams on a web process of their own", () => {
     // When a third stream is opened, the open ones idle for a while, and the process is told to stop
     const third = await openSse(streamUrl("stream", web.url));
     const heartbeat = await first.next((frame) => frame.comment === "heartbeat", 3_000);
-    const metrics = await (await fetch(`${web.url}/metrics`)).text();
+    const metrics = await (await fetch(web.metricsUrl)).text();
     const stopping = Date.now();
     const exited = stopProcess(web.child);
     await Promise.all([first.ended, second.ended]);

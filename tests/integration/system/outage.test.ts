@@ -9,6 +9,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { ChildProcess } from "node:child_process";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resetSettingsForTests } from "../../../src/server/config";
 import { isDatabaseDown } from "../../../src/server/db/availability";
@@ -116,6 +117,10 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
+  if (process.env.OUTAGE_LOGS) {
+    fs.writeFileSync(path.join(process.env.OUTAGE_LOGS, "worker.log"), worker?.logs.join("\n") ?? "");
+    fs.writeFileSync(path.join(process.env.OUTAGE_LOGS, "web.log"), web?.logs.join("\n") ?? "");
+  }
   await Promise.all([web ? stopProcess(web.child) : undefined, worker ? stopProcess(worker.child) : undefined]);
   await closeDb();
   await database?.destroy();
@@ -153,9 +158,19 @@ describe("database outage", () => {
     const apiKey = (await user.caller.organisations.createApiKey({ organisationId: user.organisationId, name: "ops" })).key;
     const answer = await (await identify("returning-user", "pro")).json();
 
-    // When a change is committed (its document job queued) and PostgreSQL is stopped at once, for 30 s, while clients keep asking
+    // When a change is committed while its document job is held mid-run (the documents table locked),
+    // and PostgreSQL is stopped under that running job, for 30 s, while clients keep asking
     const queued = `before_stop_${Date.now()}`;
+    const holder = new pg.Client({ connectionString: database.url });
+    holder.on("error", () => undefined); // ended by the stop below
+    await holder.connect();
+    await holder.query("begin");
+    await holder.query("lock table environment_documents in access exclusive mode");
     await user.caller.features.create({ projectId, name: queued, initialValue: "queued", defaultEnabled: true });
+    await eventually(async () => {
+      const waiting = await holder.query("select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and application_name = 'worker'");
+      return (waiting.rows[0] as { n: number }).n > 0;
+    }, 10_000, "the document job waiting on the lock");
     await database.stop();
     const [served, bounded] = await Promise.all([hammer(OUTAGE_MS, requests(etag), 3), hammer(OUTAGE_MS, boundedRequests(apiKey), 1)]);
     const during = await readiness();
@@ -174,8 +189,8 @@ describe("database outage", () => {
     expect(during.status).toBe("degraded");
     expect(during.checks.database).toBe("down");
     expect(during.checks.documents.stalenessSeconds).toBeGreaterThan(5);
-    // and once it is back, the worker (still running) has lost no job: the change queued before the outage is served,
-    expect(worker.child.exitCode).toBeNull();
+    // and once it is back, the worker (still running) has lost no job: the change whose job was cut off is served,
+    expect(worker.child.exitCode, worker.logs.slice(-20).join("\n")).toBeNull();
     await eventually(async () => {
       const body = (await (await sdk("/api/v1/flags/", clientKey)).json()) as { feature: { name: string } }[];
       return body.some((flag) => flag.feature.name === queued);
@@ -185,6 +200,10 @@ describe("database outage", () => {
     expect(propagated).toBeLessThan(PROPAGATION_MS);
     await eventually(async () => (await readiness()).status === "ready", 15_000, "ready again");
     const events = web.logs.map((line) => { try { return JSON.parse(line) as { event?: string }; } catch { return {}; } }).map((line) => line.event);
+    // (the job cut off by the stop ended the worker's runner, which was replaced once the database answered)
+    const workerEvents = worker.logs.map((line) => { try { return JSON.parse(line) as { event?: string }; } catch { return {}; } }).map((line) => line.event);
+    expect(workerEvents).toContain("worker.runner_failed");
+    expect(workerEvents).toContain("worker.restarted");
     expect(events).toContain("document_cache.stale_started");
     expect(events).toContain("document_cache.stale_ended");
     expect(events.filter((event) => event === "identity.persist_skipped").length).toBeLessThanOrEqual(2);
@@ -216,7 +235,7 @@ describe("database outage", () => {
     expect(summary.trpc.statuses["503"]).toBeGreaterThan(0);
     expect(during.status).toBe("degraded");
     // and once it is thawed, the worker is still running and a change is served within the usual propagation bound
-    expect(worker.child.exitCode).toBeNull();
+    expect(worker.child.exitCode, worker.logs.slice(-20).join("\n")).toBeNull();
     const propagated = await changePropagates(`after_freeze_${Date.now()}`);
     expect(propagated).toBeLessThan(PROPAGATION_MS);
   }, 120_000);
