@@ -373,13 +373,17 @@ describe("OFREP rate limit", () => {
     // Given a web process allowing 3 evaluations per second per client address
     web = await startWebProcess({ databaseUrl: inject("systemDatabaseUrl"), env: { OFREP_RATE_LIMIT_PER_SECOND: "3", LOG_LEVEL: "warn" } });
 
-    // When one client sends 6 at once
-    const statuses: Response[] = [];
-    for (let i = 0; i < 6; i++) statuses.push(await evaluate("/banner", { context: {} }, bearer(fx.serverKey), web.url));
+    // When one client sends 10 at once
+    const responses = await Promise.all(Array.from({ length: 10 }, () => evaluate("/banner", { context: {} }, bearer(fx.serverKey), web!.url)));
 
-    // Then the first 3 are answered and the rest told when to come back
-    expect(statuses.map((response) => response.status)).toEqual([200, 200, 200, 429, 429, 429]);
-    expect(Number(statuses[3].headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
-    expect(((await statuses[3].json()) as { errorDetails: string }).errorDetails).toMatch(/Too many requests/);
+    // Then a second's worth are answered (3, and at most a token or two refilled meanwhile on a busy machine) and the
+    // rest told when to come back
+    const statuses = responses.map((response) => response.status);
+    const limited = responses.filter((response) => response.status === 429);
+    expect(statuses.every((status) => status === 200 || status === 429)).toBe(true);
+    expect(statuses.filter((status) => status === 200).length).toBeGreaterThanOrEqual(3);
+    expect(limited.length).toBeGreaterThanOrEqual(5);
+    expect(Number(limited[0].headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(((await limited[0].json()) as { errorDetails: string }).errorDetails).toMatch(/Too many requests/);
   });
 });
