@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import axe from "axe-core";
 import { test as base, expect, type Page } from "@playwright/test";
 
 /** Console messages of Content-Security-Policy violations (Chromium reports each as "Refused to …"). */
@@ -108,4 +109,13 @@ export function sidewaysOverflow(page: Page): Promise<string[]> {
     const innermost = past.filter((element) => !past.some((other) => other !== element && element.contains(other)));
     return innermost.slice(0, 5).map((element) => `${element.tagName.toLowerCase()}.${[...element.classList].join(".")} "${(element.textContent ?? "").slice(0, 40)}"`);
   });
+}
+
+/** WCAG 2.1 A/AA violations axe finds on the page as it is now ("rule: target" lines). */
+export async function axeViolations(page: Page): Promise<string[]> {
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ content: axe.source });
+  const results = await page.evaluate(() =>
+    (window as unknown as { axe: typeof axe }).axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
+  );
+  return results.violations.flatMap((violation) => violation.nodes.map((node) => `${violation.id}: ${node.target.join(" ")} — ${node.failureSummary?.split("\n")[1]?.trim() ?? ""}`));
 }

@@ -10,8 +10,8 @@ import { DatabaseStatusBanner, reportServerStatus } from "./database-status";
 
 export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
 
-/** Queries sent as POST: their input (a tested context's traits) can be larger than an address holds. */
-const POST_QUERIES: ReadonlySet<string> = new Set(["sdk.evaluateContext"]);
+/** Queries sent as POST: their input (a tested context's traits, up to 200 feature ids) can be larger than an address holds. */
+const POST_QUERIES: ReadonlySet<string> = new Set(["sdk.evaluateContext", "promotion.preview"]);
 
 function makeQueryClient(): QueryClient {
   return new QueryClient({

@@ -48,6 +48,11 @@ export async function apiKeyCaller(user: TestUser): Promise<{ key: string; calle
   return { key: created.key, caller: callerFor(principal), principal };
 }
 
+/** Makes `member` a member of `admin`'s organisation with `role`. */
+export async function joinOrganisation(admin: TestUser, member: TestUser, role: "ADMIN" | "USER" = "USER", organisationId = admin.organisationId): Promise<void> {
+  await admin.caller.organisations.addMember({ organisationId, email: member.email, role });
+}
+
 /** A project with exactly these environments (no default ones), created through the API as `user`. */
 export async function projectWithEnvironments(user: TestUser, environmentNames: string[] = ["Development", "Production"]) {
   const project = await user.caller.projects.create({ organisationId: user.organisationId, name: `Project ${randomBytes(3).toString("hex")}`, defaultEnvironments: false });
