@@ -3,7 +3,8 @@
  * (`next build`) and DATABASE_URL. HOST/PORT as for `next start`; flagd gRPC sync on HOST and
  * FLAGD_SYNC_PORT (src/server/api/flagd-sync-server.ts; 0 turns it off).
  *
- * SIGTERM / SIGINT: readiness turns `stopping` (503) so load balancers stop sending, the server
+ * SIGTERM / SIGINT: readiness turns `stopping` (503) so load balancers stop sending, every event
+ * stream is ended (its clients reconnect to another process; new streams get 503), the server
  * stops accepting connections, requests in flight finish (bounded by SHUTDOWN_TIMEOUT_MS; then the
  * remaining connections are closed) while flagd sync streams are ended with UNAVAILABLE (their
  * clients reconnect, elsewhere or to the restarted process), the change listener and the pool
@@ -19,6 +20,7 @@ import { flushLogs, getLogger } from "../src/server/observability/logger";
 import { shutdownTracing } from "../src/server/observability/tracing";
 import { stopServing } from "../src/server/serving/gate";
 import { markStopping } from "../src/server/serving/health";
+import { closeStreams } from "../src/server/streams/hub";
 import { closeOpenFeatureClient, getOpenFeatureClient } from "../src/server/rollouts/client";
 
 const log = getLogger("http");
@@ -49,6 +51,9 @@ async function main(): Promise<void> {
     markStopping();
     let code = 0;
     try {
+      // Long-lived: event streams ended first, so that the server drains at once; flagd sync streams
+      // are ended (UNAVAILABLE) by their server's close, alongside.
+      closeStreams();
       const [drained] = await Promise.all([web.close(config.shutdownTimeoutMs), flagdSync?.close(config.shutdownTimeoutMs)]);
       await stopServing();
       await closeOpenFeatureClient();

@@ -111,8 +111,14 @@ export interface Settings {
   flagdSyncMaxStreams: number;
   /** The gRPC sync server pings each connection this often (HTTP/2 keepalive) and drops it when unanswered; 0 disables. */
   flagdSyncKeepaliveMs: number;
-  /** Largest SDK request body accepted, in bytes. */
+  /** Largest SDK request body accepted, in bytes (also OFREP's). */
   sdkMaxBodyBytes: number;
+  /** OFREP evaluations allowed per second per client address (IPv4, or IPv6 /64) in one web process; 0 turns the limit off. */
+  ofrepRateLimitPerSecond: number;
+  /** Event streams (server-sent events) one web process keeps open at most; past it new streams get 503. */
+  streamMaxConnections: number;
+  /** Seconds between heartbeat comments on every open event stream. */
+  streamHeartbeatSeconds: number;
   /**
    * Fault injection for tests only: a pause between building and storing each document, so a test
    * can kill a worker mid-write. Leave unset in production.
@@ -173,6 +179,9 @@ function read(): Settings {
     flagdSyncMaxStreams: int(env.FLAGD_SYNC_MAX_STREAMS, 5000),
     flagdSyncKeepaliveMs: int(env.FLAGD_SYNC_KEEPALIVE_MS, 30_000),
     sdkMaxBodyBytes: int(env.SDK_MAX_BODY_BYTES, 256 * 1024),
+    ofrepRateLimitPerSecond: int(env.OFREP_RATE_LIMIT_PER_SECOND, 0),
+    streamMaxConnections: int(env.STREAM_MAX_CONNECTIONS, 10_000),
+    streamHeartbeatSeconds: int(env.STREAM_HEARTBEAT_SECONDS, 15),
     faultDocumentWriteDelayMs: int(env.FAULT_DOCUMENT_WRITE_DELAY_MS, 0),
   };
 }
