@@ -10,7 +10,7 @@ import { featuresRouter, identityOverridesRouter, segmentOverridesRouter } from 
 import { flagdRouter } from "@/server/flagd/router";
 import { identitiesRouter } from "@/server/identities/router";
 import { importsRouter } from "@/server/imports/router";
-import { organisationsRouter } from "@/server/organisations/router";
+import { invitationsRouter, organisationsRouter } from "@/server/organisations/router";
 import { projectsRouter } from "@/server/projects/router";
 import { documentsRouter } from "@/server/publishing/router";
 import { rolloutsRouter } from "@/server/rollouts/router";
@@ -21,6 +21,7 @@ import { createCallerFactory, mergeRouters, router } from "@/server/trpc/init";
 export const appRouter = router({
   auth: authRouter,
   organisations: organisationsRouter,
+  invitations: invitationsRouter,
   // Project creation lives with environments (it creates the default ones).
   projects: mergeRouters(projectsRouter, projectCreationRouter),
   environments: environmentsRouter,

@@ -83,3 +83,9 @@ export async function expectTrpcError(promise: Promise<unknown>, code: string): 
   }
   throw new Error(`expected ${code}, but the call succeeded`);
 }
+
+/** Makes `member` a member of `admin`'s organisation with `role`: invited by the admin, accepted by the member. */
+export async function addMember(admin: TestUser, member: TestUser, role: "ADMIN" | "USER" = "USER", organisationId = admin.organisationId): Promise<void> {
+  const { token } = await admin.caller.invitations.create({ organisationId, email: member.email, role });
+  await member.caller.invitations.accept({ token });
+}
