@@ -93,3 +93,24 @@ export function sidewaysOverflow(page: Page): Promise<string[]> {
     return innermost.slice(0, 5).map((element) => `${element.tagName.toLowerCase()}.${[...element.classList].join(".")} "${(element.textContent ?? "").slice(0, 40)}"`);
   });
 }
+
+/**
+ * On the organisation settings, invites `email` (with `role`) and returns the invitation link, which
+ * the page shows once.
+ */
+export async function invite(page: Page, email: string, role: "USER" | "ADMIN" = "USER"): Promise<string> {
+  await page.getByLabel("Invite by email").fill(email);
+  await page.getByLabel("Role", { exact: true }).selectOption(role);
+  await page.getByRole("button", { name: "Invite", exact: true }).click();
+  const link = page.getByRole("region", { name: "New invitation" }).getByLabel("Invitation link");
+  await expect(link).toBeVisible();
+  return link.inputValue();
+}
+
+/** A signed-in user opens an invitation link and joins; ends on the organisation's projects. */
+export async function acceptInvitation(page: Page, link: string, organisation: string): Promise<void> {
+  await page.goto(link);
+  await page.getByRole("button", { name: `Join ${organisation}` }).click();
+  await expect(page.getByRole("heading", { name: "Projects", exact: true })).toBeVisible();
+  await expect(page.getByLabel("Organisation", { exact: true }).locator("option:checked")).toHaveText(organisation);
+}

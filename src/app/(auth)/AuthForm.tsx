@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { useRouter } from "@/app/_components/navigation";
 import { useEffect, useState, type FormEvent } from "react";
-import { useMutation } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Button, FormAlert, TextInput } from "@/app/_components/ui";
 import { formError, unplacedError } from "@/app/_components/errors";
 import { useTRPC } from "@/app/_trpc/client";
@@ -23,7 +23,10 @@ export function AuthForm({ mode }: { mode: "login" | "signup" }) {
   useEffect(() => {
     if (invite && mode === "signup") router.replace(`/invite#${encodeURIComponent(invite)}`);
   }, [invite, mode, router]);
+  const queryClient = useQueryClient();
   const onSuccess = () => {
+    // Anything cached while signed out (the invitation page's "who am I") is stale now.
+    queryClient.clear();
     router.replace(invite ? `/invite#${encodeURIComponent(invite)}` : "/");
     router.refresh();
   };
