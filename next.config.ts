@@ -17,6 +17,9 @@ const nextConfig: NextConfig = {
     "flagsmith-nodejs",
   ],
   poweredByHeader: false,
+  // The UI uses no next/image: /_next/image answers 404 instead of fetching and resizing images on
+  // request (its parameter decoding answered some malformed URLs with a 500).
+  images: { unoptimized: true },
   // Type errors fail `npm run typecheck` (part of `npm test`); skipping the duplicate check keeps
   // the first `npm start` build fast.
   typescript: { ignoreBuildErrors: true },

@@ -96,8 +96,9 @@ export async function startBenchSystem(env: Record<string, string> = {}): Promis
   await migrateDatabase(database.url);
   process.env.DATABASE_URL = database.url;
   process.env.LOG_LEVEL = "warn";
+  // The benchmarks read /metrics from the public port (METRICS_PORT=0), as before it moved to its own.
   log("starting next start + worker (building if needed)");
-  const system = await startSystem({ databaseUrl: database.url, guard: (pid) => database.guard(pid), env: { LOG_LEVEL: "warn", ...env } });
+  const system = await startSystem({ databaseUrl: database.url, guard: (pid) => database.guard(pid), env: { LOG_LEVEL: "warn", METRICS_PORT: "0", ...env } });
   return {
     url: system.url,
     databaseUrl: database.url,

@@ -1,12 +1,28 @@
 import { randomBytes } from "node:crypto";
 import { test as base, expect, type Page } from "@playwright/test";
 
-export const test = base.extend({
+/** Console messages of Content-Security-Policy violations (Chromium reports each as "Refused to …"). */
+const CSP_VIOLATION = /Content Security Policy|Refused to (execute|load|apply|connect|frame|evaluate)/i;
+
+export const test = base.extend<{ cspViolations: string[] }>({
   // The server's URL is only known once global setup has started it.
   // (`provide` is Playwright's `use`, renamed so that the React hooks lint rule leaves it alone.)
   baseURL: async ({}, provide) => {
     await provide(process.env.E2E_BASE_URL);
   },
+  // Every test, on every page of its browser context: no CSP violation may reach the console
+  // (pages run under a nonce-based CSP, docs/security.md).
+  cspViolations: [
+    async ({ context }, provide) => {
+      const violations: string[] = [];
+      context.on("console", (message) => {
+        if (CSP_VIOLATION.test(message.text())) violations.push(message.text());
+      });
+      await provide(violations);
+      expect(violations, "CSP violations in the console").toEqual([]);
+    },
+    { auto: true },
+  ],
 });
 export { expect };
 

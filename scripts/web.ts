@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   // Flagpost's own flags (docs/rollouts.md): loaded before the first request.
   getOpenFeatureClient();
   const web = await startWebServer({ dir: path.resolve(__dirname, ".."), host, port });
-  log.info("server.started", { url: web.url });
+  log.info("server.started", { url: web.url, metrics__url: web.metricsUrl });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -54,12 +54,25 @@ export interface Settings {
   serviceName: string;
   /** Session lifetime in days. */
   sessionDays: number;
-  /** Sign-in attempts allowed per email in one throttle window before further attempts are refused. */
+  /** Unsuccessful sign-in attempts allowed per email from one client address in one throttle window. */
   signInMaxAttempts: number;
+  /** Unsuccessful sign-in attempts allowed per email from all addresses together in one window (a ceiling against guessing from many addresses). */
+  signInEmailMaxAttempts: number;
   /** Length of a sign-in throttle window, in seconds. */
   signInWindowSeconds: number;
   /** Unsuccessful sign-in attempts allowed per client address (IPv4, or IPv6 /64) in one window; 0 turns it off. */
   signInAddressMaxAttempts: number;
+  /** Sign-ups allowed per client address (IPv4, or IPv6 /64) in one sign-up window; 0 turns it off. */
+  signUpAddressMaxAttempts: number;
+  /** Length of a sign-up throttle window, in seconds. */
+  signUpWindowSeconds: number;
+  /** Largest tRPC request body in bytes (an import document may be larger: MAX_IMPORT_DOCUMENT_BYTES, signed-in callers only). */
+  trpcMaxBodyBytes: number;
+  /** Port of the web process's /metrics listener; 0 serves /metrics on the public port instead. */
+  metricsPort: number;
+  metricsHost: string;
+  /** When set, every /metrics (web and worker) requires `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
   /** How many proxies of ours stand in front of the web process (0: the socket's peer is the client). */
   trustProxyHops: number;
   /** Always mark the session cookie `Secure` (it is anyway behind `X-Forwarded-Proto: https`). */
@@ -80,6 +93,8 @@ export interface Settings {
   workerMetricsPort: number;
   /** Whether WORKER_METRICS_PORT was set (else a taken default port is replaced by a free one). */
   workerMetricsPortExplicit: boolean;
+  /** Whether METRICS_PORT was set (else a taken default port is replaced by a free one). */
+  metricsPortExplicit: boolean;
   workerMetricsHost: string;
   /** How often a worker unlocks jobs left locked by crashed workers. */
   workerRecoverySweepMs: number;
@@ -117,8 +132,15 @@ function read(): Settings {
     serviceName: env.OTEL_SERVICE_NAME || "flagpost",
     sessionDays: int(env.SESSION_DAYS, 14),
     signInMaxAttempts: int(env.SIGN_IN_MAX_ATTEMPTS, 10),
+    signInEmailMaxAttempts: int(env.SIGN_IN_EMAIL_MAX_ATTEMPTS, 100),
     signInWindowSeconds: int(env.SIGN_IN_WINDOW_SECONDS, 900),
     signInAddressMaxAttempts: int(env.SIGN_IN_ADDRESS_MAX_ATTEMPTS, 100),
+    signUpAddressMaxAttempts: int(env.SIGN_UP_ADDRESS_MAX_ATTEMPTS, 10),
+    signUpWindowSeconds: int(env.SIGN_UP_WINDOW_SECONDS, 3600),
+    trpcMaxBodyBytes: int(env.TRPC_MAX_BODY_BYTES, 1024 * 1024),
+    metricsPort: int(env.METRICS_PORT, 9464),
+    metricsHost: env.METRICS_HOST || "127.0.0.1",
+    metricsToken: env.METRICS_TOKEN || undefined,
     trustProxyHops: int(env.TRUST_PROXY_HOPS, 0),
     secureCookies: env.SECURE_COOKIES === "true",
     environmentKeyCacheSeconds: int(env.ENVIRONMENT_KEY_CACHE_SECONDS, 10),
@@ -129,6 +151,7 @@ function read(): Settings {
     seedBatchSize: int(env.SEED_BATCH_SIZE, 100),
     workerMetricsPort: int(env.WORKER_METRICS_PORT, 9465),
     workerMetricsPortExplicit: (env.WORKER_METRICS_PORT ?? "").trim() !== "",
+    metricsPortExplicit: (env.METRICS_PORT ?? "").trim() !== "",
     workerMetricsHost: env.WORKER_METRICS_HOST || "127.0.0.1",
     workerRecoverySweepMs: int(env.WORKER_RECOVERY_SWEEP_MS, 30_000),
     flagdIdentityOverrideLimit: int(env.FLAGD_IDENTITY_OVERRIDE_LIMIT, 100),

@@ -24,6 +24,11 @@ export const notFound = (what: string) => new DomainError("NOT_FOUND", `${what} 
 export const badInput = (message: string, field?: string) => new DomainError("BAD_REQUEST", message, { field });
 export const conflict = (message: string, field?: string) => new DomainError("CONFLICT", message, { field });
 
+/** Refuses an update that names no field to change (an update with nothing to set fails in the database). */
+export function requireSomeChange(changes: object): void {
+  if (!Object.values(changes).some((value) => value !== undefined)) throw badInput("Nothing to change");
+}
+
 /** PostgreSQL unique violation on `constraint` (or any, when omitted). */
 export function isUniqueViolation(error: unknown, constraint?: string): boolean {
   const pgError = findPgError(error);

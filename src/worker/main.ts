@@ -6,6 +6,7 @@ import { flushLogs, getLogger } from "@/server/observability/logger";
 import { initTracing, shutdownTracing } from "@/server/observability/tracing";
 import { closeOpenFeatureClient, getOpenFeatureClient } from "@/server/rollouts/client";
 import { startWorker } from "./runner";
+import { superviseWorker } from "./supervisor";
 import { sessionsCleanup } from "@/worker/tasks";
 
 const log = getLogger("worker");
@@ -14,14 +15,20 @@ async function main(): Promise<void> {
   initTracing();
   // Flagpost's own flags (docs/rollouts.md), for tasks that gate what they do.
   getOpenFeatureClient();
-  const worker = await startWorker({
-    metricsPort: settings().workerMetricsPort,
-    metricsHost: settings().workerMetricsHost,
-    metricsPortExplicit: settings().workerMetricsPortExplicit,
+  // After a restart the metrics endpoint comes back on the port it had.
+  let metricsPort = settings().workerMetricsPort;
+  let metricsPortExplicit = settings().workerMetricsPortExplicit;
+  const worker = await superviseWorker(async () => {
+    const started = await startWorker({ metricsPort, metricsHost: settings().workerMetricsHost, metricsPortExplicit });
+    if (started.metricsPort > 0) {
+      metricsPort = started.metricsPort;
+      metricsPortExplicit = true;
+    }
+    return started;
   });
   // Clean up expired sessions once at start as well as hourly.
   await enqueueJob(getDb(), sessionsCleanup.id, {}, { jobKey: sessionsCleanup.id });
-  log.info("worker.started", { metrics__port: worker.metricsPort });
+  log.info("worker.started", { metrics__port: worker.current.metricsPort });
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -36,12 +43,15 @@ async function main(): Promise<void> {
       await shutdownTracing();
     } finally {
       flushLogs();
-      process.exit(0);
+      // 0, or the code graphile-worker asked for (57: a breaking migration by a newer worker).
+      process.exit();
     }
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
-  await worker.runner.promise;
+  await worker.finished;
+  // graphile-worker asked the process to exit.
+  await stop("runner_ended");
 }
 
 main().catch((error) => {

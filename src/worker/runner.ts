@@ -2,12 +2,12 @@
  * The graphile-worker runner: task list, crontab, the worker's /metrics endpoint.
  * `startWorker()` is used by src/worker/main.ts and by tests that need a real worker in-process.
  */
-import http from "node:http";
+import type http from "node:http";
 import { run, Logger, type Runner, type TaskList, type WorkerPool } from "graphile-worker";
 import { settings } from "@/server/config";
 import { getPool } from "@/server/db/client";
 import { getLogger } from "@/server/observability/logger";
-import { metricsText } from "@/server/observability/metrics";
+import { startMetricsServer } from "@/server/observability/metrics-server";
 import { contextualTask } from "./job-context";
 import { startRecovery } from "./recovery";
 import { TASKS } from "@/worker/tasks";
@@ -46,13 +46,7 @@ export interface WorkerHandle {
   stop(timeoutMs?: number): Promise<boolean>;
 }
 
-/** The worker's metrics port is taken and was set explicitly (WORKER_METRICS_PORT). */
-export class MetricsPortTakenError extends Error {
-  constructor(port: number, host: string) {
-    super(`The worker's metrics port ${host}:${port} is taken (set by WORKER_METRICS_PORT): choose another port, or 0 to turn the endpoint off`);
-    this.name = "MetricsPortTakenError";
-  }
-}
+export { MetricsPortTakenError } from "@/server/observability/metrics-server";
 
 export async function startWorker(
   options: { concurrency?: number; metricsPort?: number; metricsHost?: string; recoverySweepMs?: number; metricsPortExplicit?: boolean } = {},
@@ -70,51 +64,26 @@ export async function startWorker(
     pollInterval: 500,
     logger: workerLogger,
     crontab: crontab(),
+    // A job's outcome is recorded through graphile-worker's batcher: when the write fails (the
+    // database went away mid-job) the pool ends and the supervisor (supervisor.ts) starts a new
+    // runner, whose recovery sweep returns the job to the queue. Unbatched, a failed write of an
+    // outcome rejects a promise nobody awaits, and the process dies with it.
+    preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
   });
   // Jobs a crashed worker left locked are picked up again now rather than in 4 hours.
   await recovery.sweep().catch((error) => log.error("jobs.recovery_failed", { error }));
   let metricsServer: http.Server | undefined;
   if (options.metricsPort !== undefined && options.metricsPort > 0) {
-    metricsServer = http.createServer((req, res) => {
-      if (req.url === "/metrics") {
-        metricsText().then(
-          ({ contentType, body }) => {
-            res.writeHead(200, { "content-type": contentType });
-            res.end(body);
-          },
-          () => {
-            res.writeHead(500);
-            res.end();
-          },
-        );
-        return;
-      }
-      res.writeHead(404, { "content-type": "text/plain" });
-      res.end("not found\n");
+    metricsServer = await startMetricsServer({
+      port: options.metricsPort,
+      host: options.metricsHost ?? "127.0.0.1",
+      explicit: options.metricsPortExplicit,
+      variable: "WORKER_METRICS_PORT",
+    }).catch(async (error: unknown) => {
+      await runner.stop().catch(() => undefined);
+      await recovery.stop().catch(() => undefined);
+      throw error;
     });
-    const server = metricsServer;
-    const host = options.metricsHost ?? "127.0.0.1";
-    const listen = (port: number) =>
-      new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, host, () => {
-          server.off("error", reject);
-          resolve();
-        });
-      });
-    try {
-      await listen(options.metricsPort);
-    } catch (error) {
-      if ((error as { code?: string }).code !== "EADDRINUSE") throw error;
-      if (options.metricsPortExplicit) {
-        await runner.stop().catch(() => undefined);
-        await recovery.stop().catch(() => undefined);
-        throw new MetricsPortTakenError(options.metricsPort, host);
-      }
-      // The default port is taken (another Flagpost on this machine): any free one will do.
-      await listen(0);
-      log.warn("metrics.port_taken", { port: options.metricsPort, metrics__port: (server.address() as { port: number }).port });
-    }
   }
   const metricsPort = metricsServer ? (metricsServer.address() as { port: number }).port : 0;
   return {
@@ -122,7 +91,11 @@ export async function startWorker(
     metricsServer,
     metricsPort,
     async stop(timeoutMs = 10_000) {
-      const stopped = runner.stop().then(() => true);
+      // A runner that already ended (its pool failed) has nothing left to finish.
+      const stopped = runner.stop().then(
+        () => true,
+        () => true,
+      );
       const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
       const finished = await Promise.race([stopped, timer]);
       if (!finished) {

@@ -18,6 +18,9 @@ declare module "vitest" {
     pgAdminUrl: string;
     templateDatabase: string;
     systemUrl: string;
+    systemMetricsUrl: string;
+    /** Where the system's web process and worker write every log line (web.log, worker.log). */
+    systemLogDir: string;
     systemDatabaseUrl: string;
   }
 }
@@ -34,9 +37,13 @@ export default async function setup(project: TestProject) {
   await admin.end();
   const systemDatabaseUrl = database.adminUrl.replace(/\/postgres$/, `/${systemDatabase}`);
 
+  const logDir = path.join(dataDir, "system-logs");
+  fs.mkdirSync(logDir);
   let system: RunningSystem | undefined;
   try {
-    system = await startSystem({ databaseUrl: systemDatabaseUrl, guard: (pid) => database.guard(pid) });
+    // TRUST_PROXY_HOPS=1: a test can pick its client address with X-Forwarded-For (throttles per
+    // address stay apart between tests); requests without the header count for 127.0.0.1 as before.
+    system = await startSystem({ databaseUrl: systemDatabaseUrl, guard: (pid) => database.guard(pid), env: { TRUST_PROXY_HOPS: "1" }, logDir });
   } catch (error) {
     await database.stop();
     throw error;
@@ -45,6 +52,8 @@ export default async function setup(project: TestProject) {
   project.provide("pgAdminUrl", database.adminUrl);
   project.provide("templateDatabase", "flagpost_template");
   project.provide("systemUrl", system.url);
+  project.provide("systemMetricsUrl", system.metricsUrl);
+  project.provide("systemLogDir", logDir);
   project.provide("systemDatabaseUrl", systemDatabaseUrl);
 
   return async () => {

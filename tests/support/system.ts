@@ -3,6 +3,7 @@
  * loopback port against `databaseUrl`. Builds first when the build is missing or stale.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { freePort } from "../../src/server/db/embedded";
 import { nextBuildState, runNextBuild } from "../../scripts/next-build";
@@ -11,6 +12,8 @@ const root = path.resolve(__dirname, "../..");
 
 export interface RunningSystem {
   url: string;
+  /** The web process's /metrics (its own listener, not the public port). */
+  metricsUrl: string;
   web: ChildProcess;
   worker: ChildProcess;
   logs: { web: string[]; worker: string[] };
@@ -23,8 +26,10 @@ export function ensureBuilt(): void {
   if (runNextBuild(root) !== 0) throw new Error("next build failed");
 }
 
-function capture(child: ChildProcess, into: string[]): void {
+/** Keeps the last 20,000 lines of a child's output in `into`, and every line in `file` when given. */
+function capture(child: ChildProcess, into: string[], file?: string): void {
   const push = (chunk: Buffer) => {
+    if (file) fs.appendFileSync(file, chunk);
     for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) into.push(line);
     if (into.length > 20_000) into.splice(0, into.length - 20_000);
   };
@@ -47,7 +52,7 @@ async function waitFor(url: string, child: ChildProcess, logs: string[], timeout
   throw new Error(`timed out waiting for ${url}:\n${logs.slice(-30).join("\n")}`);
 }
 
-export async function startWorkerProcess(databaseUrl: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; logs: string[]; metricsPort: number }> {
+export async function startWorkerProcess(databaseUrl: string, env: Record<string, string> = {}, logFile?: string): Promise<{ child: ChildProcess; logs: string[]; metricsPort: number }> {
   const metricsPort = await freePort();
   const logs: string[] = [];
   const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/worker/main.ts")], {
@@ -55,7 +60,7 @@ export async function startWorkerProcess(databaseUrl: string, env: Record<string
     env: { ...process.env, DATABASE_URL: databaseUrl, WORKER_METRICS_PORT: String(metricsPort), FLAGPOST_PROCESS: "worker", LOG_LEVEL: "debug", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  capture(child, logs);
+  capture(child, logs, logFile);
   await waitFor(`http://127.0.0.1:${metricsPort}/metrics`, child, logs, 60_000);
   return { child, logs, metricsPort };
 }
@@ -86,10 +91,11 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
   });
 }
 
-/** One web process (scripts/web.ts, as `npm run start:web` runs it) on a free loopback port. */
-export async function startWebProcess(options: { databaseUrl: string; env?: Record<string, string>; waitForReady?: boolean }): Promise<{ url: string; child: ChildProcess; logs: string[] }> {
+/** One web process (scripts/web.ts, as `npm run start:web` runs it) on a free loopback port, its /metrics on another. */
+export async function startWebProcess(options: { databaseUrl: string; env?: Record<string, string>; waitForReady?: boolean; logFile?: string }): Promise<{ url: string; metricsUrl: string; child: ChildProcess; logs: string[] }> {
   ensureBuilt();
   const port = await freePort();
+  const metricsPort = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const logs: string[] = [];
   const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/web.ts")], {
@@ -102,28 +108,36 @@ export async function startWebProcess(options: { databaseUrl: string; env?: Reco
       FLAGPOST_PROCESS: "web",
       HOST: "127.0.0.1",
       PORT: String(port),
+      METRICS_PORT: String(metricsPort),
       LOG_LEVEL: "debug",
       ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  capture(child, logs);
+  capture(child, logs, options.logFile);
   // Live, or ready (a process started without its database is live but never ready).
   await waitFor(`${url}/api/health/${options.waitForReady === false ? "live" : "ready"}`, child, logs, 90_000);
-  return { url, child, logs };
+  const metricsUrl = options.env?.METRICS_PORT === "0" ? `${url}/metrics` : `http://127.0.0.1:${options.env?.METRICS_PORT ?? metricsPort}/metrics`;
+  return { url, metricsUrl, child, logs };
 }
 
-export async function startSystem(options: { databaseUrl: string; guard?: (pid: number) => void; env?: Record<string, string> }): Promise<RunningSystem> {
-  const web = await startWebProcess({ databaseUrl: options.databaseUrl, env: { PROPAGATED_HEADERS: "traceparent,x-tenant-id", ...options.env } });
+/** `logDir`: every line the web process and the worker write also goes to `web.log` / `worker.log` there. */
+export async function startSystem(options: { databaseUrl: string; guard?: (pid: number) => void; env?: Record<string, string>; logDir?: string }): Promise<RunningSystem> {
+  const web = await startWebProcess({
+    databaseUrl: options.databaseUrl,
+    env: { PROPAGATED_HEADERS: "traceparent,x-tenant-id", ...options.env },
+    logFile: options.logDir && path.join(options.logDir, "web.log"),
+  });
   if (web.child.pid) options.guard?.(web.child.pid);
-  const worker = await startWorkerProcess(options.databaseUrl, { PROPAGATED_HEADERS: "traceparent,x-tenant-id", ...options.env });
+  const worker = await startWorkerProcess(options.databaseUrl, { PROPAGATED_HEADERS: "traceparent,x-tenant-id", ...options.env }, options.logDir && path.join(options.logDir, "worker.log"));
   if (worker.child.pid) options.guard?.(worker.child.pid);
   return {
     url: web.url,
+    metricsUrl: web.metricsUrl,
     web: web.child,
     worker: worker.child,
     logs: { web: web.logs, worker: worker.logs },
-    async stop() {
+  async stop() {
       await Promise.all([stopProcess(web.child), stopProcess(worker.child)]);
     },
   };

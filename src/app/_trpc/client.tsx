@@ -5,6 +5,7 @@ import { createTRPCClient, httpBatchLink, httpLink, splitLink } from "@trpc/clie
 import { createTRPCContext } from "@trpc/tanstack-react-query";
 import { useState, type ReactNode } from "react";
 import type { AppRouter } from "@/server/api/trpc-router";
+import { MAX_TRPC_BATCH_SIZE } from "@/server/input";
 import { DatabaseStatusBanner, reportServerStatus } from "./database-status";
 
 export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
@@ -53,7 +54,7 @@ export function TrpcProviders({ children }: { children: ReactNode }) {
           // Queries whose input may not fit an address go as POST (the route allows the override).
           condition: (op) => POST_QUERIES.has(op.path),
           true: httpLink({ url: "/api/trpc", methodOverride: "POST" }),
-          false: httpBatchLink({ url: "/api/trpc", maxURLLength: 4000 }),
+          false: httpBatchLink({ url: "/api/trpc", maxURLLength: 4000, maxItems: MAX_TRPC_BATCH_SIZE }),
         }),
       ],
     }),

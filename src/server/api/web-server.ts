@@ -10,15 +10,24 @@ import { getLogger } from "@/server/observability/logger";
 import { NodeApiRequest, writeNodeResponse, type ApiResponse } from "@/server/http/api";
 import { matchApiRoute } from "./routes";
 import { stampClientAddress } from "@/server/http/client-address";
+import { badPathResponse, isDecodablePath, SECURITY_HEADERS } from "@/server/http/security";
+import { settings } from "@/server/config";
+import { startMetricsServer } from "@/server/observability/metrics-server";
+import "./metrics";
 
 const log = getLogger("http");
+
+/** Largest request body a page path accepts (pages read none). */
+const PAGE_MAX_BODY_BYTES = 64 * 1024;
 
 export interface WebServer {
   server: http.Server;
   url: string;
+  /** Where this process's /metrics is served. */
+  metricsUrl: string;
   /**
    * Stops accepting connections, lets requests in flight finish for at most `timeoutMs` (then closes
-   * every connection left), and closes Next. True when everything finished in time.
+   * every connection left), closes the metrics listener and Next. True when everything finished in time.
    */
   close(timeoutMs?: number): Promise<boolean>;
 }
@@ -38,14 +47,33 @@ function send(template: string, res: http.ServerResponse, response: ApiResponse)
   }
 }
 
-export async function startWebServer(options: { dir: string; host: string; port: number }): Promise<WebServer> {
+export async function startWebServer(options: { dir: string; host: string; port: number; metrics?: { host: string; port: number; explicit?: boolean } }): Promise<WebServer> {
   const app = next({ dev: false, dir: options.dir, hostname: options.host, port: options.port });
   await app.prepare();
+  // /metrics on its own listener (not the public port) unless METRICS_PORT=0 (docs/metrics.md).
+  const metrics = options.metrics ?? { host: settings().metricsHost, port: settings().metricsPort, explicit: settings().metricsPortExplicit };
+  const metricsServer = metrics.port > 0 ? await startMetricsServer(metrics) : undefined;
   const nextHandler = app.getRequestHandler();
   const origin = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}`;
 
   const server = http.createServer((req, res) => {
-    const match = matchApiRoute(req.method ?? "GET", req.url ?? "/");
+    const target = req.url ?? "/";
+    // Next.js answers a path it cannot percent-decode with a plain-text 500 (its bundled route
+    // matcher throws an error its server does not recognise): a 400 here instead, on every path.
+    if (!isDecodablePath(target)) {
+      log.debug("request.refused", { reason: "malformed_path" });
+      send("(malformed path)", res, badPathResponse(target));
+      return;
+    }
+    const match = matchApiRoute(req.method ?? "GET", target);
+    // Pages take no request bodies (there are no server actions): a large one is refused before
+    // Next.js buffers it for its proxy. (/api/trpc applies its own limits: api/trpc-handler.ts.)
+    if (!match && !target.startsWith("/api/") && Number(req.headers["content-length"] ?? 0) > PAGE_MAX_BODY_BYTES) {
+      log.debug("request.refused", { reason: "body_too_large" });
+      send("(page)", res, { status: 413, headers: { ...SECURITY_HEADERS, "content-type": "text/plain", connection: "close" }, body: "Request body too large\n" });
+      req.resume();
+      return;
+    }
     if (!match) {
       stampClientAddress(req);
       void nextHandler(req, res);
@@ -74,6 +102,7 @@ export async function startWebServer(options: { dir: string; host: string; port:
   return {
     server,
     url: origin,
+    metricsUrl: metricsServer ? `http://${metrics.host.includes(":") ? `[${metrics.host}]` : metrics.host}:${(metricsServer.address() as { port: number }).port}/metrics` : `${origin}/metrics`,
     async close(timeoutMs = 10_000) {
       // close() stops accepting and ends idle keep-alive connections; busy ones end after their response.
       const closed = new Promise<boolean>((resolve) => server.close(() => resolve(true)));
@@ -81,6 +110,12 @@ export async function startWebServer(options: { dir: string; host: string; port:
       const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
       const drained = await Promise.race([closed, timer]);
       server.closeAllConnections();
+      if (metricsServer) {
+        await new Promise<void>((resolve) => {
+          metricsServer.close(() => resolve());
+          metricsServer.closeAllConnections();
+        });
+      }
       await app.close();
       return drained;
     },

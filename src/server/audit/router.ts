@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { text } from "@/server/input";
 import { id, router } from "@/server/trpc/init";
 import { protectedProcedure, requireScope } from "@/server/auth/procedures";
 import { listAudit } from "./service";
@@ -16,8 +17,8 @@ export const auditRouter = router({
         environmentId: id.optional(),
         featureId: id.optional(),
         segmentId: id.optional(),
-        action: z.string().trim().max(100).optional(),
-        search: z.string().trim().max(200).optional(),
+        action: text().trim().max(100).optional(),
+        search: text().trim().max(200).optional(),
         cursor: z.number().int().positive().optional(),
         limit: z.number().int().min(1).max(200).default(50),
       }),

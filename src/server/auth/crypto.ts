@@ -1,36 +1,93 @@
-/** Password hashing (scrypt) and random tokens/keys. */
+/**
+ * Password hashing (scrypt) and random tokens/keys.
+ *
+ * Hashes are stored as `scrypt$N$r$p$salt$key` (base64 salt and key), so a hash made with older
+ * parameters stays verifiable after the parameters change; `needsRehash` tells sign-in to store a
+ * fresh hash with the current ones (auth/service.ts).
+ */
 import { createHash, randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from "node:crypto";
 
-const SCRYPT = { N: 16384, r: 8, p: 1, keyLength: 64 };
+/** Current parameters: N=2^17, r=8, p=1 (128 MiB and ~0.4 s per hash on a small server). */
+export const SCRYPT = { N: 2 ** 17, r: 8, p: 1, keyLength: 64 } as const;
+
+/** Parameters read from a stored hash are refused beyond these (a tampered row cannot exhaust memory). */
+const MAX_STORED = { N: 2 ** 20, r: 32, p: 16 };
+
+/** Hashes computed at once per process: each holds 128·N·r bytes and a libuv thread Node also needs for other I/O. */
+const MAX_CONCURRENT_HASHES = 2;
+let running = 0;
+const waiting: (() => void)[] = [];
+
+async function withHashSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= MAX_CONCURRENT_HASHES) await new Promise<void>((resolve) => waiting.push(resolve));
+  else running++;
+  try {
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  }
+}
+
+/** scrypt's own memory bound, with room above what the parameters need (128·N·r·p bytes). */
+function maxmemFor(N: number, r: number, p: number): number {
+  return 128 * N * r * p + 16 * 1024 * 1024;
+}
 
 function scrypt(password: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scryptCallback(password, salt, keyLength, options, (error, key) => (error ? reject(error) : resolve(key))),
+  return withHashSlot(
+    () =>
+      new Promise((resolve, reject) =>
+        scryptCallback(password, salt, keyLength, options, (error, key) => (error ? reject(error) : resolve(key))),
+      ),
   );
 }
 
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
-  const key = await scrypt(password, salt, SCRYPT.keyLength, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p, maxmem: 64 * 1024 * 1024 });
-  return ["scrypt", SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString("base64"), key.toString("base64")].join("$");
+  const { N, r, p } = SCRYPT;
+  const key = await scrypt(password, salt, SCRYPT.keyLength, { N, r, p, maxmem: maxmemFor(N, r, p) });
+  return ["scrypt", N, r, p, salt.toString("base64"), key.toString("base64")].join("$");
+}
+
+interface StoredHash {
+  N: number;
+  r: number;
+  p: number;
+  salt: Buffer;
+  key: Buffer;
+}
+
+function parseHash(stored: string): StoredHash | null {
+  const [scheme, n, r, p, saltB64, keyB64] = stored.split("$");
+  if (scheme !== "scrypt" || !saltB64 || !keyB64) return null;
+  const params = { N: Number(n), r: Number(r), p: Number(p) };
+  const valid =
+    Number.isSafeInteger(params.N) && params.N > 1 && (params.N & (params.N - 1)) === 0 && params.N <= MAX_STORED.N &&
+    Number.isSafeInteger(params.r) && params.r >= 1 && params.r <= MAX_STORED.r &&
+    Number.isSafeInteger(params.p) && params.p >= 1 && params.p <= MAX_STORED.p;
+  if (!valid) return null;
+  const key = Buffer.from(keyB64, "base64");
+  return key.length > 0 ? { ...params, salt: Buffer.from(saltB64, "base64"), key } : null;
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [scheme, n, r, p, saltB64, keyB64] = stored.split("$");
-  if (scheme !== "scrypt" || !saltB64 || !keyB64) return false;
-  const expected = Buffer.from(keyB64, "base64");
-  const actual = await scrypt(password, Buffer.from(saltB64, "base64"), expected.length, {
-    N: Number(n),
-    r: Number(r),
-    p: Number(p),
-    maxmem: 64 * 1024 * 1024,
-  });
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  const hash = parseHash(stored);
+  if (!hash) return false;
+  const { N, r, p } = hash;
+  const actual = await scrypt(password, hash.salt, hash.key.length, { N, r, p, maxmem: maxmemFor(N, r, p) });
+  return actual.length === hash.key.length && timingSafeEqual(actual, hash.key);
+}
+
+/** Whether a stored hash was made with other parameters than the current ones (re-hash it at the next sign-in). */
+export function needsRehash(stored: string): boolean {
+  const hash = parseHash(stored);
+  return !hash || hash.N !== SCRYPT.N || hash.r !== SCRYPT.r || hash.p !== SCRYPT.p || hash.key.length !== SCRYPT.keyLength;
 }
 
 /** A dummy hash to verify against when the user does not exist (constant-time-ish sign-in). */
-export const DUMMY_PASSWORD_HASH =
-  "scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$" + Buffer.alloc(64).toString("base64");
+export const DUMMY_PASSWORD_HASH = `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$AAAAAAAAAAAAAAAAAAAAAA==$` + Buffer.alloc(SCRYPT.keyLength).toString("base64");
 
 export function randomToken(bytes = 32): string {
   return randomBytes(bytes).toString("base64url");

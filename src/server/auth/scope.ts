@@ -141,7 +141,8 @@ export async function resolveScope(
   if (!input || typeof input !== "object" || Array.isArray(input)) return null;
   let scope: Scope | null = null;
   for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
-    const resolver = resolvers[key];
+    // Own keys only: an input key such as `constructor` or `__proto__` names no resolver.
+    const resolver = Object.hasOwn(resolvers, key) ? resolvers[key] : undefined;
     if (!resolver || value === undefined || value === null) continue;
     const found = await resolver(value);
     if (!found) throw notFound();

@@ -6,11 +6,13 @@ import { memberships, organisations, sessions, users } from "@/server/db/schema"
 import { badInput, conflict, DomainError, isUniqueViolation } from "@/server/errors";
 import { bindContext } from "@/server/observability/context";
 import { getLogger } from "@/server/observability/logger";
-import { DUMMY_PASSWORD_HASH, hashPassword, randomToken, sha256, verifyPassword } from "./crypto";
+import { DUMMY_PASSWORD_HASH, hashPassword, needsRehash, randomToken, sha256, verifyPassword } from "./crypto";
 import { SESSION_COOKIE } from "./principal";
-import { countSignInAttempt, forgiveSignInAttempts } from "./throttle";
+import { countSignInAttempt, countSignUpAttempt, forgiveSignInAttempts, type ThrottleScope } from "./throttle";
 
 const log = getLogger("auth");
+
+const EMAIL_TAKEN = "An account with this email already exists";
 
 export interface NewSession {
   token: string;
@@ -31,12 +33,29 @@ async function createSession(userId: string): Promise<NewSession> {
  */
 export type JoinOnSignUp = (tx: Tx, user: { userId: string; email: string }) => Promise<number>;
 
+/**
+ * Creates an account, its organisation and a session. `clientAddress` (when the transport knows it)
+ * is throttled (SIGN_UP_ADDRESS_MAX_ATTEMPTS per window) before anything else, and a taken email is
+ * refused before the password is hashed (the answer says so anyway). With `join` (an invitation) the
+ * account joins an existing organisation instead of getting one.
+ */
 export async function signUp(
   input: { email: string; name: string; password: string; organisationName?: string },
-  options: { join?: JoinOnSignUp } = {},
+  options: { clientAddress?: string; join?: JoinOnSignUp } = {},
 ): Promise<NewSession & { organisationId: number }> {
   validatePassword(input.password);
   const email = input.email.trim().toLowerCase();
+  const throttle = await countSignUpAttempt(options.clientAddress);
+  if (!throttle.allowed) {
+    log.warn("user.sign_up_throttled", { retry_after_seconds: throttle.retryAfterSeconds });
+    const minutes = Math.ceil(throttle.retryAfterSeconds / 60);
+    throw new DomainError("TOO_MANY_REQUESTS", `Too many sign-ups from your network. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`, {
+      field: "email",
+      retryAfterSeconds: throttle.retryAfterSeconds,
+    });
+  }
+  const [taken] = await getDb().select({ id: users.id }).from(users).where(sql`lower(${users.email}) = ${email}`).limit(1);
+  if (taken) throw conflict(EMAIL_TAKEN, "email");
   const passwordHash = await hashPassword(input.password);
   try {
     const { userId, organisationId } = await getDb().transaction(async (tx) => {
@@ -53,12 +72,12 @@ export async function signUp(
     log.info("user.signed_up", { user__id: userId, organisation__id: organisationId });
     return { ...(await createSession(userId)), organisationId };
   } catch (error) {
-    if (isUniqueViolation(error, "users_email_lower_uq")) throw conflict("An account with this email already exists", "email");
+    if (isUniqueViolation(error, "users_email_lower_uq")) throw conflict(EMAIL_TAKEN, "email");
     throw error;
   }
 }
 
-function throttled(retryAfterSeconds: number, scope: "email" | "address" = "email", field = "password"): DomainError {
+function throttled(retryAfterSeconds: number, scope: ThrottleScope = "email", field = "password"): DomainError {
   const minutes = Math.ceil(retryAfterSeconds / 60);
   const from = scope === "address" ? "from your network" : "for this email";
   return new DomainError("TOO_MANY_REQUESTS", `Too many sign-in attempts ${from}. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`, { field, retryAfterSeconds });
@@ -89,8 +108,23 @@ export async function signIn(input: { email: string; password: string }, options
   }
   await forgiveSignInAttempts(email, options.clientAddress);
   bindContext({ "user.id": user.id });
+  if (needsRehash(user.passwordHash)) await rehash(user.id, user.passwordHash, input.password);
   log.info("user.signed_in", { user__id: user.id });
   return createSession(user.id);
+}
+
+/**
+ * Stores a hash with the current scrypt parameters in place of an older one (the password was just
+ * verified). Only if the row still holds the old hash: a concurrent password change wins.
+ */
+async function rehash(userId: string, oldHash: string, password: string): Promise<void> {
+  const passwordHash = await hashPassword(password);
+  const updated = await getDb()
+    .update(users)
+    .set({ passwordHash })
+    .where(and(eq(users.id, userId), eq(users.passwordHash, oldHash)))
+    .returning({ id: users.id });
+  if (updated.length > 0) log.info("user.password_rehashed", { user__id: userId });
 }
 
 export async function signOut(sessionId: string): Promise<void> {

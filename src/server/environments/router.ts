@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { text } from "@/server/input";
 import { id, name, router } from "@/server/trpc/init";
 import { protectedProcedure, requireAdmin, requireScope } from "@/server/auth/procedures";
 import {
@@ -13,7 +14,7 @@ import {
   updateEnvironment,
 } from "./service";
 
-const description = z.string().trim().max(2000).nullable().optional();
+const description = text().trim().max(2000).nullable().optional();
 
 export const environmentsRouter = router({
   list: protectedProcedure.input(z.object({ projectId: id })).query(({ ctx }) => listEnvironments(requireScope(ctx, "project").projectId)),

@@ -5,7 +5,7 @@ import { commitChange } from "@/server/audit/change";
 import type { Actor } from "@/server/auth/principal";
 import { keyPrefix, newClientKey, newServerKey, sha256 } from "@/server/auth/crypto";
 import { environmentsChanged } from "@/server/documents/changes";
-import { conflict, isUniqueViolation, notFound } from "@/server/errors";
+import { conflict, isUniqueViolation, notFound, requireSomeChange } from "@/server/errors";
 import { bindContext } from "@/server/observability/context";
 import { getLogger } from "@/server/observability/logger";
 import { pick } from "@/server/projects/service";
@@ -187,6 +187,7 @@ function updateSummary(before: { name: string }, after: { name: string; isProtec
 }
 
 export async function updateEnvironment(actor: Actor, environmentId: number, changes: EnvironmentSettings) {
+  requireSomeChange(changes);
   try {
     return await getDb().transaction(async (tx) => {
       const [before] = await tx.select().from(environments).where(eq(environments.id, environmentId)).for("update");

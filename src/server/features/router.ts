@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { text } from "@/server/input";
 import { id, name, router, serialId } from "@/server/trpc/init";
 import { protectedProcedure, requireScope } from "@/server/auth/procedures";
 import { DEFAULT_PAGE_SIZE, MAX_IDENTIFIER_LENGTH, MAX_PAGE_SIZE } from "@/server/identities/service";
@@ -29,11 +30,10 @@ import { createSegmentOverride, deleteSegmentOverride, listSegmentOverrides, reo
 // Inputs name the entities they touch by top-level ids (featureId, environmentId, optionId, …):
 // the scope middleware resolves and access-checks them before any procedure body runs.
 
-const description = z.string().trim().max(2000, "Descriptions are limited to 2000 characters").nullable().optional();
-const tags = z.array(z.string().trim().min(1, "Tags cannot be empty").max(50, "Tags are limited to 50 characters")).max(20, "At most 20 tags");
+const description = text().trim().max(2000, "Descriptions are limited to 2000 characters").nullable().optional();
+const tags = z.array(text().trim().min(1, "Tags cannot be empty").max(50, "Tags are limited to 50 characters")).max(20, "At most 20 tags");
 const allocation = z.number().min(0, "Allocations are between 0 and 100").max(100, "Allocations are between 0 and 100");
-const variantKey = z
-  .string()
+const variantKey = text()
   .trim()
   .max(100, "Keys are limited to 100 characters")
   .regex(/^[A-Za-z0-9_.:-]*$/, "Keys may contain letters, digits and _ . : -")
@@ -50,8 +50,8 @@ export const featuresRouter = router({
       z.object({
         projectId: id,
         environmentId: id.optional(),
-        search: z.string().max(200).optional(),
-        tag: z.string().max(50).optional(),
+        search: text().max(200).optional(),
+        tag: text().max(50).optional(),
         archived: z.boolean().optional(),
       }),
     )
@@ -165,8 +165,8 @@ export const segmentOverridesRouter = router({
   delete: protectedProcedure.input(z.object({ featureStateId: id })).mutation(({ ctx, input }) => deleteSegmentOverride(ctx.actor, input.featureStateId)),
 });
 
-const identitySearch = z.string().trim().max(MAX_IDENTIFIER_LENGTH).optional();
-const identityCursor = z.string().max(MAX_IDENTIFIER_LENGTH).optional();
+const identitySearch = text().trim().max(MAX_IDENTIFIER_LENGTH).optional();
+const identityCursor = text().max(MAX_IDENTIFIER_LENGTH).optional();
 const pageLimit = z.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE);
 
 /**

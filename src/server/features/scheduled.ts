@@ -24,6 +24,10 @@ import { describeValue } from "@/server/audit/summary";
 
 const log = getLogger("features");
 
+/** How far ahead a change can be scheduled (a date PostgreSQL, graphile-worker and ISO 8601 all take). */
+export const MAX_SCHEDULE_AHEAD_YEARS = 10;
+const MAX_SCHEDULE_AHEAD_MS = MAX_SCHEDULE_AHEAD_YEARS * 366 * 86_400_000;
+
 export const scheduledChangeJobKey = (id: number) => `scheduled_change:${id}`;
 
 /** What a scheduled change applies (stored as `scheduled_changes.change`). */
@@ -74,7 +78,8 @@ export async function scheduleChange(
   actor: Actor,
   input: { environmentId: number; featureId: number; segmentId?: number | null; change: ScheduledChangePayload; liveFrom: Date },
 ) {
-  if (input.liveFrom.getTime() <= Date.now()) throw badInput("Choose a time in the future", "liveFrom");
+  if (!(input.liveFrom.getTime() > Date.now())) throw badInput("Choose a time in the future", "liveFrom");
+  if (input.liveFrom.getTime() > Date.now() + MAX_SCHEDULE_AHEAD_MS) throw badInput(`Choose a time within the next ${MAX_SCHEDULE_AHEAD_YEARS} years`, "liveFrom");
   if (input.change.enabled === undefined && input.change.value === undefined && !input.change.allocations?.length) {
     throw badInput("A scheduled change must change something", "change");
   }

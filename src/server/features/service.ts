@@ -8,7 +8,7 @@ import { featureStates, features, multivariateOptions, multivariateStateValues, 
 import { commitChange, organisationOfProject } from "@/server/audit/change";
 import { environmentsChanged } from "@/server/documents/changes";
 import type { Actor } from "@/server/auth/principal";
-import { badInput, conflict, isUniqueViolation, notFound } from "@/server/errors";
+import { badInput, conflict, isUniqueViolation, notFound, requireSomeChange } from "@/server/errors";
 import { bindContext } from "@/server/observability/context";
 import { getLogger } from "@/server/observability/logger";
 import { insertMissingStatesForFeature, seedFeature, type SeedOptions } from "./seeding";
@@ -404,6 +404,7 @@ export async function addOption(actor: Actor, featureId: number, option: NewOpti
 }
 
 export async function updateOption(actor: Actor, optionId: number, changes: { value?: StoredValue; key?: string | null; defaultPercentageAllocation?: number }) {
+  requireSomeChange(changes);
   try {
     return await getDb().transaction(async (tx) => {
       // Lock order feature → option (as addOption and deleteFeature), so concurrent option edits

@@ -3,12 +3,13 @@
  * Flagsmith's FeatureStateValue. Anything else (floats, objects, arrays) is rejected as bad input.
  */
 import { z } from "zod";
+import { text } from "@/server/input";
 
 export const MAX_STRING_VALUE_LENGTH = 20_000;
 
 export const featureValue = z.union(
   [
-    z.string().max(MAX_STRING_VALUE_LENGTH, `Text values are limited to ${MAX_STRING_VALUE_LENGTH} characters`),
+    text().max(MAX_STRING_VALUE_LENGTH, `Text values are limited to ${MAX_STRING_VALUE_LENGTH} characters`),
     z.number().int("Numbers must be whole numbers").min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
     z.boolean(),
     z.null(),

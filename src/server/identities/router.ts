@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MAX_INDEXED_TEXT_BYTES, text } from "@/server/input";
 import { id, router } from "@/server/trpc/init";
 import { protectedProcedure, requireScope } from "@/server/auth/procedures";
 import { traitValue } from "./values";
@@ -22,16 +23,14 @@ import {
 // root router.
 
 /** Identifiers are kept exactly as given (SDKs send them verbatim), but cannot be blank. */
-const identifier = z
-  .string()
+const identifier = text({ maxBytes: MAX_IDENTIFIER_LENGTH })
   .max(MAX_IDENTIFIER_LENGTH, `Identifiers are limited to ${MAX_IDENTIFIER_LENGTH} characters`)
   .refine((text) => text.trim().length > 0, "Identifier is required");
-const traitKey = z
-  .string()
+const traitKey = text({ maxBytes: MAX_INDEXED_TEXT_BYTES })
   .max(MAX_TRAIT_KEY_LENGTH, `Trait keys are limited to ${MAX_TRAIT_KEY_LENGTH} characters`)
   .refine((text) => text.trim().length > 0, "Trait key is required");
-const search = z.string().trim().max(MAX_IDENTIFIER_LENGTH).optional();
-const cursor = z.string().max(MAX_IDENTIFIER_LENGTH).optional();
+const search = text().trim().max(MAX_IDENTIFIER_LENGTH).optional();
+const cursor = text().max(MAX_IDENTIFIER_LENGTH).optional();
 const limit = z.number().int().min(1).max(MAX_PAGE_SIZE).default(DEFAULT_PAGE_SIZE);
 
 export const identitiesRouter = router({

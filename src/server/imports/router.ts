@@ -12,6 +12,7 @@
  */
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
+import { jsonDepthExceeds, MAX_JSON_DEPTH, text } from "@/server/input";
 import { id, router } from "@/server/trpc/init";
 import { protectedProcedure, requireAdmin, requireScope, type AuthedContext } from "@/server/auth/procedures";
 import { importFlagsmithEnvironment, previewFlagsmithImport } from "./flagsmith";
@@ -34,15 +35,18 @@ function importTarget(ctx: AuthedContext) {
   return { organisationId: scope.organisationId, projectId: scope.projectId };
 }
 
-const planHash = z.string().regex(/^[0-9a-f]{64}$/, "Preview the import again");
+// Checked before anything recursive (the size check serialises the document) sees it.
+const document = z.unknown().refine((value) => !jsonDepthExceeds(value), `The document is nested more than ${MAX_JSON_DEPTH} levels deep`);
+
+const planHash = text().regex(/^[0-9a-f]{64}$/, "Preview the import again");
 
 export const importsRouter = router({
-  previewFlagsmith: protectedProcedure.input(z.object({ projectId: id, document: z.unknown() })).mutation(async ({ ctx, input }) => {
+  previewFlagsmith: protectedProcedure.input(z.object({ projectId: id, document })).mutation(async ({ ctx, input }) => {
     const target = importTarget(ctx);
     checkSize(input.document);
     return previewFlagsmithImport(ctx.actor, input.document, target);
   }),
-  flagsmith: protectedProcedure.input(z.object({ projectId: id, document: z.unknown(), planHash: planHash.optional() })).mutation(async ({ ctx, input }) => {
+  flagsmith: protectedProcedure.input(z.object({ projectId: id, document, planHash: planHash.optional() })).mutation(async ({ ctx, input }) => {
     const target = importTarget(ctx);
     checkSize(input.document);
     const result = await importFlagsmithEnvironment(ctx.actor, input.document, target, { expectedPlanHash: input.planHash });

@@ -18,6 +18,7 @@ import { SEGMENT_CONDITION_OPERATORS } from "@/server/engine/types";
 import { badInput } from "@/server/errors";
 import { checkAllocations, MAX_STRING_VALUE_LENGTH } from "@/server/features/values";
 import { MAX_TRAIT_STRING_LENGTH } from "@/server/identities/values";
+import { findTextProblem, fitsIndex, isStorableDate, jsonDepthExceeds, MAX_INDEXED_TEXT_BYTES, MAX_JSON_DEPTH } from "@/server/input";
 
 export const MAX_NAME_LENGTH = 200;
 export const MAX_FEATURE_NAME_LENGTH = 2000;
@@ -121,6 +122,9 @@ const list = <T extends z.ZodType>(item: T) =>
     .nullish()
     .transform((v) => v ?? []);
 const nonEmpty = (max: number) => z.string().min(1, "must not be empty").max(max, `at most ${max} characters`);
+/** Text in a btree index (`lowercased`: a `lower(…)` index): also at most MAX_INDEXED_TEXT_BYTES of UTF-8. */
+const indexed = (max: number, lowercased: boolean) =>
+  nonEmpty(max).refine((value) => fitsIndex(value, { lowercased }), `at most ${MAX_INDEXED_TEXT_BYTES} bytes (UTF-8)`);
 const uuidLike = z
   .unknown()
   .optional()
@@ -129,7 +133,7 @@ const safeInt = z.number().int("expected an integer").min(Number.MIN_SAFE_INTEGE
 
 const featureSchema = z.object({
   id: safeInt,
-  name: nonEmpty(MAX_FEATURE_NAME_LENGTH),
+  name: indexed(MAX_FEATURE_NAME_LENGTH, true),
   type: z
     .enum(["STANDARD", "MULTIVARIATE"], { error: "expected STANDARD or MULTIVARIATE" })
     .nullish()
@@ -198,23 +202,23 @@ const ruleSchema: z.ZodType<RuleOut> = z.lazy(() =>
 
 const segmentSchema = z.object({
   id: z.number().int("expected an integer").min(1, "must be positive").max(INT4_MAX, "out of range"),
-  name: nonEmpty(MAX_SEGMENT_NAME_LENGTH),
+  name: indexed(MAX_SEGMENT_NAME_LENGTH, true),
   rules: list(ruleSchema),
   feature_states: list(featureStateSchema),
 });
 
 const identityOverrideSchema = z.object({
-  identifier: nonEmpty(MAX_IDENTIFIER_LENGTH),
+  identifier: indexed(MAX_IDENTIFIER_LENGTH, false),
   django_id: safeInt.nullish().transform((v) => v ?? null),
   identity_uuid: uuidLike,
   created_date: z.unknown().optional().transform((v) => {
     if (typeof v !== "string") return null;
     const date = new Date(v);
-    return Number.isNaN(date.getTime()) ? null : date;
+    return isStorableDate(date) ? date : null;
   }),
   identity_traits: list(
     z.object({
-      trait_key: nonEmpty(MAX_TRAIT_KEY_LENGTH),
+      trait_key: indexed(MAX_TRAIT_KEY_LENGTH, false),
       trait_value: traitValue,
     }),
   ),
@@ -454,6 +458,17 @@ export function validateFlagsmithDocument(input: unknown): ValidationResult {
   if (typeof document !== "object" || document === null || Array.isArray(document)) {
     const problem = `expected an environment document (a JSON object), got ${describeInput(document)}`;
     return { ok: false, path: root, problem, message: `${root}: ${problem}` };
+  }
+  // Before anything recursive (zod's rule schema, JSON printing) walks it; then text the database cannot store.
+  if (jsonDepthExceeds(document, MAX_JSON_DEPTH)) {
+    const problem = `the document is nested more than ${MAX_JSON_DEPTH} levels deep`;
+    return { ok: false, path: root, problem, message: `${root}: ${problem}` };
+  }
+  const badText = findTextProblem(document);
+  if (badText) {
+    const path = jsonPath(badText.path, root);
+    const problem = badText.problem.charAt(0).toLowerCase() + badText.problem.slice(1);
+    return { ok: false, path, problem, message: `${path}: ${problem}` };
   }
   const parsed = documentSchema.safeParse(document, { error: issueMessage });
   if (!parsed.success) {

@@ -31,8 +31,22 @@ const SECRET_NAME = /pass(word|wd)|secret|token|authori[sz]ation|cookie|api[_.-]
 const SECRET_VALUE = /\b(ser\.[A-Za-z0-9_-]{6,}|fp_[A-Za-z0-9_-]{12,})/g;
 export const REDACTED = "[REDACTED]";
 
+/**
+ * A failed database query's parameters: drizzle's errors read `Failed query: <sql>\nparams: <values>`,
+ * and the values are the data (emails, password hashes, identifiers, trait values, key hashes). The
+ * SQL text keeps only placeholders, so it stays; everything from `params:` on goes.
+ */
+const QUERY_PARAMS = /\nparams: [\s\S]*$/;
+export const PARAMS_REDACTED = "\nparams: [REDACTED]";
+
+/** A string as it may be logged: query parameters dropped, key-like values masked. */
+function scrubText(text: string): string {
+  const withoutParams = text.includes("\nparams: ") ? text.replace(QUERY_PARAMS, PARAMS_REDACTED) : text;
+  return withoutParams.replace(SECRET_VALUE, REDACTED);
+}
+
 function scrubValue(value: unknown, depth: number): unknown {
-  if (typeof value === "string") return value.replace(SECRET_VALUE, REDACTED);
+  if (typeof value === "string") return scrubText(value);
   if (value instanceof Error) return serializeError(value);
   if (depth > 4 || value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) return value.map((item) => scrubValue(item, depth + 1));
@@ -43,12 +57,19 @@ function scrubValue(value: unknown, depth: number): unknown {
   return out;
 }
 
+/**
+ * An error as logged: type, message, stack, code and cause; never a database error's query
+ * parameters (nor pg's `detail`/`where`, which quote row values: not copied at all).
+ */
 function serializeError(error: Error): Attributes {
-  const out: Attributes = {
-    type: error.name,
-    message: String(error.message).replace(SECRET_VALUE, REDACTED),
-  };
-  if (error.stack) out.stack = error.stack.replace(SECRET_VALUE, REDACTED);
+  const message = String(error.message);
+  const out: Attributes = { type: error.name, message: scrubText(message) };
+  if (error.stack) {
+    // The stack starts with "<name>: <message>", which may span lines (parameters with newlines):
+    // that head is replaced as a whole; otherwise everything from `params:` on goes (frames too).
+    const head = `${error.name}: ${message}`;
+    out.stack = error.stack.startsWith(head) ? `${error.name}: ${out.message as string}${scrubText(error.stack.slice(head.length))}` : scrubText(error.stack);
+  }
   const code = (error as { code?: unknown }).code;
   if (code !== undefined) out.code = code;
   if (error.cause instanceof Error) out.cause = serializeError(error.cause);

@@ -207,13 +207,18 @@ export async function acceptInvitation(user: { userId: string; email: string }, 
  * A new account for the invited email that joins the inviting organisation (and gets none of its
  * own). Refused invitations create nothing.
  */
-export async function signUpWithInvitation(input: { token: string; name: string; password: string }): Promise<NewSession & { organisationId: number }> {
+export async function signUpWithInvitation(
+  input: { token: string; name: string; password: string },
+  options: { clientAddress?: string } = {},
+): Promise<NewSession & { organisationId: number }> {
   // Refuse a bad token before hashing the password.
   const invitation = usable(await findByToken(getDb(), input.token, false));
   let accepted: Accepted | undefined;
   const session = await signUp(
     { email: invitation.email, name: input.name, password: input.password },
     {
+      // Throttled like every sign-up (SIGN_UP_ADDRESS_MAX_ATTEMPTS).
+      clientAddress: options.clientAddress,
       join: async (tx, user) => {
         accepted = await acceptWithin(tx, user, input.token);
         return accepted.organisationId;

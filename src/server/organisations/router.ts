@@ -1,5 +1,6 @@
 import { TRPCError } from "@trpc/server";
 import { z } from "zod";
+import { text } from "@/server/input";
 import { id, name, publicProcedure, router, serialId } from "@/server/trpc/init";
 import { protectedProcedure, requireAdmin, requireScope } from "@/server/auth/procedures";
 import { secureCookies } from "@/server/auth/router";
@@ -8,7 +9,7 @@ import { acceptInvitation, createInvitation, listInvitations, lookupInvitation, 
 import { createApiKey, createOrganisation, deleteOrganisation, listApiKeys, listMembers, listOrganisations, removeMember, revokeApiKey, updateMemberRole, updateOrganisation } from "./service";
 
 const role = z.enum(["ADMIN", "USER"]);
-const memberId = z.string().uuid("No such member");
+const memberId = text().uuid("No such member");
 
 export const organisationsRouter = router({
   list: protectedProcedure.query(({ ctx }) => listOrganisations(ctx.principal)),
@@ -24,7 +25,7 @@ export const organisationsRouter = router({
       return updateOrganisation(ctx.actor, requireScope(ctx, "organisation").organisationId, changes);
     }),
   /** Admins only, signed in (not with an API key), confirming with the organisation's name. */
-  delete: protectedProcedure.input(z.object({ organisationId: id, confirmName: z.string().max(200) })).mutation(({ ctx, input }) => {
+  delete: protectedProcedure.input(z.object({ organisationId: id, confirmName: text().max(200) })).mutation(({ ctx, input }) => {
     if (ctx.principal.kind !== "user") throw new TRPCError({ code: "FORBIDDEN", message: "API keys cannot delete organisations" });
     requireAdmin(ctx);
     return deleteOrganisation(requireScope(ctx, "organisation").organisationId, input.confirmName);
@@ -55,8 +56,8 @@ export const organisationsRouter = router({
 });
 
 /** Long enough for any token Flagpost issues; anything else is refused as input, not looked up. */
-const token = z.string().trim().min(1, "The invitation link is incomplete").max(200, "The invitation link is not valid");
-const email = z.string().trim().toLowerCase().max(320, "Enter a valid email address").email("Enter a valid email address");
+const token = text().trim().min(1, "The invitation link is incomplete").max(200, "The invitation link is not valid");
+const email = text().trim().toLowerCase().max(320, "Enter a valid email address").email("Enter a valid email address");
 
 /**
  * `invitations.*`: admins invite by email (the same answer whether or not the email has an account),
@@ -85,9 +86,9 @@ export const invitationsRouter = router({
   }),
   /** A new account for the invited email, joining the organisation; signs in (session cookie). */
   signUp: publicProcedure
-    .input(z.object({ token, name: z.string().trim().min(1, "Name is required").max(200), password: z.string().min(8, "Password must be at least 8 characters").max(200) }))
+    .input(z.object({ token, name: text().trim().min(1, "Name is required").max(200), password: text().min(8, "Password must be at least 8 characters").max(200) }))
     .mutation(async ({ ctx, input }) => {
-      const session = await signUpWithInvitation(input);
+      const session = await signUpWithInvitation(input, { clientAddress: ctx.clientAddress });
       ctx.resHeaders.append("set-cookie", sessionCookie(session.token, session.expiresAt, secureCookies(ctx.headers)));
       return { userId: session.userId, organisationId: session.organisationId };
     }),

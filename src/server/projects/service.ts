@@ -3,7 +3,7 @@ import { getDb, type Tx } from "@/server/db/client";
 import { projects } from "@/server/db/schema";
 import { commitChange } from "@/server/audit/change";
 import type { Actor } from "@/server/auth/principal";
-import { conflict, isUniqueViolation, notFound } from "@/server/errors";
+import { conflict, isUniqueViolation, notFound, requireSomeChange } from "@/server/errors";
 import { getLogger } from "@/server/observability/logger";
 
 const log = getLogger("projects");
@@ -65,6 +65,7 @@ export interface ProjectSettings {
 }
 
 export async function updateProject(actor: Actor, projectId: number, changes: ProjectSettings) {
+  requireSomeChange(changes);
   try {
     const project = await getDb().transaction(async (tx) => {
       const [before] = await tx.select().from(projects).where(eq(projects.id, projectId)).for("update");

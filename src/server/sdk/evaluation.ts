@@ -21,6 +21,7 @@ import { getEvaluationResult, withIdentity, type SdkEvaluationResult } from "@/s
 import type { DocFeatureState } from "@/server/engine/document";
 import type { FlagValue } from "@/server/engine/types";
 import { DomainError } from "@/server/errors";
+import { text } from "@/server/input";
 import { getIdentity } from "@/server/identities/service";
 import { MAX_TRAIT_STRING_LENGTH } from "@/server/identities/values";
 import { currentDocument, type ServedDocument } from "@/server/serving/document-cache";
@@ -33,27 +34,21 @@ const log = getLogger("sdk");
 /** At most this many traits in a tested context (an SDK request has no such limit; a form does). */
 export const MAX_TEST_TRAITS = 100;
 
-const noNullCharacter = (text: string) => !text.includes("\u0000");
-
 /** A tested context: an identifier (optional, as for the SDK) and traits, bounded as the SDK API bounds them. */
 export const testContextInput = z.object({
-  identifier: z
-    .string()
+  identifier: text()
     .max(MAX_IDENTIFIER_LENGTH, `Identifiers are limited to ${MAX_IDENTIFIER_LENGTH} characters`)
-    .refine((text) => Buffer.byteLength(text, "utf8") <= MAX_IDENTIFIER_LENGTH, `Identifiers are limited to ${MAX_IDENTIFIER_LENGTH} bytes`)
-    .refine(noNullCharacter, "Null characters are not allowed")
+    .refine((value) => Buffer.byteLength(value, "utf8") <= MAX_IDENTIFIER_LENGTH, `Identifiers are limited to ${MAX_IDENTIFIER_LENGTH} bytes`)
     .optional(),
   traits: z
     .array(
       z.object({
-        key: z
-          .string()
+        key: text()
           .max(MAX_TRAIT_KEY_LENGTH, `Trait keys are limited to ${MAX_TRAIT_KEY_LENGTH} characters`)
-          .refine((text) => text.trim().length > 0, "Trait key is required")
-          .refine(noNullCharacter, "Null characters are not allowed"),
+          .refine((value) => value.trim().length > 0, "Trait key is required"),
         // The SDK API's trait values: text (bounded), finite numbers, booleans; null removes a stored trait.
         value: z.union([
-          z.string().max(MAX_TRAIT_STRING_LENGTH, `Trait values are limited to ${MAX_TRAIT_STRING_LENGTH} characters`).refine(noNullCharacter, "Null characters are not allowed"),
+          text().max(MAX_TRAIT_STRING_LENGTH, `Trait values are limited to ${MAX_TRAIT_STRING_LENGTH} characters`),
           z.number().finite(),
           z.boolean(),
           z.null(),

@@ -94,8 +94,9 @@ export function authenticate(request: ApiRequest, options: { serverKeyOnly?: boo
 /** `text` and `mediaType`: the body as received (`value` is a function of both). */
 export type BodyResult = { ok: true; value: unknown; text: string; mediaType: string } | { ok: false; response: ApiResponse };
 
-function invalid(message: string): BodyResult {
-  log.debug("request.invalid", { reason: message.slice(0, 200) });
+/** A 400 with `message`; the log line gets `reason`, which never quotes the request (a parser's message may). */
+function invalid(message: string, reason: string = message): BodyResult {
+  log.debug("request.invalid", { reason: reason.slice(0, 200) });
   return { ok: false, response: detail(400, message) };
 }
 
@@ -164,7 +165,7 @@ export async function readBody(request: ApiRequest, options: { jsonFields?: read
     try {
       return { ok: true, value: JSON.parse(body.text) as unknown, text: body.text, mediaType: type };
     } catch (error) {
-      return invalid(`JSON parse error - ${(error as Error).message}`);
+      return invalid(`JSON parse error - ${(error as Error).message}`, "JSON parse error");
     }
   }
   let form: FormData;
@@ -180,7 +181,7 @@ export async function readBody(request: ApiRequest, options: { jsonFields?: read
       try {
         value[name] = JSON.parse(field) as unknown;
       } catch (error) {
-        return invalid(`${name}: JSON parse error - ${(error as Error).message}`);
+        return invalid(`${name}: JSON parse error - ${(error as Error).message}`, `${name}: JSON parse error`);
       }
     } else {
       value[name] = field;

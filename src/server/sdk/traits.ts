@@ -15,6 +15,7 @@
 import { randomUUID, createHash } from "node:crypto";
 import { pyFloatRepr, pyIntStr, pyStrOfJson } from "@/server/engine/python";
 import { MAX_TRAIT_STRING_LENGTH } from "@/server/identities/values";
+import { jsonDepthExceeds, MAX_JSON_DEPTH, TEXT_MESSAGES, textProblem } from "@/server/input";
 
 export type TraitValue = string | number | boolean | null;
 
@@ -61,12 +62,15 @@ export function coerceTraitValue(raw: unknown): Parsed<TraitValue> {
   if (typeof raw === "number") {
     return Number.isFinite(raw) ? { ok: true, value: raw } : { ok: false, detail: "A number must be finite." };
   }
+  // Objects and lists become Python's str() of them, a recursive printer: bounded depth first.
+  if (jsonDepthExceeds(raw, MAX_JSON_DEPTH)) return { ok: false, detail: `Nested more than ${MAX_JSON_DEPTH} levels deep.` };
   const text = typeof raw === "string" ? raw : pyStrOfJson(raw);
   if (text.length > MAX_TRAIT_STRING_LENGTH) {
     return { ok: false, detail: `Ensure this value has no more than ${MAX_TRAIT_STRING_LENGTH} characters.` };
   }
-  // PostgreSQL text and jsonb cannot hold U+0000 (DRF refuses it too).
-  if (text.includes("\u0000")) return { ok: false, detail: NULL_CHARACTERS };
+  // PostgreSQL text and jsonb cannot hold U+0000 (DRF refuses it too) nor unpaired surrogates.
+  const problem = textProblem(text);
+  if (problem) return { ok: false, detail: problem === TEXT_MESSAGES.nul ? NULL_CHARACTERS : `${problem}.` };
   return { ok: true, value: text };
 }
 
@@ -88,7 +92,8 @@ export function parseIdentifier(raw: unknown, field = "identifier"): Parsed<stri
   if (identifier.length > MAX_IDENTIFIER_LENGTH || Buffer.byteLength(identifier, "utf8") > MAX_IDENTIFIER_LENGTH) {
     return { ok: false, detail: `${field}: Ensure this field has no more than ${MAX_IDENTIFIER_LENGTH} characters (UTF-8 bytes).` };
   }
-  if (identifier.includes("\u0000")) return { ok: false, detail: `${field}: ${NULL_CHARACTERS}` };
+  const problem = textProblem(identifier);
+  if (problem) return { ok: false, detail: `${field}: ${problem === TEXT_MESSAGES.nul ? NULL_CHARACTERS : `${problem}.`}` };
   return { ok: true, value: identifier };
 }
 
@@ -120,7 +125,8 @@ export function parseIdentifyBody(body: unknown): Parsed<IdentifyRequest> {
       if (key.length > MAX_TRAIT_KEY_LENGTH) {
         return { ok: false, detail: `${at}.trait_key: Ensure this field has no more than ${MAX_TRAIT_KEY_LENGTH} characters.` };
       }
-      if (key.includes("\u0000")) return { ok: false, detail: `${at}.trait_key: ${NULL_CHARACTERS}` };
+      const keyProblem = textProblem(key);
+      if (keyProblem) return { ok: false, detail: `${at}.trait_key: ${keyProblem === TEXT_MESSAGES.nul ? NULL_CHARACTERS : `${keyProblem}.`}` };
       const value = coerceTraitValue(item.trait_value);
       if (!value.ok) return { ok: false, detail: `${at}.trait_value: ${value.detail}` };
       let traitTransient = false;

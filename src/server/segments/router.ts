@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { text } from "@/server/input";
 import { id, name, router } from "@/server/trpc/init";
 import { protectedProcedure, requireScope } from "@/server/auth/procedures";
 import { createSegment, deleteSegment, getSegment, listSegments, updateSegment } from "./service";
@@ -8,8 +9,7 @@ import { MAX_SEGMENT_DESCRIPTION_LENGTH, MESSAGES, type RuleInput } from "./vali
 // environmentId, featureStateId): the scope middleware resolves and access-checks them (and that
 // they belong together) before any procedure body runs.
 
-const description = z
-  .string()
+const description = text()
   .trim()
   .max(MAX_SEGMENT_DESCRIPTION_LENGTH, `Descriptions are limited to ${MAX_SEGMENT_DESCRIPTION_LENGTH} characters`)
   .nullable()
@@ -22,7 +22,7 @@ const rules = z.custom<RuleInput[]>((value) => Array.isArray(value), MESSAGES.ru
 
 export const segmentsRouter = router({
   list: protectedProcedure
-    .input(z.object({ projectId: id, search: z.string().trim().max(200).optional() }))
+    .input(z.object({ projectId: id, search: text().trim().max(200).optional() }))
     .query(({ ctx, input }) => listSegments(requireScope(ctx, "project").projectId, input.search || undefined)),
   get: protectedProcedure.input(z.object({ segmentId: id })).query(({ input }) => getSegment(input.segmentId)),
   create: protectedProcedure

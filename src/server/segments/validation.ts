@@ -12,6 +12,7 @@ import { regexRefusal } from "@/server/engine/regex";
 import { parsePyFloat } from "@/server/engine/python";
 import { isSemverConditionValue, parseSemver, SEMVER_SUFFIX } from "@/server/engine/semver";
 import { SEGMENT_CONDITION_OPERATORS, type SegmentConditionOperator } from "@/server/engine/types";
+import { textProblem } from "@/server/input";
 
 export const RULE_TYPES = ["ALL", "ANY", "NONE"] as const;
 export type RuleType = (typeof RULE_TYPES)[number];
@@ -195,6 +196,7 @@ function checkCondition(condition: unknown, path: string, errors: FieldErrors): 
   const property = condition.property;
   if (property !== null && property !== undefined && typeof property !== "string") errors[`${path}.property`] = MESSAGES.propertyInvalid;
   else if (typeof property === "string" && property.length > MAX_PROPERTY_LENGTH) errors[`${path}.property`] = MESSAGES.propertyTooLong;
+  else if (typeof property === "string" && textProblem(property)) errors[`${path}.property`] = textProblem(property)!;
   else if (operatorRequiresProperty(operator) && (typeof property !== "string" || property.trim() === "")) errors[`${path}.property`] = MESSAGES.propertyRequired;
 
   const value = conditionValueText(condition.value);
@@ -202,7 +204,7 @@ function checkCondition(condition: unknown, path: string, errors: FieldErrors): 
     errors[`${path}.value`] = MESSAGES.valueInvalid;
     return;
   }
-  const problem = valueProblem(operator, value);
+  const problem = (value !== null ? textProblem(value) : null) ?? valueProblem(operator, value);
   if (problem) errors[`${path}.value`] = problem;
 }
 
@@ -274,9 +276,11 @@ export function validateSegment(
   if (input.name !== undefined || !options.partial) {
     if (typeof input.name !== "string" || input.name.trim() === "") errors.name = MESSAGES.nameRequired;
     else if (input.name.trim().length > MAX_SEGMENT_NAME_LENGTH) errors.name = MESSAGES.nameTooLong;
+    else if (textProblem(input.name)) errors.name = textProblem(input.name)!;
   }
   if (input.description !== undefined && input.description !== null) {
     if (typeof input.description !== "string" || input.description.length > MAX_SEGMENT_DESCRIPTION_LENGTH) errors.description = MESSAGES.descriptionInvalid;
+    else if (textProblem(input.description)) errors.description = textProblem(input.description)!;
   }
   if (input.rules !== undefined || !options.partial) Object.assign(errors, validateRules(input.rules));
   return errors;

@@ -15,6 +15,7 @@ import { getLogger } from "@/server/observability/logger";
 import { incomingContext, SpanKind, withSpan } from "@/server/observability/tracing";
 import type { TrpcContext } from "./context";
 import { MAX_SERIAL_ID } from "@/server/db/ids";
+import { MAX_INDEXED_TEXT_BYTES, text } from "@/server/input";
 
 const log = getLogger("api");
 
@@ -152,8 +153,7 @@ export const publicProcedure = t.procedure.use(observed);
 export const id = z.number().int().positive();
 /** The id of a `serial` (int4) row: larger values name no row. */
 export const serialId = id.max(MAX_SERIAL_ID, "No such id");
-export const name = z
-  .string()
+export const name = text({ maxBytes: MAX_INDEXED_TEXT_BYTES, lowercased: true })
   .trim()
   .min(1, "Name is required")
   .max(200, "Name must be 200 characters or fewer");

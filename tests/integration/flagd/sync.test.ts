@@ -123,7 +123,7 @@ describe("GET /api/v1/flagd/flags.json", () => {
     // Then each gets its own status with a JSON detail
     expect([missing.status, unknown.status, client.status, disabled.status, disabledDiagnostics.status]).toEqual([401, 401, 403, 404, 404]);
     expect((await disabled.json()).detail).toContain("not enabled");
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const metrics = await (await fetch(inject("systemMetricsUrl"))).text();
     for (const status of ["401", "403", "404"]) expect(metrics).toMatch(new RegExp(`flagsmith_flagd_sync_requests_total\\{status="${status}"\\} [1-9]`));
   });
 

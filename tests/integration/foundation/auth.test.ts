@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDb } from "../../../src/server/db/client";
 import { memberships, organisations, signInThrottles, users } from "../../../src/server/db/schema";
 import { sessionsCleanup } from "../../../src/worker/tasks/sessions_cleanup";
-import { signInAddressThrottleKey, signInThrottleKey } from "../../../src/server/auth/throttle";
+import { signInAddressThrottleKey, signInEmailAddressThrottleKey, signInThrottleKey } from "../../../src/server/auth/throttle";
 import { resetSettingsForTests } from "../../../src/server/config";
 import { CLIENT_ADDRESS_HEADER, clientAddressHeader } from "../../../src/server/http/client-address";
 import { apiKeyCaller, callerFor, captureLogs, expectTrpcError, signUpUser, uniqueEmail } from "../support/fixtures";
@@ -160,7 +160,8 @@ describe("sign up, sign in, sign out", () => {
       await expectTrpcError(callerFor(null).auth.signIn({ email: user.email, password: user.password }), "TOO_MANY_REQUESTS");
 
       // When its window ends
-      await getDb().execute(sql`update sign_in_throttles set window_started_at = now() - interval '901 seconds' where key = ${signInThrottleKey(user.email)}`);
+      const keys = [signInThrottleKey(user.email), signInEmailAddressThrottleKey(user.email, undefined)];
+      await getDb().execute(sql`update sign_in_throttles set window_started_at = now() - interval '901 seconds' where key in (${sql.join(keys, sql`, `)})`);
 
       // Then the right password works, and the count is gone, so ten more mistakes are tolerated
       await expect(callerFor(null).auth.signIn({ email: user.email, password: user.password })).resolves.toMatchObject({ userId: user.userId });

@@ -214,7 +214,7 @@ describe("GET /api/v1/flags/", () => {
     // 1 s revision check only applies without the listener)
     const local = await environmentFixture(fx.user);
     for (let i = 0; i < 3; i++) expect((await local.client.get("flags/?feature=banner")).status).toBe(200);
-    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^flagsmith_sdk_document_listener_connected 1$/m);
+    expect(await (await fetch(inject("systemMetricsUrl"))).text()).toMatch(/^flagsmith_sdk_document_listener_connected 1$/m);
 
     // When the flag is changed and its document is written by the worker
     await local.user.caller.features.updateState({ featureId: local.features.banner, environmentId: local.environmentId, enabled: false, value: "changed" });
@@ -721,7 +721,7 @@ describe("metrics", () => {
     await fx.client.get("flags/");
 
     // When the web process is scraped
-    const text = await (await fetch(`${base}/metrics`)).text();
+    const text = await (await fetch(inject("systemMetricsUrl"))).text();
 
     // Then the SDK metrics and per-route latency are there
     expect(text).toMatch(/flagsmith_http_request_duration_seconds_count\{route="\/api\/v1\/flags\/",method="GET",status="200"\} [1-9]/);
@@ -733,7 +733,7 @@ describe("metrics", () => {
 
 /** The system web process's `flagsmith_sdk_identity_cache_lookups_total{result}`. */
 async function identityCacheLookups(result: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
+  const text = await (await fetch(inject("systemMetricsUrl"))).text();
   return Number(new RegExp(`^flagsmith_sdk_identity_cache_lookups_total\\{result="${result}"\\} (\\d+)`, "m").exec(text)?.[1] ?? 0);
 }
 

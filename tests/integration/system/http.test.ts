@@ -27,7 +27,7 @@ describe("web process over HTTP", () => {
 
     // Then the user is recognised, and /metrics reports the requests by route
     expect((await me.json()).result.data.email).toBe(email);
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const metrics = await (await fetch(inject("systemMetricsUrl"))).text();
     expect(metrics).toMatch(/flagsmith_http_request_duration_seconds_count\{route="\/api\/trpc\/auth\.signUp",method="POST",status="200"\} [1-9]/);
     expect(metrics).toContain("process_cpu_user_seconds_total");
   });

@@ -54,9 +54,10 @@ async function startLauncher() {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flagpost-launcher-"));
   const port = await freePort();
   const workerPort = await freePort();
+  const metricsPort = await freePort();
   const launcher = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/launcher.ts"), "start"], {
     cwd: root,
-    env: { ...process.env, DATABASE_URL: "", FLAGPOST_DATA_DIR: dataDir, PORT: String(port), WORKER_METRICS_PORT: String(workerPort), LOG_LEVEL: "warn" },
+    env: { ...process.env, DATABASE_URL: "", FLAGPOST_DATA_DIR: dataDir, PORT: String(port), WORKER_METRICS_PORT: String(workerPort), METRICS_PORT: String(metricsPort), LOG_LEVEL: "warn" },
     stdio: ["ignore", "pipe", "pipe"],
     // Its own process group, like a shell job: a terminal's Ctrl-C signals the whole group.
     detached: true,

@@ -501,9 +501,11 @@ describe("purity", () => {
     // When listing its imports
     const imports = [...source.matchAll(/^import[^"]*"([^"]+)"/gm)].map((match) => match[1]);
 
-    // Then it only uses the pure engine modules (no db, no node: APIs, no server infrastructure)
+    // Then it only uses the pure engine modules and the shared input checks (no db, no node: APIs, no server infrastructure)
     expect(imports.length).toBeGreaterThan(0);
-    for (const specifier of imports) expect(["@/server/engine/regex", "@/server/engine/python", "@/server/engine/semver", "@/server/engine/types"]).toContain(specifier);
+    for (const specifier of imports) expect(["@/server/engine/regex", "@/server/engine/python", "@/server/engine/semver", "@/server/engine/types", "@/server/input"]).toContain(specifier);
+    const input = fs.readFileSync(path.resolve(__dirname, "../../../src/server/input.ts"), "utf8");
+    expect([...input.matchAll(/^import\s(?!type)[^"]*"([^"]+)"/gm)].map((match) => match[1])).toEqual(["zod"]);
     for (const engineModule of ["regex", "python", "semver", "types"]) {
       const engine = fs.readFileSync(path.resolve(__dirname, `../../../src/server/engine/${engineModule}.ts`), "utf8");
       // Value imports only of browser-safe, dependency-free packages (re2js: pure JavaScript RE2).

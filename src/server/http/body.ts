@@ -1,0 +1,39 @@
+/**
+ * Reading a Web `Request` body within a byte limit: refused before a byte is read when its declared
+ * `Content-Length` is over the limit, and as soon as the bytes read exceed it (chunked bodies, or a
+ * wrong Content-Length). Nothing is parsed here; the caller parses what it got. (The SDK API reads
+ * its bodies with its own transport-neutral reader, sdk/http.ts.)
+ */
+
+export type LimitedBody = { ok: true; bytes: Uint8Array } | { ok: false; reason: "too_large" };
+
+/** The body of `request` if it is at most `maxBytes` long. */
+export async function readLimitedBody(request: Request, maxBytes: number): Promise<LimitedBody> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > maxBytes) {
+    await request.body?.cancel().catch(() => undefined);
+    return { ok: false, reason: "too_large" };
+  }
+  if (!request.body) return { ok: true, bytes: new Uint8Array(0) };
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      return { ok: false, reason: "too_large" };
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return { ok: true, bytes: chunks[0] };
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return { ok: true, bytes };
+}
