@@ -7,7 +7,8 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Button, FormAlert, TextInput } from "@/app/_components/ui";
 import { formError, unplacedError } from "@/app/_components/errors";
 import { useTRPC } from "@/app/_trpc/client";
-import { tokenFromHash, useLocationHash } from "@/app/(auth)/invite/InvitePage";
+import { useLocationHash } from "@/app/(auth)/invite/InvitePage";
+import { tokenFromHash } from "@/app/(auth)/invite/token";
 
 export function AuthForm({ mode }: { mode: "login" | "signup" }) {
   const trpc = useTRPC();

@@ -16,18 +16,7 @@ import { useRouter } from "@/app/_components/navigation";
 import { Button, FormAlert, formatDate, Loading, TextInput } from "@/app/_components/ui";
 import { formError, unplacedError } from "@/app/_components/errors";
 import { useTRPC } from "@/app/_trpc/client";
-
-/** The token in `#<token>` or `#invite=<token>`; null when there is none. */
-export function tokenFromHash(hash: string): string | null {
-  const raw = hash.replace(/^#/, "");
-  const value = raw.startsWith("invite=") ? raw.slice("invite=".length) : raw;
-  try {
-    const token = decodeURIComponent(value).trim();
-    return token ? token : null;
-  } catch {
-    return null;
-  }
-}
+import { tokenFromHash } from "./token";
 
 function subscribeToHash(onChange: () => void): () => void {
   window.addEventListener("hashchange", onChange);
