@@ -1,15 +1,5 @@
-import axe from "axe-core";
 import type { Page } from "@playwright/test";
-import { expect, routeIds, setUpProject, signUp, test, trpcMutation } from "./fixtures";
-
-/** WCAG 2.1 A/AA violations axe finds on the page as it is now ("rule: target" lines). */
-async function axeViolations(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ content: axe.source });
-  const results = await page.evaluate(() =>
-    (window as unknown as { axe: typeof axe }).axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
-  );
-  return results.violations.flatMap((violation) => violation.nodes.map((node) => `${violation.id}: ${node.target.join(" ")} — ${node.failureSummary?.split("\n")[1]?.trim() ?? ""}`));
-}
+import { axeViolations, expect, routeIds, setUpProject, signUp, test, trpcMutation } from "./fixtures";
 
 test("newProjectDialog__openedSubmittedBlankAndClosed__focusInFieldInlineErrorFocusBack", async ({ page }) => {
   // Given a new user on the projects page

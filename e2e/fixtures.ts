@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import axe from "axe-core";
 import { test as base, expect, type Page } from "@playwright/test";
 
 /** Console messages of Content-Security-Policy violations (Chromium reports each as "Refused to …"). */
@@ -129,4 +130,13 @@ export async function acceptInvitation(page: Page, link: string, organisation: s
   await page.getByRole("button", { name: `Join ${organisation}` }).click();
   await expect(page.getByRole("heading", { name: "Projects", exact: true })).toBeVisible();
   await expect(page.getByLabel("Organisation", { exact: true }).locator("option:checked")).toHaveText(organisation);
+}
+
+/** WCAG 2.1 A/AA violations axe finds on the page as it is now ("rule: target" lines). */
+export async function axeViolations(page: Page): Promise<string[]> {
+  if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ content: axe.source });
+  const results = await page.evaluate(() =>
+    (window as unknown as { axe: typeof axe }).axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }),
+  );
+  return results.violations.flatMap((violation) => violation.nodes.map((node) => `${violation.id}: ${node.target.join(" ")} — ${node.failureSummary?.split("\n")[1]?.trim() ?? ""}`));
 }

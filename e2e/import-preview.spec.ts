@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { generateDocument } from "../tests/support/flagsmith-documents";
-import { expect, setUpProject, test } from "./fixtures";
+import { axeViolations, expect, setUpProject, test } from "./fixtures";
 
 /** Writes a Flagsmith environment document to a temporary .json file. */
 function documentFile(name: string, document: unknown): string {
@@ -34,6 +34,7 @@ test("importPreview__pickFile__countsShownNothingImportedUntilImportThenApplied"
   await expect(preview.getByRole("note", { name: "Warnings" })).toContainText("switched off, to 1 other environment (Production)");
   await preview.getByText(`Features (${featureCount})`).click();
   await expect(preview.getByRole("list", { name: `Features (${featureCount})` }).getByRole("listitem").first()).toContainText("New");
+  expect(await axeViolations(page)).toEqual([]);
 
   // When the preview is cancelled (with the keyboard)
   await preview.getByRole("button", { name: "Cancel" }).press("Enter");

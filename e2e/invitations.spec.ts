@@ -1,5 +1,5 @@
 import type { Page, Response } from "@playwright/test";
-import { expect, invite, signUp, test, uniqueEmail } from "./fixtures";
+import { axeViolations, expect, invite, signUp, test, uniqueEmail } from "./fixtures";
 
 async function toOrganisationSettings(page: Page) {
   await page.getByRole("link", { name: "Organisation settings" }).click();
@@ -24,6 +24,7 @@ test("invitation__newPersonSignsUpWithTheLink__joinsAndSeesTheOrganisation", asy
   const link = await page.getByRole("region", { name: "New invitation" }).getByLabel("Invitation link").inputValue();
   expect(link).toMatch(/\/invite#fp_inv_/);
   await expect(page.getByRole("table", { name: "Pending invitations" }).getByRole("row", { name: new RegExp(email) })).toBeVisible();
+  expect(await axeViolations(page)).toEqual([]);
 
   // When the newcomer opens the link in another browser and creates an account
   const other = await browser.newContext({ baseURL: process.env.E2E_BASE_URL });
@@ -31,6 +32,7 @@ test("invitation__newPersonSignsUpWithTheLink__joinsAndSeesTheOrganisation", asy
   await newcomer.goto(link);
   await expect(newcomer.getByRole("heading", { name: "Join Invite Co" })).toBeVisible();
   await expect(newcomer.getByLabel("Email")).toHaveValue(email);
+  expect(await axeViolations(newcomer)).toEqual([]);
   await newcomer.getByRole("button", { name: "Create account and join" }).click();
   await expect(newcomer.getByText("Name is required")).toBeVisible();
   await newcomer.getByLabel("Your name").fill("Nina Newcomer");
