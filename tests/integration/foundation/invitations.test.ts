@@ -69,8 +69,11 @@ describe("invitations", () => {
     const { token, invitation } = await alice.caller.invitations.create({ organisationId: alice.organisationId, email, role: "USER" });
 
     // When that person looks it up and signs up with the link
+    const logs = captureLogs();
     const details = await publicCaller().invitations.lookup({ token });
     const joined = await publicCaller().invitations.signUp({ token, name: "Newcomer", password: "a long password" });
+    await expectTrpcError(publicCaller().invitations.lookup({ token }), "NOT_FOUND");
+    logs.stop();
 
     // Then they belong to Alice's organisation (as a user) and to no organisation of their own
     expect(details).toMatchObject({ organisationName: "Alice Co", email, role: "USER" });
@@ -82,6 +85,11 @@ describe("invitations", () => {
     const audit = await invitationAudit(alice.organisationId);
     expect(audit.map((a) => a.action)).toEqual(["invitation.created", "invitation.accepted"]);
     expect(audit[1]).toMatchObject({ resourceId: String(invitation.id), actorUserId: joined.userId, summary: `${email} joined as a user` });
+    // …the log lines name ids only: no token, no email
+    expect(logs.events("invitation.accepted")).toEqual([expect.objectContaining({ "invitation.id": invitation.id, "member.id": joined.userId, "organisation.id": alice.organisationId })]);
+    expect(logs.events("invitation.refused")).toEqual([expect.objectContaining({ reason: "accepted", "invitation.id": invitation.id })]);
+    expect(JSON.stringify(logs.lines)).not.toContain(token);
+    expect(JSON.stringify(logs.lines)).not.toContain(email);
     // …and the link cannot be used again
     await expectTrpcError(publicCaller().invitations.signUp({ token, name: "Again", password: "a long password" }), "NOT_FOUND");
   });
