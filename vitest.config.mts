@@ -25,7 +25,7 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
           globalSetup: ["tests/integration/global-setup.ts"],
           setupFiles: ["tests/integration/support/setup.ts"],
-          testTimeout: 60_000,
+          testTimeout: 120_000,
           hookTimeout: 120_000,
           // Files share one PostgreSQL server but each gets its own database.
           fileParallelism: true,

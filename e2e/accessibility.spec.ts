@@ -170,6 +170,7 @@ test("axe__mainPagesAndDialogsInLightAndDarkThemes__noWcagViolationsIncludingCon
     { path: organisation },
     { path: `${organisation}/settings` },
     { path: `/p/${projectId}/environments` },
+    { path: `/p/${projectId}/compare` },
     { path: `${env}/features?archived=1` },
     { path: `${env}/features`, open: (p) => p.getByRole("button", { name: "New feature" }).click() },
     { path: `${env}/features/${feature.id}` },

@@ -181,6 +181,7 @@ export function AppShell({ user, children }: { user: { email: string; name: stri
                 <div className="nav-section">Project</div>
                 <NavLink href={`/p/${projectId}/segments`}>Segments</NavLink>
                 <NavLink href={`/p/${projectId}/environments`}>Environments</NavLink>
+                <NavLink href={`/p/${projectId}/compare`}>Compare environments</NavLink>
                 <NavLink href={`/p/${projectId}/audit`}>Project audit log</NavLink>
                 <NavLink href={`/p/${projectId}/settings`}>Project settings</NavLink>
               </>

@@ -7,6 +7,7 @@ import { authRouter } from "@/server/auth/router";
 import { projectCreationRouter } from "@/server/environments/project-router";
 import { environmentsRouter } from "@/server/environments/router";
 import { featuresRouter, identityOverridesRouter, segmentOverridesRouter } from "@/server/features/router";
+import { promotionRouter } from "@/server/features/promotion-router";
 import { flagdRouter } from "@/server/flagd/router";
 import { identitiesRouter } from "@/server/identities/router";
 import { importsRouter } from "@/server/imports/router";
@@ -28,6 +29,8 @@ export const appRouter = router({
   features: featuresRouter,
   segments: segmentsRouter,
   segmentOverrides: segmentOverridesRouter,
+  // Compare environments and copy features between them.
+  promotion: promotionRouter,
   // Identities and their traits; the identity page's view and identity overrides are feature states.
   identities: mergeRouters(identitiesRouter, identityOverridesRouter),
   audit: auditRouter,

@@ -4,7 +4,7 @@ import { sha256 } from "../../../src/server/auth/crypto";
 import { principalFromSessionToken, type Principal } from "../../../src/server/auth/principal";
 import { getDb } from "../../../src/server/db/client";
 import { auditLog, invitations, memberships, users } from "../../../src/server/db/schema";
-import { addMember, callerFor, captureLogs, expectTrpcError, signUpUser, uniqueEmail, type TestUser } from "../support/fixtures";
+import { joinOrganisation, callerFor, captureLogs, expectTrpcError, signUpUser, uniqueEmail, type TestUser } from "../support/fixtures";
 
 const invitationAudit = (organisationId: number) =>
   getDb()
@@ -192,7 +192,7 @@ describe("invitations", () => {
     // Given Bob, already a member
     const alice = await signUpUser();
     const bob = await signUpUser();
-    await addMember(alice, bob);
+    await joinOrganisation(alice, bob);
 
     // When Alice invites him
     const refused = await expectTrpcError(alice.caller.invitations.create({ organisationId: alice.organisationId, email: bob.email, role: "ADMIN" }), "CONFLICT");
@@ -207,7 +207,7 @@ describe("invitations", () => {
     const alice = await signUpUser();
     const bob: TestUser = await signUpUser();
     const mallory = await signUpUser();
-    await addMember(alice, bob, "USER");
+    await joinOrganisation(alice, bob, "USER");
     const organisationId = alice.organisationId;
     const { invitation } = await alice.caller.invitations.create({ organisationId, email: uniqueEmail(), role: "USER" });
 

@@ -2,7 +2,7 @@ import { and, eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getDb } from "../../../src/server/db/client";
 import { auditLog, environments, organisations } from "../../../src/server/db/schema";
-import { addMember, expectTrpcError, projectWithEnvironments, signUpUser } from "../support/fixtures";
+import { joinOrganisation, expectTrpcError, projectWithEnvironments, signUpUser } from "../support/fixtures";
 
 const revisions = async (ids: number[]) =>
   Object.fromEntries((await getDb().select({ id: environments.id, revision: environments.revision }).from(environments).where(inArray(environments.id, ids))).map((r) => [r.id, r.revision]));
@@ -61,7 +61,7 @@ describe("organisation settings", () => {
     // Given Alice's organisation with Bob as a USER, and Mallory outside it
     const alice = await signUpUser({ organisationName: "Kept" });
     const bob = await signUpUser();
-    await addMember(alice, bob, "USER");
+    await joinOrganisation(alice, bob, "USER");
     const mallory = await signUpUser();
 
     // When each tries to change it
@@ -79,7 +79,7 @@ describe("organisation settings", () => {
     // Given an organisation with a member who joined by invitation, a renamed setting and a project with a feature
     const alice = await signUpUser({ organisationName: "Audited" });
     const bob = await signUpUser();
-    await addMember(alice, bob, "USER");
+    await joinOrganisation(alice, bob, "USER");
     await alice.caller.organisations.update({ organisationId: alice.organisationId, persistTraitData: false });
     const { project, environments: [env] } = await projectWithEnvironments(alice, ["Live"]);
     const feature = await alice.caller.features.create({ projectId: project.id, name: "audited_flag" });

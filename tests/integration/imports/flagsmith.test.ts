@@ -27,7 +27,7 @@ import {
   randomApiKey,
   type TestIdentity,
 } from "../../support/flagsmith-documents";
-import { addMember, expectTrpcError, projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
+import { joinOrganisation, expectTrpcError, projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
 import { postAs } from "../flags/helpers";
 
 const TABLES = [
@@ -412,7 +412,7 @@ describe("imports.flagsmith (tRPC)", () => {
     // Given a plain member of the organisation
     const admin = await signUpUser();
     const member = await signUpUser();
-    await addMember(admin, member, "USER");
+    await joinOrganisation(admin, member, "USER");
     const { project } = await projectWithEnvironments(admin, []);
     const before = await countRows();
 

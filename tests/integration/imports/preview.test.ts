@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getDb } from "../../../src/server/db/client";
 import { clone, generateDocument, randomApiKey } from "../../support/flagsmith-documents";
-import { addMember, expectTrpcError, projectWithEnvironments, signUpUser } from "../support/fixtures";
+import { joinOrganisation, expectTrpcError, projectWithEnvironments, signUpUser } from "../support/fixtures";
 
 const TABLES = [
   "projects",
@@ -129,7 +129,7 @@ describe("imports.previewFlagsmith", () => {
     // Given a plain member
     const admin = await signUpUser();
     const member = await signUpUser();
-    await addMember(admin, member, "USER");
+    await joinOrganisation(admin, member, "USER");
     const { project } = await projectWithEnvironments(admin, []);
 
     // When the member previews an import

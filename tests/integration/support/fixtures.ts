@@ -48,6 +48,12 @@ export async function apiKeyCaller(user: TestUser): Promise<{ key: string; calle
   return { key: created.key, caller: callerFor(principal), principal };
 }
 
+/** Makes `member` a member of `admin`'s organisation with `role`: invited by the admin, accepted by the member. */
+export async function joinOrganisation(admin: TestUser, member: TestUser, role: "ADMIN" | "USER" = "USER", organisationId = admin.organisationId): Promise<void> {
+  const { token } = await admin.caller.invitations.create({ organisationId, email: member.email, role });
+  await member.caller.invitations.accept({ token });
+}
+
 /** A project with exactly these environments (no default ones), created through the API as `user`. */
 export async function projectWithEnvironments(user: TestUser, environmentNames: string[] = ["Development", "Production"]) {
   const project = await user.caller.projects.create({ organisationId: user.organisationId, name: `Project ${randomBytes(3).toString("hex")}`, defaultEnvironments: false });
@@ -84,8 +90,3 @@ export async function expectTrpcError(promise: Promise<unknown>, code: string): 
   throw new Error(`expected ${code}, but the call succeeded`);
 }
 
-/** Makes `member` a member of `admin`'s organisation with `role`: invited by the admin, accepted by the member. */
-export async function addMember(admin: TestUser, member: TestUser, role: "ADMIN" | "USER" = "USER", organisationId = admin.organisationId): Promise<void> {
-  const { token } = await admin.caller.invitations.create({ organisationId, email: member.email, role });
-  await member.caller.invitations.accept({ token });
-}

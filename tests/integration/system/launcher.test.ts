@@ -228,6 +228,7 @@ describe("launcher (npm start)", () => {
     // Then the first takes a free port and logs it, the second stops naming the port and its variable
     expect(listening).toBe(true);
     expect(await until(() => implicit.logs.some((line) => line.includes('"event":"metrics.port_taken"')), 30_000)).toBe(true);
+    expect(await until(() => implicit.logs.some((line) => line.includes('"event":"worker.started"')), 30_000)).toBe(true);
     const started = implicit.logs.map((line) => { try { return JSON.parse(line) as { event?: string; "metrics.port"?: number }; } catch { return {}; } }).find((line) => line.event === "worker.started");
     expect(started?.["metrics.port"]).not.toBe(9465);
     expect((await fetch(`http://127.0.0.1:${started!["metrics.port"]}/metrics`)).ok).toBe(true);

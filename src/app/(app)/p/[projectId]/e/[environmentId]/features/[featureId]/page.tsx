@@ -1,10 +1,11 @@
 "use client";
 
 import { usePathname, useSearchParams } from "next/navigation";
-import { Suspense } from "react";
+import { Suspense, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { AuditLog } from "@/app/_components/audit-log";
-import { Badge, Breadcrumb, ErrorState, Loading, PageHeader, TabPanel, Tabs } from "@/app/_components/ui";
+import { CopyToEnvironmentDialog } from "@/app/_components/copy-to-environment";
+import { Badge, Breadcrumb, Button, ErrorState, Loading, PageHeader, TabPanel, Tabs } from "@/app/_components/ui";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "@/app/(app)/hooks";
 import { AnalyticsTab } from "@/app/(app)/p/[projectId]/e/[environmentId]/features/[featureId]/_parts/AnalyticsTab";
@@ -45,6 +46,8 @@ function FeatureDetail() {
 
   const feature = useQuery(trpc.features.get.queryOptions({ featureId }));
   const environment = useQuery(trpc.environments.get.queryOptions({ environmentId }));
+  const environments = useQuery(trpc.environments.list.queryOptions({ projectId }));
+  const [copying, setCopying] = useState(false);
   const requested = searchParams.get("tab");
   const tab: TabId = TABS.some((t) => t.id === requested) ? (requested as TabId) : "value";
   // The tab is in the address (reload, links), replaced in place: no server round trip, so the
@@ -86,7 +89,25 @@ function FeatureDetail() {
             ))}
           </span>
         }
+        actions={
+          (environments.data?.length ?? 0) > 1 ? (
+            <Button onClick={() => setCopying(true)} disabled={!environment.data}>
+              Copy to environment…
+            </Button>
+          ) : undefined
+        }
       />
+      {environment.data && environments.data ? (
+        <CopyToEnvironmentDialog
+          open={copying}
+          onClose={() => setCopying(false)}
+          onCopied={() => undefined}
+          projectId={projectId}
+          source={environment.data}
+          environments={environments.data}
+          features={[{ id: f.id, name: f.name }]}
+        />
+      ) : null}
       <EnvironmentStates feature={f} projectId={projectId} currentEnvironmentId={environmentId} />
       <div className="panel">
         <div className="panel-body">
