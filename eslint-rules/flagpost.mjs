@@ -46,6 +46,8 @@ export const LAYERS = {
   sdk: 21,
   flagd: 21,
   publishing: 22,
+  streams: 22,
+  ofrep: 23,
   // assemblies
   api: 30,
 };

@@ -2,7 +2,8 @@
  * The web process (`npm start` runs it beside the worker; `npm run start:web` alone). Needs a build
  * (`next build`) and DATABASE_URL. HOST/PORT as for `next start`.
  *
- * SIGTERM / SIGINT: readiness turns `stopping` (503) so load balancers stop sending, the server
+ * SIGTERM / SIGINT: readiness turns `stopping` (503) so load balancers stop sending, every event
+ * stream is ended (its clients reconnect to another process; new streams get 503), the server
  * stops accepting connections, requests in flight finish (bounded by SHUTDOWN_TIMEOUT_MS; then the
  * remaining connections are closed), the change listener and the pool close, and it exits 0. Node
  * may run as PID 1 in a container: the handlers below are what makes `docker stop` graceful.
@@ -15,6 +16,7 @@ import { flushLogs, getLogger } from "../src/server/observability/logger";
 import { shutdownTracing } from "../src/server/observability/tracing";
 import { stopServing } from "../src/server/serving/gate";
 import { markStopping } from "../src/server/serving/health";
+import { closeStreams } from "../src/server/streams/hub";
 import { closeOpenFeatureClient, getOpenFeatureClient } from "../src/server/rollouts/client";
 
 const log = getLogger("http");
@@ -35,6 +37,8 @@ async function main(): Promise<void> {
     markStopping();
     let code = 0;
     try {
+      // Long-lived: ended first, so that the server drains at once.
+      closeStreams();
       const drained = await web.close(settings().shutdownTimeoutMs);
       await stopServing();
       await closeOpenFeatureClient();

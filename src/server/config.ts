@@ -100,8 +100,14 @@ export interface Settings {
   workerRecoverySweepMs: number;
   /** Maximum identity overrides emitted per flag in a flagd document. */
   flagdIdentityOverrideLimit: number;
-  /** Largest SDK request body accepted, in bytes. */
+  /** Largest SDK request body accepted, in bytes (also OFREP's). */
   sdkMaxBodyBytes: number;
+  /** OFREP evaluations allowed per second per client address (IPv4, or IPv6 /64) in one web process; 0 turns the limit off. */
+  ofrepRateLimitPerSecond: number;
+  /** Event streams (server-sent events) one web process keeps open at most; past it new streams get 503. */
+  streamMaxConnections: number;
+  /** Seconds between heartbeat comments on every open event stream. */
+  streamHeartbeatSeconds: number;
   /**
    * Fault injection for tests only: a pause between building and storing each document, so a test
    * can kill a worker mid-write. Leave unset in production.
@@ -156,6 +162,9 @@ function read(): Settings {
     workerRecoverySweepMs: int(env.WORKER_RECOVERY_SWEEP_MS, 30_000),
     flagdIdentityOverrideLimit: int(env.FLAGD_IDENTITY_OVERRIDE_LIMIT, 100),
     sdkMaxBodyBytes: int(env.SDK_MAX_BODY_BYTES, 256 * 1024),
+    ofrepRateLimitPerSecond: int(env.OFREP_RATE_LIMIT_PER_SECOND, 0),
+    streamMaxConnections: int(env.STREAM_MAX_CONNECTIONS, 10_000),
+    streamHeartbeatSeconds: int(env.STREAM_HEARTBEAT_SECONDS, 15),
     faultDocumentWriteDelayMs: int(env.FAULT_DOCUMENT_WRITE_DELAY_MS, 0),
   };
 }

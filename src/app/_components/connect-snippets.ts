@@ -10,7 +10,10 @@
  * .NET `FlagsmithConfiguration`, Ruby `Flagsmith::Client`, PHP `Flagsmith`, iOS `Flagsmith.shared`
  * with a `URL` base, Android `Flagsmith(baseUrl = …)`, Flutter `FlagsmithConfig(baseURI: …)`,
  * `@openfeature/flagsmith-provider` 0.1 (`FlagsmithOpenFeatureProvider` around a flagsmith-nodejs
- * client)). The Node snippet is run by the e2e suite against a live instance.
+ * client), `@openfeature/ofrep-provider` 0.1 (`OFREPProvider({ baseUrl, headers })`),
+ * `@openfeature/ofrep-web-provider` 0.4 (`OFREPWebProvider`, event streams from the bulk answer's
+ * `eventStreams`), flagsmith 10 with `realtime: true` and `eventSourceUrl`). The Node snippet is run
+ * by the e2e suite against a live instance.
  *
  * EXTENSION POINT — adding a protocol (OFREP, flagd gRPC sync, …): write a `SectionBuilder`
  * (`(context) => ConnectSection | null`, null when it does not apply, e.g. a protocol the project
@@ -33,6 +36,10 @@ export interface ConnectEnvironment {
   flagdEnabled: boolean;
   /** A feature of the project to show in the snippets (default `my_feature`). */
   exampleFeature?: string;
+  /** OFREP is served for the organisation (the `ofrep_api` gate; default on). */
+  ofrepEnabled?: boolean;
+  /** Real-time event streams are served for the organisation (the `realtime_streams` gate; default on). */
+  realtimeEnabled?: boolean;
 }
 
 export interface Snippet {
@@ -88,7 +95,7 @@ export function flagdStartCommand(instance: ConnectInstance, serverKey: string =
 const SERVER_SIDE_DOCS = "https://docs.flagsmith.com/clients/server-side";
 const LOCAL_NOTE = "Local evaluation polls the environment document (server-side keys only) and evaluates in your process.";
 
-const javascript: SectionBuilder = ({ apiUrl, clientKey, feature }) => ({
+const javascript: SectionBuilder = ({ apiUrl, origin, clientKey, feature, environment }) => ({
   id: "javascript",
   title: "JavaScript (browser)",
   keyKind: "client",
@@ -112,8 +119,40 @@ console.log(flagsmith.hasFeature("${feature}"), flagsmith.getValue("${feature}")
 await flagsmith.identify("user-123", { plan: "beta" });
 console.log(flagsmith.hasFeature("${feature}"));`,
     },
+    ...(environment.realtimeEnabled === false
+      ? []
+      : [
+          {
+            id: "javascript-realtime",
+            label: "Real-time updates",
+            language: "JavaScript",
+            code: `import flagsmith from "flagsmith";
+
+await flagsmith.init({
+  environmentID: "${clientKey}",
+  api: "${apiUrl}",
+  realtime: true,
+  eventSourceUrl: "${origin}/", // this instance's event streams (the default is Flagsmith's SaaS)
+  onChange: (previous, { flagsChanged }) => {
+    // Called again whenever a change is pushed: no reload, no polling.
+    console.log(flagsChanged, flagsmith.getValue("${feature}"));
+  },
+});`,
+            note: `The client listens on ${origin}/sse/environments/${clientKey}/stream and fetches its flags again when the environment changes.`,
+          },
+        ]),
   ],
 });
+
+/** `<origin>/sse/environments/<client key>/stream`: Flagsmith's real-time wire (the flagsmith JS client's `eventSourceUrl` + this path). */
+export function flagsmithStreamUrlOf(instance: ConnectInstance, clientKey: string): string {
+  return `${instance.origin.replace(/\/+$/, "")}/sse/environments/${encodeURIComponent(clientKey)}/stream`;
+}
+
+/** The OFREP base URL of an instance (the providers' `baseUrl`: they append `/ofrep/v1/…`). */
+export function ofrepBaseUrlOf(instance: ConnectInstance): string {
+  return instance.origin.replace(/\/+$/, "");
+}
 
 const react: SectionBuilder = ({ apiUrl, clientKey, feature }) => ({
   id: "react",
@@ -519,6 +558,84 @@ await OpenFeature.clearProviders();`,
   ],
 });
 
+const OFREP_CONTEXT_NOTE = "targetingKey is the Flagsmith identity; other attributes are traits, used for this evaluation only (never stored).";
+
+const ofrepServer: SectionBuilder = ({ origin, serverKey, feature, environment }) =>
+  environment.ofrepEnabled === false
+    ? null
+    : {
+        id: "ofrep-server",
+        title: "OFREP (server-side OpenFeature)",
+        keyKind: "server",
+        install: "npm install @openfeature/server-sdk @openfeature/ofrep-provider",
+        docsUrl: "https://www.npmjs.com/package/@openfeature/ofrep-provider",
+        summary: "Any OpenFeature SDK with its OFREP provider evaluates remotely with Flagsmith's exact semantics; shown here for Node.js.",
+        snippets: [
+          {
+            id: "ofrep-server-remote",
+            label: "Remote evaluation",
+            language: "JavaScript (ES module)",
+            code: `import { OpenFeature } from "@openfeature/server-sdk";
+import { OFREPProvider } from "@openfeature/ofrep-provider";
+
+await OpenFeature.setProviderAndWait(new OFREPProvider({
+  baseUrl: "${origin}",
+  headers: [["Authorization", "Bearer ${serverKey}"]],
+}));
+
+const client = OpenFeature.getClient();
+const context = { targetingKey: "user-123", plan: "beta" };
+// On/off flags: getBooleanValue; remote config: getStringValue / getNumberValue / getObjectValue.
+console.log(await client.getBooleanDetails("${feature}", false, context));
+
+await OpenFeature.close();`,
+            note: OFREP_CONTEXT_NOTE,
+          },
+        ],
+      };
+
+const ofrepWeb: SectionBuilder = ({ origin, clientKey, feature, environment }) =>
+  environment.ofrepEnabled === false
+    ? null
+    : {
+        id: "ofrep-web",
+        title: "OFREP (browser OpenFeature)",
+        keyKind: "client",
+        install: "npm install @openfeature/web-sdk @openfeature/ofrep-web-provider",
+        docsUrl: "https://www.npmjs.com/package/@openfeature/ofrep-web-provider",
+        summary:
+          environment.realtimeEnabled === false
+            ? "The OpenFeature web SDK evaluates every flag for the user's context in one request, and polls for changes."
+            : "The OpenFeature web SDK evaluates every flag for the user's context in one request; changes are pushed over an event stream.",
+        snippets: [
+          {
+            id: "ofrep-web-remote",
+            label: "Remote evaluation",
+            language: "JavaScript",
+            code: `import { OpenFeature, ProviderEvents } from "@openfeature/web-sdk";
+import { OFREPWebProvider } from "@openfeature/ofrep-web-provider";
+
+await OpenFeature.setProviderAndWait(
+  new OFREPWebProvider({
+    baseUrl: "${origin}",
+    headers: [["Authorization", "Bearer ${clientKey}"]],
+  }),
+  { targetingKey: "user-123", plan: "beta" },
+);
+
+const client = OpenFeature.getClient();
+console.log(client.getBooleanValue("${feature}", false));
+client.addHandler(ProviderEvents.ConfigurationChanged, () => {
+  console.log("changed:", client.getBooleanValue("${feature}", false));
+});`,
+            note:
+              environment.realtimeEnabled === false
+                ? `${OFREP_CONTEXT_NOTE} The provider polls every 30 seconds (pollInterval).`
+                : `${OFREP_CONTEXT_NOTE} The provider opens ${origin}/sse/environments/${clientKey}/ofrep (announced by the server) and re-fetches on each change; polling is only its fallback.`,
+          },
+        ],
+      };
+
 const flagd: SectionBuilder = ({ origin, serverKey, environment }) => ({
   id: "flagd",
   title: "flagd",
@@ -539,8 +656,8 @@ const flagd: SectionBuilder = ({ origin, serverKey, environment }) => ({
   ],
 });
 
-/** The catalogue, in display order: client-side SDKs, server-side SDKs, OpenFeature, flagd. Append new protocols here. */
-export const SECTION_BUILDERS: readonly SectionBuilder[] = [javascript, react, swift, kotlin, flutter, node, python, go, java, dotnet, ruby, php, openFeature, flagd];
+/** The catalogue, in display order: client-side SDKs, server-side SDKs, OpenFeature (Flagsmith provider, OFREP), flagd. Append new protocols here. */
+export const SECTION_BUILDERS: readonly SectionBuilder[] = [javascript, react, swift, kotlin, flutter, node, python, go, java, dotnet, ruby, php, openFeature, ofrepServer, ofrepWeb, flagd];
 
 /** Every connect section for an environment of this instance (the extension point: see the module comment). */
 export function connectSnippets(instance: ConnectInstance, environment: ConnectEnvironment, builders: readonly SectionBuilder[] = SECTION_BUILDERS): ConnectSection[] {

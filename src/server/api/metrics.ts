@@ -6,3 +6,5 @@ import "@/server/observability/http-metrics";
 import "@/server/serving/metrics";
 import "@/server/sdk/metrics";
 import "@/server/flagd/metrics";
+import "@/server/ofrep/metrics";
+import "@/server/streams/metrics";

@@ -1,9 +1,11 @@
 /**
- * Every public HTTP API route (SDK, flagd, health) in one table. Next.js route files re-export these
+ * Every public HTTP API route (SDK, flagd, OFREP, event streams, health) in one table. Next.js route files re-export these
  * handlers (`next dev` and any request Next receives), and the production web server answers the
  * same paths directly from this table (web-server.ts) — one set of handlers, two transports.
  */
 import { handleFlagdDiagnostics, handleFlagdSync } from "@/server/flagd/sync";
+import { evaluateFlag, evaluateFlags } from "@/server/ofrep/service";
+import { handleStream } from "@/server/streams/http";
 import { deprecatedIdentityFlags, environmentDocument, environmentFlags, flagAnalytics, identityFlagsGet, identityFlagsPost, preflight } from "@/server/sdk/service";
 import { apiJson } from "@/server/http/api";
 import { route, type ApiRoute } from "@/server/http/route";
@@ -40,6 +42,13 @@ export const apiRoutes = {
   analytics: { POST: route("/api/v1/analytics/flags/", flagAnalytics), OPTIONS: cors("/api/v1/analytics/flags/") },
   flagdFlags: { GET: route("/api/v1/flagd/flags.json", handleFlagdSync) },
   flagdDiagnostics: { GET: route("/api/v1/flagd/diagnostics.json", handleFlagdDiagnostics) },
+  ofrepFlags: { POST: route("/ofrep/v1/evaluate/flags", evaluateFlags), OPTIONS: cors("/ofrep/v1/evaluate/flags") },
+  ofrepFlag: {
+    POST: route<Record<string, string>>("/ofrep/v1/evaluate/flags/:key", (request, params) => evaluateFlag(request, params.key)),
+    OPTIONS: cors("/ofrep/v1/evaluate/flags/:key"),
+  },
+  flagsmithStream: { GET: route<Record<string, string>>("/sse/environments/:key/stream", (request, params) => handleStream("flagsmith", request, params.key)) },
+  ofrepStream: { GET: route<Record<string, string>>("/sse/environments/:key/ofrep", (request, params) => handleStream("ofrep", request, params.key)) },
 } satisfies Record<string, Methods>;
 
 const EXACT: Record<string, Methods> = {
@@ -52,7 +61,16 @@ const EXACT: Record<string, Methods> = {
   "/api/v1/analytics/flags": apiRoutes.analytics,
   "/api/v1/flagd/flags.json": apiRoutes.flagdFlags,
   "/api/v1/flagd/diagnostics.json": apiRoutes.flagdDiagnostics,
+  "/ofrep/v1/evaluate/flags": apiRoutes.ofrepFlags,
 };
+
+/** Routes with one path parameter (matched by pattern, the parameter URL-decoded). */
+const PATTERNS: ReadonlyArray<{ pattern: RegExp; param: string; methods: Methods }> = [
+  { pattern: /^\/api\/v1\/flags\/([^/]+)$/, param: "identifier", methods: apiRoutes.deprecatedIdentityFlags },
+  { pattern: /^\/ofrep\/v1\/evaluate\/flags\/([^/]+)$/, param: "key", methods: apiRoutes.ofrepFlag },
+  { pattern: /^\/sse\/environments\/([^/]+)\/stream$/, param: "key", methods: apiRoutes.flagsmithStream },
+  { pattern: /^\/sse\/environments\/([^/]+)\/ofrep$/, param: "key", methods: apiRoutes.ofrepStream },
+];
 
 /**
  * The route for a request path (query ignored; a trailing slash optional), with its params, or
@@ -67,13 +85,15 @@ export function matchApiRoute(method: string, rawPath: string): { route: ApiRout
     const found = exact[method as keyof Methods];
     return found ? { route: found, params: {} } : null;
   }
-  const deprecated = /^\/api\/v1\/flags\/([^/]+)$/.exec(path);
-  if (deprecated) {
-    const found = apiRoutes.deprecatedIdentityFlags[method as "GET" | "OPTIONS"];
+  for (const { pattern, param, methods } of PATTERNS) {
+    const match = pattern.exec(path);
+    if (!match) continue;
+    const found = methods[method as keyof Methods];
     if (!found) return null;
     try {
-      return { route: found, params: { identifier: decodeURIComponent(deprecated[1]) } };
+      return { route: found, params: { [param]: decodeURIComponent(match[1]) } };
     } catch {
+      // (the web server answers a path that does not decode with a 400 before matching: web-server.ts)
       return null;
     }
   }

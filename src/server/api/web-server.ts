@@ -17,6 +17,8 @@ import "./metrics";
 
 const log = getLogger("http");
 
+type NextHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
+
 /** Largest request body a page path accepts (pages read none). */
 const PAGE_MAX_BODY_BYTES = 64 * 1024;
 
@@ -39,12 +41,26 @@ function failed(template: string, res: http.ServerResponse, error: unknown): voi
   else res.destroy();
 }
 
+/** A path no route (API or Next page) serves: where a switched-off endpoint's request is sent (NOT_A_ROUTE). */
+const UNROUTED_PATH = "/_flagpost/no-such-route";
+
 function send(template: string, res: http.ServerResponse, response: ApiResponse): void {
   try {
     writeNodeResponse(res, response);
   } catch (error) {
     failed(template, res, error);
   }
+}
+
+/** A route's answer: written, or (NOT_A_ROUTE: a switched-off endpoint) handed to Next exactly as an unknown path. */
+function answer(template: string, req: http.IncomingMessage, res: http.ServerResponse, response: ApiResponse, nextHandler: NextHandler): void {
+  if (response.unrouted) {
+    req.url = UNROUTED_PATH;
+    stampClientAddress(req);
+    void nextHandler(req, res);
+    return;
+  }
+  send(template, res, response);
 }
 
 export async function startWebServer(options: { dir: string; host: string; port: number; metrics?: { host: string; port: number; explicit?: boolean } }): Promise<WebServer> {
@@ -85,10 +101,10 @@ export async function startWebServer(options: { dir: string; host: string; port:
       // Cached answers come back synchronously and are written without a promise or closure (docs/performance.md).
       if (response instanceof Promise)
         response.then(
-          (answer) => send(template, res, answer),
+          (response) => answer(template, req, res, response, nextHandler),
           (error: unknown) => failed(template, res, error),
         );
-      else send(template, res, response);
+      else answer(template, req, res, response, nextHandler);
     } catch (error) {
       failed(template, res, error);
     }

@@ -68,6 +68,18 @@ export function servedValues(outcome: Outcome): FlagValue[] {
 // ------------------------------------------------------------------------------------------------
 // Variants of one flag
 
+/**
+ * The served value of an enabled Flagsmith value under a flag's mapping (`switch`: `true`;
+ * `stringified`: its text; `native`: itself), or null when it can only be "no value" (null). Shared
+ * by the flagd document and OFREP, so both serve the same values.
+ */
+export function representValue(mapping: ValueMapping, value: FlagValue): FlagdVariantValue | null {
+  if (mapping === "switch") return true;
+  if (value === null) return null;
+  if (mapping === "stringified") return String(value);
+  return value;
+}
+
 export function representationKey(value: FlagdVariantValue): string {
   return typeof value + ":" + String(value);
 }
@@ -81,10 +93,7 @@ export class VariantRegistry {
 
   /** The flagd value of a Flagsmith value, or null when it can only be "no value". */
   represent(value: FlagValue): FlagdVariantValue | null {
-    if (this.mapping === "switch") return true;
-    if (value === null) return null;
-    if (this.mapping === "stringified") return String(value);
-    return value;
+    return representValue(this.mapping, value);
   }
 
   /** Registers `value` under `preferredName` unless an equal value already has a key; returns the key (or null). */

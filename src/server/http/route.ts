@@ -129,7 +129,10 @@ export function route<P = Record<string, string>>(
     const state = stateOf(request.method);
     return inSpan(state.spanName, { parent, kind: SERVER, attributes: state.attributes }, run, state, request, params, started);
   };
-  const next = async (request: Request, context: RouteContext<P>): Promise<Response> =>
-    toWebResponse(await serve(request, ((await context?.params) ?? {}) as P));
+  const next = async (request: Request, context: RouteContext<P>): Promise<Response> => {
+    const response = await serve(request, ((await context?.params) ?? {}) as P);
+    // Inside Next's own routing (`next dev`) a switched-off endpoint answers a bare 404.
+    return response.unrouted ? new Response(null, { status: 404 }) : toWebResponse(response);
+  };
   return Object.assign(next, { template, serve });
 }

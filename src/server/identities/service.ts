@@ -4,7 +4,12 @@
  * features/identity-overrides.ts.
  *
  * Admin mutations are audited; only identity overrides change what an environment serves, so only
- * they (and deleting an identity that has some) rewrite the environment's document.
+ * they (and deleting an identity that has some) rewrite the environment's document. Every admin
+ * mutation also NOTIFYs `identity_admin_changes` with the environment's id (on commit): what the
+ * SDK API and OFREP answer for that identifier may have changed without a new document, and the
+ * event streams of every web process tell their clients to fetch again (streams/hub.ts). The SDK
+ * endpoints' own trait writes do not: every client of an environment would re-fetch after each of
+ * them.
  *
  * The store functions at the end (`getOrCreateIdentity`, `loadTraits`, `upsertTraits`,
  * `deleteTraits`) are the SDK endpoints' path: plain reads/writes, no audit, no document write.
@@ -21,6 +26,14 @@ import { getLogger } from "@/server/observability/logger";
 import { plural } from "@/server/text";
 
 const log = getLogger("identities");
+
+/** Channel of the admin UI's identity and trait changes; payload: the environment id. */
+export const IDENTITY_ADMIN_CHANNEL = "identity_admin_changes";
+
+/** Announces an admin change of an identity of `environmentId` (delivered when `tx` commits, after the `identity_changes` its writes caused). */
+async function announceIdentityChange(tx: Executor, environmentId: number): Promise<void> {
+  await tx.execute(sql`select pg_notify(${IDENTITY_ADMIN_CHANNEL}, ${String(environmentId)})`);
+}
 
 const IDENTIFIER_TAKEN = "An identity with this identifier already exists in this environment";
 const IDENTIFIER_CONSTRAINT = "identities_environment_identifier_uq";
@@ -134,6 +147,7 @@ export async function createIdentity(actor: Actor, environmentId: number, identi
         },
         null,
       );
+      await announceIdentityChange(tx, environmentId);
       return row;
     });
   } catch (error) {
@@ -184,6 +198,7 @@ export async function deleteIdentity(actor: Actor, identityId: number) {
       },
       overrides > 0 ? { environmentIds: [context.identity.environmentId] } : null,
     );
+    await announceIdentityChange(tx, context.identity.environmentId);
     return context.identity;
   });
   log.info("identity.deleted", { identity__id: deleted.id });
@@ -225,6 +240,7 @@ export async function setTrait(actor: Actor, identityId: number, key: string, va
       },
       null,
     );
+    await announceIdentityChange(tx, context.identity.environmentId);
   });
   log.info("trait.updated", { identity__id: identityId, trait__key: key });
   return (await loadTraits(identityId)).map((t) => ({ ...t, type: traitValueType(t.value) }));
@@ -255,6 +271,7 @@ async function removeTrait(actor: Actor, identityId: number, key: string, option
       },
       null,
     );
+    await announceIdentityChange(tx, context.identity.environmentId);
     return true;
   });
   if (removed) log.info("trait.deleted", { identity__id: identityId, trait__key: key });

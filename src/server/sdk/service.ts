@@ -22,6 +22,7 @@ import {
   toSdkFlags,
   withIdentity,
   type SdkEvaluationContext,
+  type SdkEvaluationResult,
 } from "@/server/engine";
 import { assertDatabaseUp, reportDatabaseError, unlessDatabaseGoesDown } from "@/server/db/availability";
 import { isForeignKeyViolation } from "@/server/errors";
@@ -43,6 +44,7 @@ import {
   planTraits,
   traitsForEvaluation,
   transientIdentifier,
+  type EffectiveTrait,
   type IncomingTrait,
 } from "./traits";
 
@@ -229,17 +231,7 @@ async function answerIdentity(
   } else {
     mode = input.transient ? "identified_transient" : "persisted";
     identifier = input.identifier;
-    try {
-      identity = cachedIdentityWithTraits(environmentId, identifier) ?? null;
-      if (!identity) {
-        assertDatabaseUp();
-        identity = await unlessDatabaseGoesDown(readIdentityWithTraits(environmentId, identifier, !input.transient));
-      }
-    } catch (error) {
-      if (!reportDatabaseError(error)) throw error;
-      degraded = true;
-      identity = identityCache().peek(environmentId, identifier) ?? null;
-    }
+    ({ identity, degraded } = await findIdentity(environmentId, identifier, !input.transient));
     const answer = isCachedIdentity(identity) && !degraded ? identity.answer : undefined;
     if (feature === null && answer && answer.document === served && answer.request === request) {
       identityRequests.inc({ mode });
@@ -278,12 +270,8 @@ async function answerIdentity(
   }
   identityRequests.inc({ mode });
 
-  // Stored identities only: their overrides (from this revision's document) beat every segment. An
-  // identifier with overrides is a stored identity, so they apply when the database is away too.
-  const overrides = identity || degraded ? overridesOf(served).get(identifier) : undefined;
-  const hashKey = identityHashKey(served, identity);
-  const context = withIdentity(contextOf(served), { identifier, key: hashKey, traits: traitsForEvaluation(plan.effective) }, overrides);
-  const flags = toSdkFlags(getEvaluationResult(context));
+  const { result, overrides } = identityEvaluation(served, identifier, identity, degraded, plan.effective);
+  const flags = toSdkFlags(result);
   const overriddenFeatureIds = overrides ? new Set(overrides.map((fs) => fs.feature.id)) : NO_FEATURE_IDS;
   const rendered = renderFlags(templatesOf(served), flags, kind, { id: identity?.id ?? null, overriddenFeatureIds }, { byName: feature !== null });
   if (feature !== null) {
@@ -294,6 +282,59 @@ async function answerIdentity(
   // Remembered only when this request left the cached state as it was.
   if (isCachedIdentity(identity) && !wrote && !degraded) identity.answer = { document: served, request, body };
   return ok(served, body);
+}
+
+/**
+ * The stored identity `identifier` of the environment (created when `create`), or — the database
+ * being unreachable — what this process's identity cache holds of it, if anything (`degraded`:
+ * answered, nothing written: sdk/degraded.ts).
+ */
+export async function findIdentity(
+  environmentId: number,
+  identifier: string,
+  create: boolean,
+): Promise<{ identity: IdentityWithTraits | CachedIdentity | null; degraded: boolean }> {
+  try {
+    // A cached identity is answered without a promise race: the outage guard only wraps database reads.
+    const cached = cachedIdentityWithTraits(environmentId, identifier);
+    if (cached) return { identity: cached, degraded: false };
+    assertDatabaseUp();
+    return { identity: await unlessDatabaseGoesDown(readIdentityWithTraits(environmentId, identifier, create)), degraded: false };
+  } catch (error) {
+    if (!reportDatabaseError(error)) throw error;
+    return { identity: identityCache().peek(environmentId, identifier) ?? null, degraded: true };
+  }
+}
+
+/**
+ * The engine's result for an identity with `traits`, as `/identities/` evaluates it. Stored
+ * identities only: their overrides (from this revision's document) beat every segment. An
+ * identifier with overrides is a stored identity, so they apply when the database is away too.
+ */
+export function identityEvaluation(
+  served: ServedDocument,
+  identifier: string,
+  identity: IdentityWithTraits | null,
+  degraded: boolean,
+  traits: readonly EffectiveTrait[],
+): { result: SdkEvaluationResult; overrides: readonly DocFeatureState[] | undefined } {
+  const overrides = identity || degraded ? overridesOf(served).get(identifier) : undefined;
+  const context = withIdentity(contextOf(served), { identifier, key: identityHashKey(served, identity), traits: traitsForEvaluation(traits) }, overrides);
+  return { result: getEvaluationResult(context), overrides };
+}
+
+/**
+ * What `POST /api/v1/identities/` with `"transient": true` evaluates for `identifier` and
+ * `incoming` traits, for protocols that evaluate without writing (OFREP): a stored identity with
+ * that identifier lends its traits (overlaid by the incoming ones) and its overrides; nothing is
+ * created or written; client keys' traits are dropped when the environment disallows client
+ * traits. While the database is unreachable, from the identity cache (as `/identities/`).
+ */
+export async function evaluateTransientIdentity(served: ServedDocument, kind: KeyKind, identifier: string, incoming: readonly IncomingTrait[]): Promise<SdkEvaluationResult> {
+  const allowed = kind === "client" && !served.document.allow_client_traits ? [] : incoming;
+  const { identity, degraded } = await findIdentity(served.environmentId, identifier, false);
+  const plan = planTraits(identity?.traits ?? [], markTransient(allowed), { persist: false });
+  return identityEvaluation(served, identifier, identity, degraded, plan.effective).result;
 }
 
 /** `GET /api/v1/identities/?identifier=…[&transient=…][&feature=…]` */

@@ -403,6 +403,30 @@ export function currentDocument(environmentId: number): ServedDocument | null | 
   return coldRead(current, environmentId, slot ?? slotOf(current, environmentId));
 }
 
+/** A store check for a newer revision (documentAtLeast) runs at most this often per environment. */
+export const AT_LEAST_CHECK_INTERVAL_MS = 50;
+
+/**
+ * The environment's document at `revision` or newer, for a client that learnt of that revision
+ * elsewhere (a stream notification sent by another web process, which got the change's
+ * notification first): the cached entry when it is that recent, else one check of the store
+ * (shared with any read in flight, at most one per AT_LEAST_CHECK_INTERVAL_MS). What this process
+ * serves when the store has nothing newer or cannot be reached (last-good).
+ */
+export async function documentAtLeast(environmentId: number, revision: number): Promise<ServedDocument | null> {
+  const current = state();
+  const slot = current.documents.get(environmentId);
+  if (!slot || !slot.loaded) return currentDocument(environmentId);
+  try {
+    if (slot.entry && slot.entry.revision >= revision) return slot.entry;
+    if (slot.pending) await slot.pending;
+    if ((slot.entry && slot.entry.revision >= revision) || isDatabaseDown() || Date.now() - slot.checkedAt < AT_LEAST_CHECK_INTERVAL_MS) return slot.entry;
+    return await (slot.pending ?? refresh(current, environmentId, slot));
+  } catch {
+    return slot.entry;
+  }
+}
+
 /** After a (re)connect, or the database's return, every cached environment is checked once (notifications may have been missed), a few at a time. */
 function checkAll(current: DocumentCacheState): void {
   const queue = [...current.documents.entries()].filter(([, slot]) => slot.loaded && slot.pending === null);

@@ -10,6 +10,8 @@ import {
   flagdStartCommand,
   SECTION_BUILDERS,
   SERVER_KEY_PLACEHOLDER,
+  flagsmithStreamUrlOf,
+  ofrepBaseUrlOf,
   type ConnectEnvironment,
   type SectionBuilder,
 } from "@/app/_components/connect-snippets";
@@ -24,7 +26,7 @@ describe("connect snippets", () => {
     const sections = connectSnippets(instance, environment);
 
     // Then it has every SDK of the issue, each with an https docs link, an install line and at least one snippet
-    expect(sections.map((s) => s.id)).toEqual(["javascript", "react", "swift", "kotlin", "flutter", "node", "python", "go", "java", "dotnet", "ruby", "php", "openfeature", "flagd"]);
+    expect(sections.map((s) => s.id)).toEqual(["javascript", "react", "swift", "kotlin", "flutter", "node", "python", "go", "java", "dotnet", "ruby", "php", "openfeature", "ofrep-server", "ofrep-web", "flagd"]);
     for (const section of sections) {
       expect(section.docsUrl).toMatch(/^https:\/\//);
       expect(section.install.length).toBeGreaterThan(0);
@@ -47,7 +49,8 @@ describe("connect snippets", () => {
       for (const snippet of section.snippets) {
         if (section.keyKind === "client") {
           expect(snippet.code, snippet.id).toContain(environment.clientKey);
-          expect(snippet.code, snippet.id).toContain(apiUrlOf(instance));
+          // (OFREP providers take the instance's origin as their base URL; Flagsmith SDKs its API URL)
+          expect(snippet.code, snippet.id).toContain(section.id.startsWith("ofrep") ? `baseUrl: "${instance.origin}"` : apiUrlOf(instance));
         } else {
           expect(snippet.code, snippet.id).toContain(SERVER_KEY_PLACEHOLDER);
           expect(snippet.code, snippet.id).not.toContain(environment.clientKey);
@@ -86,6 +89,41 @@ describe("connect snippets", () => {
     expect(code("flagd-http")).toBe(flagdStartCommand(instance));
     expect(flagdStartCommand(instance)).toContain('"authHeader":"Bearer ser.YOUR_SERVER_KEY"');
     expect(flagdStartCommand(instance)).toContain('"uri":"https://flags.example.com/api/v1/flagd/flags.json"');
+  });
+
+  it("connectSnippets__ofrepAndRealtime__officialProvidersAndFlagsmithRealtimeWithThisInstance", () => {
+    // Given the catalogue
+    const sections = connectSnippets(instance, environment);
+    const code = (id: string) => sections.flatMap((s) => s.snippets).find((s) => s.id === id)!.code;
+
+    // Then the OFREP server provider uses a server key (placeholder), the web provider the client key, both with the
+    // instance as base URL; the Flagsmith JS client has real-time updates on, its event source this instance
+    expect(sections.find((s) => s.id === "ofrep-server")!.keyKind).toBe("server");
+    expect(code("ofrep-server-remote")).toContain('import { OFREPProvider } from "@openfeature/ofrep-provider";');
+    expect(code("ofrep-server-remote")).toContain(`headers: [["Authorization", "Bearer ${SERVER_KEY_PLACEHOLDER}"]]`);
+    expect(code("ofrep-server-remote")).toContain('targetingKey: "user-123"');
+    expect(sections.find((s) => s.id === "ofrep-web")!.keyKind).toBe("client");
+    expect(code("ofrep-web-remote")).toContain('import { OFREPWebProvider } from "@openfeature/ofrep-web-provider";');
+    expect(code("ofrep-web-remote")).toContain(`headers: [["Authorization", "Bearer ${environment.clientKey}"]]`);
+    expect(code("ofrep-web-remote")).toContain("ProviderEvents.ConfigurationChanged");
+    expect(code("javascript-realtime")).toContain("realtime: true");
+    expect(code("javascript-realtime")).toContain(`eventSourceUrl: "${instance.origin}/"`);
+    expect(ofrepBaseUrlOf({ origin: "https://flags.example.com/" })).toBe("https://flags.example.com");
+    expect(flagsmithStreamUrlOf(instance, environment.clientKey)).toBe(`https://flags.example.com/sse/environments/${environment.clientKey}/stream`);
+  });
+
+  it("connectSnippets__ofrepOrRealtimeGateOff__notOffered", () => {
+    // Given an organisation whose ofrep_api gate is off, and one whose realtime_streams gate is off
+    // When the catalogue is built for each
+    const withoutOfrep = connectSnippets(instance, { ...environment, ofrepEnabled: false });
+    const withoutRealtime = connectSnippets(instance, { ...environment, realtimeEnabled: false });
+
+    // Then the OFREP sections are left out, or the real-time snippet is, and the web provider is said to poll
+    expect(withoutOfrep.map((s) => s.id)).not.toContain("ofrep-server");
+    expect(withoutOfrep.map((s) => s.id)).not.toContain("ofrep-web");
+    expect(withoutRealtime.find((s) => s.id === "javascript")!.snippets.map((s) => s.id)).toEqual(["javascript-remote"]);
+    expect(withoutRealtime.find((s) => s.id === "ofrep-web")!.snippets[0].note).toContain("polls");
+    expect(withoutRealtime.flatMap((s) => s.snippets).some((snippet) => snippet.code.includes("/sse/") || (snippet.note ?? "").includes("/sse/"))).toBe(false);
   });
 
   it("connectSnippets__unsafeOrMissingExampleFeature__placeholderFeatureName", () => {

@@ -18,7 +18,7 @@ async function flagpostRules(file: string, code: string): Promise<string[]> {
   return result.messages.map((message) => message.ruleId ?? "parse-error").filter((rule) => rule.startsWith("flagpost/") || rule === "parse-error");
 }
 
-describe("flagpost/layers", () => {
+describe("flagpost/layers", { timeout: 60_000 }, () => {
   it.each([
     ["engine imports a domain", "src/server/engine/fixture.ts", 'import { storeDocument } from "@/server/documents/store";\nexport const x = storeDocument;\n'],
     ["engine imports plumbing", "src/server/engine/fixture.ts", 'import { settings } from "@/server/config";\nexport const x = settings;\n'],
@@ -54,7 +54,7 @@ describe("flagpost/layers", () => {
   });
 });
 
-describe("flagpost/import-style", () => {
+describe("flagpost/import-style", { timeout: 60_000 }, () => {
   it("importStyle__parentRelativeImport__reported", async () => {
     // Given a relative import that climbs out of its directory
     const code = 'import { getDb } from "../db/client";\nexport const x = getDb;\n';
@@ -78,7 +78,7 @@ describe("flagpost/import-style", () => {
   });
 });
 
-describe("flagpost/client-boundary", () => {
+describe("flagpost/client-boundary", { timeout: 60_000 }, () => {
   it("clientBoundary__clientComponentImportsServerOnlyValue__reported", async () => {
     // Given a client component importing the database client
     const code = '"use client";\nimport { getDb } from "@/server/db/client";\nexport const x = getDb;\n';

@@ -55,4 +55,16 @@ describe("NodeApiRequest", () => {
     // Then the read fails
     await expect(read).rejects.toThrow(/closed before its body ended/);
   });
+
+  it("clientAddress__directPath__socketPeerAsIPv4", () => {
+    // Given a request whose socket peer is an IPv4-mapped IPv6 address
+    const stream = new PassThrough();
+    Object.assign(stream, { method: "POST", url: "/ofrep/v1/evaluate/flags", headers: {}, socket: { remoteAddress: "::ffff:10.1.2.3" } });
+    const request = new NodeApiRequest(stream as unknown as IncomingMessage, "http://127.0.0.1:3000");
+
+    // When its client address is asked for
+    // Then it is the peer, as IPv4
+    expect(request.clientAddress).toBe("10.1.2.3");
+  });
 });
+

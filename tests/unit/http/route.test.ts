@@ -1,6 +1,6 @@
 import { trace } from "@opentelemetry/api";
 import { afterEach, describe, expect, it } from "vitest";
-import { apiJson, type ApiResponse } from "@/server/http/api";
+import { apiJson, NOT_A_ROUTE, type ApiResponse } from "@/server/http/api";
 import { route } from "@/server/http/route";
 import { bindContext, contextBindings } from "@/server/observability/context";
 import { httpRequestDuration } from "@/server/observability/http-metrics";
@@ -83,5 +83,22 @@ describe("route (direct path)", () => {
     expect(body.bindings).toEqual({ "organisation.id": 8 });
     expect(body.recording).toBe(false);
     expect(body.spanId).toMatch(/^(?!0{16})[0-9a-f]{16}$/);
+  });
+});
+
+describe("route (switched-off endpoint)", () => {
+  it("notARoute__servedDirectlyOrThroughNext__markedForTheWebServerAndABare404InsideNext", async () => {
+    // Given a handler whose capability is switched off (a closed gate)
+    const off = route("/unit/off", () => NOT_A_ROUTE);
+
+    // When it is served on the direct path and as a Next route handler
+    const direct = off.serve(request("/unit/off"), {});
+    const throughNext = await off(request("/unit/off"), { params: Promise.resolve({}) });
+
+    // Then the direct path gets the marker (the web server hands the request to Next as an unknown path),
+    // and Next's own routing a 404 without a body
+    expect(direct).toMatchObject({ status: 404, unrouted: true, body: null });
+    expect(throughNext.status).toBe(404);
+    expect(await throughNext.text()).toBe("");
   });
 });

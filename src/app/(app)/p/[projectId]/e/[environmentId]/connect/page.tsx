@@ -3,7 +3,7 @@
 import Link from "next/link";
 import { useRef, useSyncExternalStore } from "react";
 import { useQuery } from "@tanstack/react-query";
-import { apiUrlOf, connectSnippets, SERVER_KEY_PLACEHOLDER, type ConnectSection, type Snippet } from "@/app/_components/connect-snippets";
+import { apiUrlOf, connectSnippets, flagsmithStreamUrlOf, ofrepBaseUrlOf, SERVER_KEY_PLACEHOLDER, type ConnectSection, type Snippet } from "@/app/_components/connect-snippets";
 import { CopyButton, selectContents } from "@/app/_components/copy-button";
 import { Badge, CopyField, ErrorState, Loading, PageHeader } from "@/app/_components/ui";
 import { useTRPC } from "@/app/_trpc/client";
@@ -27,10 +27,11 @@ export default function ConnectPage() {
   const environment = useQuery(trpc.environments.get.queryOptions({ environmentId }));
   const flagd = useQuery(trpc.flagd.status.queryOptions({ projectId }));
   const features = useQuery(trpc.features.list.queryOptions({ projectId, archived: false }));
+  const gates = useQuery({ ...trpc.rollouts.gates.queryOptions({ projectId }), staleTime: 60_000 });
 
   // The snippets name a feature of the project and say whether flagd is on: wait for both, so a
   // snippet never changes under a Copy button.
-  if (environment.isPending || flagd.isPending || features.isPending || origin === null) return <Loading />;
+  if (environment.isPending || flagd.isPending || features.isPending || gates.isPending || origin === null) return <Loading />;
   if (environment.isError) return <ErrorState error={environment.error} retry={() => environment.refetch()} />;
   const env = environment.data;
   const instance = { origin };
@@ -39,6 +40,9 @@ export default function ConnectPage() {
     clientKey: env.apiKey,
     flagdEnabled: flagd.data?.enabled ?? false,
     exampleFeature: features.data?.[0]?.name,
+    // A capability whose gate is closed (or unknown: the gates query failed) is not shown.
+    ofrepEnabled: gates.data?.ofrep_api === true,
+    realtimeEnabled: gates.data?.realtime_streams === true,
   });
 
   return (
@@ -52,6 +56,8 @@ export default function ConnectPage() {
           <div className="grid-2">
             <CopyField label="API URL" value={apiUrlOf(instance)} />
             <CopyField label="Client-side environment key" value={env.apiKey} />
+            {gates.data?.ofrep_api ? <CopyField label="OFREP base URL" value={ofrepBaseUrlOf(instance)} /> : null}
+            {gates.data?.realtime_streams ? <CopyField label="Real-time stream URL (Flagsmith)" value={flagsmithStreamUrlOf(instance, env.apiKey)} /> : null}
           </div>
           <p className="muted small" style={{ margin: 0 }}>
             Server-side snippets show <code>{SERVER_KEY_PLACEHOLDER}</code> where a server-side key goes: create one under{" "}

@@ -1,0 +1,280 @@
+/**
+ * The stream hub: every event stream open in this web process, by environment, and the one
+ * fan-out that writes each change to them. Nothing here polls or queries per stream: changes come
+ * from two in-process sources, both fed by the change listener's one PostgreSQL connection —
+ *
+ *   - `onDocumentChange` (serving/changes.ts): this process starts serving a newer document
+ *     revision (after parsing it, so a client re-fetching on the notification gets the new answer
+ *     from this process);
+ *   - `identity_admin_changes` notifications (identities/service.ts): an identity or its traits
+ *     changed in the admin UI (not in the document, but in what `/identities/` and OFREP answer).
+ *
+ * A change is formatted once per protocol and written to every stream of its environment on the
+ * notification's turn (writes only queue bytes on sockets). A client that does not read (its
+ * socket buffer full) is disconnected rather than buffered for: it reconnects with
+ * `Last-Event-ID` and is caught up (events.ts). One heartbeat timer per process keeps idle
+ * connections open. At most `STREAM_MAX_CONNECTIONS` streams per process (503 past it); on
+ * shutdown every stream is ended first (scripts/web.ts), so the server drains at once.
+ *
+ * One hub per process (a process slot).
+ */
+import { settings } from "@/server/config";
+import type { StreamSink } from "@/server/http/api";
+import { IDENTITY_ADMIN_CHANNEL } from "@/server/identities/service";
+import { getLogger } from "@/server/observability/logger";
+import { onDocumentChange } from "@/server/serving/changes";
+import { subscribe } from "@/server/serving/listener";
+import { processSlot } from "@/server/singleton";
+import {
+  CLOSING_FRAME,
+  HEARTBEAT_FRAME,
+  identityNotification,
+  notificationFrame,
+  openingFrame,
+  revisionNotification,
+  STREAM_PROTOCOLS,
+  type StreamNotification,
+  type StreamProtocol,
+} from "./events";
+import { streamEventsSent, streamFanoutSeconds, streamsDropped } from "./metrics";
+
+const log = getLogger("streams");
+
+/** A stream opened (without Last-Event-ID) this soon after its environment's latest change is sent it at once. */
+export const CATCH_UP_WINDOW_MS = 5_000;
+
+/** What a stream needs to know of the document its environment serves. */
+export interface ServedRevision {
+  revision: number;
+  /** The document's `updated_at`, epoch seconds. */
+  updatedAtEpoch: number;
+  /** The organisation stopped serving flags: streams of the environment end. */
+  stopServing?: boolean;
+}
+
+interface Stream {
+  protocol: StreamProtocol;
+  environmentId: number;
+  sink: StreamSink;
+  openedAt: number;
+}
+
+interface EnvironmentStreams {
+  streams: Set<Stream>;
+  served: ServedRevision;
+  latest: StreamNotification;
+}
+
+export type Admission = "open" | "connection_limit" | "stopping";
+
+export interface HubOptions {
+  maxConnections: number;
+  heartbeatMs: number;
+  now?: () => number;
+}
+
+export class StreamHub {
+  private readonly environments = new Map<number, EnvironmentStreams>();
+  private readonly counts: Record<StreamProtocol, number> = { flagsmith: 0, ofrep: 0 };
+  private stopping = false;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private readonly now: () => number;
+
+  constructor(private readonly options: HubOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Streams open, per protocol. */
+  get open(): Readonly<Record<StreamProtocol, number>> {
+    return this.counts;
+  }
+
+  get size(): number {
+    return this.counts.flagsmith + this.counts.ofrep;
+  }
+
+  /** Whether one more stream may open. */
+  admit(): Admission {
+    if (this.stopping) return "stopping";
+    if (this.size >= this.options.maxConnections) return "connection_limit";
+    return "open";
+  }
+
+  /** The latest notification of an environment serving `served` (what a stream opening now is told). */
+  latestFor(environmentId: number, served: ServedRevision): StreamNotification {
+    const state = this.environments.get(environmentId);
+    if (state && state.latest.revision === served.revision) return state.latest;
+    return revisionNotification(served.revision, served.updatedAtEpoch, served.updatedAtEpoch * 1000);
+  }
+
+  /**
+   * Adds a stream of `environmentId` (which serves `served`) and writes its opening: the latest
+   * notification's id, and that notification too when the client missed it (a `lastEventId` other
+   * than the latest), or, on a first connection, when it is recent (CATCH_UP_WINDOW_MS: it may have
+   * happened between the client's last fetch and this connection). Returns the function that
+   * removes the stream (call it when the stream is closed).
+   */
+  attach(protocol: StreamProtocol, environmentId: number, served: ServedRevision, sink: StreamSink, lastEventId: string | null): () => void {
+    const latest = this.latestFor(environmentId, served);
+    let state = this.environments.get(environmentId);
+    if (!state) this.environments.set(environmentId, (state = { streams: new Set(), served, latest }));
+    else if (served.revision >= state.served.revision) {
+      state.served = served;
+      state.latest = latest;
+    }
+    const stream: Stream = { protocol, environmentId, sink, openedAt: this.now() };
+    state.streams.add(stream);
+    this.counts[protocol] += 1;
+    this.startHeartbeat();
+    const missed = lastEventId !== null ? lastEventId !== latest.id : this.now() - latest.at < CATCH_UP_WINDOW_MS;
+    sink.write(openingFrame(latest.id));
+    if (missed) {
+      sink.write(notificationFrame(protocol, latest));
+      streamEventsSent.inc({ protocol, kind: "catch_up" });
+    }
+    log.debug("stream.opened", { environment__id: environmentId, stream__protocol: protocol, stream__resumed: lastEventId !== null, stream__caught_up: missed });
+    let attached = true;
+    return () => {
+      if (!attached) return;
+      attached = false;
+      this.detach(stream);
+    };
+  }
+
+  private detach(stream: Stream): void {
+    const state = this.environments.get(stream.environmentId);
+    if (!state?.streams.delete(stream)) return;
+    this.counts[stream.protocol] -= 1;
+    if (this.size === 0) this.stopHeartbeat();
+    log.debug("stream.closed", { environment__id: stream.environmentId, stream__protocol: stream.protocol, duration__seconds: Math.round((this.now() - stream.openedAt) / 100) / 10 });
+  }
+
+  /** This process serves a newer document revision of the environment. */
+  documentChanged(environmentId: number, served: ServedRevision): void {
+    const state = this.environments.get(environmentId);
+    if (!state || served.revision <= state.served.revision) return;
+    state.served = served;
+    state.latest = revisionNotification(served.revision, served.updatedAtEpoch, this.now());
+    if (served.stopServing) {
+      this.endAll(state, "");
+      return;
+    }
+    this.fanOut(environmentId, state, "document");
+  }
+
+  /** An identity (or its traits) of the environment changed in the admin UI. */
+  identitiesChanged(environmentId: number): void {
+    const state = this.environments.get(environmentId);
+    if (!state) return;
+    state.latest = identityNotification(state.served.revision, state.served.updatedAtEpoch, this.now(), state.latest);
+    this.fanOut(environmentId, state, "identity");
+  }
+
+  private fanOut(environmentId: number, state: EnvironmentStreams, kind: "document" | "identity"): void {
+    if (state.streams.size === 0) return;
+    const started = process.hrtime.bigint();
+    const frames: Partial<Record<StreamProtocol, string>> = {};
+    const sent: Record<StreamProtocol, number> = { flagsmith: 0, ofrep: 0 };
+    const slow: Stream[] = [];
+    for (const stream of state.streams) {
+      const frame = (frames[stream.protocol] ??= notificationFrame(stream.protocol, state.latest));
+      if (!stream.sink.write(frame)) slow.push(stream);
+      sent[stream.protocol] += 1;
+    }
+    for (const stream of slow) this.drop(stream);
+    for (const protocol of STREAM_PROTOCOLS) if (sent[protocol] > 0) streamEventsSent.inc({ protocol, kind }, sent[protocol]);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    streamFanoutSeconds.observe({ kind }, seconds);
+    log.debug("change.fanned_out", { environment__id: environmentId, change__kind: kind, streams__count: sent.flagsmith + sent.ofrep, fanout__seconds: seconds });
+  }
+
+  /** A client that stopped reading: ended (it reconnects and catches up with Last-Event-ID). */
+  private drop(stream: Stream): void {
+    streamsDropped.inc();
+    log.info("stream.dropped", { environment__id: stream.environmentId, stream__protocol: stream.protocol });
+    stream.sink.end();
+    this.detach(stream);
+  }
+
+  private endAll(state: EnvironmentStreams, frame: string): number {
+    const streams = [...state.streams];
+    for (const stream of streams) {
+      if (frame) stream.sink.write(frame);
+      stream.sink.end();
+      this.detach(stream);
+    }
+    return streams.length;
+  }
+
+  /** Writes a heartbeat comment to every stream (the timer calls it; tests may too). */
+  heartbeat(): void {
+    const slow: Stream[] = [];
+    for (const state of this.environments.values()) for (const stream of state.streams) if (!stream.sink.write(HEARTBEAT_FRAME)) slow.push(stream);
+    for (const stream of slow) this.drop(stream);
+  }
+
+  /** Shutdown: refuses new streams from now on and ends every open one (clients reconnect elsewhere). */
+  closeAll(): number {
+    this.stopping = true;
+    let closed = 0;
+    for (const state of this.environments.values()) closed += this.endAll(state, CLOSING_FRAME);
+    this.stopHeartbeat();
+    return closed;
+  }
+
+  private startHeartbeat(): void {
+    if (this.heartbeatTimer || this.options.heartbeatMs <= 0) return;
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), this.options.heartbeatMs);
+    this.heartbeatTimer.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+}
+
+/** Environment ids of an `identity_admin_changes` payload (comma-separated). */
+export function parseEnvironmentIds(payload: string | undefined): number[] {
+  if (!payload) return [];
+  const ids: number[] = [];
+  for (const part of payload.split(",")) {
+    const id = Number(part);
+    if (Number.isSafeInteger(id) && id > 0) ids.push(id);
+  }
+  return ids;
+}
+
+const slot = processSlot<StreamHub>("streamHub");
+
+/**
+ * The process's hub, created on first use and registered once: on document changes, on the
+ * change listener's identity-admin channel, and as the source of the open-streams gauge.
+ */
+export function streamHub(): StreamHub {
+  return slot.getOrCreate(() => {
+    const hub = new StreamHub({ maxConnections: settings().streamMaxConnections, heartbeatMs: settings().streamHeartbeatSeconds * 1000 });
+    onDocumentChange("streams", ({ environmentId, served }) =>
+      hub.documentChanged(environmentId, {
+        revision: served.revision,
+        updatedAtEpoch: served.updatedAtEpoch,
+        stopServing: served.document.project?.organisation?.stop_serving_flags === true,
+      }),
+    );
+    subscribe(IDENTITY_ADMIN_CHANNEL, "streams", {
+      notify(payload) {
+        for (const environmentId of parseEnvironmentIds(payload)) hub.identitiesChanged(environmentId);
+      },
+    });
+    return hub;
+  });
+}
+
+/** Shutdown (scripts/web.ts): ends every stream of this process and refuses new ones. */
+export function closeStreams(): number {
+  const hub = slot.get();
+  if (!hub) return 0;
+  const closed = hub.closeAll();
+  log.info("streams.closed", { streams__count: closed });
+  return closed;
+}
