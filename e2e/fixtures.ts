@@ -111,6 +111,27 @@ export function sidewaysOverflow(page: Page): Promise<string[]> {
   });
 }
 
+/**
+ * On the organisation settings, invites `email` (with `role`) and returns the invitation link, which
+ * the page shows once.
+ */
+export async function invite(page: Page, email: string, role: "USER" | "ADMIN" = "USER"): Promise<string> {
+  await page.getByLabel("Invite by email").fill(email);
+  await page.getByLabel("Role", { exact: true }).selectOption(role);
+  await page.getByRole("button", { name: "Invite", exact: true }).click();
+  const link = page.getByRole("region", { name: "New invitation" }).getByLabel("Invitation link");
+  await expect(link).toBeVisible();
+  return link.inputValue();
+}
+
+/** A signed-in user opens an invitation link and joins; ends on the organisation's projects. */
+export async function acceptInvitation(page: Page, link: string, organisation: string): Promise<void> {
+  await page.goto(link);
+  await page.getByRole("button", { name: `Join ${organisation}` }).click();
+  await expect(page.getByRole("heading", { name: "Projects", exact: true })).toBeVisible();
+  await expect(page.getByLabel("Organisation", { exact: true }).locator("option:checked")).toHaveText(organisation);
+}
+
 /** WCAG 2.1 A/AA violations axe finds on the page as it is now ("rule: target" lines). */
 export async function axeViolations(page: Page): Promise<string[]> {
   if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ content: axe.source });

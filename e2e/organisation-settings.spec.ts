@@ -1,4 +1,4 @@
-import { expect, signUp, test, uniqueEmail } from "./fixtures";
+import { acceptInvitation, expect, invite, signUp, test, uniqueEmail } from "./fixtures";
 
 test("members__addPromoteLeaveRemove__rolesAndAccessFollowTheAdmin", async ({ page, browser }) => {
   // Given Bob, who has an account, and Alice on her organisation's settings
@@ -13,17 +13,18 @@ test("members__addPromoteLeaveRemove__rolesAndAccessFollowTheAdmin", async ({ pa
   await expect(page.getByRole("button", { name: "Leave organisation" })).toBeDisabled();
   await expect(page.getByLabel("Role of Alice Admin")).toBeDisabled();
 
-  // When she adds Bob as a user
-  await page.getByLabel("Add an existing user by email").fill(bob.email);
-  await page.getByRole("button", { name: "Add member" }).click();
+  // When she invites Bob as a user and he opens the link, signed in, and joins
+  const link = await invite(page, bob.email);
+  await acceptInvitation(bobPage, link, "Alice Co");
 
   // Then he is listed; on the same page Bob sees the members but cannot manage them or API keys
-  const members = page.getByRole("table");
+  const members = page.getByRole("table").first();
+  await page.reload();
   await expect(members.getByRole("row", { name: /Bob Builder/ })).toBeVisible();
   await expect(page.getByLabel("Role of Bob Builder")).toHaveValue("USER");
   await bobPage.goto(settingsUrl);
   await expect(bobPage.getByRole("row", { name: /Alice Admin/ })).toBeVisible();
-  await expect(bobPage.getByText("Only organisation admins can add members or change roles.")).toBeVisible();
+  await expect(bobPage.getByText("Only organisation admins can invite members or change roles.")).toBeVisible();
   await expect(bobPage.getByRole("heading", { name: "API keys" })).toHaveCount(0);
   await expect(bobPage.getByRole("button", { name: "Remove Alice Admin" })).toHaveCount(0);
 
@@ -51,9 +52,9 @@ test("members__addPromoteLeaveRemove__rolesAndAccessFollowTheAdmin", async ({ pa
   await page.reload();
   await expect(members.getByRole("row", { name: /Bob Builder/ })).toHaveCount(0);
 
-  // When Alice adds him again and then removes him
-  await page.getByLabel("Add an existing user by email").fill(bob.email);
-  await page.getByRole("button", { name: "Add member" }).click();
+  // When Alice invites him again, he joins, and she then removes him
+  await acceptInvitation(bobPage, await invite(page, bob.email), "Alice Co");
+  await page.reload();
   await page.getByRole("button", { name: "Remove Bob Builder" }).click();
   await page.getByRole("dialog", { name: "Remove member" }).getByRole("button", { name: "Remove" }).click();
 
@@ -71,7 +72,11 @@ test("members__addPromoteLeaveRemove__rolesAndAccessFollowTheAdmin", async ({ pa
   await expect(log.getByRole("listitem").filter({ hasText: `${bob.email} removed` })).toBeVisible();
   await expect(log.getByRole("listitem").filter({ hasText: `${bob.email} left the organisation` })).toBeVisible();
   await expect(log.getByRole("listitem").filter({ hasText: `${bob.email} is now an admin` })).toContainText("organisation-wide");
-  await expect(log.getByRole("listitem")).toHaveCount(5);
+  await expect(log.getByRole("listitem")).toHaveCount(3);
+  // …and the invitations filter shows both invitations and both acceptances
+  await page.getByLabel("Change type").selectOption({ label: "Invitations" });
+  await expect(log.getByRole("listitem").filter({ hasText: `${bob.email} joined as a user` })).toHaveCount(2);
+  await expect(log.getByRole("listitem")).toHaveCount(4);
 });
 
 test("noOrganisation__lastOneLeft__emptyStateCreatesANewOne", async ({ page, browser }) => {
@@ -82,9 +87,8 @@ test("noOrganisation__lastOneLeft__emptyStateCreatesANewOne", async ({ page, bro
   const carolPage = await carolContext.newPage();
   await signUp(carolPage, { name: "Carol", organisation: "Carol's first" });
   await carolPage.getByRole("link", { name: "Organisation settings" }).click();
-  await carolPage.getByLabel("Add an existing user by email").fill(dan);
-  await carolPage.getByLabel("Role", { exact: true }).selectOption("ADMIN");
-  await carolPage.getByRole("button", { name: "Add member" }).click();
+  await acceptInvitation(page, await invite(carolPage, dan, "ADMIN"), "Carol's first");
+  await carolPage.reload();
   await expect(carolPage.getByLabel("Role of Dan")).toHaveValue("ADMIN");
 
   // When she leaves it, her last organisation

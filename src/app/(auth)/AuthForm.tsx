@@ -2,11 +2,13 @@
 
 import Link from "next/link";
 import { useRouter } from "@/app/_components/navigation";
-import { useState, type FormEvent } from "react";
-import { useMutation } from "@tanstack/react-query";
+import { useEffect, useState, type FormEvent } from "react";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { Button, FormAlert, TextInput } from "@/app/_components/ui";
 import { formError, unplacedError } from "@/app/_components/errors";
 import { useTRPC } from "@/app/_trpc/client";
+import { useLocationHash } from "@/app/(auth)/invite/InvitePage";
+import { tokenFromHash } from "@/app/(auth)/invite/token";
 
 export function AuthForm({ mode }: { mode: "login" | "signup" }) {
   const trpc = useTRPC();
@@ -16,8 +18,17 @@ export function AuthForm({ mode }: { mode: "login" | "signup" }) {
   const [password, setPassword] = useState("");
   const [organisationName, setOrganisationName] = useState("");
   const [clientErrors, setClientErrors] = useState<Record<string, string>>({});
+  // `#invite=<token>`: signing in comes back to the invitation; signing up happens on it.
+  const hash = useLocationHash();
+  const invite = hash?.startsWith("#invite=") ? tokenFromHash(hash) : null;
+  useEffect(() => {
+    if (invite && mode === "signup") router.replace(`/invite#${encodeURIComponent(invite)}`);
+  }, [invite, mode, router]);
+  const queryClient = useQueryClient();
   const onSuccess = () => {
-    router.replace("/");
+    // Anything cached while signed out (the invitation page's "who am I") is stale now.
+    queryClient.clear();
+    router.replace(invite ? `/invite#${encodeURIComponent(invite)}` : "/");
     router.refresh();
   };
   const signIn = useMutation(trpc.auth.signIn.mutationOptions({ onSuccess }));
@@ -46,6 +57,11 @@ export function AuthForm({ mode }: { mode: "login" | "signup" }) {
           <span className="brand-mark" /> Flagpost
         </div>
         <h1>{mode === "login" ? "Sign in" : "Create your account"}</h1>
+        {invite ? (
+          <p className="muted" style={{ margin: 0 }}>
+            Sign in with the invited email address to accept your invitation.
+          </p>
+        ) : null}
         <FormAlert message={unplacedError(server, "email", "name", "password", "organisationName")} />
         {mode === "signup" ? (
           <TextInput label="Your name" name="name" autoComplete="name" value={name} onChange={(e) => setName(e.target.value)} error={errors.name} autoFocus />
@@ -86,7 +102,7 @@ export function AuthForm({ mode }: { mode: "login" | "signup" }) {
         <p className="switch-auth">
           {mode === "login" ? (
             <>
-              New to Flagpost? <Link href="/signup">Create an account</Link>
+              New to Flagpost? <Link href={invite ? `/invite#${encodeURIComponent(invite)}` : "/signup"}>Create an account</Link>
             </>
           ) : (
             <>

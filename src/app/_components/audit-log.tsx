@@ -33,12 +33,13 @@ export const AUDIT_ACTION_FILTERS: readonly { value: string; label: string }[] =
 /** Extra prefixes on the organisation's audit log. */
 const ORGANISATION_ACTION_FILTERS: readonly { value: string; label: string }[] = [
   { value: "membership.", label: "Members" },
+  { value: "invitation.", label: "Invitations" },
   { value: "api_key.", label: "API keys" },
   { value: "organisation.", label: "Organisation" },
 ];
 
 function actionTone(action: string): "success" | "danger" | "warning" | "primary" | undefined {
-  if (action.endsWith(".created") || action.endsWith(".applied") || action.endsWith(".cloned")) return "success";
+  if (action.endsWith(".created") || action.endsWith(".accepted") || action.endsWith(".applied") || action.endsWith(".cloned")) return "success";
   if (action.endsWith(".deleted") || action.endsWith(".revoked") || action.endsWith(".failed")) return "danger";
   if (action.endsWith(".cancelled")) return "warning";
   return "primary";

@@ -11,7 +11,8 @@ import { DatabaseStatusBanner, reportServerStatus } from "./database-status";
 export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
 
 /** Queries sent as POST: their input (a tested context's traits, up to 200 feature ids) can be larger than an address holds. */
-const POST_QUERIES: ReadonlySet<string> = new Set(["sdk.evaluateContext", "promotion.preview"]);
+// invitations.lookup: its input is an invitation token, which must not appear in a URL (access logs).
+const POST_QUERIES: ReadonlySet<string> = new Set(["sdk.evaluateContext", "promotion.preview", "invitations.lookup"]);
 
 function makeQueryClient(): QueryClient {
   return new QueryClient({

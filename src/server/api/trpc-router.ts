@@ -11,7 +11,7 @@ import { promotionRouter } from "@/server/features/promotion-router";
 import { flagdRouter } from "@/server/flagd/router";
 import { identitiesRouter } from "@/server/identities/router";
 import { importsRouter } from "@/server/imports/router";
-import { organisationsRouter } from "@/server/organisations/router";
+import { invitationsRouter, organisationsRouter } from "@/server/organisations/router";
 import { projectsRouter } from "@/server/projects/router";
 import { documentsRouter } from "@/server/publishing/router";
 import { rolloutsRouter } from "@/server/rollouts/router";
@@ -22,6 +22,7 @@ import { createCallerFactory, mergeRouters, router } from "@/server/trpc/init";
 export const appRouter = router({
   auth: authRouter,
   organisations: organisationsRouter,
+  invitations: invitationsRouter,
   // Project creation lives with environments (it creates the default ones).
   projects: mergeRouters(projectsRouter, projectCreationRouter),
   environments: environmentsRouter,

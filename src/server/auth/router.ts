@@ -9,7 +9,7 @@ import { changePassword, clearedSessionCookie, sessionCookie, signIn, signOut, s
 const email = text().trim().toLowerCase().email("Enter a valid email address").max(320);
 const password = text().min(8, "Password must be at least 8 characters").max(200);
 
-function secureCookies(headers: Headers): boolean {
+export function secureCookies(headers: Headers): boolean {
   return (headers.get("x-forwarded-proto") ?? "").startsWith("https") || settings().secureCookies;
 }
 

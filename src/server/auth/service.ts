@@ -1,7 +1,7 @@
 /** Sign up, sign in, sign out; sessions are opaque tokens stored as sha256. */
 import { and, eq, ne, sql } from "drizzle-orm";
 import { settings } from "@/server/config";
-import { getDb } from "@/server/db/client";
+import { getDb, type Tx } from "@/server/db/client";
 import { memberships, organisations, sessions, users } from "@/server/db/schema";
 import { badInput, conflict, DomainError, isUniqueViolation } from "@/server/errors";
 import { bindContext } from "@/server/observability/context";
@@ -28,13 +28,20 @@ async function createSession(userId: string): Promise<NewSession> {
 }
 
 /**
+ * Joins the new user to an existing organisation instead of creating one (an invitation), inside the
+ * sign-up's transaction: throws to refuse (and nothing is created); returns the organisation id.
+ */
+export type JoinOnSignUp = (tx: Tx, user: { userId: string; email: string }) => Promise<number>;
+
+/**
  * Creates an account, its organisation and a session. `clientAddress` (when the transport knows it)
  * is throttled (SIGN_UP_ADDRESS_MAX_ATTEMPTS per window) before anything else, and a taken email is
- * refused before the password is hashed (the answer says so anyway).
+ * refused before the password is hashed (the answer says so anyway). With `join` (an invitation) the
+ * account joins an existing organisation instead of getting one.
  */
 export async function signUp(
   input: { email: string; name: string; password: string; organisationName?: string },
-  options: { clientAddress?: string } = {},
+  options: { clientAddress?: string; join?: JoinOnSignUp } = {},
 ): Promise<NewSession & { organisationId: number }> {
   validatePassword(input.password);
   const email = input.email.trim().toLowerCase();
@@ -53,6 +60,7 @@ export async function signUp(
   try {
     const { userId, organisationId } = await getDb().transaction(async (tx) => {
       const [user] = await tx.insert(users).values({ email, name: input.name.trim(), passwordHash }).returning({ id: users.id });
+      if (options.join) return { userId: user.id, organisationId: await options.join(tx, { userId: user.id, email }) };
       const [organisation] = await tx
         .insert(organisations)
         .values({ name: input.organisationName?.trim() || `${input.name.trim()}'s organisation` })

@@ -96,9 +96,47 @@ export interface ImportOptions {
   onProgress?: (progress: ImportProgress) => void;
   progressEvery?: number;
   serverKeyName?: string;
+  /**
+   * Apply only if the import would do exactly what a preview showed (its `planHash`); otherwise
+   * CONFLICT (field `planHash`) and nothing is written.
+   */
+  expectedPlanHash?: string;
+}
+
+/** Lists in a plan stop after this many entries (the counts are always complete). */
+export const PLAN_LIST_LIMIT = 500;
+
+/**
+ * What an import does (or did), computed by the import itself: a preview runs the real import in a
+ * transaction that is rolled back, so a preview and the import that follows cannot disagree (and
+ * `expectedPlanHash` refuses an import whose plan changed in between).
+ */
+export interface ImportPlan {
+  project: { id: number; name: string; created: boolean };
+  /** The new environment's name (the document's, with " (2)" … when taken) and its client key. */
+  environment: { name: string; documentName: string | null; clientKey: string };
+  counts: ImportResult["counts"] & { featuresChanged: number; identitiesWithTraits: number; identityFeatureStates: number };
+  /** `create`: a new feature; `reuse`: an existing one, unchanged; `update`: an existing one that becomes multivariate. */
+  features: { name: string; action: "create" | "reuse" | "update"; type: "STANDARD" | "MULTIVARIATE"; enabled: boolean; newVariants: number }[];
+  segments: { name: string; action: "create" | "reuse"; overrides: number }[];
+  /** The first identifiers with identity overrides (the count is in `counts.identityOverrides`). */
+  identities: string[];
+  /** The project's other environments (they get new features switched off, and new variants at 0 %). */
+  otherEnvironments: string[];
+  /** Project features the document does not mention: the new environment gets their project defaults. */
+  unmentionedFeatures: string[];
+  warnings: string[];
+}
+
+export interface ImportPreview {
+  plan: ImportPlan;
+  /** sha256 of the plan: pass it as `expectedPlanHash` to import exactly what was previewed. */
+  planHash: string;
 }
 
 export interface ImportResult {
+  plan: ImportPlan;
+  planHash: string;
   environmentId: number;
   /** The client key: the document's own `api_key`. */
   environmentKey: string;
@@ -207,6 +245,48 @@ function planOptions(doc: ParsedDocument): Map<number, PlannedOption[]> {
   return out;
 }
 
+/** Thrown at the end of a dry run's transaction so that it rolls back; carries what the import would have done. */
+class DryRunRollback extends Error {
+  constructor(readonly preview: ImportPreview) {
+    super("dry run: rolled back");
+  }
+}
+
+export function hashPlan(plan: ImportPlan): string {
+  return sha256(JSON.stringify(plan));
+}
+
+function limited<T>(items: readonly T[]): T[] {
+  return items.slice(0, PLAN_LIST_LIMIT);
+}
+
+function planWarnings(plan: Omit<ImportPlan, "warnings">, documentFeatureCount: number): string[] {
+  const warnings: string[] = [];
+  if (plan.environment.documentName !== null && plan.environment.name !== plan.environment.documentName) {
+    warnings.push(`The project already has an environment called "${plan.environment.documentName}": the imported one will be called "${plan.environment.name}".`);
+  } else if (plan.environment.documentName === null) {
+    warnings.push(`The document has no environment name: the environment will be called "${plan.environment.name}".`);
+  }
+  const updated = plan.features.filter((f) => f.action === "update");
+  if (plan.counts.featuresChanged > 0) {
+    warnings.push(`${plural(plan.counts.featuresChanged, "existing feature")} will become multivariate in every environment of the project: ${updated.map((f) => `"${f.name}"`).join(", ")}.`);
+  }
+  const newVariants = plan.features.filter((f) => f.action !== "create").reduce((sum, f) => sum + f.newVariants, 0);
+  if (newVariants > 0 && plan.otherEnvironments.length > 0) {
+    warnings.push(`${plural(newVariants, "new variant")} of existing features will start at 0 % in the project's other environments.`);
+  }
+  if (plan.counts.featuresCreated > 0 && plan.otherEnvironments.length > 0) {
+    warnings.push(
+      `${plural(plan.counts.featuresCreated, "new feature")} will also be added, switched off, to ${plural(plan.otherEnvironments.length, "other environment")} (${plan.otherEnvironments.join(", ")}).`,
+    );
+  }
+  if (plan.unmentionedFeatures.length > 0) {
+    warnings.push(`${plural(plan.unmentionedFeatures.length, "project feature")} not in the document will get their project defaults in the new environment.`);
+  }
+  if (documentFeatureCount === 0) warnings.push("The document has no features.");
+  return warnings;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The import
 
@@ -269,26 +349,26 @@ async function resolveProject(
   actor: Actor,
   doc: ParsedDocument,
   target: ImportTarget,
-): Promise<{ id: number; created: boolean }> {
+): Promise<{ id: number; name: string; created: boolean }> {
   const [organisation] = await tx.select({ id: organisations.id }).from(organisations).where(eq(organisations.id, target.organisationId));
   if (!organisation) throw notFound("Organisation");
   if (target.projectId !== undefined) {
     // Locked: imports into one project run one at a time.
     const [project] = await tx
-      .select({ id: projects.id })
+      .select({ id: projects.id, name: projects.name })
       .from(projects)
       .where(and(eq(projects.id, target.projectId), eq(projects.organisationId, target.organisationId)))
       .for("update");
     if (!project) throw notFound("Project");
-    return { id: project.id, created: false };
+    return { id: project.id, name: project.name, created: false };
   }
   const name = (target.projectName?.trim() || doc.project.name || DEFAULT_PROJECT_NAME).slice(0, MAX_NAME_LENGTH);
   const [existing] = await tx
-    .select({ id: projects.id })
+    .select({ id: projects.id, name: projects.name })
     .from(projects)
     .where(and(eq(projects.organisationId, target.organisationId), sql`lower(${projects.name}) = lower(${name})`))
     .for("update");
-  if (existing) return { id: existing.id, created: false };
+  if (existing) return { id: existing.id, name: existing.name, created: false };
   const [created] = await tx
     .insert(projects)
     .values({
@@ -312,7 +392,7 @@ async function resolveProject(
     },
     null,
   );
-  return { id: created.id, created: true };
+  return { id: created.id, name, created: true };
 }
 
 async function checkClientKeyFree(tx: Executor, apiKey: string): Promise<void> {
@@ -329,8 +409,9 @@ async function importFeatures(
   doc: ParsedDocument,
   projectId: number,
   plannedOptions: Map<number, PlannedOption[]>,
-): Promise<{ featureIds: Map<number, number>; created: number[]; changed: boolean }> {
-  const existing = await tx.select().from(features).where(eq(features.projectId, projectId)).for("update");
+): Promise<{ featureIds: Map<number, number>; created: number[]; changed: boolean; actions: Map<number, "create" | "reuse" | "update">; unmentioned: string[] }> {
+  const existing = await tx.select().from(features).where(eq(features.projectId, projectId)).orderBy(features.id).for("update");
+  const actions = new Map<number, "create" | "reuse" | "update">();
   const byLowerName = new Map(existing.map((f) => [f.name.toLowerCase(), f]));
   const serverKeyOnly = new Set(doc.project.server_key_only_feature_ids);
   const featureIds = new Map<number, number>();
@@ -358,6 +439,9 @@ async function importFeatures(
       if (multivariate && match.type !== "MULTIVARIATE") {
         await tx.update(features).set({ type: "MULTIVARIATE", updatedAt: new Date() }).where(eq(features.id, match.id));
         changed = true;
+        actions.set(state.feature.id, "update");
+      } else {
+        actions.set(state.feature.id, "reuse");
       }
       featureIds.set(state.feature.id, match.id);
     } else {
@@ -373,6 +457,7 @@ async function importFeatures(
         isServerKeyOnly,
       });
       toCreateDocIds.push(state.feature.id);
+      actions.set(state.feature.id, "create");
     }
   }
   const created: number[] = [];
@@ -385,7 +470,9 @@ async function importFeatures(
       created.push(id);
     });
   }
-  return { featureIds, created, changed: changed || created.length > 0 };
+  const matched = new Set(featureIds.values());
+  const unmentioned = existing.filter((f) => !matched.has(f.id)).map((f) => f.name);
+  return { featureIds, created, changed: changed || created.length > 0, actions, unmentioned };
 }
 
 /** Matches (by value + key) or creates the options of every document feature. */
@@ -394,8 +481,9 @@ async function importOptions(
   featureIds: Map<number, number>,
   createdFeatures: Set<number>,
   plannedOptions: Map<number, PlannedOption[]>,
-): Promise<{ optionIds: Map<number, Map<string, number>>; addedToExisting: number[] }> {
+): Promise<{ optionIds: Map<number, Map<string, number>>; addedToExisting: number[]; newOptions: Map<number, number> }> {
   const optionIds = new Map<number, Map<string, number>>();
+  const newOptions = new Map<number, number>();
   const addedToExisting: number[] = [];
   const flagpostIds = [...plannedOptions.keys()].map((docId) => featureIds.get(docId)!).filter((id) => !createdFeatures.has(id));
   const existing = flagpostIds.length > 0 ? await tx.select().from(multivariateOptions).where(inArray(multivariateOptions.featureId, flagpostIds)) : [];
@@ -423,6 +511,7 @@ async function importOptions(
       }
     }
     if (toCreate.length === 0) continue;
+    newOptions.set(docFeatureId, toCreate.length);
     const rows = await tx
       .insert(multivariateOptions)
       .values(
@@ -441,11 +530,11 @@ async function importOptions(
     toCreate.forEach((option, i) => ids.set(option.identity, sorted[i]));
     if (!isNew) addedToExisting.push(...sorted);
   }
-  return { optionIds, addedToExisting };
+  return { optionIds, addedToExisting, newOptions };
 }
 
 /** Reuses (same document id, name and rules) or creates the document's segments; document id → Flagpost id. */
-async function importSegments(tx: Executor, doc: ParsedDocument, projectId: number): Promise<{ segmentIds: Map<number, number>; created: number }> {
+async function importSegments(tx: Executor, doc: ParsedDocument, projectId: number): Promise<{ segmentIds: Map<number, number>; created: number; reused: Set<number> }> {
   const existing = await tx
     .select({ id: segments.id, documentId: sql<number>`coalesce(${segments.documentId}, ${segments.id})`, name: segments.name, rules: segments.rules, featureId: segments.featureId })
     .from(segments)
@@ -454,6 +543,7 @@ async function importSegments(tx: Executor, doc: ParsedDocument, projectId: numb
   const byDocumentId = new Map(existing.map((s) => [Number(s.documentId), s]));
   const byLowerName = new Map(existing.map((s) => [s.name.toLowerCase(), s]));
   const segmentIds = new Map<number, number>();
+  const reused = new Set<number>();
   const toCreate: (typeof segments.$inferInsert)[] = [];
   doc.project.segments.forEach((segment, index) => {
     const path = jsonPath(["project", "segments", index]);
@@ -467,6 +557,7 @@ async function importSegments(tx: Executor, doc: ParsedDocument, projectId: numb
         );
       }
       segmentIds.set(segment.id, same.id);
+      reused.add(segment.id);
       return;
     }
     const sameName = byLowerName.get(segment.name.toLowerCase());
@@ -479,7 +570,7 @@ async function importSegments(tx: Executor, doc: ParsedDocument, projectId: numb
     const rows = await tx.insert(segments).values(batch).returning({ id: segments.id, documentId: segments.documentId });
     for (const row of rows) segmentIds.set(row.documentId!, row.id);
   }
-  return { segmentIds, created: toCreate.length };
+  return { segmentIds, created: toCreate.length, reused };
 }
 
 /**
@@ -493,6 +584,21 @@ export async function importFlagsmithEnvironment(
   target: ImportTarget,
   options: ImportOptions = {},
 ): Promise<ImportResult> {
+  return (await runImport(actor, document, target, options, false)) as ImportResult;
+}
+
+/**
+ * What `importFlagsmithEnvironment` would do, without writing anything: the same import runs in a
+ * transaction that is rolled back at its end (no row, audit entry, job or notification survives;
+ * sequences may advance). Throws what the import would throw (BAD_REQUEST, CONFLICT).
+ */
+export async function previewFlagsmithImport(actor: Actor, document: unknown, target: ImportTarget): Promise<ImportPreview> {
+  const preview = await runImport(actor, document, target, {}, true);
+  log.info("environment.import_previewed", { project__id: preview.plan.project.created ? undefined : preview.plan.project.id, features__count: preview.plan.counts.features });
+  return { plan: preview.plan, planHash: preview.planHash };
+}
+
+async function runImport(actor: Actor, document: unknown, target: ImportTarget, options: ImportOptions, dryRun: boolean): Promise<ImportResult | ImportPreview> {
   const doc = parseFlagsmithDocument(document);
   const progress = options.onProgress ?? (() => undefined);
   const every = Math.max(1, options.progressEvery ?? 1000);
@@ -506,7 +612,7 @@ export async function importFlagsmithEnvironment(
       progress({ stage: "project", done: 1, total: 1 });
       await checkClientKeyFree(tx, doc.api_key);
 
-      const takenNames = await tx.select({ name: environments.name }).from(environments).where(eq(environments.projectId, project.id));
+      const takenNames = await tx.select({ name: environments.name }).from(environments).where(eq(environments.projectId, project.id)).orderBy(environments.id);
       const environmentName = freeName(doc.name ?? DEFAULT_ENVIRONMENT_NAME, new Set(takenNames.map((e) => e.name.toLowerCase())));
       const [environment] = await tx
         .insert(environments)
@@ -526,7 +632,7 @@ export async function importFlagsmithEnvironment(
 
       const featureResult = await importFeatures(tx, doc, project.id, plannedOptions);
       const createdFeatures = new Set(featureResult.created);
-      const { optionIds, addedToExisting } = await importOptions(tx, featureResult.featureIds, createdFeatures, plannedOptions);
+      const { optionIds, addedToExisting, newOptions } = await importOptions(tx, featureResult.featureIds, createdFeatures, plannedOptions);
       progress({ stage: "features", done: doc.feature_states.length, total: doc.feature_states.length });
 
       const segmentResult = await importSegments(tx, doc, project.id);
@@ -615,6 +721,44 @@ export async function importFlagsmithEnvironment(
         segmentOverrides: overrides.length,
         identityOverrides: total,
       };
+      const segmentOverrideCounts = new Map(doc.project.segments.map((segment) => [segment.id, segment.feature_states.length]));
+      const planned: Omit<ImportPlan, "warnings"> = {
+        project: { id: project.id, name: project.name, created: project.created },
+        environment: { name: environmentName, documentName: doc.name, clientKey: doc.api_key },
+        counts: {
+          ...counts,
+          featuresChanged: [...featureResult.actions.values()].filter((action) => action === "update").length,
+          identitiesWithTraits: doc.identity_overrides.filter((identity) => identity.identity_traits.length > 0).length,
+          identityFeatureStates: doc.identity_overrides.reduce((sum, identity) => sum + identity.identity_features.length, 0),
+        },
+        features: limited(
+          [...doc.feature_states]
+            .sort((a, b) => a.feature.id - b.feature.id)
+            .map((state) => ({
+              name: state.feature.name,
+              action: featureResult.actions.get(state.feature.id)!,
+              type: (state.feature.type === "MULTIVARIATE" || (plannedOptions.get(state.feature.id)?.length ?? 0) > 0 ? "MULTIVARIATE" : "STANDARD") as "STANDARD" | "MULTIVARIATE",
+              enabled: state.enabled,
+              newVariants: newOptions.get(state.feature.id) ?? 0,
+            })),
+        ),
+        segments: limited(
+          doc.project.segments.map((segment) => ({
+            name: segment.name,
+            action: segmentResult.reused.has(segment.id) ? ("reuse" as const) : ("create" as const),
+            overrides: segmentOverrideCounts.get(segment.id) ?? 0,
+          })),
+        ),
+        identities: limited(doc.identity_overrides.map((identity) => identity.identifier)),
+        otherEnvironments: takenNames.map((e) => e.name),
+        unmentionedFeatures: limited(featureResult.unmentioned),
+      };
+      const plan: ImportPlan = { ...planned, warnings: planWarnings(planned, doc.feature_states.length) };
+      const planHash = hashPlan(plan);
+      if (dryRun) throw new DryRunRollback({ plan, planHash });
+      if (options.expectedPlanHash !== undefined && options.expectedPlanHash !== planHash) {
+        throw conflict("The project changed since the preview, so the import would now do something else; preview it again", "planHash");
+      }
       await commitChange(
         tx,
         actor,
@@ -631,9 +775,11 @@ export async function importFlagsmithEnvironment(
         // New features, options or segments appear in every environment of the project.
         projectChanged ? { projectId: project.id } : { environmentIds: [environment.id] },
       );
-      return { environmentId: environment.id, environmentKey: doc.api_key, environmentName, projectId: project.id, projectCreated: project.created, counts };
+      return { plan, planHash, environmentId: environment.id, environmentKey: doc.api_key, environmentName, projectId: project.id, projectCreated: project.created, counts };
     });
   } catch (error) {
+    // The dry run's rollback: what the import would have done.
+    if (error instanceof DryRunRollback) return error.preview;
     throw mapImportError(error);
   }
   progress({ stage: "committed", done: 1, total: 1 });

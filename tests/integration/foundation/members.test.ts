@@ -2,12 +2,12 @@ import { and, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getDb } from "../../../src/server/db/client";
 import { auditLog } from "../../../src/server/db/schema";
-import { apiKeyCaller, expectTrpcError, projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
+import { joinOrganisation, apiKeyCaller, expectTrpcError, projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
 
 async function orgWith(role: "ADMIN" | "USER") {
   const alice = await signUpUser();
   const bob = await signUpUser();
-  await alice.caller.organisations.addMember({ organisationId: alice.organisationId, email: bob.email, role });
+  await joinOrganisation(alice, bob, role);
   return { alice, bob, organisationId: alice.organisationId };
 }
 
@@ -108,7 +108,7 @@ describe("organisation members", () => {
     // Given Bob and Carol, both USERs in Alice's organisation
     const { alice, bob, organisationId } = await orgWith("USER");
     const carol = await signUpUser();
-    await alice.caller.organisations.addMember({ organisationId, email: carol.email, role: "USER" });
+    await joinOrganisation(alice, carol, "USER");
 
     // When Bob tries to remove Carol, and then leaves himself
     await expectTrpcError(bob.caller.organisations.removeMember({ organisationId, userId: carol.userId }), "FORBIDDEN");

@@ -2,7 +2,7 @@ import { eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getDb } from "../../../src/server/db/client";
 import { auditLog, environmentApiKeys, environments, memberships, organisationApiKeys, organisations, projects } from "../../../src/server/db/schema";
-import { apiKeyCaller, captureLogs, expectTrpcError, projectWithEnvironments, signUpUser } from "../support/fixtures";
+import { joinOrganisation, apiKeyCaller, captureLogs, expectTrpcError, projectWithEnvironments, signUpUser } from "../support/fixtures";
 
 /** Rows that belong to an organisation, by table. */
 async function footprint(organisationId: number, environmentIds: number[]) {
@@ -22,7 +22,7 @@ async function footprint(organisationId: number, environmentIds: number[]) {
 async function populatedOrganisation() {
   const alice = await signUpUser({ organisationName: `Doomed ${Date.now()}` });
   const bob = await signUpUser();
-  await alice.caller.organisations.addMember({ organisationId: alice.organisationId, email: bob.email, role: "USER" });
+  await joinOrganisation(alice, bob, "USER");
   const { environments: created } = await projectWithEnvironments(alice, ["Development", "Production"]);
   await alice.caller.environments.createServerKey({ environmentId: created[1].id, name: "backend" });
   const apiKey = await apiKeyCaller(alice);

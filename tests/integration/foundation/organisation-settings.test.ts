@@ -2,7 +2,7 @@ import { and, eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getDb } from "../../../src/server/db/client";
 import { auditLog, environments, organisations } from "../../../src/server/db/schema";
-import { expectTrpcError, projectWithEnvironments, signUpUser } from "../support/fixtures";
+import { joinOrganisation, expectTrpcError, projectWithEnvironments, signUpUser } from "../support/fixtures";
 
 const revisions = async (ids: number[]) =>
   Object.fromEntries((await getDb().select({ id: environments.id, revision: environments.revision }).from(environments).where(inArray(environments.id, ids))).map((r) => [r.id, r.revision]));
@@ -61,7 +61,7 @@ describe("organisation settings", () => {
     // Given Alice's organisation with Bob as a USER, and Mallory outside it
     const alice = await signUpUser({ organisationName: "Kept" });
     const bob = await signUpUser();
-    await alice.caller.organisations.addMember({ organisationId: alice.organisationId, email: bob.email, role: "USER" });
+    await joinOrganisation(alice, bob, "USER");
     const mallory = await signUpUser();
 
     // When each tries to change it
@@ -76,10 +76,10 @@ describe("organisation settings", () => {
   });
 
   it("auditList__wholeOrganisation__organisationAndProjectRowsWithCurrentNamesOutsidersRefused", async () => {
-    // Given an organisation with a member added, a renamed setting and a project with a feature
+    // Given an organisation with a member who joined by invitation, a renamed setting and a project with a feature
     const alice = await signUpUser({ organisationName: "Audited" });
     const bob = await signUpUser();
-    await alice.caller.organisations.addMember({ organisationId: alice.organisationId, email: bob.email, role: "USER" });
+    await joinOrganisation(alice, bob, "USER");
     await alice.caller.organisations.update({ organisationId: alice.organisationId, persistTraitData: false });
     const { project, environments: [env] } = await projectWithEnvironments(alice, ["Live"]);
     const feature = await alice.caller.features.create({ projectId: project.id, name: "audited_flag" });
@@ -87,14 +87,14 @@ describe("organisation settings", () => {
 
     // When the organisation's log is read (also filtered to members)
     const all = await alice.caller.audit.list({ organisationId: alice.organisationId, limit: 100 });
-    const members = await alice.caller.audit.list({ organisationId: alice.organisationId, action: "membership.", limit: 100 });
+    const members = await alice.caller.audit.list({ organisationId: alice.organisationId, action: "invitation.", limit: 100 });
 
     // Then it holds organisation-level and project rows, with the names of their project and environment
     const actions = all.items.map((item) => item.action);
-    expect(actions).toEqual(expect.arrayContaining(["membership.created", "organisation.updated", "project.created", "feature.created", "feature_state.updated"]));
-    expect(all.items.find((item) => item.action === "membership.created")).toMatchObject({ projectId: null, projectName: null, environmentName: null });
+    expect(actions).toEqual(expect.arrayContaining(["invitation.accepted", "organisation.updated", "project.created", "feature.created", "feature_state.updated"]));
+    expect(all.items.find((item) => item.action === "invitation.accepted")).toMatchObject({ projectId: null, projectName: null, environmentName: null });
     expect(all.items.find((item) => item.action === "feature_state.updated")).toMatchObject({ projectName: project.name, environmentName: "Live" });
-    expect(members.items.map((item) => item.action)).toEqual(["membership.created"]);
+    expect(members.items.map((item) => item.action)).toEqual(["invitation.accepted", "invitation.created"]);
     // …a member can read it, an outsider cannot
     expect((await bob.caller.audit.list({ organisationId: alice.organisationId, limit: 5 })).items.length).toBe(5);
     await expectTrpcError((await signUpUser()).caller.audit.list({ organisationId: alice.organisationId, limit: 5 }), "NOT_FOUND");

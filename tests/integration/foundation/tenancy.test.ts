@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { getDb } from "../../../src/server/db/client";
 import { auditLog, environments, projects } from "../../../src/server/db/schema";
 import { resolvePrincipal } from "../../../src/server/auth/principal";
-import { apiKeyCaller, callerFor, expectTrpcError, projectWithEnvironments, signUpUser } from "../support/fixtures";
+import { joinOrganisation, apiKeyCaller, callerFor, expectTrpcError, projectWithEnvironments, signUpUser } from "../support/fixtures";
 
 async function auditCount(organisationId: number): Promise<number> {
   return (await getDb().select().from(auditLog).where(eq(auditLog.organisationId, organisationId))).length;
@@ -120,7 +120,7 @@ describe("authorisation", () => {
     // Given Bob added to Alice's organisation as USER
     const alice = await signUpUser();
     const bob = await signUpUser();
-    await alice.caller.organisations.addMember({ organisationId: alice.organisationId, email: bob.email, role: "USER" });
+    await joinOrganisation(alice, bob, "USER");
     const { project } = await projectWithEnvironments(alice, []);
 
     // When Bob reads and then tries to delete the project

@@ -27,7 +27,7 @@ import {
   randomApiKey,
   type TestIdentity,
 } from "../../support/flagsmith-documents";
-import { expectTrpcError, projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
+import { joinOrganisation, expectTrpcError, projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
 import { postAs } from "../flags/helpers";
 
 const TABLES = [
@@ -412,7 +412,7 @@ describe("imports.flagsmith (tRPC)", () => {
     // Given a plain member of the organisation
     const admin = await signUpUser();
     const member = await signUpUser();
-    await admin.caller.organisations.addMember({ organisationId: admin.organisationId, email: member.email, role: "USER" });
+    await joinOrganisation(admin, member, "USER");
     const { project } = await projectWithEnvironments(admin, []);
     const before = await countRows();
 

@@ -48,9 +48,10 @@ export async function apiKeyCaller(user: TestUser): Promise<{ key: string; calle
   return { key: created.key, caller: callerFor(principal), principal };
 }
 
-/** Makes `member` a member of `admin`'s organisation with `role`. */
+/** Makes `member` a member of `admin`'s organisation with `role`: invited by the admin, accepted by the member. */
 export async function joinOrganisation(admin: TestUser, member: TestUser, role: "ADMIN" | "USER" = "USER", organisationId = admin.organisationId): Promise<void> {
-  await admin.caller.organisations.addMember({ organisationId, email: member.email, role });
+  const { token } = await admin.caller.invitations.create({ organisationId, email: member.email, role });
+  await member.caller.invitations.accept({ token });
 }
 
 /** A project with exactly these environments (no default ones), created through the API as `user`. */
@@ -88,3 +89,4 @@ export async function expectTrpcError(promise: Promise<unknown>, code: string): 
   }
   throw new Error(`expected ${code}, but the call succeeded`);
 }
+

@@ -131,3 +131,28 @@ export const environmentApiKeys = pgTable(
   },
   (t) => [uniqueIndex("environment_api_keys_hash_uq").on(t.keyHash), index("environment_api_keys_env_idx").on(t.environmentId)],
 );
+
+/**
+ * Invitations to join an organisation (organisations/invitations.ts). The token travels only in the
+ * link the admin hands over; stored as sha256. Pending = not accepted, not revoked, not expired.
+ */
+export const invitations = pgTable(
+  "invitations",
+  {
+    id: serial("id").primaryKey(),
+    organisationId: integer("organisation_id")
+      .notNull()
+      .references(() => organisations.id, { onDelete: "cascade" }),
+    /** Lower-cased; only the account with this email can accept. */
+    email: text("email").notNull(),
+    role: organisationRole("role").notNull().default("USER"),
+    tokenHash: text("token_hash").notNull(),
+    invitedByUserId: uuid("invited_by_user_id").references(() => users.id, { onDelete: "set null" }),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    acceptedAt: timestamp("accepted_at", { withTimezone: true }),
+    acceptedByUserId: uuid("accepted_by_user_id").references(() => users.id, { onDelete: "set null" }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  },
+  (t) => [uniqueIndex("invitations_token_hash_uq").on(t.tokenHash), index("invitations_org_idx").on(t.organisationId, t.createdAt)],
+);

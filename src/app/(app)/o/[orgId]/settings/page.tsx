@@ -3,12 +3,13 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useRouter } from "@/app/_components/navigation";
-import { Button, ConfirmDialog, DangerZone, Dialog, ErrorState, Loading, PageHeader, Select, SettingRow, Switch, TextInput, useToast } from "@/app/_components/ui";
+import { Button, ConfirmDialog, DangerZone, Dialog, ErrorState, Loading, PageHeader, SettingRow, Switch, TextInput, useToast } from "@/app/_components/ui";
 import { NameForm } from "@/app/_components/name-form";
 import { fieldError, formError } from "@/app/_components/errors";
 import { SecretKeys } from "@/app/_components/secret-keys";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "@/app/(app)/hooks";
+import { InviteForm, PendingInvitations } from "./Invitations";
 
 export default function OrganisationSettingsPage() {
   const { orgId } = useRouteIds();
@@ -193,21 +194,8 @@ function MembersPanel({ organisationId }: { organisationId: number }) {
   const members = useQuery(trpc.organisations.members.queryOptions({ organisationId }));
   const myId = me.data?.id;
   const isAdmin = organisations.data?.find((o) => o.id === organisationId)?.role === "ADMIN";
-  const [email, setEmail] = useState("");
-  const [role, setRole] = useState<Role>("USER");
-  const [submitted, setSubmitted] = useState(false);
   const [removing, setRemoving] = useState<{ userId: string; label: string; self: boolean } | null>(null);
   const invalidateMembers = () => queryClient.invalidateQueries({ queryKey: trpc.organisations.members.queryKey({ organisationId }) });
-  const add = useMutation(
-    trpc.organisations.addMember.mutationOptions({
-      onSuccess: async (_result, variables) => {
-        await invalidateMembers();
-        toast.success(`${variables.email} added`);
-        setEmail("");
-        setSubmitted(false);
-      },
-    }),
-  );
   const update = useMutation(
     trpc.organisations.updateMember.mutationOptions({
       onSuccess: async (result) => {
@@ -237,8 +225,6 @@ function MembersPanel({ organisationId }: { organisationId: number }) {
       },
     }),
   );
-  const error = formError(add.error);
-  const emailError = !/^\S+@\S+\.\S+$/.test(email.trim()) ? "Enter the email address of a registered user" : undefined;
   const adminCount = members.data?.filter((m) => m.role === "ADMIN").length ?? 0;
   return (
     <section className="panel" aria-labelledby="members-heading">
@@ -323,43 +309,13 @@ function MembersPanel({ organisationId }: { organisationId: number }) {
         onConfirm={() => removing && remove.mutate({ organisationId, userId: removing.userId })}
       />
       {isAdmin ? (
-        <form
-          className="panel-body row"
-          style={{ alignItems: "flex-end", borderTop: "1px solid var(--border)" }}
-          noValidate
-          onSubmit={(event: FormEvent) => {
-            event.preventDefault();
-            setSubmitted(true);
-            if (emailError || add.isPending) return;
-            add.mutate({ organisationId, email: email.trim(), role });
-          }}
-        >
-          <div style={{ flex: 2 }}>
-            <TextInput
-              label="Add an existing user by email"
-              name="email"
-              type="email"
-              value={email}
-              onChange={(e) => {
-                if (add.error) add.reset();
-                setEmail(e.target.value);
-              }}
-              error={(submitted ? emailError : undefined) ?? error?.fieldErrors.email ?? (error && !error.fieldErrors.email ? error.message : undefined)}
-            />
-          </div>
-          <div style={{ flex: 1 }}>
-            <Select label="Role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
-              <option value="USER">User</option>
-              <option value="ADMIN">Admin</option>
-            </Select>
-          </div>
-          <Button type="submit" busy={add.isPending}>
-            Add member
-          </Button>
-        </form>
+        <>
+          <InviteForm organisationId={organisationId} />
+          <PendingInvitations organisationId={organisationId} />
+        </>
       ) : (
         <p className="panel-body muted" style={{ margin: 0, borderTop: "1px solid var(--border)" }}>
-          Only organisation admins can add members or change roles.
+          Only organisation admins can invite members or change roles.
         </p>
       )}
     </section>

@@ -3,16 +3,19 @@
 /**
  * Project settings → "Import from Flagsmith": pick or drop a Flagsmith environment document (JSON of
  * `GET /api/v1/environment-document/`); it is checked in the browser (same validation as the server, so
- * problems show with their JSON path before anything is sent), then imported by `imports.flagsmith`.
- * On success: a link to the new environment, its client key (the document's own) and a new server-side
- * key, shown once.
+ * problems show with their JSON path before anything is sent), then previewed by
+ * `imports.previewFlagsmith` (the real import, rolled back): counts and lists of what will be created
+ * or reused, and warnings. "Import" applies exactly that plan (`planHash`; a project changed
+ * meanwhile is refused and previewed again); Cancel drops it. On success: a link to the new
+ * environment, its client key (the document's own) and a new server-side key, shown once.
  */
 import Link from "next/link";
-import { useRef, useState, type DragEvent } from "react";
+import { useRef, useState, type DragEvent, type ReactNode } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { Button, CopyField } from "@/app/_components/ui";
+import { Badge, Button, CopyField } from "@/app/_components/ui";
 import { formError } from "@/app/_components/errors";
 import { useTRPC } from "@/app/_trpc/client";
+import type { RouterOutputs } from "@/app/_components/types";
 import { validateFlagsmithDocument } from "@/server/imports/validation";
 import { plural } from "@/server/text";
 
@@ -35,9 +38,17 @@ export function ImportPanel({ projectId }: { projectId: number }) {
   const [problem, setProblem] = useState<Problem | null>(null);
   const [dragging, setDragging] = useState(false);
   const [reading, setReading] = useState(false);
+  const [pending, setPending] = useState<{ document: unknown } | null>(null);
+  const onError = (error: unknown) => {
+    const form = formError(error);
+    setProblem(splitProblem(form?.fieldErrors.document ?? form?.fieldErrors.planHash ?? form?.message ?? "Import failed"));
+  };
+  const preview = useMutation(trpc.imports.previewFlagsmith.mutationOptions({ onError }));
   const run = useMutation(
     trpc.imports.flagsmith.mutationOptions({
       onSuccess: async () => {
+        setPending(null);
+        preview.reset();
         // A new environment, and features and segments matched by name or added: every list refreshes.
         await Promise.all([
           queryClient.invalidateQueries({ queryKey: trpc.environments.pathKey() }),
@@ -48,15 +59,26 @@ export function ImportPanel({ projectId }: { projectId: number }) {
         ]);
       },
       onError: (error) => {
-        const form = formError(error);
-        setProblem(splitProblem(form?.fieldErrors.document ?? form?.message ?? "Import failed"));
+        // The plan changed since the preview (or the import failed): the preview is stale.
+        preview.reset();
+        onError(error);
       },
     }),
   );
 
+  const cancel = () => {
+    setPending(null);
+    setFileName(null);
+    setProblem(null);
+    preview.reset();
+    run.reset();
+  };
+
   const handleFile = async (file: File | undefined) => {
     if (!file) return;
     run.reset();
+    preview.reset();
+    setPending(null);
     setProblem(null);
     setFileName(file.name);
     if (file.size > MAX_BYTES) {
@@ -78,7 +100,8 @@ export function ImportPanel({ projectId }: { projectId: number }) {
       setProblem({ path: checked.path, message: checked.problem });
       return;
     }
-    run.mutate({ projectId, document });
+    setPending({ document });
+    preview.mutate({ projectId, document });
   };
 
   const onDrop = (event: DragEvent<HTMLDivElement>) => {
@@ -118,7 +141,7 @@ export function ImportPanel({ projectId }: { projectId: number }) {
           }}
         >
           <span className="muted">Drop a .json file here, or</span>
-          <Button type="button" onClick={() => input.current?.click()} busy={reading || run.isPending}>
+          <Button type="button" onClick={() => input.current?.click()} busy={reading || preview.isPending || run.isPending}>
             Choose file…
           </Button>
           <input
@@ -133,7 +156,20 @@ export function ImportPanel({ projectId }: { projectId: number }) {
             }}
           />
         </div>
-        {fileName && run.isPending ? <p className="muted small" style={{ margin: 0 }}>Importing {fileName}…</p> : null}
+        {fileName && preview.isPending ? (
+          <p className="muted small" role="status" style={{ margin: 0 }}>
+            Checking what importing {fileName} would do…
+          </p>
+        ) : null}
+        {pending && preview.data && !run.data ? (
+          <Preview
+            fileName={fileName ?? "the document"}
+            preview={preview.data}
+            busy={run.isPending}
+            onCancel={cancel}
+            onImport={() => run.mutate({ projectId, document: pending.document, planHash: preview.data.planHash })}
+          />
+        ) : null}
         {problem ? (
           <div className="form-error" role="alert">
             <strong>{fileName ? `${fileName} was not imported` : "Not imported"}</strong>
@@ -160,6 +196,137 @@ export function ImportPanel({ projectId }: { projectId: number }) {
             <CopyField label="Server-side key" value={result.serverKey} />
           </div>
         ) : null}
+      </div>
+    </section>
+  );
+}
+
+type PreviewData = RouterOutputs["imports"]["previewFlagsmith"];
+
+const ACTION_LABEL = { create: "New", reuse: "Existing", update: "Existing, becomes multivariate" } as const;
+const ACTION_TONE = { create: "success", reuse: undefined, update: "warning" } as const;
+
+/** A list of names with how many more there are beyond the first `shown`. */
+function Listing<T>({ label, items, total, render }: { label: string; items: T[]; total: number; render: (item: T) => ReactNode }) {
+  const [all, setAll] = useState(false);
+  const shown = all ? items : items.slice(0, 10);
+  if (total === 0) return null;
+  return (
+    <details className="import-listing">
+      <summary>{label}</summary>
+      <ul aria-label={label}>
+        {shown.map((item, index) => (
+          <li key={index}>{render(item)}</li>
+        ))}
+      </ul>
+      {shown.length < items.length ? (
+        <Button type="button" variant="ghost" onClick={() => setAll(true)}>
+          Show all {items.length}
+        </Button>
+      ) : null}
+      {items.length < total ? <p className="muted small">… and {total - items.length} more</p> : null}
+    </details>
+  );
+}
+
+function Preview({ fileName, preview, busy, onCancel, onImport }: { fileName: string; preview: PreviewData; busy: boolean; onCancel: () => void; onImport: () => void }) {
+  const { plan } = preview;
+  const { counts } = plan;
+  const existingFeatures = counts.features - counts.featuresCreated;
+  const reusedSegments = counts.segments - counts.segmentsCreated;
+  return (
+    <section className="stack import-preview" role="region" aria-labelledby="import-preview-heading">
+      <h3 id="import-preview-heading" style={{ margin: 0 }}>
+        Preview: importing {fileName}
+      </h3>
+      <p style={{ margin: 0 }}>
+        Creates environment <strong>{plan.environment.name}</strong> in project <strong>{plan.project.name}</strong> with client key <code>{plan.environment.clientKey}</code>{" "}
+        and a new server-side key. Nothing has been written yet.
+      </p>
+      <table className="table" aria-label="Import counts">
+        <thead>
+          <tr>
+            <th>What</th>
+            <th>Total</th>
+            <th>New</th>
+            <th>Existing</th>
+          </tr>
+        </thead>
+        <tbody>
+          <tr>
+            <td>Features</td>
+            <td>{counts.features}</td>
+            <td>{counts.featuresCreated}</td>
+            <td>{existingFeatures}</td>
+          </tr>
+          <tr>
+            <td>Segments</td>
+            <td>{counts.segments}</td>
+            <td>{counts.segmentsCreated}</td>
+            <td>{reusedSegments}</td>
+          </tr>
+          <tr>
+            <td>Segment overrides</td>
+            <td>{counts.segmentOverrides}</td>
+            <td>{counts.segmentOverrides}</td>
+            <td>0</td>
+          </tr>
+          <tr>
+            <td>Identities with overrides</td>
+            <td>{counts.identityOverrides}</td>
+            <td>{counts.identityOverrides}</td>
+            <td>0</td>
+          </tr>
+        </tbody>
+      </table>
+      {plan.warnings.length > 0 ? (
+        <div className="notice" role="note" aria-label="Warnings">
+          <strong>{plural(plan.warnings.length, "warning")}</strong>
+          <ul style={{ margin: "4px 0 0", paddingLeft: 20 }}>
+            {plan.warnings.map((warning) => (
+              <li key={warning}>{warning}</li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
+      <Listing
+        label={`Features (${counts.features})`}
+        items={plan.features}
+        total={counts.features}
+        render={(feature) => (
+          <>
+            <code>{feature.name}</code> <Badge tone={ACTION_TONE[feature.action]}>{ACTION_LABEL[feature.action]}</Badge> {feature.enabled ? "on" : "off"}
+            {feature.type === "MULTIVARIATE" ? ", multivariate" : ""}
+            {feature.newVariants > 0 && feature.action !== "create" ? `, ${plural(feature.newVariants, "new variant")}` : ""}
+          </>
+        )}
+      />
+      <Listing
+        label={`Segments (${counts.segments})`}
+        items={plan.segments}
+        total={counts.segments}
+        render={(segment) => (
+          <>
+            {segment.name} <Badge tone={segment.action === "create" ? "success" : undefined}>{segment.action === "create" ? "New" : "Existing, identical"}</Badge>{" "}
+            {plural(segment.overrides, "override")}
+          </>
+        )}
+      />
+      <Listing label={`Identities with overrides (${counts.identityOverrides})`} items={plan.identities} total={counts.identityOverrides} render={(identifier) => <code>{identifier}</code>} />
+      <Listing
+        label={`Project features not in the document (${plan.unmentionedFeatures.length})`}
+        items={plan.unmentionedFeatures}
+        total={plan.unmentionedFeatures.length}
+        render={(name) => <code>{name}</code>}
+      />
+      <div className="row" style={{ justifyContent: "flex-end" }}>
+        {/* Focus starts on Cancel, as in confirmations: Enter must not import by accident. */}
+        <Button type="button" onClick={onCancel} disabled={busy} autoFocus>
+          Cancel
+        </Button>
+        <Button type="button" variant="primary" onClick={onImport} busy={busy}>
+          Import
+        </Button>
       </div>
     </section>
   );
