@@ -5,6 +5,7 @@
  */
 import { settings } from "@/server/config";
 import { apiResponse, type ApiRequest, type ApiResponse } from "@/server/http/api";
+import { readChunksWithin } from "@/server/http/body";
 import { getLogger } from "@/server/observability/logger";
 import type { ServedDocument } from "@/server/serving/document-cache";
 import { DATABASE_UNAVAILABLE, DOCUMENT_NOT_AVAILABLE, INVALID_KEY, openEnvironment, RETRY_AFTER_SECONDS, STOP_SERVING, type GateOptions, type GateResult, type GateRefusal } from "@/server/serving/gate";
@@ -117,20 +118,8 @@ export async function readBodyText(request: ApiRequest, maxBytes = settings().sd
     if (whole === null) return tooLarge();
     return decodeUtf8(whole);
   }
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      return tooLarge();
-    }
-    chunks.push(value);
-  }
-  return decodeUtf8(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+  const bytes = await readChunksWithin(request.body.getReader(), maxBytes);
+  return bytes === null ? tooLarge() : decodeUtf8(bytes);
 }
 
 function decodeUtf8(bytes: Uint8Array): { ok: true; text: string } | { ok: false; response: ApiResponse } {

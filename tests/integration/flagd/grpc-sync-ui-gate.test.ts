@@ -3,36 +3,11 @@
  * same project's flagd panel and Connect page in Chromium, served by the system under test (shipped flags: every
  * gate on) and by a second web process on the same database whose flags file turns the gate off.
  */
-import type { ChildProcess } from "node:child_process";
-import { chromium, type Browser } from "playwright";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { SESSION_COOKIE } from "../../../src/server/auth/principal";
-import { resetSettingsForTests } from "../../../src/server/config";
-import { flagsFileWith } from "../../support/flags-files";
-import { startWebProcess, stopProcess } from "../../support/system";
+import { describe, expect, it } from "vitest";
 import { projectWithEnvironments, signUpUser } from "../support/fixtures";
+import { gatedUi } from "../support/gated-ui";
 
-const systemUrl = inject("systemUrl");
-const databaseUrl = inject("systemDatabaseUrl");
-// Fixtures are made in-process on the system's database.
-process.env.DATABASE_URL = databaseUrl;
-resetSettingsForTests();
-
-let browser: Browser;
-let gatedOff: { url: string; child: ChildProcess; logs: string[] };
-
-beforeAll(async () => {
-  gatedOff = await startWebProcess({ databaseUrl, env: { FLAGPOST_FLAGS_FILE: flagsFileWith({ flagd_grpc_sync: false }) } });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  if (gatedOff) await stopProcess(gatedOff.child);
-});
+const ui = gatedUi({ flagd_grpc_sync: false });
 
 describe("gated flagd gRPC sync in the admin UI", () => {
   it("flagdGrpcSyncGate__onInOneProcessOffInTheOther__panelSectionAndConnectSnippetShownOnlyWhereOn", { timeout: 120_000 }, async () => {
@@ -42,25 +17,22 @@ describe("gated flagd gRPC sync in the admin UI", () => {
     await user.caller.flagd.setEnabled({ projectId: project.id, enabled: true });
 
     // When the project's settings and the environment's Connect page are opened in each process
-    const open = async (base: string) => {
-      const context = await browser.newContext({ baseURL: base });
-      await context.addCookies([{ name: SESSION_COOKIE, value: user.token, url: base }]);
-      const page = await context.newPage();
-      await page.goto(`/p/${project.id}/settings`);
-      await page.getByRole("heading", { name: "flagd", exact: true }).waitFor();
-      await page.getByRole("switch", { name: "Publish to flagd" }).waitFor();
-      // (the gates have arrived once the page has asked for them)
-      await page.waitForLoadState("networkidle");
-      const panel = await page.getByRole("region", { name: "In-process providers (gRPC sync)" }).count();
-      await page.goto(`/p/${project.id}/e/${environments[0].id}/connect`);
-      await page.getByRole("heading", { name: "This instance and environment" }).waitFor();
-      await page.waitForLoadState("networkidle");
-      const connect = await page.getByRole("region", { name: "flagd in-process (gRPC sync)" }).count();
-      await context.close();
-      return { panel, connect };
-    };
-    const withGateOn = await open(systemUrl);
-    const withGateOff = await open(gatedOff.url);
+    const open = (base: string) =>
+      ui.withPage(base, user.token, async (page) => {
+        await page.goto(`/p/${project.id}/settings`);
+        await page.getByRole("heading", { name: "flagd", exact: true }).waitFor();
+        await page.getByRole("switch", { name: "Publish to flagd" }).waitFor();
+        // (the gates have arrived once the page has asked for them)
+        await page.waitForLoadState("networkidle");
+        const panel = await page.getByRole("region", { name: "In-process providers (gRPC sync)" }).count();
+        await page.goto(`/p/${project.id}/e/${environments[0].id}/connect`);
+        await page.getByRole("heading", { name: "This instance and environment" }).waitFor();
+        await page.waitForLoadState("networkidle");
+        const connect = await page.getByRole("region", { name: "flagd in-process (gRPC sync)" }).count();
+        return { panel, connect };
+      });
+    const withGateOn = await open(ui.openUrl);
+    const withGateOff = await open(ui.gatedUrl);
 
     // Then the flagd panel's gRPC sync section and the Connect page's gRPC sync snippet are offered only where the gate is on
     expect(withGateOn).toEqual({ panel: 1, connect: 1 });

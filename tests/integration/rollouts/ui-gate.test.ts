@@ -4,36 +4,11 @@
  * database whose flags file turns `context_evaluation` off. The UI learns the gates from the server
  * (`rollouts.gates`); no SDK key reaches the browser.
  */
-import type { ChildProcess } from "node:child_process";
-import { chromium, type Browser } from "playwright";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { SESSION_COOKIE } from "../../../src/server/auth/principal";
-import { resetSettingsForTests } from "../../../src/server/config";
-import { flagsFileWith } from "../../support/flags-files";
-import { startWebProcess, stopProcess } from "../../support/system";
+import { describe, expect, it } from "vitest";
 import { projectWithEnvironments, signUpUser } from "../support/fixtures";
+import { gatedUi } from "../support/gated-ui";
 
-const systemUrl = inject("systemUrl");
-const databaseUrl = inject("systemDatabaseUrl");
-// Fixtures are made in-process on the system's database.
-process.env.DATABASE_URL = databaseUrl;
-resetSettingsForTests();
-
-let browser: Browser;
-let gatedOff: { url: string; child: ChildProcess; logs: string[] };
-
-beforeAll(async () => {
-  gatedOff = await startWebProcess({ databaseUrl, env: { FLAGPOST_FLAGS_FILE: flagsFileWith({ context_evaluation: false }) } });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  if (gatedOff) await stopProcess(gatedOff.child);
-});
+const ui = gatedUi({ context_evaluation: false });
 
 describe("gated admin UI", () => {
   it("contextEvaluationGate__onInOneProcessOffInTheOther__testAContextShownOnlyWhereOn", { timeout: 120_000 }, async () => {
@@ -43,20 +18,16 @@ describe("gated admin UI", () => {
     const path = `/p/${project.id}/e/${environments[0].id}/features`;
 
     // When the features page is opened in each process
-    const open = async (base: string) => {
-      const context = await browser.newContext({ baseURL: base });
-      await context.addCookies([{ name: SESSION_COOKIE, value: user.token, url: base }]);
-      const page = await context.newPage();
-      await page.goto(path);
-      await page.getByRole("heading", { name: "Features" }).first().waitFor();
-      // (the gates have arrived once the page has asked for them)
-      await page.waitForLoadState("networkidle");
-      const shown = await page.getByRole("button", { name: "Test a context" }).count();
-      await context.close();
-      return shown;
-    };
-    const withGateOn = await open(systemUrl);
-    const withGateOff = await open(gatedOff.url);
+    const open = (base: string) =>
+      ui.withPage(base, user.token, async (page) => {
+        await page.goto(path);
+        await page.getByRole("heading", { name: "Features" }).first().waitFor();
+        // (the gates have arrived once the page has asked for them)
+        await page.waitForLoadState("networkidle");
+        return page.getByRole("button", { name: "Test a context" }).count();
+      });
+    const withGateOn = await open(ui.openUrl);
+    const withGateOff = await open(ui.gatedUrl);
 
     // Then "Test a context" is offered only where the gate is on
     expect(withGateOn).toBe(1);

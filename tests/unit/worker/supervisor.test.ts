@@ -2,7 +2,8 @@
  * The worker's supervisor (a module test: runners are stand-ins whose promise the test settles;
  * the real worker surviving a stopped database is shown by tests/integration/system/outage.test.ts).
  */
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { setLogDestination } from "../../../src/server/observability/logger";
 import type { Runner } from "graphile-worker";
 import { MetricsPortTakenError, type WorkerHandle } from "../../../src/worker/runner";
 import { superviseWorker } from "../../../src/worker/supervisor";
@@ -33,6 +34,13 @@ function fakeRunner(): FakeRunner {
 
 const tick = (ms = 5) => new Promise((resolve) => setTimeout(resolve, ms));
 
+let events: string[] = [];
+beforeEach(() => {
+  events = [];
+  setLogDestination({ write: (line: string) => void events.push((JSON.parse(line) as { event: string }).event) });
+});
+afterEach(() => setLogDestination({ write: () => undefined }));
+
 describe("superviseWorker", () => {
   it("runnerFails__databaseBackOnTheThirdAttempt__failedRunnerStoppedAndANewOneInUse", async () => {
     // Given a supervised runner, and a database that refuses the next two starts
@@ -57,6 +65,7 @@ describe("superviseWorker", () => {
     expect(first.stops).toEqual([0]);
     expect(attempts).toBe(4);
     expect(worker.current).toBe(second.handle);
+    expect(events).toEqual(["worker.runner_failed", "worker.restart_failed", "worker.restart_failed", "worker.restarted"]);
     // and stopping stops the new one and ends the supervision
     await worker.stop(1234);
     expect(second.stops).toEqual([1234]);
