@@ -25,7 +25,8 @@ const log = getLogger("rollouts");
 const FAILURE_LOG_INTERVAL_MS = 60_000;
 
 export function shippedFlagsFile(): string {
-  return path.resolve(process.cwd(), settings().flagsFile);
+  // A file chosen at run time (FLAGPOST_FLAGS_FILE): not something for the bundler to trace.
+  return path.resolve(/*turbopackIgnore: true*/ process.cwd(), settings().flagsFile);
 }
 
 /** Serves the last good document: the latest fetched from the API, else the shipped file. */

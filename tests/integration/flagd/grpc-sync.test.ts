@@ -19,7 +19,7 @@ const { generateIdentities, generateRandomDocument } = await import("../../suppo
 const { recordingLogger, schemaErrors } = await import("../../unit/flagd/helpers");
 const { waitForDocuments } = await import("../support/documents");
 const { projectWithEnvironments, signUpUser } = await import("../support/fixtures");
-const { codeOf, fetchAll, getMetadata, grpc, inProcessProvider, metadata, openSync, syncClient } = await import("../support/flagd-sync");
+const { codeOf, fetchAll, getMetadata, grpc, inProcessProvider, metadata, nextEvent, openSync, syncClient } = await import("../support/flagd-sync");
 
 import type { FlagdDocument } from "../../../src/server/flagd/types";
 
@@ -56,23 +56,6 @@ async function details(client: Client, type: FlagValueType, key: string, context
     default:
       return client.getObjectDetails(key, DEFAULTS.object as never, context);
   }
-}
-
-/** Resolves when `provider`'s domain emits `event` (or rejects after `timeoutMs`). */
-function nextEvent(domain: string, event: ProviderEvents, timeoutMs = 15_000): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const client = OpenFeature.getClient(domain);
-    const timer = setTimeout(() => {
-      client.removeHandler(event, handler);
-      reject(new Error(`${event} not emitted within ${timeoutMs} ms on ${domain}`));
-    }, timeoutMs);
-    const handler = (payload: unknown) => {
-      clearTimeout(timer);
-      client.removeHandler(event, handler);
-      resolve(payload);
-    };
-    client.addHandler(event, handler);
-  });
 }
 
 async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string): Promise<T> {

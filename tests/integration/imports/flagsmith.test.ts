@@ -27,7 +27,7 @@ import {
   randomApiKey,
   type TestIdentity,
 } from "../../support/flagsmith-documents";
-import { joinOrganisation, expectTrpcError, projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
+import { joinOrganisation, expectTrpcError, projectWithEnvironments, rowCounts, signUpUser, type TestUser } from "../support/fixtures";
 import { postAs } from "../flags/helpers";
 
 const TABLES = [
@@ -46,14 +46,7 @@ const TABLES = [
   "graphile_worker._private_jobs",
 ];
 
-async function countRows(): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  for (const table of TABLES) {
-    const result = await getDb().execute<{ n: number }>(sql.raw(`select count(*)::int as n from ${table}`));
-    counts[table] = result.rows[0].n;
-  }
-  return counts;
-}
+const countRows = () => rowCounts(TABLES);
 
 async function rebuilt(environmentId: number) {
   return (await buildEnvironmentDocument(getDb(), environmentId)).document;

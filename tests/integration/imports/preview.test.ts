@@ -1,8 +1,6 @@
-import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { getDb } from "../../../src/server/db/client";
 import { clone, generateDocument, randomApiKey } from "../../support/flagsmith-documents";
-import { joinOrganisation, expectTrpcError, projectWithEnvironments, signUpUser } from "../support/fixtures";
+import { joinOrganisation, expectTrpcError, projectWithEnvironments, rowCounts, signUpUser } from "../support/fixtures";
 
 const TABLES = [
   "projects",
@@ -19,14 +17,7 @@ const TABLES = [
   "graphile_worker._private_jobs",
 ];
 
-async function countRows(): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  for (const table of TABLES) {
-    const result = await getDb().execute<{ n: number }>(sql.raw(`select count(*)::int as n from ${table}`));
-    counts[table] = result.rows[0].n;
-  }
-  return counts;
-}
+const countRows = () => rowCounts(TABLES);
 
 describe("imports.previewFlagsmith", () => {
   it("preview__newDocument__countsAndListsAndNothingWritten_thenImportAppliesThePlan", async () => {

@@ -1,9 +1,11 @@
 /** Shared setup for integration tests: users, callers, projects, log capture. */
+import { sql } from "drizzle-orm";
 import { randomBytes } from "node:crypto";
 import { createCaller } from "../../../src/server/api/trpc-router";
 import { createCallerContext } from "../../../src/server/auth/procedures";
 import { principalFromApiKey, principalFromSessionToken, type Principal } from "../../../src/server/auth/principal";
 import { signUp } from "../../../src/server/auth/service";
+import { getDb } from "../../../src/server/db/client";
 import { setLogDestination } from "../../../src/server/observability/logger";
 
 export type Caller = ReturnType<typeof createCaller>;
@@ -90,3 +92,13 @@ export async function expectTrpcError(promise: Promise<unknown>, code: string): 
   throw new Error(`expected ${code}, but the call succeeded`);
 }
 
+
+/** Rows per table (a refused or previewed call must leave every count as it was). */
+export async function rowCounts(tables: readonly string[]): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const table of tables) {
+    const result = await getDb().execute<{ n: number }>(sql.raw(`select count(*)::int as n from ${table}`));
+    counts[table] = result.rows[0].n;
+  }
+  return counts;
+}

@@ -7,6 +7,7 @@ import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { FlagdProvider } from "@openfeature/flagd-provider";
+import { OpenFeature, type ProviderEvents } from "@openfeature/server-sdk";
 
 const PROTO_ROOT = path.resolve(__dirname, "../../../src/server/flagd/proto");
 
@@ -120,3 +121,20 @@ export function inProcessProvider(port: number, selector: string, options: Parti
 }
 
 export { grpc };
+
+/** Resolves when the OpenFeature client of `domain` emits `event` (or rejects after `timeoutMs`). */
+export function nextEvent(domain: string, event: ProviderEvents, timeoutMs = 15_000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const client = OpenFeature.getClient(domain);
+    const timer = setTimeout(() => {
+      client.removeHandler(event, handler);
+      reject(new Error(`${event} not emitted within ${timeoutMs} ms on ${domain}`));
+    }, timeoutMs);
+    const handler = (payload: unknown) => {
+      clearTimeout(timer);
+      client.removeHandler(event, handler);
+      resolve(payload);
+    };
+    client.addHandler(event, handler);
+  });
+}

@@ -13,7 +13,7 @@ import { closeDb } from "../../../src/server/db/client";
 import { ownDatabase, type OwnDatabase } from "../../support/outage";
 import { startWebProcess, startWorkerProcess, stopProcess } from "../../support/system";
 import { flagsFileWith } from "../../support/flags-files";
-import { codeOf, fetchAll, getMetadata, grpc, inProcessProvider, metadata, openSync, syncClient } from "../support/flagd-sync";
+import { codeOf, fetchAll, getMetadata, grpc, inProcessProvider, metadata, nextEvent, openSync, syncClient } from "../support/flagd-sync";
 import { signUpUser, type TestUser } from "../support/fixtures";
 import { freePort } from "../../../src/server/db/embedded";
 
@@ -35,22 +35,6 @@ async function eventually<T>(check: () => Promise<T | undefined | false> | T | u
     if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-function nextEvent(domain: string, event: ProviderEvents, timeoutMs: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const client = OpenFeature.getClient(domain);
-    const timer = setTimeout(() => {
-      client.removeHandler(event, handler);
-      reject(new Error(`${event} not emitted within ${timeoutMs} ms on ${domain}`));
-    }, timeoutMs);
-    const handler = (payload: unknown) => {
-      clearTimeout(timer);
-      client.removeHandler(event, handler);
-      resolve(payload);
-    };
-    client.addHandler(event, handler);
-  });
 }
 
 async function startWeb(): Promise<void> {

@@ -19,6 +19,7 @@ import { CopyToEnvironmentDialog } from "@/app/_components/copy-to-environment";
 import type { RouterOutputs } from "@/app/_components/types";
 import { Badge, Button, EmptyState, ErrorState, Loading, PageHeader, Switch, useDebouncedValue } from "@/app/_components/ui";
 import { formatPercent, ValuePreview } from "@/app/_components/values";
+import { SearchAndTagFields } from "@/app/_components/search-and-tag";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "@/app/(app)/hooks";
 import { plural } from "@/server/text";
@@ -82,29 +83,7 @@ function CompareEnvironments() {
         subtitle="Every feature's state in each environment. Select features to copy them from one environment to another."
       />
       <div className="filters" role="search" aria-label="Filter features">
-        <div className="field grow">
-          <label htmlFor="compare-search">Search</label>
-          <input
-            id="compare-search"
-            className="input"
-            type="search"
-            placeholder="Feature name…"
-            aria-keyshortcuts="/"
-            value={search}
-            onChange={(e) => setSearch(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="compare-tag">Tag</label>
-          <select id="compare-tag" className="input" value={tag} onChange={(e) => setTag(e.target.value)}>
-            <option value="">All tags</option>
-            {tags.map((t) => (
-              <option key={t} value={t}>
-                {t}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SearchAndTagFields idPrefix="compare" search={search} onSearch={setSearch} tag={tag} onTag={setTag} tags={tags} />
         <div className="field">
           <label htmlFor="compare-reference">Compare with</label>
           <select id="compare-reference" className="input" value={reference?.id ?? ""} onChange={(e) => setReferenceId(Number(e.target.value))}>

@@ -14,6 +14,7 @@ import type { RouterOutputs } from "@/app/_components/types";
 import { Badge, Button, Dialog, EmptyState, ErrorState, Loading, PageHeader, Switch, useDebouncedValue, useToast } from "@/app/_components/ui";
 import { plural } from "@/server/text";
 import { ValuePreview } from "@/app/_components/values";
+import { SearchAndTagFields } from "@/app/_components/search-and-tag";
 import { useTRPC } from "@/app/_trpc/client";
 import { useRouteIds } from "@/app/(app)/hooks";
 
@@ -122,29 +123,7 @@ function FeatureList() {
       />
       {testing && contextEvaluation ? <TestContextPanel id="test-context" environmentId={environmentId} projectId={projectId} onClose={() => setTesting(false)} /> : null}
       <div className="filters" role="search" aria-label="Filter features">
-        <div className="field grow">
-          <label htmlFor="feature-search">Search</label>
-          <input
-            id="feature-search"
-            className="input"
-            type="search"
-            placeholder="Feature name…"
-            aria-keyshortcuts="/"
-            value={search}
-            onChange={(e) => setSearch(e.target.value)}
-          />
-        </div>
-        <div className="field">
-          <label htmlFor="feature-tag">Tag</label>
-          <select id="feature-tag" className="input" value={tag} onChange={(e) => setTag(e.target.value)}>
-            <option value="">All tags</option>
-            {tags.map((t) => (
-              <option key={t} value={t}>
-                {t}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SearchAndTagFields idPrefix="feature" search={search} onSearch={setSearch} tag={tag} onTag={setTag} tags={tags} />
         <div className="field">
           <label htmlFor="feature-sort">Sort by</label>
           <select id="feature-sort" className="input" value={sort} onChange={(e) => setSort(FEATURE_SORTS.find((option) => option.value === e.target.value)?.value ?? "name")}>
