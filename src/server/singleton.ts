@@ -11,18 +11,22 @@ export interface ProcessSlot<T> {
   getOrCreate(create: () => T): T;
 }
 
-const store = globalThis as unknown as Record<symbol, unknown>;
+const store = globalThis as unknown as Record<symbol, { value: unknown } | undefined>;
 
 export function processSlot<T>(name: string): ProcessSlot<T> {
   const key = Symbol.for(`flagpost.${name}`);
+  // One holder object per name on globalThis, shared by every copy of the module; reads go through
+  // it (a plain property) rather than a symbol-keyed property of the global object, which V8 keeps
+  // in dictionary mode: this is on every SDK and flagd request (docs/performance.md).
+  const holder = (store[key] ??= { value: undefined });
   return {
-    get: () => store[key] as T | undefined,
+    get: () => holder.value as T | undefined,
     set: (value) => {
-      store[key] = value;
+      holder.value = value;
     },
     getOrCreate: (create) => {
-      let value = store[key] as T | undefined;
-      if (value === undefined) store[key] = value = create();
+      let value = holder.value as T | undefined;
+      if (value === undefined) holder.value = value = create();
       return value;
     },
   };

@@ -19,8 +19,9 @@
  *   serving/changes.ts (`onDocumentChange`): when this process starts serving a new revision, every
  *   stream of that environment is re-authorised through the gate (synchronous when cached) and sent
  *   the document if its bytes changed. A stream whose key no longer opens the environment (revoked
- *   — key notifications re-check the streams of those environments at once —, expired or the
- *   rollout gate closed — every stream is re-checked each minute —, organisation stopped serving,
+ *   — key notifications re-check the streams of those environments at once —, the rollout gate
+ *   closed — a change of Flagpost's own flags re-checks every stream at once —, expired — every
+ *   stream is re-checked each minute as well —, organisation stopped serving,
  *   integration off) is ended
  *   with the refusal's status. While the database is
  *   away, streams stay open with the document they have (no new revision can appear meanwhile).
@@ -46,7 +47,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { runWithContext } from "@/server/observability/context";
 import { getLogger } from "@/server/observability/logger";
 import { boundCounter } from "@/server/observability/metrics";
-import { isGateOpen } from "@/server/rollouts/gates";
+import { isGateOpen, onGatesChanged } from "@/server/rollouts/gates";
 import { onDocumentChange, type DocumentChange } from "@/server/serving/changes";
 import type { ServedDocument } from "@/server/serving/document-cache";
 import { DATABASE_UNAVAILABLE, DOCUMENT_NOT_AVAILABLE, INVALID_KEY, openEnvironment, STOP_SERVING, type GateOptions, type GateRefusal, type GateResult } from "@/server/serving/gate";
@@ -266,6 +267,10 @@ function registerOnce(): void {
       for (const state of services) for (const stream of state.streams.get(change.environmentId) ?? []) refresh(state, stream, pass);
     }),
   );
+  // Flagpost's own flags changed (a `flagd_grpc_sync` gate may have closed): every stream re-checked now.
+  onGatesChanged("flagd-grpc-sync", () => runWithContext(() => {
+    for (const state of services) reauthoriseAll(state);
+  }));
   subscribe(KEY_CHANNEL, "flagd-grpc-sync", {
     // After every subscriber of this notification ran (the key cache forgets the keys first): the
     // streams of those environments are re-authorised, so a revoked key's stream ends at once.

@@ -8,7 +8,10 @@ import { FlagsmithOpenFeatureProvider } from "@openfeature/flagsmith-provider";
 import { SpanEventHook } from "@openfeature/open-telemetry-hooks";
 import { OpenFeature, type Client } from "@openfeature/server-sdk";
 import { processSlot } from "@/server/singleton";
+import { getLogger } from "@/server/observability/logger";
 import { openFlagsSource, type FlagsSource } from "./source";
+
+const log = getLogger("rollouts");
 
 export const OPENFEATURE_DOMAIN = "flagpost";
 
@@ -25,8 +28,30 @@ const epochs = processSlot<{ next: number }>("openFeatureClientEpochs");
 
 const slot = processSlot<RolloutsState>("openFeatureClient");
 
+/** Who wants to know when Flagpost's own flags change, by name (one registration per name, whichever module copy registers). */
+const changeListeners = processSlot<Map<string, () => void>>("openFeatureFlagsListeners");
+
+function flagsChanged(): void {
+  for (const [name, listener] of changeListeners.getOrCreate(() => new Map())) {
+    try {
+      listener();
+    } catch (error) {
+      log.error("flags.listener_failed", { listener: name, error });
+    }
+  }
+}
+
+/**
+ * Runs `listener` whenever the flags document in use changes (a poll of the flags API brought a
+ * different one), so that what was allowed under the old one (open streams) is checked again at
+ * once rather than at its next periodic check. Registered once per `name`.
+ */
+export function onFlagsChanged(name: string, listener: () => void): void {
+  changeListeners.getOrCreate(() => new Map()).set(name, listener);
+}
+
 function create(): RolloutsState {
-  const source = openFlagsSource();
+  const source = openFlagsSource(flagsChanged);
   // The provider is typed against its own copy of flagsmith-nodejs (6.x); Flagpost's (8.x) has the
   // same client surface the provider uses (getIdentityFlags, getEnvironmentFlags, Flags.getFlag).
   const provider = new FlagsmithOpenFeatureProvider(source.client as unknown as ConstructorParameters<typeof FlagsmithOpenFeatureProvider>[0]);

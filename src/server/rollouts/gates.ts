@@ -10,7 +10,7 @@
  */
 import { DomainError } from "@/server/errors";
 import { processSlot } from "@/server/singleton";
-import { flagsGeneration, getOpenFeatureClient, openFeatureReady } from "./client";
+import { flagsGeneration, getOpenFeatureClient, onFlagsChanged, openFeatureReady } from "./client";
 import { organisationEvaluationContext } from "./contexts";
 import { gateEvaluations } from "./metrics";
 
@@ -62,6 +62,15 @@ export function isGateOpen(gate: Gate, organisationId: number): boolean | Promis
   const known = answers.get(key);
   if (known !== undefined) return known;
   return evaluate(gate, organisationId, key, answers);
+}
+
+/**
+ * Runs `listener` when the gates may have changed (Flagpost's own flags document changed): what a
+ * gate admitted earlier and still holds open (event streams, gRPC sync streams) is checked again
+ * then, not only at its next periodic check. One registration per `name`.
+ */
+export function onGatesChanged(name: string, listener: () => void): void {
+  onFlagsChanged(name, listener);
 }
 
 /** Every gate's state for the organisation (the admin UI hides what is off). */

@@ -53,7 +53,8 @@ export interface FlagsSource {
 // flagsmith-nodejs logs through pino; its failures are reported through onEnvironmentChange instead.
 const quiet = pino({ level: "silent" });
 
-export function openFlagsSource(): FlagsSource {
+/** `onChanged` runs after the document in use changed (a poll brought a different one), once per change. */
+export function openFlagsSource(onChanged: () => void = () => undefined): FlagsSource {
   const { flagsApiUrl, flagsServerKey, flagsRefreshSeconds } = settings();
   const file = shippedFlagsFile();
   if (!fs.existsSync(file)) throw new Error(`Flagpost's own flags file ${file} is missing (FLAGPOST_FLAGS_FILE)`);
@@ -99,7 +100,10 @@ export function openFlagsSource(): FlagsSource {
       handler.latest = environment;
       flagsSource.set({ source: "shipped" }, 0);
       flagsSource.set({ source: "api" }, 1);
-      if (changed) generation += 1;
+      if (changed) {
+        generation += 1;
+        onChanged();
+      }
     },
   });
   return { client, kind: "api", generation: () => generation, close: () => client.close() };

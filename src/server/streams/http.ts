@@ -5,8 +5,10 @@
  *                                        `realtime: true` and `eventSourceUrl` = this instance)
  *   GET /sse/environments/{key}/ofrep    OFREP's, announced in `eventStreams` of bulk evaluations
  *
- * `{key}` is an environment key (the client key in practice: EventSource cannot send headers, so
- * the key is in the URL; OFREP's `eventStreams` always names the client key, never a server key).
+ * `{key}` is the environment's client key (EventSource cannot send headers, so the key is in the URL,
+ * as in Flagsmith; OFREP's `eventStreams` always names the client key). A server key is refused with
+ * 401 and a message saying why: a URL ends up in access logs and proxies, a secret must not (the
+ * request has leaked it already; refusing it makes the mistake visible at once instead of working).
  * It goes through the environment-key gate like every data-plane request: 401 missing/unknown key,
  * 403 (OFREP) / 401 (Flagsmith) when the organisation stopped serving flags, 503 + Retry-After
  * while there is no document, the database is unreachable for a key never seen, this process is
@@ -61,8 +63,15 @@ function refuseGate(protocol: StreamProtocol, reason: GateRefusal): ApiResponse 
   return refusal(protocol, status, answer.message, status === 503 ? RETRY : CORS);
 }
 
+export const SERVER_KEY_IN_URL = "Event streams take the environment's client key: a server key must not be put in a URL";
+
 function open(protocol: StreamProtocol, request: ApiRequest, result: GateResult): ApiResponse {
   if (!result.ok) return refuseGate(protocol, result.reason);
+  if (result.key.kind !== "client") {
+    streamsOpened.inc({ protocol, result: "unauthorised" });
+    log.warn("stream.refused", { environment__id: result.key.environmentId, stream__protocol: protocol, reason: "server_key_in_url" });
+    return refusal(protocol, 401, SERVER_KEY_IN_URL, CORS);
+  }
   const hub = streamHub();
   const admission = hub.admit();
   if (admission !== "open") {
@@ -82,6 +91,7 @@ function open(protocol: StreamProtocol, request: ApiRequest, result: GateResult)
         { revision: served.revision, updatedAtEpoch: served.updatedAtEpoch },
         sink,
         lastEventId !== null && lastEventId.length <= 64 ? lastEventId : null,
+        result.key.organisationId,
       );
     },
     closed() {

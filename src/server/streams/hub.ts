@@ -22,6 +22,7 @@ import { settings } from "@/server/config";
 import type { StreamSink } from "@/server/http/api";
 import { IDENTITY_ADMIN_CHANNEL } from "@/server/identities/service";
 import { getLogger } from "@/server/observability/logger";
+import { isGateOpen, onGatesChanged } from "@/server/rollouts/gates";
 import { onDocumentChange } from "@/server/serving/changes";
 import { subscribe } from "@/server/serving/listener";
 import { processSlot } from "@/server/singleton";
@@ -55,6 +56,8 @@ export interface ServedRevision {
 interface Stream {
   protocol: StreamProtocol;
   environmentId: number;
+  /** The environment's organisation (whose `realtime_streams` gate admitted the stream), when known. */
+  organisationId: number | undefined;
   sink: StreamSink;
   openedAt: number;
 }
@@ -112,9 +115,10 @@ export class StreamHub {
    * notification's id, and that notification too when the client missed it (a `lastEventId` other
    * than the latest), or, on a first connection, when it is recent (CATCH_UP_WINDOW_MS: it may have
    * happened between the client's last fetch and this connection). Returns the function that
-   * removes the stream (call it when the stream is closed).
+   * removes the stream (call it when the stream is closed). `organisationId` is what
+   * `recheckOrganisations` asks about when Flagpost's own gates change.
    */
-  attach(protocol: StreamProtocol, environmentId: number, served: ServedRevision, sink: StreamSink, lastEventId: string | null): () => void {
+  attach(protocol: StreamProtocol, environmentId: number, served: ServedRevision, sink: StreamSink, lastEventId: string | null, organisationId?: number): () => void {
     const latest = this.latestFor(environmentId, served);
     let state = this.environments.get(environmentId);
     if (!state) this.environments.set(environmentId, (state = { streams: new Set(), served, latest }));
@@ -122,7 +126,7 @@ export class StreamHub {
       state.served = served;
       state.latest = latest;
     }
-    const stream: Stream = { protocol, environmentId, sink, openedAt: this.now() };
+    const stream: Stream = { protocol, environmentId, organisationId, sink, openedAt: this.now() };
     state.streams.add(stream);
     this.counts[protocol] += 1;
     this.startHeartbeat();
@@ -206,6 +210,30 @@ export class StreamHub {
     return streams.length;
   }
 
+  /**
+   * Asks `allowed` about every organisation with open streams and ends the streams of those it
+   * refuses (Flagpost's own `realtime_streams` gate closed for them: clients reconnect into the 404
+   * a closed gate answers, and EventSource stops there). Returns how many streams ended.
+   */
+  async recheckOrganisations(allowed: (organisationId: number) => boolean | Promise<boolean>): Promise<number> {
+    const organisations = new Set<number>();
+    for (const state of this.environments.values()) for (const stream of state.streams) if (stream.organisationId !== undefined) organisations.add(stream.organisationId);
+    const refused = new Set<number>();
+    for (const organisationId of organisations) if (!(await allowed(organisationId))) refused.add(organisationId);
+    if (refused.size === 0) return 0;
+    let ended = 0;
+    for (const state of this.environments.values()) {
+      for (const stream of [...state.streams]) {
+        if (stream.organisationId === undefined || !refused.has(stream.organisationId)) continue;
+        stream.sink.end();
+        this.detach(stream);
+        ended++;
+      }
+    }
+    log.info("streams.gate_closed", { streams__count: ended, organisations__count: refused.size });
+    return ended;
+  }
+
   /** Writes a heartbeat comment to every stream (the timer calls it; tests may too). */
   heartbeat(): void {
     const slow: Stream[] = [];
@@ -261,6 +289,10 @@ export function streamHub(): StreamHub {
         stopServing: served.document.project?.organisation?.stop_serving_flags === true,
       }),
     );
+    // Flagpost's own flags changed: streams of organisations whose `realtime_streams` gate closed end now.
+    onGatesChanged("streams", () => {
+      hub.recheckOrganisations((organisationId) => isGateOpen("realtime_streams", organisationId)).catch((error: unknown) => log.error("streams.gate_recheck_failed", { error }));
+    });
     subscribe(IDENTITY_ADMIN_CHANNEL, "streams", {
       notify(payload) {
         for (const environmentId of parseEnvironmentIds(payload)) hub.identitiesChanged(environmentId);

@@ -218,6 +218,26 @@ describe("event streams on the system's web process", () => {
     // Then both are refused
     expect([flagsmith.status, ofrep.status]).toEqual([401, 401]);
   });
+
+  it("streams__serverKeyInTheUrl__401SayingToUseTheClientKey", async () => {
+    // Given a valid server key of the environment (a secret: it must not travel in a URL)
+    const { key } = await user.caller.environments.createServerKey({ environmentId, name: "not for urls" });
+    const bulk = await fetch(`${base}/ofrep/v1/evaluate/flags`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: "{}" });
+    expect(bulk.status).toBe(200);
+
+    // When its streams are opened with it in the path
+    const flagsmith = await fetch(`${base}/sse/environments/${key}/stream`);
+    const ofrep = await fetch(`${base}/sse/environments/${key}/ofrep`);
+
+    // Then both are refused, saying which key a stream takes, in each wire's error shape
+    expect([flagsmith.status, ofrep.status]).toEqual([401, 401]);
+    expect(((await flagsmith.json()) as { detail: string }).detail).toMatch(/client key/);
+    expect(((await ofrep.json()) as { errorDetails: string }).errorDetails).toMatch(/client key/);
+    // And the client key still opens them
+    const open = await openSse(streamUrl("stream"));
+    expect(open.status).toBe(200);
+    open.close();
+  });
 });
 
 describe("event streams on a web process of their own", () => {

@@ -10,14 +10,16 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWebProcess, startWorkerProcess, stopProcess } from "../../support/system";
-import { signUpUser, type TestUser } from "../support/fixtures";
+import { grpc, openSync, syncClient } from "../support/flagd-sync";
+import { projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
 
 let a: { url: string; child: ChildProcess };
-let b: { url: string; child: ChildProcess; logs: string[] };
+let b: { url: string; child: ChildProcess; logs: string[]; flagdSyncPort: number };
 let worker: { child: ChildProcess };
 let admin: TestUser;
 let flagsEnvironmentId: number;
 let contextEvaluationId: number;
+const gateFeatureIds: Record<string, number> = {};
 let serverKey: string;
 const root = path.resolve(__dirname, "../../..");
 const customers: { user: TestUser; apiKey: string }[] = [];
@@ -46,7 +48,7 @@ beforeAll(async () => {
   const project = await admin.caller.projects.create({ organisationId: admin.organisationId, name: "Flagpost flags", defaultEnvironments: false });
   const environment = await admin.caller.environments.create({ projectId: project.id, name: "Production" });
   flagsEnvironmentId = environment.id;
-  for (const name of ["ofrep_api", "realtime_streams", "flagd_grpc_sync"]) await admin.caller.features.create({ projectId: project.id, name, defaultEnabled: true });
+  for (const name of ["ofrep_api", "realtime_streams", "flagd_grpc_sync"]) gateFeatureIds[name] = (await admin.caller.features.create({ projectId: project.id, name, defaultEnabled: true })).id;
   contextEvaluationId = (await admin.caller.features.create({ projectId: project.id, name: "context_evaluation", defaultEnabled: false })).id;
   serverKey = (await admin.caller.environments.createServerKey({ environmentId: flagsEnvironmentId, name: "flagpost-b" })).key;
   for (let i = 0; i < 3; i++) {
@@ -68,6 +70,53 @@ afterAll(async () => {
 }, 60_000);
 
 describe("Flagpost's own flags from another Flagpost", () => {
+  it("streamGatesClosedInA__streamsAlreadyOpenOnBEndWithinItsPollingIntervalNotAtTheirMinuteCheck", { timeout: 120_000 }, async () => {
+    // Given a customer of B with an event stream and a flagd gRPC sync stream open on B (both gates on in A's document)
+    const customer = customers[1];
+    const { project, environments: [environment] } = await projectWithEnvironments(customer.user, ["Production"]);
+    await customer.user.caller.flagd.setEnabled({ projectId: project.id, enabled: true });
+    const { key: serverKeyOfCustomer } = await customer.user.caller.environments.createServerKey({ environmentId: environment.id, name: "in-process" });
+    await eventually(async () => (await fetch(`${b.url}/api/v1/flags/`, { headers: { "x-environment-key": environment.apiKey } })).ok, 30_000, "B serves the customer's flags");
+    const events = new AbortController();
+    const sse = await fetch(`${b.url}/sse/environments/${environment.apiKey}/stream`, { signal: events.signal });
+    expect(sse.status).toBe(200);
+    let sseEnded = false;
+    const reading = (async () => {
+      const reader = sse.body!.getReader();
+      try {
+        while (!(await reader.read()).done);
+      } catch {
+        // aborted by the test (it did not end by itself)
+      }
+      sseEnded = !events.signal.aborted;
+    })();
+    const client = syncClient(b.flagdSyncPort);
+    const sync = openSync(client, { selector: serverKeyOfCustomer });
+    await eventually(async () => sync.messages.length > 0, 10_000, "the sync stream got its first document");
+
+    // When A's admin API switches both gates off
+    const started = Date.now();
+    for (const gate of ["realtime_streams", "flagd_grpc_sync"]) await admin.caller.features.updateState({ featureId: gateFeatureIds[gate], environmentId: flagsEnvironmentId, enabled: false });
+
+    // Then both open streams end within B's polling interval plus the document write (B re-checks its own streams once a minute otherwise)
+    const { code } = await sync.ended;
+    expect(code).toBe(grpc.status.UNIMPLEMENTED);
+    await eventually(async () => sseEnded, 10_000, "the event stream ended");
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect((await fetch(`${b.url}/sse/environments/${environment.apiKey}/stream`)).status).toBe(404);
+    events.abort();
+    await reading;
+    client.close();
+
+    // Finally the gates are switched back on (in A and, within its polling interval, in B)
+    for (const gate of ["realtime_streams", "flagd_grpc_sync"]) await admin.caller.features.updateState({ featureId: gateFeatureIds[gate], environmentId: flagsEnvironmentId, enabled: true });
+    await eventually(async () => {
+      const reopened = await fetch(`${b.url}/sse/environments/${environment.apiKey}/stream`);
+      await reopened.body?.cancel();
+      return reopened.status === 200;
+    }, 15_000, "streams open again on B");
+  });
+
   it("gateTargetedAtOneOrganisationInA__turnsOnForItOnlyInBWithoutRestartAndIsKeptWhenAIsUnreachable", async () => {
     const [beta, other, late] = customers;
     // Given B evaluates A's document (the gate off for everyone: unlike the shipped file, where it is on)

@@ -30,6 +30,32 @@ function hubAt(now = 10_000_000, maxConnections = 100) {
 const events = (chunks: string[]) => chunks.filter((chunk) => chunk.includes("data:"));
 
 describe("StreamHub", () => {
+  it("recheckOrganisations__gateClosedForOneOrganisation__onlyItsStreamsEndAndTheOthersStillGetChanges", async () => {
+    // Given streams of organisation 7 (environments 1 and 2) and of organisation 8 (environment 3)
+    const { hub } = hubAt();
+    const [a, b, c] = [sink(), sink(), sink()];
+    hub.attach("flagsmith", 1, LONG_AGO, a, null, 7);
+    hub.attach("ofrep", 2, LONG_AGO, b, null, 7);
+    hub.attach("ofrep", 3, LONG_AGO, c, null, 8);
+
+    // When the gate is asked again and says no for organisation 7 only (one answer late, as a cold evaluation is)
+    const asked: number[] = [];
+    const ended = await hub.recheckOrganisations((organisationId) => {
+      asked.push(organisationId);
+      return organisationId === 7 ? Promise.resolve(false) : true;
+    });
+
+    // Then each organisation was asked once, organisation 7's streams ended and left the hub, organisation 8's did not
+    expect(asked.sort()).toEqual([7, 8]);
+    expect(ended).toBe(2);
+    expect([a.ended, b.ended, c.ended]).toEqual([true, true, false]);
+    expect(hub.size).toBe(1);
+    hub.documentChanged(3, { revision: 6, updatedAtEpoch: 2_000 });
+    hub.documentChanged(1, { revision: 6, updatedAtEpoch: 2_000 });
+    expect(events(c.chunks)).toHaveLength(1);
+    expect(events(a.chunks)).toEqual([]);
+  });
+
   it("documentChanged__streamsOfBothProtocols__oneNotificationEachInItsWire", () => {
     // Given a Flagsmith stream and an OFREP stream of environment 1, and a stream of environment 2
     const { hub } = hubAt();
