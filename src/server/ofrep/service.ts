@@ -119,16 +119,23 @@ function isJson(request: ApiRequest): boolean {
   return type === "" || type === "application/json" || type.endsWith("+json") || type === "text/plain";
 }
 
-type Prepared = { ok: true; served: ServedDocument; kind: KeyKind; input: EvaluationInput } | { ok: false; response: ApiResponse };
+type Prepared = { ok: true; served: ServedDocument; kind: KeyKind; input: EvaluationInput; streams: boolean } | { ok: false; response: ApiResponse };
 
-/** Everything before evaluating: rate limit, media type, gate, body, context (in that order). */
+/**
+ * Everything before evaluating, in this order: rate limit (per client address, before any lookup:
+ * it also bounds key probing), the environment key, the organisation's `ofrep_api` gate (closed:
+ * the endpoint answers as if it did not exist, whatever the rest of the request), media type,
+ * body, context. `streams`: whether the organisation's `realtime_streams` gate is open (the bulk
+ * answer announces its event stream only then).
+ */
 async function prepare(endpoint: Endpoint, request: ApiRequest, flagKey?: string): Promise<Prepared> {
   const wait = rateLimited(request);
   if (wait > 0) return { ok: false, response: refuse(endpoint, 429, "Too many requests: retry later", "rate_limited", { "retry-after": String(wait) }) };
-  if (!isJson(request)) return { ok: false, response: refuse(endpoint, 415, "Send the evaluation request as application/json", "media_type") };
   const gate: GateResult = await openEnvironment(keyOf(request));
   if (!gate.ok) return { ok: false, response: refuseGate(endpoint, gate.reason) };
   if (!(await isGateOpen("ofrep_api", gate.key.organisationId))) return { ok: false, response: switchedOff(endpoint) };
+  if (!isJson(request)) return { ok: false, response: refuse(endpoint, 415, "Send the evaluation request as application/json", "media_type") };
+  const streams = endpoint === "bulk" && (await isGateOpen("realtime_streams", gate.key.organisationId));
   const body = await readBodyText(request);
   if (!body.ok) {
     if (body.response.status === 413) return { ok: false, response: refuse(endpoint, 413, `Request body exceeds ${settings().sdkMaxBodyBytes} bytes`, "body_too_large") };
@@ -136,7 +143,7 @@ async function prepare(endpoint: Endpoint, request: ApiRequest, flagKey?: string
   }
   const parsed = parseEvaluationRequest(body.text);
   if (!parsed.ok) return { ok: false, response: evaluationError(endpoint, 400, parsed.errorCode, parsed.errorDetails, flagKey) };
-  return { ok: true, served: gate.served, kind: gate.key.kind, input: parsed.value };
+  return { ok: true, served: gate.served, kind: gate.key.kind, input: parsed.value, streams };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -231,26 +238,30 @@ interface BulkBody {
   etag: string;
 }
 
-function bulkBody(served: ServedDocument, { plan, flags }: Evaluated): BulkBody {
+/** The bulk answer; `eventStreams` only when the organisation's `realtime_streams` gate is open (a closed one's stream answers 404). */
+function bulkBody(served: ServedDocument, { plan, flags }: Evaluated, streams: boolean): BulkBody {
   const flagMetadata = (featureId: number) => `,"metadata":{"flagSetId":${JSON.stringify(plan.flagSetId)},"flagpost.featureId":${featureId}}}`;
   const eventStreams = [{ type: "sse", endpoint: { requestUri: streamPath("ofrep", served.document.api_key) } }];
   const text =
     `{"flags":[${flags.map((flag) => flag.json + flagMetadata(flag.featureId)).join(",")}]` +
     `,"metadata":${JSON.stringify({ flagSetId: plan.flagSetId, version: plan.version })}` +
-    `,"eventStreams":${JSON.stringify(eventStreams)}}`;
+    (streams ? `,"eventStreams":${JSON.stringify(eventStreams)}}` : "}");
   const bytes = Buffer.from(text);
   return { bytes, etag: `"${createHash("sha256").update(bytes).digest("base64url")}"` };
 }
 
+/** Per-revision cache keys of the identity-less bulk answer: by key kind, without and with `eventStreams`. */
+const BULK_KEYS: Readonly<Record<KeyKind, readonly [string, string]>> = { client: ["ofrep.bulk.client", "ofrep.bulk.client.streams"], server: ["ofrep.bulk.server", "ofrep.bulk.server.streams"] };
+
 export async function evaluateFlags(request: ApiRequest): Promise<ApiResponse> {
   const prepared = await prepare("bulk", request);
   if (!prepared.ok) return prepared.response;
-  const { kind, input } = prepared;
+  const { kind, input, streams } = prepared;
   const served = await atAnnouncedRevision(request, prepared.served);
   const body =
     input.identifier === null
-      ? served.derived(kind === "client" ? "ofrep.bulk.client" : "ofrep.bulk.server", (entry) => bulkBody(entry, evaluated(entry, kind, engineResult(entry, kind, input) as SdkEvaluationResult, true)))
-      : bulkBody(served, await evaluate(served, kind, input));
+      ? served.derived(BULK_KEYS[kind][streams ? 1 : 0], (entry) => bulkBody(entry, evaluated(entry, kind, engineResult(entry, kind, input) as SdkEvaluationResult, true), streams))
+      : bulkBody(served, await evaluate(served, kind, input), streams);
   const ifNoneMatch = request.headers.get("if-none-match");
   if (ifNoneMatch !== null && etagMatches(ifNoneMatch, body.etag)) return answer("bulk", 304, null, { etag: body.etag });
   return answer("bulk", 200, body.bytes, { etag: body.etag });

@@ -58,10 +58,10 @@ async function answer(response: Response): Promise<Answer> {
   return { status: response.status, contentType: response.headers.get("content-type"), headers, body };
 }
 
-function evaluate(base: string, path: string): Promise<Answer> {
+function evaluate(base: string, path: string, contentType = "application/json"): Promise<Answer> {
   return fetch(`${base}${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${clientKey}` },
+    headers: { "content-type": contentType, authorization: `Bearer ${clientKey}` },
     body: JSON.stringify({ context: { targetingKey: "user-1" } }),
   }).then(answer);
 }
@@ -84,6 +84,8 @@ describe("ofrep_api gate", () => {
     // When both OFREP endpoints are called with a valid key, and a path that no route serves
     const bulk = await evaluate(ofrepOff, "/ofrep/v1/evaluate/flags");
     const single = await evaluate(ofrepOff, "/ofrep/v1/evaluate/flags/banner");
+    // (also a request OFREP would refuse for its media type: the gate comes first, so nothing tells OFREP is there)
+    const wrongType = await evaluate(ofrepOff, "/ofrep/v1/evaluate/flags", "application/xml");
     const unknown = await evaluate(ofrepOff, "/ofrep/v1/evaluate/nothing-here");
 
     // Then both get what the unknown path gets: Next's 404 page (same headers and page, but for the nonce and the
@@ -92,6 +94,7 @@ describe("ofrep_api gate", () => {
     expect(unknown.body).toContain("<path>");
     expect(bulk).toEqual(unknown);
     expect(single).toEqual(unknown);
+    expect(wrongType).toEqual(unknown);
     expect(bulk.body).not.toContain("errorCode");
   });
 
@@ -106,6 +109,23 @@ describe("ofrep_api gate", () => {
     expect(JSON.parse(onSystem.body)).toMatchObject({ key: "banner", value: "hello" });
     expect(onOtherProcess.status).toBe(200);
     expect(JSON.parse(onOtherProcess.body).flags).toEqual([expect.objectContaining({ key: "banner", value: "hello" })]);
+  });
+
+  it("bulkEvaluation__eventStreamsAnnouncedOnlyWhereTheStreamsGateIsOpen", async () => {
+    // Given the system's web process (streams on) and the process where realtime_streams is off
+    // When the bulk endpoint is called on both, with and without a targeting key
+    const announced = (answer: Answer) => (JSON.parse(answer.body) as { eventStreams?: { endpoint: { requestUri: string } }[] }).eventStreams;
+    const on = await evaluate(systemUrl, "/ofrep/v1/evaluate/flags");
+    const off = await evaluate(streamsOff, "/ofrep/v1/evaluate/flags");
+    const offAnonymous = await fetch(`${streamsOff}/ofrep/v1/evaluate/flags`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${clientKey}` }, body: "{}" }).then(answer);
+
+    // Then only the process with streams on announces its stream (a closed gate's stream would answer 404, and the
+    // OFREP web provider would stop polling for it); the other answers are the same evaluation without it
+    expect(announced(on)).toEqual([{ type: "sse", endpoint: { requestUri: `/sse/environments/${clientKey}/ofrep` } }]);
+    expect([off.status, offAnonymous.status]).toEqual([200, 200]);
+    expect(announced(off)).toBeUndefined();
+    expect(announced(offAnonymous)).toBeUndefined();
+    expect(JSON.parse(off.body).flags).toEqual(JSON.parse(on.body).flags);
   });
 });
 
