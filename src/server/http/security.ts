@@ -83,17 +83,18 @@ const BAD_PATH_PAGE = `<!doctype html>
 `;
 
 /**
- * The 400 for a path that is not valid percent-encoded UTF-8: JSON under `/api/` (`{"detail": …}`,
- * the SDK API's error shape), else a small HTML page. No script can run in it.
+ * The 400 for a path that is not valid percent-encoded UTF-8, in the error shape of the API it is
+ * under: `/api/` the SDK API's (`{"detail": …}`), `/ofrep/` OFREP's (`PARSE_ERROR`) and `/sse/` the
+ * streams' (both with CORS open, so that a browser provider can read it), else a small HTML page.
+ * No script can run in it.
  */
 export function badPathResponse(target: string): { status: 400; headers: Record<string, string>; body: string } {
-  if (target.startsWith("/api/")) {
-    return {
-      status: 400,
-      headers: { ...SECURITY_HEADERS, "content-type": "application/json", "content-security-policy": NON_PAGE_CSP, "cache-control": "no-store" },
-      body: JSON.stringify({ detail: BAD_PATH_MESSAGE }),
-    };
+  const json = { ...SECURITY_HEADERS, "content-type": "application/json", "content-security-policy": NON_PAGE_CSP, "cache-control": "no-store" };
+  if (target.startsWith("/api/")) return { status: 400, headers: json, body: JSON.stringify({ detail: BAD_PATH_MESSAGE }) };
+  if (target.startsWith("/ofrep/")) {
+    return { status: 400, headers: { ...json, "access-control-allow-origin": "*" }, body: JSON.stringify({ errorCode: "PARSE_ERROR", errorDetails: BAD_PATH_MESSAGE }) };
   }
+  if (target.startsWith("/sse/")) return { status: 400, headers: { ...json, "access-control-allow-origin": "*" }, body: JSON.stringify({ detail: BAD_PATH_MESSAGE }) };
   return {
     status: 400,
     headers: {

@@ -53,6 +53,8 @@ function nestsDeeperThan(value: unknown, limit: number): boolean {
 
 /** The body text of an evaluation request, parsed and checked. */
 export function parseEvaluationRequest(text: string): ParsedRequest {
+  // A missing body is an empty context (docs/ofrep.md), as on the SDK API.
+  if (text.trim() === "") return { ok: true, value: NO_CONTEXT };
   let body: unknown;
   try {
     body = JSON.parse(text);

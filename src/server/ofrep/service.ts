@@ -63,7 +63,9 @@ function refuse(endpoint: Endpoint, status: number, errorDetails: string, reason
 
 /** An evaluation error with OFREP's code: `{"key", "errorCode", "errorDetails"}` (single) or without `key` (bulk). */
 function evaluationError(endpoint: Endpoint, status: number, errorCode: string, errorDetails: string, key?: string): ApiResponse {
-  log.debug("request.invalid", { ofrep__endpoint: endpoint, error__code: errorCode, reason: errorDetails.slice(0, 200) });
+  // The code only: the details may quote the request (a JSON parser's message quotes the body it
+  // failed on, which may hold a targeting key or attribute values), and they go to the client anyway.
+  log.debug("request.invalid", { ofrep__endpoint: endpoint, error__code: errorCode });
   return answer(endpoint, status, JSON.stringify(key === undefined ? { errorCode, errorDetails } : { key, errorCode, errorDetails }));
 }
 

@@ -14,6 +14,7 @@
  */
 import { and, eq, gt, isNull, or, sql } from "drizzle-orm";
 import { settings } from "@/server/config";
+import { textProblem } from "@/server/input";
 import { sha256, SERVER_KEY_PREFIX } from "@/server/auth/crypto";
 import { getDb } from "@/server/db/client";
 import { environmentApiKeys, environments, projects } from "@/server/db/schema";
@@ -217,6 +218,9 @@ const keyCacheHits = boundCounter(keyCacheLookups, { result: "hit" });
 export function resolveEnvironmentKey(key: string): ResolvedEnvironmentKey | null | Promise<ResolvedEnvironmentKey | null> {
   if (key.length === 0 || key.length > MAX_ENVIRONMENT_KEY_LENGTH) return null;
   const current = state();
+  // No key holds NUL or a lone surrogate (PostgreSQL refuses them in a query): unknown, without asking.
+  // Checked on a miss only; a cached key passed the check when it was stored.
+  if (!current.keys.has(key) && textProblem(key) !== null) return null;
   const entry = current.keys.get(key);
   if (entry) {
     const now = Date.now();

@@ -214,9 +214,12 @@ describe("event streams on the system's web process", () => {
     // When its streams are opened
     const flagsmith = await openSse(`${base}/sse/environments/not-a-key/stream`);
     const ofrep = await openSse(`${base}/sse/environments/not-a-key/ofrep`);
+    // (and keys no key can be: PostgreSQL refuses NUL and lone surrogates in a query, so they are not asked for)
+    const hostile = await Promise.all(["%00", "a%00b", "%ED%A0%80"].map((key) => fetch(`${base}/sse/environments/${key}/stream`)));
 
-    // Then both are refused
+    // Then all are refused, none with a server error
     expect([flagsmith.status, ofrep.status]).toEqual([401, 401]);
+    expect(hostile.map((response) => response.status)).toEqual([401, 401, 400]);
   });
 
   it("streams__serverKeyInTheUrl__401SayingToUseTheClientKey", async () => {

@@ -33,10 +33,16 @@ describe("parseEvaluationRequest", () => {
     }
   });
 
+  it("parseEvaluationRequest__emptyBody__anEmptyContextAsTheDocsSay", () => {
+    // Given a request without a body (or only whitespace)
+    // Then it is the identity-less evaluation
+    for (const body of ["", "  \n"]) expect(parseEvaluationRequest(body)).toEqual({ ok: true, value: { identifier: null, traits: [] } });
+  });
+
   it("parseEvaluationRequest__notJson__parseError", () => {
     // Given bodies that are not a JSON object
     // Then they are PARSE_ERRORs
-    for (const body of ["{bad", "", "[]", '"text"', "42", "null"]) {
+    for (const body of ["{bad", "[]", '"text"', "42", "null"]) {
       const parsed = parse(body);
       expect(parsed.ok, body).toBe(false);
       expect(parsed.ok ? null : parsed.errorCode, body).toBe("PARSE_ERROR");

@@ -49,6 +49,21 @@ describe("malformed paths", () => {
     expect(page.headers["content-security-policy"]).toContain("default-src 'none'");
     expect(page.headers["x-content-type-options"]).toBe("nosniff");
   });
+
+  it("badPathResponse__ofrepOrStreamPath__theirErrorShapeWithCorsOpen", () => {
+    // Given malformed OFREP and event-stream paths (read by browser providers)
+    const ofrep = badPathResponse("/ofrep/v1/evaluate/flags/%C0%80");
+    const stream = badPathResponse("/sse/environments/%C0%80/stream");
+
+    // Then JSON a browser can read: OFREP's PARSE_ERROR, and the streams' {detail}
+    expect([ofrep.status, stream.status]).toEqual([400, 400]);
+    expect(JSON.parse(ofrep.body)).toEqual({ errorCode: "PARSE_ERROR", errorDetails: expect.stringContaining("not valid") });
+    expect(JSON.parse(stream.body)).toEqual({ detail: expect.stringContaining("not valid") });
+    for (const answer of [ofrep, stream]) {
+      expect(answer.headers["content-type"]).toBe("application/json");
+      expect(answer.headers["access-control-allow-origin"]).toBe("*");
+    }
+  });
 });
 
 describe("metrics token", () => {
