@@ -1,6 +1,12 @@
 /**
  * Python `re.match(pattern, text)` for the REGEX operator, evaluated in linear time by RE2 (re2js, a pure
- * JavaScript port of RE2: no backtracking, time proportional to program size × text length).
+ * JavaScript port of RE2: no backtracking, time proportional to program size × text length). Evaluation runs on
+ * RE2's lazy DFA with a small memory budget (DFA_MEMORY_BYTES): almost every pattern needs a handful of states and
+ * runs at one table lookup per character; a pattern whose DFA needs a new state for almost every character
+ * (`(a|b)*a.{100}`) exhausts the budget at once, and RE2 then gives the DFA up for that evaluation and finishes on
+ * its NFA or bit-state backtracker (no captures asked for), whose cost is bounded on every evaluation: about one step
+ * per instruction per character. With re2js's default budget (8 MB) such a pattern costs tens of milliseconds per
+ * evaluation while the DFA builds thousands of states.
  *
  * A pattern is parsed with Python's own grammar (CPython `re/_parser.py`, 3.11+), so a pattern Python would reject
  * is "invalid" (it never matches: Flagsmith's `re.match` would raise), and it is translated to an equivalent RE2
@@ -27,19 +33,23 @@
 import { RE2JS } from "re2js";
 
 /**
- * Largest RE2 program evaluated (≈ instructions). Evaluation time grows with program size × text length: on the
- * NFA a character costs at most about one step per instruction, so this bounds the worst case of one evaluation.
+ * Largest RE2 program evaluated (≈ instructions). On the NFA a character costs at most about one step per
+ * instruction (~15 ns on this project's 2-core machine), so 2,000 characters (the trait value limit) cost at most
+ * about 4 ms at this size on the NFA (typically 1 ms). Real patterns are far smaller (an e-mail check ≈ 15, a full semver check ≈ 65, a UUID
+ * ≈ 40); what exceeds it is long bounded repeats (`.{200}`) or long alternations (use IN for lists of values).
  */
-export const MAX_REGEX_PROGRAM_SIZE = 500;
+export const MAX_REGEX_PROGRAM_SIZE = 150;
+/**
+ * Largest sum of the program sizes of one segment's REGEX conditions (refused when saved or imported): a segment
+ * with many large patterns would add their costs up on every evaluation (about 10 ms at 2,000 characters each).
+ */
+export const MAX_SEGMENT_REGEX_PROGRAM_SIZE = 450;
+/** Memory (bytes, re2js's accounting) a pattern's lazy DFA may hold before it is reset or given up for the NFA. */
+export const DFA_MEMORY_BYTES = 32 * 1024;
 /** RE2's limit on a repeat count (`a{1000}`); Python allows up to 2^32 - 2. */
 export const MAX_REGEX_REPEAT = 1000;
 /** RE2's limit on group nesting. */
 const MAX_NESTING = 1000;
-/** A DFA evaluation slower than this is a strike; DFA_STRIKES strikes move the pattern to the NFA (see `Program`). */
-export const DFA_SLOW_MS = 2;
-const DFA_STRIKES = 8;
-/** Strikes a fast DFA evaluation wears off (a DFA is slow while it builds its first states, then fast). */
-const DFA_STRIKE_DECAY = 0.25;
 /** Analysed patterns kept (least recently used dropped first). */
 export const REGEX_CACHE_LIMIT = 1000;
 /** Python's MAXREPEAT (`_sre.MAXREPEAT`): repeat counts must be below it. */
@@ -53,8 +63,10 @@ export type RegexRefusal =
 /** A compiled pattern: `test(text)` is `re.match(pattern, text) is not None`. Never throws. */
 export interface PythonRegex {
   readonly pattern: string;
-  /** The RE2 engine evaluating it now: the lazy DFA, or the NFA once DFA evaluations kept being slow. */
-  readonly engine: "dfa" | "nfa";
+  /** RE2 program size (instructions), at most MAX_REGEX_PROGRAM_SIZE: what one character of input costs at most. */
+  readonly programSize: number;
+  /** Whether its lazy DFA runs under DFA_MEMORY_BYTES (else it is evaluated on the NFA only). */
+  readonly dfaBudgeted: boolean;
   test(text: string): boolean;
 }
 
@@ -96,65 +108,55 @@ export function regexRefusal(pattern: string): RegexRefusal | null {
   return analysis.ok ? null : analysis.refusal;
 }
 
+/** RE2 program size of an accepted pattern, or null when it is not evaluated (invalid or unsupported). */
+export function regexProgramSize(pattern: string): number | null {
+  const analysis = analyse(pattern);
+  return analysis.ok ? analysis.regex.programSize : null;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Evaluation
 
 /**
- * One RE2 program. It runs on RE2's lazy DFA (`test`), the fastest for almost every pattern once it has built the
- * states its inputs need (cached, within re2js's 8 MB budget per program). A pattern whose inputs keep creating
- * new states (an "exploding" DFA: `(a|b)*a.{200}`) stays slow: after DFA_STRIKES slow evaluations (fast ones wear
- * strikes off slowly) it moves for good to the NFA/backtracker (`lookingAt`), whose cost is bounded by about one
- * step per instruction per character and which keeps no state between evaluations; its DFA is dropped. Results are
- * the same on both engines; only the time differs.
+ * Limits a compiled program's lazy DFA to DFA_MEMORY_BYTES. re2js (pinned) keeps the DFA of a program in
+ * `re2Input.dfa` and its budget in `maxMem`/`stateBudget`/`memBudget`, with no public option on `compile`; true
+ * when the budget was applied. Where it cannot be (another re2js), the program is evaluated with `lookingAt`, which
+ * never uses the DFA (bounded too, only slower on the usual patterns).
  */
-class Program {
-  private dfa: RE2JS | null;
-  private nfa: RE2JS | null = null;
-  private strikes = 0;
-
-  constructor(
-    /** Starts with `\A`, so the DFA (which searches) is anchored like `lookingAt`. */
-    private readonly source: string,
-    private readonly flags: number,
-    compiled: RE2JS,
-  ) {
-    this.dfa = compiled;
-  }
-
-  get engine(): "dfa" | "nfa" {
-    return this.dfa === null ? "nfa" : "dfa";
-  }
-
-  matches(text: string): boolean {
-    const dfa = this.dfa;
-    if (dfa === null) return (this.nfa as RE2JS).matcher(text).lookingAt();
-    const start = performance.now();
-    const matched = dfa.test(text);
-    if (performance.now() - start <= DFA_SLOW_MS) this.strikes = Math.max(0, this.strikes - DFA_STRIKE_DECAY);
-    else if (++this.strikes >= DFA_STRIKES) {
-      this.nfa = RE2JS.compile(this.source, this.flags); // a fresh program: the DFA's cached states are released
-      this.dfa = null;
-    }
-    return matched;
-  }
+function limitDfaMemory(program: RE2JS): boolean {
+  const dfa = (program as unknown as { re2Input?: { dfa?: { maxMem?: unknown; stateBudget?: unknown; memBudget?: unknown; stateCount?: unknown } } }).re2Input?.dfa;
+  if (!dfa || typeof dfa.maxMem !== "number" || typeof dfa.stateBudget !== "number" || typeof dfa.memBudget !== "number" || dfa.stateCount !== 0) return false;
+  dfa.maxMem = DFA_MEMORY_BYTES;
+  dfa.stateBudget = DFA_MEMORY_BYTES;
+  dfa.memBudget = DFA_MEMORY_BYTES;
+  return true;
 }
 
 class CompiledPythonRegex implements PythonRegex {
+  /** `re.match` (the program starts with `\A`): the budgeted DFA search (`test`), or the anchored NFA (`lookingAt`). */
+  private readonly matches: (text: string) => boolean;
+  /** For texts ending with "\n" when the pattern has a non-MULTILINE `$`: run on the text without it. */
+  private readonly matchesBeforeFinalNewline: ((text: string) => boolean) | null;
+  /** Whether the DFA memory budget is in force (false only with a re2js whose internals differ: see limitDfaMemory). */
+  readonly dfaBudgeted: boolean;
+
   constructor(
     readonly pattern: string,
-    private readonly program: Program,
-    /** For texts ending with "\n" when the pattern has a non-MULTILINE `$`: run on the text without it. */
-    private readonly beforeFinalNewline: Program | null,
-  ) {}
-
-  get engine(): "dfa" | "nfa" {
-    return this.program.engine;
+    readonly programSize: number,
+    program: RE2JS,
+    beforeFinalNewline: RE2JS | null,
+  ) {
+    const matcherOf = (compiled: RE2JS): ((text: string) => boolean) =>
+      limitDfaMemory(compiled) ? (text) => compiled.test(text) : (text) => compiled.matcher(text).lookingAt();
+    this.dfaBudgeted = limitDfaMemory(program);
+    this.matches = this.dfaBudgeted ? (text) => program.test(text) : (text) => program.matcher(text).lookingAt();
+    this.matchesBeforeFinalNewline = beforeFinalNewline === null ? null : beforeFinalNewline === program ? this.matches : matcherOf(beforeFinalNewline);
   }
 
   test(text: string): boolean {
     try {
-      if (this.program.matches(text)) return true;
-      return this.beforeFinalNewline !== null && text.endsWith("\n") && this.beforeFinalNewline.matches(text.slice(0, -1));
+      if (this.matches(text)) return true;
+      return this.matchesBeforeFinalNewline !== null && text.endsWith("\n") && this.matchesBeforeFinalNewline(text.slice(0, -1));
     } catch {
       return false;
     }
@@ -180,24 +182,22 @@ function analyseUncached(pattern: string): Analysis {
   if (translation.size > MAX_REGEX_PROGRAM_SIZE * 2) return { ok: false, refusal: tooLarge(`about ${translation.size}`) };
 
   const flags = translation.ignoreCase ? RE2JS.CASE_INSENSITIVE : 0;
-  const program = (source: string): Program => new Program(source, flags, RE2JS.compile(source, flags));
   const source = `\\A${translation.source.replaceAll(END_Z, "\\z")}`;
-  let main: Program;
+  let main: RE2JS;
   let size: number;
   try {
-    const compiled = RE2JS.compile(source, flags);
-    size = compiled.programSize();
-    main = new Program(source, flags, compiled);
+    main = RE2JS.compile(source, flags);
+    size = main.programSize();
   } catch (error) {
     return { ok: false, refusal: fromRe2Error(error) };
   }
   if (size > MAX_REGEX_PROGRAM_SIZE) return { ok: false, refusal: tooLarge(String(size)) };
-  let beforeFinalNewline: Program | null = null;
+  let beforeFinalNewline: RE2JS | null = null;
   if (translation.hasDollar) {
     // Python's `\Z` does not match before the final newline: never, in the run on the text without it.
-    beforeFinalNewline = translation.hasEndZ ? program(`\\A${translation.source.replaceAll(END_Z, NEVER)}`) : main;
+    beforeFinalNewline = translation.hasEndZ ? RE2JS.compile(`\\A${translation.source.replaceAll(END_Z, NEVER)}`, flags) : main;
   }
-  return { ok: true, regex: new CompiledPythonRegex(pattern, main, beforeFinalNewline) };
+  return { ok: true, regex: new CompiledPythonRegex(pattern, size, main, beforeFinalNewline) };
 }
 
 function unsupported(construct: string, message: string): RegexRefusal {

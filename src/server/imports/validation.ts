@@ -13,12 +13,13 @@
  */
 import { z } from "zod";
 import type { StoredRule, StoredValue } from "@/server/db/schema";
-import { regexRefusal } from "@/server/engine/regex";
+import { MAX_SEGMENT_REGEX_PROGRAM_SIZE, regexProgramSize, regexRefusal } from "@/server/engine/regex";
 import { SEGMENT_CONDITION_OPERATORS } from "@/server/engine/types";
 import { badInput } from "@/server/errors";
 import { checkAllocations, MAX_STRING_VALUE_LENGTH } from "@/server/features/values";
 import { MAX_TRAIT_STRING_LENGTH } from "@/server/identities/values";
 import { findTextProblem, fitsIndex, isStorableDate, jsonDepthExceeds, MAX_INDEXED_TEXT_BYTES, MAX_JSON_DEPTH } from "@/server/input";
+import { regexBudgetMessage } from "@/server/segments/validation";
 
 export const MAX_NAME_LENGTH = 200;
 export const MAX_FEATURE_NAME_LENGTH = 2000;
@@ -302,7 +303,9 @@ function sameValue(a: StoredValue, b: StoredValue): boolean {
   return a === b;
 }
 
-function checkRules(rules: RuleOut[], path: PathPart[], depth: number, segment: { id: number; name: string }): void {
+/** Returns the sum of the RE2 program sizes of the REGEX conditions met (the segment's budget is checked by the caller). */
+function checkRules(rules: RuleOut[], path: PathPart[], depth: number, segment: { id: number; name: string }): number {
+  let regexSize = 0;
   rules.forEach((rule, index) => {
     const rulePath = [...path, index];
     if (depth > MAX_RULE_DEPTH) throw new DocumentProblem(jsonPath(rulePath), `rules are nested more than ${MAX_RULE_DEPTH} levels deep`);
@@ -314,9 +317,11 @@ function checkRules(rules: RuleOut[], path: PathPart[], depth: number, segment: 
       if (refusal?.kind === "unsupported") {
         throw new DocumentProblem(jsonPath([...rulePath, "conditions", conditionIndex, "value"]), `segment "${segment.name}" (id ${segment.id}): ${refusal.message}`);
       }
+      regexSize += regexProgramSize(condition.value) ?? 0;
     });
-    checkRules(rule.rules, [...rulePath, "rules"], depth + 1, segment);
+    regexSize += checkRules(rule.rules, [...rulePath, "rules"], depth + 1, segment);
   });
+  return regexSize;
 }
 
 interface FeatureInfo {
@@ -403,7 +408,8 @@ function checkDocument(doc: ParsedDocument): void {
     const sameName = segmentNames.get(lower);
     if (sameName) throw new DocumentProblem(jsonPath([...path, "name"]), `segment name "${segment.name}" is used twice (also at ${sameName}; names are case-insensitive)`);
     segmentNames.set(lower, here);
-    checkRules(segment.rules, [...path, "rules"], 1, segment);
+    const regexSize = checkRules(segment.rules, [...path, "rules"], 1, segment);
+    if (regexSize > MAX_SEGMENT_REGEX_PROGRAM_SIZE) throw new DocumentProblem(jsonPath([...path, "rules"]), `segment "${segment.name}" (id ${segment.id}): ${regexBudgetMessage(regexSize)}`);
     const seen = new Map<number, number>();
     segment.feature_states.forEach((state, stateIndex) => {
       const statePath = [...path, "feature_states", stateIndex];

@@ -8,7 +8,7 @@
  * whole), `rules.0.type`, `rules.0.conditions.1.operator|property|value`, `rules.0.rules.2.type`, …
  * An empty map means valid. The service rejects with the first entry (`field` = its path).
  */
-import { regexRefusal } from "@/server/engine/regex";
+import { MAX_SEGMENT_REGEX_PROGRAM_SIZE, regexProgramSize, regexRefusal } from "@/server/engine/regex";
 import { parsePyFloat } from "@/server/engine/python";
 import { isSemverConditionValue, parseSemver, SEMVER_SUFFIX } from "@/server/engine/semver";
 import { SEGMENT_CONDITION_OPERATORS, type SegmentConditionOperator } from "@/server/engine/types";
@@ -122,6 +122,11 @@ export const MESSAGES = {
   semverVersion: "Not a valid semantic version (e.g. 1.2.3:semver)",
 } as const;
 
+/** One segment's REGEX conditions together are too large to evaluate quickly (each is evaluated on every identity). */
+export function regexBudgetMessage(total: number): string {
+  return `This segment's REGEX conditions are too large together to evaluate quickly (RE2 program size ${total} in all, limit ${MAX_SEGMENT_REGEX_PROGRAM_SIZE}): use fewer or shorter patterns, or IN for lists of values`;
+}
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -183,7 +188,7 @@ function valueProblem(operator: SegmentOperator, value: string | null): string |
 }
 
 /** Checks one condition, adding `path.operator|property|value` messages. */
-function checkCondition(condition: unknown, path: string, errors: FieldErrors): void {
+function checkCondition(condition: unknown, path: string, counts: Counts, errors: FieldErrors): void {
   if (!isRecord(condition)) {
     errors[path] = MESSAGES.conditionNotObject;
     return;
@@ -206,11 +211,14 @@ function checkCondition(condition: unknown, path: string, errors: FieldErrors): 
   }
   const problem = (value !== null ? textProblem(value) : null) ?? valueProblem(operator, value);
   if (problem) errors[`${path}.value`] = problem;
+  else if (operator === "REGEX" && value !== null) counts.regexProgramSize += regexProgramSize(value) ?? 0;
 }
 
 interface Counts {
   rules: number;
   conditions: number;
+  /** Sum of the RE2 program sizes of the segment's (valid) REGEX conditions. */
+  regexProgramSize: number;
 }
 
 function checkRule(rule: unknown, path: string, depth: number, counts: Counts, errors: FieldErrors): void {
@@ -229,7 +237,7 @@ function checkRule(rule: unknown, path: string, depth: number, counts: Counts, e
   else {
     counts.conditions += conditions.length;
     if (counts.conditions > MAX_CONDITIONS) return;
-    conditions.forEach((condition, index) => checkCondition(condition, `${path}.conditions.${index}`, errors));
+    conditions.forEach((condition, index) => checkCondition(condition, `${path}.conditions.${index}`, counts, errors));
   }
   const rules = rule.rules ?? [];
   if (!Array.isArray(rules)) errors[`${path}.rules`] = MESSAGES.subRulesNotList;
@@ -254,13 +262,14 @@ export function validateRules(rules: unknown, prefix = "rules"): FieldErrors {
     errors[prefix] = MESSAGES.noRules;
     return errors;
   }
-  const counts: Counts = { rules: 0, conditions: 0 };
+  const counts: Counts = { rules: 0, conditions: 0, regexProgramSize: 0 };
   for (let index = 0; index < rules.length && counts.rules <= MAX_RULES && counts.conditions <= MAX_CONDITIONS; index++) {
     checkRule(rules[index], `${prefix}.${index}`, 1, counts, errors);
   }
   if (counts.rules > MAX_RULES) errors[prefix] = MESSAGES.tooManyRules;
   else if (counts.conditions > MAX_CONDITIONS) errors[prefix] = MESSAGES.tooManyConditions;
   else if (counts.conditions === 0 && Object.keys(errors).length === 0) errors[prefix] = MESSAGES.noConditions;
+  else if (counts.regexProgramSize > MAX_SEGMENT_REGEX_PROGRAM_SIZE) errors[prefix] = regexBudgetMessage(counts.regexProgramSize);
   return errors;
 }
 
