@@ -95,7 +95,9 @@ function open(protocol: StreamProtocol, request: ApiRequest, result: GateResult)
       );
     },
     closed() {
-      detach?.();
+      if (detach) detach();
+      // Over before it started (the client went away first): its place is given back.
+      else hub.release();
     },
   });
 }

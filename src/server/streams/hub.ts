@@ -80,6 +80,8 @@ export class StreamHub {
   private readonly environments = new Map<number, EnvironmentStreams>();
   private readonly counts: Record<StreamProtocol, number> = { flagsmith: 0, ofrep: 0 };
   private stopping = false;
+  /** Streams admitted but not attached yet (their response is on its way): counted against the limit. */
+  private reserved = 0;
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private readonly now: () => number;
 
@@ -96,11 +98,21 @@ export class StreamHub {
     return this.counts.flagsmith + this.counts.ofrep;
   }
 
-  /** Whether one more stream may open. */
+  /**
+   * Whether one more stream may open; "open" reserves its place (so that streams admitted together —
+   * a reconnect storm, whose key lookups settle in one turn — cannot pass the limit before any is
+   * attached): `attach` takes the reservation, `release` gives it back for a stream that never starts.
+   */
   admit(): Admission {
     if (this.stopping) return "stopping";
-    if (this.size >= this.options.maxConnections) return "connection_limit";
+    if (this.size + this.reserved >= this.options.maxConnections) return "connection_limit";
+    this.reserved++;
     return "open";
+  }
+
+  /** Gives back the reservation of an admitted stream that will not be attached. */
+  release(): void {
+    if (this.reserved > 0) this.reserved--;
   }
 
   /** The latest notification of an environment serving `served` (what a stream opening now is told). */
@@ -119,6 +131,7 @@ export class StreamHub {
    * `recheckOrganisations` asks about when Flagpost's own gates change.
    */
   attach(protocol: StreamProtocol, environmentId: number, served: ServedRevision, sink: StreamSink, lastEventId: string | null, organisationId?: number): () => void {
+    this.release();
     const latest = this.latestFor(environmentId, served);
     let state = this.environments.get(environmentId);
     if (!state) this.environments.set(environmentId, (state = { streams: new Set(), served, latest }));

@@ -2,11 +2,13 @@
  * Property-based fuzzing of every public HTTP endpoint of the running system (`next start` web
  * process + worker, tests/support/system.ts): the SDK API (`/flags/`, `/flags/<identifier>/`,
  * `/identities/` GET and POST, `/environment-document/`, analytics), flagd sync (`flags.json`,
- * `diagnostics.json`), health, and arbitrary URL paths and percent-encodings on every prefix.
- * Requests are raw HTTP (node:http), so paths, bytes and headers arrive exactly as generated.
+ * `diagnostics.json`), OFREP (bulk and single evaluations), the event streams (`/sse/…`), health,
+ * and arbitrary URL paths and percent-encodings on every prefix. Requests are raw HTTP (node:http),
+ * so paths, bytes and headers arrive exactly as generated.
  *
- * Property: never a 5xx; and a refused SDK write (identities POST, analytics) changed none of the
- * environment's identities, traits or evaluation counts.
+ * Property: never a 5xx; a refused SDK write (identities POST, analytics) changed none of the
+ * environment's identities, traits or evaluation counts; an OFREP evaluation, answered or refused,
+ * never changes them.
  */
 import http from "node:http";
 import fc from "fast-check";
@@ -41,6 +43,26 @@ function raw(method: string, path: string, headers: Record<string, string> = {},
     request.on("error", reject);
     if (body !== undefined) request.end(body);
     else request.end();
+  });
+}
+
+/** The head of a response (status and headers), then the connection is dropped: for streams, which do not end. */
+function head(method: string, path: string, headers: Record<string, string> = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const request = http.request({ host: base.hostname, port: base.port, method, path, headers: { connection: "close", ...headers }, maxHeaderSize: 64 * 1024 }, (response) => {
+      const status = response.statusCode ?? 0;
+      if ((response.headers["content-type"] ?? "").startsWith("text/event-stream")) {
+        resolve({ status, headers: response.headers, body: "" });
+        request.destroy();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () => resolve({ status, headers: response.headers, body: Buffer.concat(chunks).toString("utf8") }));
+      response.on("error", reject);
+    });
+    request.on("error", reject);
+    request.end();
   });
 }
 
@@ -250,9 +272,69 @@ describe("public HTTP endpoints under hostile input", () => {
     );
   });
 
+  it("ofrepEvaluations__hostileContextsKeysPathsAndHeaders__never5xxAndNeverAWrite", { timeout: 180_000 }, async () => {
+    // Given OFREP evaluations (bulk, and single with any bytes as the flag key): generated contexts (hostile
+    // targeting keys and attribute values, deep and huge values, own __proto__ keys), raw bytes, odd media
+    // types, keys as either header (client, server, hostile), re-fetch queries and conditional headers
+    const context = fc.record({ targetingKey: fc.oneof(fc.string({ maxLength: 20 }), hostileString, hostileNumber, hostileJson), plan: traitValue, email: traitValue }, { requiredKeys: [] });
+    const body = fc.oneof({ weight: 5, arbitrary: fc.record({ context: fc.oneof({ weight: 5, arbitrary: context }, { weight: 1, arbitrary: hostileJson }) }, { requiredKeys: [] }) }, { weight: 1, arbitrary: hostileJson });
+    const auth = fc.oneof(
+      fc.constant(null).map(() => ({ authorization: `Bearer ${clientKey}` })),
+      fc.constant(null).map(() => ({ authorization: `Bearer ${serverKey}` })),
+      fc.constant(null).map(() => ({ "x-api-key": serverKey })),
+      headerValue.map((value) => ({ authorization: value })),
+      headerValue.map((value) => ({ "x-api-key": value })),
+      fc.constant({}),
+    );
+    const target = fc.oneof(fc.constant("/ofrep/v1/evaluate/flags"), fc.constantFrom("banner", "mv", "nope").map((key) => `/ofrep/v1/evaluate/flags/${key}`), urlText.map((key) => `/ofrep/v1/evaluate/flags/${key}`));
+    const refetch = fc.option(urlText.map((etag) => `?flagConfigEtag=${etag}`), { nil: "" });
+    const before = await sdkRows();
+    await fc.assert(
+      fc.asyncProperty(
+        target,
+        refetch,
+        body,
+        fc.constantFrom<"json" | "proto" | "bytes" | "text">("json", "json", "json", "proto", "bytes", "text"),
+        fc.uint8Array({ maxLength: 64 }),
+        fc.oneof(hostileString, fc.string()),
+        fc.constantFrom(...CONTENT_TYPES),
+        auth,
+        fc.option(headerValue, { nil: undefined }),
+        async (path, search, value, kind, bytes, text, contentType, keyHeaders, ifNoneMatch) => {
+          const headers: Record<string, string> = { ...keyHeaders };
+          if (contentType) headers["content-type"] = contentType;
+          if (ifNoneMatch !== undefined) headers["if-none-match"] = ifNoneMatch;
+          // When posted
+          const answer = await raw("POST", path + search, headers, bodyOf(value, kind, bytes, text));
+          // Then it is never a 5xx, and nothing was written (OFREP evaluation is transient, answered or refused)
+          expectNo5xx(answer, `POST ${path}${search} ${kind}`);
+          expect(await sdkRows(), `identities/traits changed by an OFREP evaluation (${answer.status})`).toBe(before);
+        },
+      ),
+      { seed: FUZZ_SEED, numRuns: FUZZ_RUNS(150), endOnFailure: true },
+    );
+  });
+
+  it("eventStreams__hostileKeysWiresAndLastEventIds__never5xx", { timeout: 120_000 }, async () => {
+    // Given stream requests: the client key, the server key, or any bytes as the key; either wire or any
+    // path after it; any Last-Event-ID
+    const key = fc.oneof(fc.constant(null).map(() => clientKey), fc.constant(null).map(() => serverKey), urlText);
+    const wire = fc.oneof(fc.constantFrom("stream", "ofrep", "stream/", "ofrep/"), urlText);
+    await fc.assert(
+      fc.asyncProperty(key, wire, fc.option(headerValue, { nil: undefined }), fc.constantFrom("GET", "GET", "POST", "HEAD", "OPTIONS"), async (streamKey, streamWire, lastEventId, method) => {
+        const path = `/sse/environments/${streamKey}/${streamWire}`;
+        // When opened (a stream that opens is dropped at once)
+        const answer = await head(method, path, lastEventId !== undefined ? { "last-event-id": lastEventId } : {});
+        // Then it is never a 5xx
+        expectNo5xx(answer, `${method} ${path}`);
+      }),
+      { seed: FUZZ_SEED, numRuns: FUZZ_RUNS(120), endOnFailure: true },
+    );
+  });
+
   it("anyPath__arbitraryMethodsPathsAndEncodings__never5xx", { timeout: 180_000 }, async () => {
     // Given any method on any path under every prefix the web process knows, with any percent-encoding
-    const prefixes = ["/", "/api/", "/api/v1/", "/api/v1/flags/", "/api/v1/identities/", "/api/v1/flagd/", "/api/trpc/", "/api/trpc/auth.me/", "/p/", "/p/1/e/", "/o/", "/login/", "/metrics/", "/_next/", "/_next/static/", "/_next/image?url=", "/api/health/"];
+    const prefixes = ["/", "/api/", "/api/v1/", "/api/v1/flags/", "/api/v1/identities/", "/api/v1/flagd/", "/api/trpc/", "/api/trpc/auth.me/", "/p/", "/p/1/e/", "/o/", "/login/", "/metrics/", "/_next/", "/_next/static/", "/_next/image?url=", "/api/health/", "/ofrep/", "/ofrep/v1/evaluate/flags/", "/sse/", "/sse/environments/"];
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom("GET", "GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"),

@@ -158,6 +158,28 @@ describe("StreamHub", () => {
     expect(hub.size).toBe(0);
   });
 
+  it("admit__manyAdmittedBeforeAnyAttaches__theLimitHoldsAndUnstartedStreamsGiveTheirPlaceBack", () => {
+    // Given a hub allowing 2 streams, and three requests admitted in the same turn (a reconnect storm: their key
+    // lookups settle together, before any stream is attached)
+    const { hub } = hubAt(10_000_000, 2);
+    const answers = [hub.admit(), hub.admit(), hub.admit()];
+
+    // When the first two attach, and then one of them closes
+    expect(answers).toEqual(["open", "open", "connection_limit"]);
+    const close = hub.attach("ofrep", 1, LONG_AGO, sink(), null);
+    hub.attach("ofrep", 1, LONG_AGO, sink(), null);
+    const whileFull = hub.admit();
+    close();
+
+    // Then the limit held all along; a reservation given back (a stream that never started) frees its place too
+    expect(whileFull).toBe("connection_limit");
+    expect(hub.size).toBe(1);
+    expect(hub.admit()).toBe("open");
+    expect(hub.admit()).toBe("connection_limit");
+    hub.release();
+    expect(hub.admit()).toBe("open");
+  });
+
   it("documentChanged__clientNotReading__droppedAndOthersStillServed", () => {
     // Given a stream whose buffer is full and a healthy one
     const { hub } = hubAt();
