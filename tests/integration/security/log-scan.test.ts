@@ -154,6 +154,19 @@ describe("log lines", () => {
     // (malformed bodies: the parser's message quotes them; invalid values are named, not echoed)
     expect((await sdk(`{"identifier":"${keep(`malformed-${marker()}`)}", oops}`)).status).toBe(400);
     expect((await sdk(JSON.stringify({ identifier: keep(`bad-trait-${marker()}`), traits: [{ trait_key: "k", trait_value: `${keep(`nul-${marker()}`)}\u0000` }] }))).status).toBe(400);
+    // (OFREP: a context's targeting key and attribute values, and a malformed body that quotes them, whose
+    // parser message is answered to the client but must not be logged)
+    const ofrep = (body: string, path = "") =>
+      fetch(`${base}/ofrep/v1/evaluate/flags${path}`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${serverKey}` }, body });
+    const ofrepContext = JSON.stringify({ context: { targetingKey: keep(`ofrep-key-${marker()}`), email: keep(`ofrep-${marker()}@example.com`) } });
+    expect((await ofrep(ofrepContext)).status).toBe(200);
+    expect((await ofrep(ofrepContext, "/http_flag")).status).toBe(200);
+    // (short ones: V8 quotes at most about 10 characters of a body around the error, in full when it is short)
+    const quotedEmail = keep(`q${marker().slice(0, 6)}@x.io`);
+    const quoted = await ofrep(quotedEmail);
+    expect(quoted.status).toBe(400);
+    expect(((await quoted.json()) as { errorDetails: string }).errorDetails).toContain(quotedEmail);
+    expect((await ofrep(`{"context":{"a":${keep(`q${marker().slice(0, 7)}`)}}}`)).status).toBe(400);
     // (inserts that fail: a trait write on the SDK path, a sign-up over HTTP)
     const sdkFailure = traced();
     const failedIdentifier = keep(`failing-identifier-${marker()}`);
