@@ -100,6 +100,25 @@ function importNodes(node, visit) {
   }
 }
 
+/**
+ * The visitors that find every import of a file: its import/export statements (on `Program`) and its
+ * dynamic `import("…")` expressions anywhere (a string literal or a template without expressions;
+ * a computed specifier cannot be checked and is left alone). `visit(node, specifier, typeOnly)`.
+ */
+function allImports(visit, before = () => true) {
+  return {
+    Program(node) {
+      if (before(node) === false) return;
+      importNodes(node, visit);
+    },
+    ImportExpression(node) {
+      const source = node.source;
+      if (source.type === "Literal" && typeof source.value === "string") visit(node, source.value, false);
+      else if (source.type === "TemplateLiteral" && source.expressions.length === 0) visit(node, source.quasis[0].value.cooked, false);
+    },
+  };
+}
+
 function isTypeOnly(statement) {
   if (statement.importKind === "type" || statement.exportKind === "type") return true;
   if (statement.type === "ImportDeclaration" && statement.specifiers.length > 0) return statement.specifiers.every((s) => s.importKind === "type");
@@ -112,9 +131,7 @@ const layers = {
     const file = self(context.filename);
     if (!file) return {};
     const from = serverFolder(file);
-    return {
-      Program(node) {
-        importNodes(node, (statement, specifier) => {
+    return allImports((statement, specifier) => {
           const to = target(specifier, context.filename);
           if (!to) return;
           if (from !== null && (to.startsWith("app/") || to.startsWith("worker/") || to === "worker")) {
@@ -140,8 +157,6 @@ const layers = {
             });
           }
         });
-      },
-    };
   },
 };
 
@@ -149,15 +164,11 @@ const importStyle = {
   meta: { type: "suggestion", schema: [], messages: {} },
   create(context) {
     if (!self(context.filename)) return {};
-    return {
-      Program(node) {
-        importNodes(node, (statement, specifier) => {
-          if (specifier.startsWith("../")) {
-            context.report({ node: statement, message: `Import "${specifier}" with the @/ alias: relative imports stay within their directory ("./…").` });
-          }
-        });
-      },
-    };
+    return allImports((statement, specifier) => {
+      if (specifier.startsWith("../")) {
+        context.report({ node: statement, message: `Import "${specifier}" with the @/ alias: relative imports stay within their directory ("./…").` });
+      }
+    });
   },
 };
 
@@ -171,31 +182,45 @@ const clientBoundary = {
     const file = self(context.filename);
     if (!file) return {};
     const sharedModule = isClientSafe(file);
-    return {
-      Program(node) {
+    // Modules of src/app that are not Next.js server entry points (route handlers, pages, layouts, …)
+    // can be imported by client components, so they follow the client rules too, unless they say they
+    // are server-only (`import "server-only"`).
+    const appHelper = file.startsWith("app/") && !NEXT_SERVER_ENTRY.test(file);
+    let kind = null; // "client" | "shared" | "app-helper" | null (unchecked), known once Program is entered
+    return allImports(
+      (statement, specifier, typeOnly) => {
+        if (kind === null) return;
+        if (kind === "shared" && specifier.startsWith("node:")) {
+          context.report({ node: statement, message: `${file} is shared with the UI: it may not import ${specifier}.` });
+          return;
+        }
+        const to = target(specifier, context.filename);
+        if (!to || typeOnly || !to.startsWith("server/")) return;
+        if (!isClientSafe(to)) {
+          context.report({
+            node: statement,
+            message:
+              kind === "client"
+                ? `A client component may import only types from ${to} (server-only); values only from the shared pure modules (CLIENT_SAFE in eslint-rules/flagpost.mjs).`
+                : kind === "shared"
+                  ? `${file} is shared with the UI: it may import values only from other shared pure modules, not ${to}.`
+                  : `${file} can be imported by client components: it may import only types from ${to} (server-only), or start with import "server-only".`,
+          });
+        }
+      },
+      (node) => {
         const first = node.body[0];
         const isClient = first?.type === "ExpressionStatement" && first.directive === "use client";
-        if (!isClient && !sharedModule) return;
-        importNodes(node, (statement, specifier, typeOnly) => {
-          if (sharedModule && specifier.startsWith("node:")) {
-            context.report({ node: statement, message: `${file} is shared with the UI: it may not import ${specifier}.` });
-            return;
-          }
-          const to = target(specifier, context.filename);
-          if (!to || typeOnly || !to.startsWith("server/")) return;
-          if (!isClientSafe(to)) {
-            context.report({
-              node: statement,
-              message: isClient
-                ? `A client component may import only types from ${to} (server-only); values only from the shared pure modules (CLIENT_SAFE in eslint-rules/flagpost.mjs).`
-                : `${file} is shared with the UI: it may import values only from other shared pure modules, not ${to}.`,
-            });
-          }
-        });
+        const serverOnly = node.body.some((statement) => statement.type === "ImportDeclaration" && statement.source.value === "server-only");
+        kind = isClient ? "client" : sharedModule ? "shared" : appHelper && !serverOnly ? "app-helper" : null;
+        return kind !== null;
       },
-    };
+    );
   },
 };
+
+/** Next.js server entry points under src/app (server components and handlers by definition). */
+const NEXT_SERVER_ENTRY = /(^|\/)(route|page|layout|template|loading|not-found|default|icon|apple-icon|opengraph-image|twitter-image|sitemap|robots|manifest)$/;
 
 const plugin = {
   meta: { name: "flagpost" },

@@ -30,6 +30,8 @@ describe("flagpost/layers", { timeout: 60_000 }, () => {
     ["the read side imports a protocol", "src/server/serving/fixture.ts", 'import { identityCache } from "@/server/sdk/identity-cache";\nexport const x = identityCache;\n'],
     ["anything below imports the assemblies", "src/server/sdk/fixture.ts", 'import { appRouter } from "@/server/api/trpc-router";\nexport const x = appRouter;\n'],
     ["the server imports the worker", "src/server/publishing/fixture.ts", 'import { TASKS } from "@/worker/tasks";\nexport const x = TASKS;\n'],
+    ["plumbing imports a domain dynamically", "src/server/db/fixture.ts", 'export async function x() {\n  return (await import("@/server/features/service")).listFeatures;\n}\n'],
+    ["the engine imports plumbing dynamically (template literal)", "src/server/engine/fixture.ts", "export const x = () => import(`@/server/config`);\n"],
   ])("layers__%s__reported", async (_case, file, code) => {
     // Given a source that imports against the layers
     // When linting it as that file
@@ -99,6 +101,35 @@ describe("flagpost/client-boundary", { timeout: 60_000 }, () => {
 
     // Then nothing is reported
     expect(rules).toEqual([]);
+  });
+
+  it("clientBoundary__clientComponentImportsServerOnlyValueDynamically__reported", async () => {
+    // Given a client component loading the database client with a dynamic import
+    const code = '"use client";\nexport async function x() {\n  return (await import("@/server/db/client")).getDb;\n}\n';
+
+    // When linting it as a component
+    const rules = await flagpostRules("src/app/_components/fixture.tsx", code);
+
+    // Then the client-boundary rule reports it
+    expect(rules).toContain("flagpost/client-boundary");
+  });
+
+  it("clientBoundary__appHelperWithoutMarkerImportsServerOnlyValue__reportedUnlessServerOnly", async () => {
+    // Given a helper module of src/app (no "use client": client components may import it) importing the database
+    // client, the same with `import "server-only"`, a page (a server component) doing it, and a helper importing a type
+    const helper = 'import { getDb } from "@/server/db/client";\nexport const x = getDb;\n';
+
+    // When linting each
+    const unmarked = await flagpostRules("src/app/_components/fixture.ts", helper);
+    const serverOnly = await flagpostRules("src/app/_components/fixture.ts", `import "server-only";\n${helper}`);
+    const page = await flagpostRules("src/app/(app)/fixture/page.tsx", helper);
+    const typeOnly = await flagpostRules("src/app/_components/fixture.ts", 'import type { AppRouter } from "@/server/api/trpc-router";\nexport type R = AppRouter;\n');
+
+    // Then only the unmarked helper's value import is reported
+    expect(unmarked).toContain("flagpost/client-boundary");
+    expect(serverOnly).toEqual([]);
+    expect(page).toEqual([]);
+    expect(typeOnly).toEqual([]);
   });
 
   it("clientBoundary__sharedModuleImportsServerOnlyCode__reported", async () => {
