@@ -40,15 +40,23 @@ export function isForeignKeyViolation(error: unknown): boolean {
   return findPgError(error)?.code === "23503";
 }
 
+/**
+ * An error and the errors of its `cause` chain (as drizzle and pg wrap them), outermost first, as
+ * objects with the fields the walkers read; at most `depth` of them (a cycle cannot loop).
+ */
+export function* causeChain(error: unknown, depth = 6): Generator<{ code?: unknown; message?: unknown; constraint?: unknown } & object> {
+  let current: unknown = error;
+  for (let i = 0; i < depth && current; i++) {
+    if (typeof current !== "object" || current === null) return;
+    yield current as { code?: unknown; message?: unknown; constraint?: unknown };
+    current = (current as { cause?: unknown }).cause;
+  }
+}
+
 /** The PostgreSQL error (SQLSTATE `code`) in an error or its `cause` chain, as drizzle and pg wrap it. */
 export function findPgError(error: unknown): { code?: string; constraint?: string } | undefined {
-  let current: unknown = error;
-  for (let i = 0; i < 5 && current; i++) {
-    if (typeof current === "object" && current !== null && "code" in current && typeof (current as { code: unknown }).code === "string") {
-      const candidate = current as { code: string; constraint?: string };
-      if (/^[0-9A-Z]{5}$/.test(candidate.code)) return candidate;
-    }
-    current = (current as { cause?: unknown }).cause;
+  for (const candidate of causeChain(error, 5)) {
+    if (typeof candidate.code === "string" && /^[0-9A-Z]{5}$/.test(candidate.code)) return candidate as { code: string; constraint?: string };
   }
   return undefined;
 }

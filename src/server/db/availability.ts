@@ -9,6 +9,7 @@
  * and marks it up again as soon as one succeeds. The transitions are logged once each
  * (`db.database.unavailable` / `db.database.available`), never per request.
  */
+import { causeChain } from "@/server/errors";
 import { getLogger } from "@/server/observability/logger";
 import { gauge } from "@/server/observability/metrics";
 import { processSlot } from "@/server/singleton";
@@ -69,15 +70,11 @@ const UNAVAILABLE_MESSAGES = [
 
 /** Whether `error` (or anything in its `cause` chain) means the database is away rather than that the query was wrong. */
 export function isDatabaseUnavailable(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth < 6 && current; depth++) {
-    if (typeof current === "object" && current !== null) {
-      const { code, message } = current as { code?: unknown; message?: unknown };
-      if (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || code.startsWith("08"))) return true;
-      if (current instanceof DatabaseUnavailableError) return true;
-      if (typeof message === "string" && UNAVAILABLE_MESSAGES.some((fragment) => message.includes(fragment))) return true;
-    }
-    current = (current as { cause?: unknown }).cause;
+  for (const current of causeChain(error)) {
+    const { code, message } = current;
+    if (typeof code === "string" && (UNAVAILABLE_CODES.has(code) || code.startsWith("08"))) return true;
+    if (current instanceof DatabaseUnavailableError) return true;
+    if (typeof message === "string" && UNAVAILABLE_MESSAGES.some((fragment) => message.includes(fragment))) return true;
   }
   return false;
 }
@@ -156,15 +153,11 @@ const HARD_CODES = new Set(["57P03", "53300", "ECONNREFUSED", "ETIMEDOUT", "ENOT
 const HARD_MESSAGES = ["timeout exceeded when trying to connect", "Query read timeout", "Connection terminated due to connection timeout", "the database system is"];
 
 function isHard(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; depth < 6 && current; depth++) {
-    if (typeof current === "object" && current !== null) {
-      const { code, message } = current as { code?: unknown; message?: unknown };
-      if (current instanceof DatabaseUnavailableError) return true;
-      if (typeof code === "string" && HARD_CODES.has(code)) return true;
-      if (typeof message === "string" && HARD_MESSAGES.some((fragment) => message.includes(fragment))) return true;
-    }
-    current = (current as { cause?: unknown }).cause;
+  for (const current of causeChain(error)) {
+    const { code, message } = current;
+    if (current instanceof DatabaseUnavailableError) return true;
+    if (typeof code === "string" && HARD_CODES.has(code)) return true;
+    if (typeof message === "string" && HARD_MESSAGES.some((fragment) => message.includes(fragment))) return true;
   }
   return false;
 }

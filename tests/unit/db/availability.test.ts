@@ -9,6 +9,7 @@ import {
   unlessDatabaseGoesDown,
   watchDatabase,
 } from "@/server/db/availability";
+import { causeChain, findPgError } from "@/server/errors";
 import { setLogDestination } from "@/server/observability/logger";
 
 beforeAll(() => {
@@ -34,6 +35,23 @@ describe("isDatabaseUnavailable", () => {
     // When it is classified
     // Then only failures for want of the database count
     expect(isDatabaseUnavailable(error)).toBe(expected);
+  });
+});
+
+describe("causeChain", () => {
+  it("causeChain__wrappedErrorsAndACycle__outermostFirstAndBounded", () => {
+    // Given an error wrapping a pg error (as drizzle does), and an error whose cause is itself
+    const inner = pgError("23505");
+    const outer = new Error("Failed query", { cause: inner });
+    const cyclic: Error & { cause?: unknown } = new Error("loop");
+    cyclic.cause = cyclic;
+
+    // When their chains are walked
+    // Then the wrapped error comes after its wrapper, a cycle ends at the depth, and findPgError finds the code through it
+    expect([...causeChain(outer)]).toEqual([outer, inner]);
+    expect([...causeChain(cyclic, 4)]).toHaveLength(4);
+    expect([...causeChain("not an error")]).toEqual([]);
+    expect(findPgError(outer)?.code).toBe("23505");
   });
 });
 
