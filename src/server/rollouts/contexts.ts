@@ -5,7 +5,8 @@
  *
  * - organisation: `organisation:<id>`; traits `organisation_id`, `organisation_name`,
  *   `member_count`, `created_at` (ISO), `persist_trait_data`;
- * - user: `user:<uuid>`; traits `user_id` (never an email).
+ * - user: `user:<uuid>`; traits `user_id` (never an email); a user acting in an organisation is
+ *   evaluated as the organisation with the user's traits added (`subjectEvaluationContext`).
  *
  * Organisation attributes are read once and cached per process for ORGANISATION_TTL_MS; while the
  * database cannot answer, the last ones (or just the id) are used.
@@ -77,6 +78,18 @@ export function organisationEvaluationContext(organisationId: number): Evaluatio
 /** A user's evaluation context (ids only). */
 export function userEvaluationContext(userId: string): EvaluationContext {
   return { targetingKey: `user:${userId}`, traits: { user_id: userId } };
+}
+
+/**
+ * The context a gate is evaluated in for a user acting in an organisation: the organisation is the
+ * identity (so a percentage rollout splits by organisation, and every member sees the same), and the
+ * user's traits are added to the organisation's (`user_id`), so a gate can also be opened for some
+ * users first (a segment on `user_id`). Without a user (API keys, the data plane): the organisation's.
+ */
+export function subjectEvaluationContext(organisation: EvaluationContext, userId: string | undefined): EvaluationContext {
+  if (userId === undefined) return organisation;
+  const user = userEvaluationContext(userId);
+  return { ...organisation, traits: { ...(organisation.traits as Record<string, unknown>), ...(user.traits as Record<string, unknown>) } } as EvaluationContext;
 }
 
 /** Tests: forgets cached organisation attributes. */

@@ -11,7 +11,7 @@
 import { DomainError } from "@/server/errors";
 import { processSlot } from "@/server/singleton";
 import { flagsGeneration, getOpenFeatureClient, onFlagsChanged, openFeatureReady } from "./client";
-import { organisationEvaluationContext } from "./contexts";
+import { organisationEvaluationContext, subjectEvaluationContext } from "./contexts";
 import { gateEvaluations } from "./metrics";
 
 export const GATES = {
@@ -42,8 +42,8 @@ function memo(): Memo {
   return current;
 }
 
-async function evaluate(gate: Gate, organisationId: number, key: string, answers: Map<string, boolean>): Promise<boolean> {
-  const context = await organisationEvaluationContext(organisationId);
+async function evaluate(gate: Gate, organisationId: number, userId: string | undefined, key: string, answers: Map<string, boolean>): Promise<boolean> {
+  const context = subjectEvaluationContext(await organisationEvaluationContext(organisationId), userId);
   await openFeatureReady();
   const details = await getOpenFeatureClient().getBooleanDetails(gate, GATES[gate].fallback, context);
   const open = details.value;
@@ -55,13 +55,16 @@ async function evaluate(gate: Gate, organisationId: number, key: string, answers
   return open;
 }
 
-/** Whether `gate` is open for the organisation. Synchronous when memoised. */
-export function isGateOpen(gate: Gate, organisationId: number): boolean | Promise<boolean> {
+/**
+ * Whether `gate` is open for the organisation (and, when a user is acting, for that user in it: see
+ * contexts.ts `subjectEvaluationContext`). Synchronous when memoised.
+ */
+export function isGateOpen(gate: Gate, organisationId: number, userId?: string): boolean | Promise<boolean> {
   const { answers } = memo();
-  const key = `${gate}|${organisationId}`;
+  const key = userId === undefined ? `${gate}|${organisationId}` : `${gate}|${organisationId}|${userId}`;
   const known = answers.get(key);
   if (known !== undefined) return known;
-  return evaluate(gate, organisationId, key, answers);
+  return evaluate(gate, organisationId, userId, key, answers);
 }
 
 /**
@@ -74,12 +77,17 @@ export function onGatesChanged(name: string, listener: () => void): void {
 }
 
 /** Every gate's state for the organisation (the admin UI hides what is off). */
-export async function gatesFor(organisationId: number): Promise<Record<Gate, boolean>> {
-  const entries = await Promise.all(GATE_NAMES.map(async (gate) => [gate, await isGateOpen(gate, organisationId)] as const));
+export async function gatesFor(organisationId: number, userId?: string): Promise<Record<Gate, boolean>> {
+  const entries = await Promise.all(GATE_NAMES.map(async (gate) => [gate, await isGateOpen(gate, organisationId, userId)] as const));
   return Object.fromEntries(entries) as Record<Gate, boolean>;
 }
 
 /** For services behind a gate: a closed gate answers as if the capability did not exist (NOT_FOUND). */
-export async function requireGate(gate: Gate, organisationId: number): Promise<void> {
-  if (!(await isGateOpen(gate, organisationId))) throw new DomainError("NOT_FOUND", "Not found");
+export async function requireGate(gate: Gate, organisationId: number, userId?: string): Promise<void> {
+  if (!(await isGateOpen(gate, organisationId, userId))) throw new DomainError("NOT_FOUND", "Not found");
+}
+
+/** The user acting through a tRPC call (none for an organisation API key): whose traits a gate sees. */
+export function actingUserId(principal: { kind: string; userId?: string }): string | undefined {
+  return principal.kind === "user" ? principal.userId : undefined;
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { protectedProcedure, requireScope } from "@/server/auth/procedures";
 import { id, router } from "@/server/trpc/init";
-import { gatesFor } from "./gates";
+import { actingUserId, gatesFor } from "./gates";
 
 export const rolloutsRouter = router({
   /**
@@ -10,5 +10,5 @@ export const rolloutsRouter = router({
    */
   gates: protectedProcedure
     .input(z.object({ organisationId: id.optional(), projectId: id.optional() }))
-    .query(({ ctx }) => gatesFor(requireScope(ctx, "organisation").organisationId)),
+    .query(({ ctx }) => gatesFor(requireScope(ctx, "organisation").organisationId, actingUserId(ctx.principal))),
 });

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { id, router } from "@/server/trpc/init";
 import { protectedProcedure, requireScope } from "@/server/auth/procedures";
-import { requireGate } from "@/server/rollouts/gates";
+import { actingUserId, requireGate } from "@/server/rollouts/gates";
 import { featureAnalytics, MAX_ANALYTICS_DAYS } from "./analytics";
 import { evaluateContext, evaluateIdentity, testContextInput } from "./evaluation";
 
@@ -19,7 +19,7 @@ export const sdkRouter = router({
     .query(({ ctx, input }) => featureAnalytics(input.featureId, requireScope(ctx, "environment").environmentId, input.days ?? 7)),
   /** A stored identity's flags as the SDK API gives them, each with its reason, and its segments (evaluation.ts). */
   evaluateIdentity: protectedProcedure.input(z.object({ identityId: id })).query(async ({ ctx, input }) => {
-    await requireGate("context_evaluation", requireScope(ctx, "organisation").organisationId);
+    await requireGate("context_evaluation", requireScope(ctx, "organisation").organisationId, actingUserId(ctx.principal));
     return evaluateIdentity(input.identityId);
   }),
   /**
@@ -30,7 +30,7 @@ export const sdkRouter = router({
     .input(testContextInput.extend({ environmentId: id }))
     .query(async ({ ctx, input }) => {
       const scope = requireScope(ctx, "environment");
-      await requireGate("context_evaluation", scope.organisationId);
+      await requireGate("context_evaluation", scope.organisationId, actingUserId(ctx.principal));
       return evaluateContext(scope.environmentId, input);
     }),
 });

@@ -9,7 +9,7 @@ import { closeOpenFeatureClient, flagsSourceKind } from "../../../src/server/rol
 import { clearEvaluationContexts } from "../../../src/server/rollouts/contexts";
 import { gatesFor, isGateOpen } from "../../../src/server/rollouts/gates";
 import { flagsFileWith } from "../../support/flags-files";
-import { expectTrpcError, projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
+import { apiKeyCaller, expectTrpcError, joinOrganisation, projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
 
 async function useFlagsFile(file: string | undefined): Promise<void> {
   if (file === undefined) delete process.env.FLAGPOST_FLAGS_FILE;
@@ -91,5 +91,37 @@ describe("gates from the shipped file", () => {
     expect((await gatesFor(other.organisationId)).context_evaluation).toBe(false);
     await expect(evaluateSomething(beta)).resolves.toMatchObject({ flags: [] });
     await expectTrpcError(evaluateSomething(other), "NOT_FOUND");
+  });
+
+  it("gate__targetedAtOneUserBySegment__onForThatUserOnlyAndNotForAnApiKeyOfTheSameOrganisation", async () => {
+    // Given an organisation with two members, and a flags file where context_evaluation is off except for a segment on the first member's user_id
+    const owner = await signUpUser();
+    const member = await signUpUser();
+    await joinOrganisation(owner, member, "ADMIN");
+    await useFlagsFile(
+      flagsFileWith({ context_evaluation: false }, (document) => {
+        const feature = document.feature_states.find((state) => state.feature.name === "context_evaluation")!.feature;
+        document.project.segments.push({
+          id: 502,
+          name: "early users",
+          rules: [{ type: "ALL", conditions: [{ operator: "EQUAL", property_: "user_id", value: owner.userId }], rules: [] }],
+          feature_states: [
+            { feature, enabled: true, django_id: 9002, featurestate_uuid: "00000000-0000-0000-0000-000000009002", feature_state_value: null, feature_segment: { priority: 0 }, multivariate_feature_state_values: [] },
+          ],
+        });
+      }),
+    );
+    const script = await apiKeyCaller(owner);
+
+    // When each asks the UI's gates of the same organisation
+    const forOwner = await owner.caller.rollouts.gates({ organisationId: owner.organisationId });
+    const forMember = await member.caller.rollouts.gates({ organisationId: owner.organisationId });
+    const forScript = await script.caller.rollouts.gates({ organisationId: owner.organisationId });
+
+    // Then only the targeted user has it (the organisation is the identity, the user's id one more trait); the gated
+    // procedures follow; an API key (no user) is evaluated as the organisation
+    expect([forOwner.context_evaluation, forMember.context_evaluation, forScript.context_evaluation]).toEqual([true, false, false]);
+    await expect(evaluateSomething(owner)).resolves.toMatchObject({ flags: [] });
+    await expectTrpcError(evaluateSomething(member), "NOT_FOUND");
   });
 });
