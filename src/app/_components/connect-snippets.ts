@@ -485,7 +485,26 @@ $flagsmith = new Flagsmith('${serverKey}', '${apiUrl}');
 
 $flags = $flagsmith->getEnvironmentFlags();
 var_dump($flags->isFeatureEnabled('${feature}'), $flags->getFeatureValue('${feature}'));`,
-      note: "Local evaluation in PHP also needs a PSR-16 cache: see the SDK's documentation.",
+    },
+    {
+      id: "php-local",
+      label: "Local evaluation",
+      language: "PHP",
+      // The PHP SDK evaluates locally when given an environment TTL (> 0) and a PSR-16 cache: each PHP
+      // request is separate, so the environment document lives in the cache between them.
+      code: `<?php
+// composer require symfony/cache   (any PSR-16 cache will do)
+use Flagsmith\Flagsmith;
+use Symfony\Component\Cache\Adapter\FilesystemAdapter;
+use Symfony\Component\Cache\Psr16Cache;
+
+// The 4th argument is the environment document's TTL in seconds: > 0 turns local evaluation on.
+$flagsmith = (new Flagsmith('${serverKey}', '${apiUrl}', null, 60))
+    ->withCache(new Psr16Cache(new FilesystemAdapter('flagsmith')));
+
+$flags = $flagsmith->getIdentityFlags('user-123', (object) ['plan' => 'pro']);
+var_dump($flags->isFeatureEnabled('${feature}'), $flags->getFeatureValue('${feature}'));`,
+      note: LOCAL_NOTE,
     },
   ],
 });

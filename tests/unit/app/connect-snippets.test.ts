@@ -37,7 +37,7 @@ describe("connect snippets", () => {
     const ids = sections.flatMap((s) => s.snippets.map((snippet) => snippet.id));
     expect(new Set(ids).size).toBe(ids.length);
     // …and remote plus local evaluation where the SDK has both
-    for (const sdk of ["node", "python", "go", "java", "dotnet", "ruby"]) {
+    for (const sdk of ["node", "python", "go", "java", "dotnet", "ruby", "php"]) {
       expect(sections.find((s) => s.id === sdk)!.snippets.map((s) => s.label)).toEqual(["Remote evaluation", "Local evaluation"]);
     }
   });
@@ -75,6 +75,7 @@ describe("connect snippets", () => {
     expect(code("react-remote")).toContain("flags.new_checkout.enabled");
     expect(code("javascript-remote")).toContain(`api: "${apiUrlOf(instance)}"`);
     expect(code("python-local")).toContain("enable_local_evaluation=True");
+    expect(code("php-local")).toContain("->withCache(new Psr16Cache(");
     expect(code("go-remote")).toContain('flagsmith "github.com/Flagsmith/flagsmith-go-client/v5"');
     expect(code("go-remote")).toContain("client.GetEnvironmentFlags(ctx)");
     expect(code("go-local")).toContain("flagsmith.WithLocalEvaluation(ctx)");
