@@ -99,4 +99,18 @@ describe("docker-compose.yml", () => {
     expect(web.environment?.FLAGPOST_DOCUMENT_CACHE_DIR).toBe("/var/cache/flagpost");
     expect(web.volumes).toContain("document_cache:/var/cache/flagpost");
   });
+
+  it("longRunningServices__restartPolicy__restartUnlessStoppedOneShotsNot", () => {
+    // Given the services of the stack
+    const { services } = compose;
+
+    // When their restart policies are read
+    // Then the database, web and worker come back by themselves (web and worker start without a reachable
+    // database, so a restart during an outage serves the snapshot instead of failing), the one-shots do not
+    expect(services.postgres.restart).toBe("unless-stopped");
+    expect(services.web.restart).toBe("unless-stopped");
+    expect(services.worker.restart).toBe("unless-stopped");
+    expect(services.migrate.restart).toBeUndefined();
+    expect(services.bootstrap.restart).toBeUndefined();
+  });
 });
