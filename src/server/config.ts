@@ -22,7 +22,10 @@ export interface Settings {
   databaseUrl: string | undefined;
   /** pg pool size per process. */
   databasePoolSize: number;
-  /** `web` / `worker` (set by the launcher): the PostgreSQL `application_name` of this process's connections. */
+  /**
+   * `web` / `worker` (set by scripts/web.ts and the worker's entry, else `flagpost`): the PostgreSQL
+   * `application_name` of this process's connections, and which timeout defaults apply.
+   */
   processName: string;
   /** Longest wait for a database connection (new, or a free one from the pool; web 1.5 s, else 5 s); 0 waits forever. */
   databaseConnectTimeoutMs: number;

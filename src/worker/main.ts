@@ -3,6 +3,8 @@
  * database is unreachable, it waits for it (the supervisor retries its first start) and comes up
  * when it answers; SIGTERM meanwhile exits at once (no job runs).
  */
+// First: this process's defaults (FLAGPOST_PROCESS) before any module reads the settings.
+import "./worker-env";
 import { settings } from "@/server/config";
 import { closeDb, getDb } from "@/server/db/client";
 import { enqueueJob } from "@/server/jobs/enqueue";
