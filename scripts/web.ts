@@ -1,9 +1,9 @@
 /**
  * The web process (`npm start` runs it beside the worker; `npm run start:web` alone). Needs a build
- * (`next build`) and DATABASE_URL. HOST/PORT as for `next start`; flagd gRPC sync on HOST and
- * FLAGD_SYNC_PORT (src/server/api/flagd-sync-server.ts; 0 turns it off). Run directly (`node
- * --import tsx scripts/web.ts`) it is the same process: web-env.ts names it `web` before the
- * settings are read.
+ * (`next build`) and DATABASE_URL. HOST/PORT as for `next start`; flagd gRPC sync on
+ * FLAGD_SYNC_HOST (loopback by default, whatever HOST is) and FLAGD_SYNC_PORT
+ * (src/server/api/flagd-sync-server.ts; 0 turns it off). Run directly (`node --import tsx
+ * scripts/web.ts`) it is the same process: web-env.ts names it `web` before the settings are read.
  *
  * SIGTERM / SIGINT: readiness turns `stopping` (503) so load balancers stop sending, every event
  * stream is ended (its clients reconnect to another process; new streams get 503), the server
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const config = settings();
   // First: a taken FLAGD_SYNC_PORT stops the process before Next.js is prepared for nothing.
   const flagdSync = await startFlagdSyncServer({
-    host,
+    host: config.flagdSyncHost,
     port: config.flagdSyncPort,
     portExplicit: config.flagdSyncPortExplicit,
     tls: { certFile: config.flagdSyncTlsCertFile, keyFile: config.flagdSyncTlsKeyFile },

@@ -103,8 +103,10 @@ export interface Settings {
   workerRecoverySweepMs: number;
   /** Maximum identity overrides emitted per flag in a flagd document. */
   flagdIdentityOverrideLimit: number;
-  /** Port of the web process's flagd gRPC sync server (`flagd.sync.v1.FlagSyncService`, on HOST); 0 turns it off. */
+  /** Port of the web process's flagd gRPC sync server (`flagd.sync.v1.FlagSyncService`); 0 turns it off. */
   flagdSyncPort: number;
+  /** Address the gRPC sync server binds: loopback unless set (not HOST: plaintext sync carries a server key). */
+  flagdSyncHost: string;
   /** Whether FLAGD_SYNC_PORT was set (else a taken default port is replaced by a free one). */
   flagdSyncPortExplicit: boolean;
   /** PEM certificate chain and private key files: with both set, gRPC sync is served over TLS. */
@@ -176,6 +178,7 @@ function read(): Settings {
     workerRecoverySweepMs: int(env.WORKER_RECOVERY_SWEEP_MS, 30_000),
     flagdIdentityOverrideLimit: int(env.FLAGD_IDENTITY_OVERRIDE_LIMIT, 100),
     flagdSyncPort: int(env.FLAGD_SYNC_PORT, 8015),
+    flagdSyncHost: env.FLAGD_SYNC_HOST || "127.0.0.1",
     flagdSyncPortExplicit: (env.FLAGD_SYNC_PORT ?? "").trim() !== "",
     flagdSyncTlsCertFile: env.FLAGD_SYNC_TLS_CERT_FILE || undefined,
     flagdSyncTlsKeyFile: env.FLAGD_SYNC_TLS_KEY_FILE || undefined,

@@ -1,7 +1,7 @@
 /**
  * Defaults that depend on which process reads them: the web process's bounded database waits,
- * whoever starts it. (tests/integration/system/web-entry.test.ts starts scripts/web.ts itself
- * without FLAGPOST_PROCESS.)
+ * whoever starts it, and flagd gRPC sync on loopback whatever HOST the web server listens on.
+ * (tests/integration/system/web-entry.test.ts starts scripts/web.ts itself without FLAGPOST_PROCESS.)
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -53,5 +53,22 @@ describe("process defaults", () => {
 
     // Then the explicit name stays
     expect(process.env.FLAGPOST_PROCESS).toBe("web-canary");
+  });
+
+  it("flagdSyncHost__hostIsPublic__loopbackUnlessSetItself", () => {
+    // Given a web process listening on every interface (behind a load balancer)
+    process.env.HOST = "0.0.0.0";
+    delete process.env.FLAGD_SYNC_HOST;
+    resetSettingsForTests();
+
+    // When the settings are read, then with FLAGD_SYNC_HOST set
+    const byDefault = settings().flagdSyncHost;
+    process.env.FLAGD_SYNC_HOST = "10.0.0.5";
+    resetSettingsForTests();
+    const explicit = settings().flagdSyncHost;
+
+    // Then gRPC sync stays on loopback until it is given an address of its own
+    expect(byDefault).toBe("127.0.0.1");
+    expect(explicit).toBe("10.0.0.5");
   });
 });
