@@ -18,6 +18,14 @@ function int(value: string | undefined, fallback: number): number {
   return parsed;
 }
 
+function bool(value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value.trim() === "") return fallback;
+  const normalised = value.trim().toLowerCase();
+  if (normalised === "true" || normalised === "1") return true;
+  if (normalised === "false" || normalised === "0") return false;
+  throw new Error(`Expected true or false, got "${value}"`);
+}
+
 export interface Settings {
   databaseUrl: string | undefined;
   /** pg pool size per process. */
@@ -37,6 +45,13 @@ export interface Settings {
   databaseStatementTimeoutMs: number;
   /** Server-side `idle_in_transaction_session_timeout`: a transaction left open this long is ended; 0 disables. */
   databaseIdleInTransactionTimeoutMs: number;
+  /**
+   * Whether the two server-side timeouts are sent as connection startup parameters (pg's way).
+   * False for a transaction pooler such as PgBouncer, which refuses unknown startup parameters: the
+   * client-side bound (statement timeout + 250 ms) stays, the server-side limits are then set on
+   * the database role or the pooler (docs/deployment.md).
+   */
+  databaseStartupTimeouts: boolean;
   /** Where a web process keeps a snapshot of the documents and keys it serves (unset: no snapshot). */
   documentCacheDir: string | undefined;
   /** How long a stopping process waits for in-flight requests and the running job. */
@@ -141,6 +156,7 @@ function read(): Settings {
     databaseConnectTimeoutMs: int(env.DATABASE_CONNECT_TIMEOUT_MS, processName === "web" ? 1500 : 5000),
     databaseStatementTimeoutMs: int(env.DATABASE_STATEMENT_TIMEOUT_MS, processName === "web" ? 1500 : 30_000),
     databaseIdleInTransactionTimeoutMs: int(env.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS, 10_000),
+    databaseStartupTimeouts: bool(env.DATABASE_STARTUP_TIMEOUTS, true),
     documentCacheDir: env.FLAGPOST_DOCUMENT_CACHE_DIR || undefined,
     shutdownTimeoutMs: int(env.SHUTDOWN_TIMEOUT_MS, 10_000),
     flagsFile: env.FLAGPOST_FLAGS_FILE || "config/flagpost-flags.json",
