@@ -23,6 +23,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from "../src/server/db/e
 import { isDatabaseUnavailable } from "../src/server/db/availability";
 import { migrateDatabase } from "../src/server/db/migrate";
 import { clearRuntime, runningLauncher, writeRuntime } from "../src/server/db/local";
+import { secondInstanceAdvice } from "./launcher-advice";
 import { nextBuildState, runNextBuild } from "./next-build";
 
 type Mode = "start" | "dev" | "web" | "worker";
@@ -83,14 +84,16 @@ async function main(): Promise<void> {
     const other = runningLauncher(dataDir);
     if (other) {
       // Starting a second server would first stop the running one's PostgreSQL.
-      say(`Flagpost (pid ${other.pid}) is already running on ${path.relative(root, dataDir) || dataDir}/: stop it first, or set FLAGPOST_DATA_DIR for a second instance`);
+      // Inside the checkout as FLAGPOST_DATA_DIR reads it (relative to it), elsewhere as an absolute path.
+      const shown = dataDir.startsWith(root + path.sep) ? path.relative(root, dataDir) : dataDir;
+      say(secondInstanceAdvice({ running: other, dataDir: shown, port, command: mode === "dev" ? "npm run dev" : "npm start" }));
       process.exit(1);
     }
     say(`starting embedded PostgreSQL in ${path.relative(root, dataDir) || dataDir}/`);
     database = await startEmbeddedPostgres({ dataDir });
     databaseUrl = database.url;
     // Command-line tools (import, documents:rebuild) find the running database here.
-    writeRuntime({ url: database.url, launcherPid: process.pid }, dataDir);
+    writeRuntime({ url: database.url, launcherPid: process.pid, port }, dataDir);
   }
   // web / worker alone: a database that does not answer does not keep the process from starting.
   let migrationsPending = false;
