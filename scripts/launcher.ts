@@ -5,6 +5,12 @@
  *          the build is missing or older than the sources, then web (`next start`) and worker.
  * dev    — the same with `next dev`.
  * web, worker — one process each, against DATABASE_URL (for deployments that scale them apart).
+ *          Migrations are applied first when the database answers; when it is unreachable (down,
+ *          frozen: the connect is bounded by DATABASE_CONNECT_TIMEOUT_MS) the process is started
+ *          anyway — the web serves its last-good snapshot (FLAGPOST_DOCUMENT_CACHE_DIR) and reports
+ *          readiness, the worker waits for the database — and the migrations are retried in the
+ *          background until they are applied. A migration that fails for another reason stops it.
+ *          (`npm start` / `npm run dev` still need their database and migrations before starting.)
  *
  * SIGINT/SIGTERM/SIGHUP stop web and worker first (each finishes its in-flight requests or running
  * job, bounded by SHUTDOWN_TIMEOUT_MS), then the embedded database, and exit 0; nothing is left
@@ -14,8 +20,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { startEmbeddedPostgres, type EmbeddedDatabase } from "../src/server/db/embedded";
+import { isDatabaseUnavailable } from "../src/server/db/availability";
 import { migrateDatabase } from "../src/server/db/migrate";
 import { clearRuntime, runningLauncher, writeRuntime } from "../src/server/db/local";
+import { secondInstanceAdvice } from "./launcher-advice";
 import { nextBuildState, runNextBuild } from "./next-build";
 
 type Mode = "start" | "dev" | "web" | "worker";
@@ -76,19 +84,28 @@ async function main(): Promise<void> {
     const other = runningLauncher(dataDir);
     if (other) {
       // Starting a second server would first stop the running one's PostgreSQL.
-      say(`Flagpost (pid ${other.pid}) is already running on ${path.relative(root, dataDir) || dataDir}/: stop it first, or set FLAGPOST_DATA_DIR for a second instance`);
+      // Inside the checkout as FLAGPOST_DATA_DIR reads it (relative to it), elsewhere as an absolute path.
+      const shown = dataDir.startsWith(root + path.sep) ? path.relative(root, dataDir) : dataDir;
+      say(secondInstanceAdvice({ running: other, dataDir: shown, port, command: mode === "dev" ? "npm run dev" : "npm start" }));
       process.exit(1);
     }
     say(`starting embedded PostgreSQL in ${path.relative(root, dataDir) || dataDir}/`);
     database = await startEmbeddedPostgres({ dataDir });
     databaseUrl = database.url;
     // Command-line tools (import, documents:rebuild) find the running database here.
-    writeRuntime({ url: database.url, launcherPid: process.pid }, dataDir);
+    writeRuntime({ url: database.url, launcherPid: process.pid, port }, dataDir);
   }
+  // web / worker alone: a database that does not answer does not keep the process from starting.
+  let migrationsPending = false;
   try {
     await migrateDatabase(databaseUrl);
   } catch (error) {
-    await abort(`database migration failed: ${(error as Error).message}`, 1);
+    if ((mode === "web" || mode === "worker") && isDatabaseUnavailable(error)) {
+      migrationsPending = true;
+      say(`PostgreSQL is unreachable (${(error as Error).message}): starting the ${mode} anyway; migrations are applied once it answers`);
+    } else {
+      await abort(`database migration failed: ${(error as Error).message}`, 1);
+    }
   }
   if (mode === "start" && !buildIfNeeded()) await abort("not starting: fix the build errors above", 1);
 
@@ -167,6 +184,30 @@ async function main(): Promise<void> {
   }
   if (mode === "start" || mode === "dev" || mode === "worker") {
     launch("worker", ["--import", "tsx", path.join(root, "src", "worker", "main.ts")], { FLAGPOST_PROCESS: "worker" });
+  }
+  if (migrationsPending) void migrateWhenReachable(databaseUrl, () => shuttingDown, shutdown);
+}
+
+/**
+ * Retries the migrations (backoff 1 s … 15 s) until the database answers and they are applied; a
+ * migration failing for any other reason than an unreachable database stops everything (exit 1),
+ * as it would have at start.
+ */
+async function migrateWhenReachable(databaseUrl: string, stopped: () => boolean, shutdown: (code: number) => Promise<void>): Promise<void> {
+  for (let delay = 1_000; ; delay = Math.min(delay * 2, 15_000)) {
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    if (stopped()) return;
+    try {
+      await migrateDatabase(databaseUrl);
+      say("PostgreSQL answers: migrations applied");
+      return;
+    } catch (error) {
+      if (stopped()) return;
+      if (isDatabaseUnavailable(error)) continue;
+      say(`database migration failed: ${(error as Error).message}`);
+      await shutdown(1);
+      return;
+    }
   }
 }
 

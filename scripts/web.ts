@@ -1,7 +1,9 @@
 /**
  * The web process (`npm start` runs it beside the worker; `npm run start:web` alone). Needs a build
- * (`next build`) and DATABASE_URL. HOST/PORT as for `next start`; flagd gRPC sync on HOST and
- * FLAGD_SYNC_PORT (src/server/api/flagd-sync-server.ts; 0 turns it off).
+ * (`next build`) and DATABASE_URL. HOST/PORT as for `next start`; flagd gRPC sync on
+ * FLAGD_SYNC_HOST (loopback by default, whatever HOST is) and FLAGD_SYNC_PORT
+ * (src/server/api/flagd-sync-server.ts; 0 turns it off). Run directly (`node --import tsx
+ * scripts/web.ts`) it is the same process: web-env.ts names it `web` before the settings are read.
  *
  * SIGTERM / SIGINT: readiness turns `stopping` (503) so load balancers stop sending, every event
  * stream is ended (its clients reconnect to another process; new streams get 503), the server
@@ -11,6 +13,8 @@
  * close, and it exits 0. Node may run as PID 1 in a container: the handlers below are what makes
  * `docker stop` graceful.
  */
+// First: this process's defaults (FLAGPOST_PROCESS=web) before any module reads the settings.
+import "./web-env";
 import path from "node:path";
 import { startFlagdSyncServer } from "../src/server/api/flagd-sync-server";
 import { startWebServer } from "../src/server/api/web-server";
@@ -31,7 +35,7 @@ async function main(): Promise<void> {
   const config = settings();
   // First: a taken FLAGD_SYNC_PORT stops the process before Next.js is prepared for nothing.
   const flagdSync = await startFlagdSyncServer({
-    host,
+    host: config.flagdSyncHost,
     port: config.flagdSyncPort,
     portExplicit: config.flagdSyncPortExplicit,
     tls: { certFile: config.flagdSyncTlsCertFile, keyFile: config.flagdSyncTlsKeyFile },
@@ -41,7 +45,13 @@ async function main(): Promise<void> {
   // Flagpost's own flags (docs/rollouts.md): loaded before the first request.
   getOpenFeatureClient();
   const web = await startWebServer({ dir: path.resolve(__dirname, ".."), host, port });
-  log.info("server.started", { url: web.url, metrics__url: web.metricsUrl });
+  log.info("server.started", {
+    url: web.url,
+    metrics__url: web.metricsUrl,
+    process__name: config.processName,
+    database__connect_timeout__ms: config.databaseConnectTimeoutMs,
+    database__statement_timeout__ms: config.databaseStatementTimeoutMs,
+  });
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

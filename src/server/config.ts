@@ -18,11 +18,22 @@ function int(value: string | undefined, fallback: number): number {
   return parsed;
 }
 
+function bool(value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined || value.trim() === "") return fallback;
+  const normalised = value.trim().toLowerCase();
+  if (normalised === "true" || normalised === "1") return true;
+  if (normalised === "false" || normalised === "0") return false;
+  throw new Error(`Expected true or false, got "${value}"`);
+}
+
 export interface Settings {
   databaseUrl: string | undefined;
   /** pg pool size per process. */
   databasePoolSize: number;
-  /** `web` / `worker` (set by the launcher): the PostgreSQL `application_name` of this process's connections. */
+  /**
+   * `web` / `worker` (set by scripts/web.ts and the worker's entry, else `flagpost`): the PostgreSQL
+   * `application_name` of this process's connections, and which timeout defaults apply.
+   */
   processName: string;
   /** Longest wait for a database connection (new, or a free one from the pool; web 1.5 s, else 5 s); 0 waits forever. */
   databaseConnectTimeoutMs: number;
@@ -34,6 +45,13 @@ export interface Settings {
   databaseStatementTimeoutMs: number;
   /** Server-side `idle_in_transaction_session_timeout`: a transaction left open this long is ended; 0 disables. */
   databaseIdleInTransactionTimeoutMs: number;
+  /**
+   * Whether the two server-side timeouts are sent as connection startup parameters (pg's way).
+   * False for a transaction pooler such as PgBouncer, which refuses unknown startup parameters: the
+   * client-side bound (statement timeout + 250 ms) stays, the server-side limits are then set on
+   * the database role or the pooler (docs/deployment.md).
+   */
+  databaseStartupTimeouts: boolean;
   /** Where a web process keeps a snapshot of the documents and keys it serves (unset: no snapshot). */
   documentCacheDir: string | undefined;
   /** How long a stopping process waits for in-flight requests and the running job. */
@@ -100,8 +118,10 @@ export interface Settings {
   workerRecoverySweepMs: number;
   /** Maximum identity overrides emitted per flag in a flagd document. */
   flagdIdentityOverrideLimit: number;
-  /** Port of the web process's flagd gRPC sync server (`flagd.sync.v1.FlagSyncService`, on HOST); 0 turns it off. */
+  /** Port of the web process's flagd gRPC sync server (`flagd.sync.v1.FlagSyncService`); 0 turns it off. */
   flagdSyncPort: number;
+  /** Address the gRPC sync server binds: loopback unless set (not HOST: plaintext sync carries a server key). */
+  flagdSyncHost: string;
   /** Whether FLAGD_SYNC_PORT was set (else a taken default port is replaced by a free one). */
   flagdSyncPortExplicit: boolean;
   /** PEM certificate chain and private key files: with both set, gRPC sync is served over TLS. */
@@ -136,6 +156,7 @@ function read(): Settings {
     databaseConnectTimeoutMs: int(env.DATABASE_CONNECT_TIMEOUT_MS, processName === "web" ? 1500 : 5000),
     databaseStatementTimeoutMs: int(env.DATABASE_STATEMENT_TIMEOUT_MS, processName === "web" ? 1500 : 30_000),
     databaseIdleInTransactionTimeoutMs: int(env.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS, 10_000),
+    databaseStartupTimeouts: bool(env.DATABASE_STARTUP_TIMEOUTS, true),
     documentCacheDir: env.FLAGPOST_DOCUMENT_CACHE_DIR || undefined,
     shutdownTimeoutMs: int(env.SHUTDOWN_TIMEOUT_MS, 10_000),
     flagsFile: env.FLAGPOST_FLAGS_FILE || "config/flagpost-flags.json",
@@ -173,6 +194,7 @@ function read(): Settings {
     workerRecoverySweepMs: int(env.WORKER_RECOVERY_SWEEP_MS, 30_000),
     flagdIdentityOverrideLimit: int(env.FLAGD_IDENTITY_OVERRIDE_LIMIT, 100),
     flagdSyncPort: int(env.FLAGD_SYNC_PORT, 8015),
+    flagdSyncHost: env.FLAGD_SYNC_HOST || "127.0.0.1",
     flagdSyncPortExplicit: (env.FLAGD_SYNC_PORT ?? "").trim() !== "",
     flagdSyncTlsCertFile: env.FLAGD_SYNC_TLS_CERT_FILE || undefined,
     flagdSyncTlsKeyFile: env.FLAGD_SYNC_TLS_KEY_FILE || undefined,

@@ -28,6 +28,9 @@ export interface Recovery {
 }
 
 export async function startRecovery(pool: pg.Pool, options: { sweepIntervalMs?: number } = {}): Promise<Recovery> {
+  // First, as it needs the database: when that is unreachable nothing below has started yet (a lock
+  // connection retrying for a recovery nobody holds would outlive the failed start, one per attempt).
+  const utils: WorkerUtils = await makeWorkerUtils({ pgPool: pool });
   const events = new EventEmitter() as WorkerEvents;
   /** This process's graphile worker ids: their locks are held on `holder`, and the sweep never frees them. */
   const own = new Set<string>();
@@ -91,7 +94,6 @@ export async function startRecovery(pool: pg.Pool, options: { sweepIntervalMs?: 
   events.on("worker:release", ({ worker }) => {
     own.delete(worker.workerId);
   });
-  const utils: WorkerUtils = await makeWorkerUtils({ pgPool: pool });
 
   const sweep = async (): Promise<string[]> => {
     await locks;

@@ -54,6 +54,8 @@ export async function startWorker(
   const recovery = await startRecovery(getPool(), { sweepIntervalMs: options.recoverySweepMs ?? settings().workerRecoverySweepMs });
   const pools = new Set<WorkerPool>();
   recovery.events.on("pool:create", ({ workerPool }) => pools.add(workerPool));
+  // A runner that cannot start (the database is away) leaves nothing behind: the recovery's lock
+  // connection would otherwise keep retrying for a worker that never ran.
   const runner = await run({
     events: recovery.events,
     pgPool: getPool(),
@@ -69,6 +71,9 @@ export async function startWorker(
     // runner, whose recovery sweep returns the job to the queue. Unbatched, a failed write of an
     // outcome rejects a promise nobody awaits, and the process dies with it.
     preset: { worker: { completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+  }).catch(async (error: unknown) => {
+    await recovery.stop().catch(() => undefined);
+    throw error;
   });
   // Jobs a crashed worker left locked are picked up again now rather than in 4 hours.
   await recovery.sweep().catch((error) => log.error("jobs.recovery_failed", { error }));

@@ -8,7 +8,13 @@
  * queue) and a new one is started, retrying with backoff until the database answers again.
  * Only `stop()`, or graphile-worker asking the process to exit (it sets `process.exitCode`, e.g.
  * 57 on a breaking migration by a newer worker), ends it.
+ *
+ * The first start is retried the same way while the database is unreachable (a worker started
+ * during an outage, or before its database: `worker.start_failed` per attempt), so the process
+ * comes up when the database does instead of exiting; any other failure of the first start (a
+ * taken explicit metrics port, a wrong password) rejects at once.
  */
+import { isDatabaseUnavailable } from "@/server/db/availability";
 import { getLogger } from "@/server/observability/logger";
 import { workerRestarts } from "./metrics";
 import { MetricsPortTakenError, type WorkerHandle } from "./runner";
@@ -32,10 +38,22 @@ export interface SupervisionOptions {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Resolves once a first runner is up (see above: retried while the database is unreachable). */
 export async function superviseWorker(start: () => Promise<WorkerHandle>, options: SupervisionOptions = {}): Promise<SupervisedWorker> {
   const minRetryMs = options.minRetryMs ?? 500;
   const maxRetryMs = options.maxRetryMs ?? 10_000;
-  let current = await start();
+  const first = async (): Promise<WorkerHandle> => {
+    for (let delay = minRetryMs; ; delay = Math.min(delay * 2, maxRetryMs)) {
+      try {
+        return await start();
+      } catch (error) {
+        if (!isDatabaseUnavailable(error)) throw error;
+        log.warn("worker.start_failed", { error, retry__ms: delay });
+        await sleep(delay);
+      }
+    }
+  };
+  let current = await first();
   let stopping = false;
 
   const restart = async (): Promise<boolean> => {

@@ -1,5 +1,6 @@
 /**
- * Starts Flagpost as it runs in production — `next start` and the worker process — on a free
+ * Starts Flagpost's production processes — the web server (scripts/web.ts, with the built Next.js
+ * app) and the worker (src/worker/main.ts), each directly, without the launcher — on a free
  * loopback port against `databaseUrl`. Builds first when the build is missing or stale. Every web
  * process gets its own free flagd gRPC sync port too (FLAGD_SYNC_PORT), unless `env` sets one.
  */
@@ -94,7 +95,11 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
   });
 }
 
-/** One web process (scripts/web.ts, as `npm run start:web` runs it) on a free loopback port, its /metrics on another. */
+/**
+ * One web process on a free loopback port, its /metrics on another: scripts/web.ts itself, without
+ * the launcher that `npm run start:web` runs around it (the launcher first migrates, and starts the
+ * web even when the database is unreachable: tests/integration/system/launcher-outage.test.ts).
+ */
 export async function startWebProcess(options: { databaseUrl: string; env?: Record<string, string>; waitForReady?: boolean; logFile?: string }): Promise<{ url: string; metricsUrl: string; child: ChildProcess; logs: string[]; flagdSyncPort: number }> {
   ensureBuilt();
   const port = await freePort();

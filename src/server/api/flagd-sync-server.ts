@@ -1,14 +1,16 @@
 /**
  * The web process's second listener: flagd gRPC sync (`flagd.sync.v1.FlagSyncService`,
  * flagd/grpc-sync.ts) over HTTP/2 on its own port, FLAGD_SYNC_PORT (default 8015, flagd's own sync
- * port; 0 turns it off), bound to HOST like the web server (loopback by default).
+ * port; 0 turns it off), bound to FLAGD_SYNC_HOST: loopback unless set, whatever HOST the web server
+ * listens on (behind a load balancer HOST is public, and plaintext sync carries a server key).
  *
  * - Port: when the default port is taken (a second Flagpost on the machine) a free port is used and
  *   logged (`flagd.grpc_sync.port_taken`; the admin UI shows the port in use); when a port set with
  *   FLAGD_SYNC_PORT is taken, start-up fails saying which port and variable.
  * - TLS: FLAGD_SYNC_TLS_CERT_FILE + FLAGD_SYNC_TLS_KEY_FILE (PEM) serve it over TLS (`grpcs://`,
  *   providers' `tls: true`); without them it is plaintext — keep it on loopback or a private
- *   network, since the selector carries a server key.
+ *   network, since the selector carries a server key. Plaintext on any address but loopback is
+ *   logged as a warning at start (`flagd.grpc_sync.plaintext_exposed`).
  * - Keepalive: HTTP/2 pings every FLAGD_SYNC_KEEPALIVE_MS (30 s) on each connection; an unanswered
  *   ping (10 s) drops it, so streams of vanished clients (no FIN: a killed VM, a dropped NAT
  *   mapping) are released. Client pings are allowed (providers' `keepAliveTime`). Connections
@@ -18,6 +20,7 @@
  *   restarted process), lets calls in flight finish, and is done within `timeoutMs`.
  */
 import fs from "node:fs";
+import net from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import { createFlagSyncService } from "@/server/flagd/grpc-sync";
 import { setGrpcSyncStatus } from "@/server/flagd/grpc-status";
@@ -75,6 +78,15 @@ function address(host: string, port: number): string {
   return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
+/** Whether `host` is a loopback address (127.0.0.0/8, ::1, localhost): reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  if (bare === "localhost") return true;
+  const mapped = bare.startsWith("::ffff:") ? bare.slice("::ffff:".length) : bare;
+  if (net.isIPv4(mapped)) return mapped.startsWith("127.");
+  return net.isIPv6(bare) && new net.SocketAddress({ address: bare, family: "ipv6" }).address === "::1";
+}
+
 function isAddressInUse(error: Error): boolean {
   // grpc-js reports a failed listen in the message ("… [listen EADDRINUSE: address already in use …]").
   return /EADDRINUSE/.test(error.message);
@@ -113,6 +125,8 @@ export async function startFlagdSyncServer(options: FlagdSyncServerOptions): Pro
     defaultPortTaken = true;
     log.warn("grpc_sync.port_taken", { port: options.port, grpc__port: port });
   }
+  // A server key in clear on a reachable address: say so once, loudly (docs/flagd.md).
+  if (!tls && !isLoopbackHost(options.host)) log.warn("grpc_sync.plaintext_exposed", { host: options.host, grpc__port: port });
   setGrpcSyncStatus({ host: options.host, port, tls, defaultPortTaken });
   log.info("grpc_sync.started", { url: `${tls ? "grpcs" : "grpc"}://${address(options.host, port)}`, streams__max: options.maxStreams });
   let closing: Promise<boolean> | undefined;

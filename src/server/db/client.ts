@@ -46,17 +46,22 @@ function databaseUrl(): string {
  * for a free pooled one), statements within `databaseStatementTimeoutMs` (server-side; the client
  * stops waiting 250 ms later, for a server that answers nothing at all, e.g. frozen), and no
  * transaction idle longer than `databaseIdleInTransactionTimeoutMs`.
+ *
+ * pg sends the two server-side timeouts as startup parameters of each connection. A transaction
+ * pooler (PgBouncer) refuses those ("unsupported startup parameter") unless told to ignore them,
+ * and then drops them: with DATABASE_STARTUP_TIMEOUTS=false they are not sent, the client-side
+ * bound stays, and the server-side limits come from the role or the pooler instead.
  */
 export function poolOptions(url: string, overrides: pg.PoolConfig = {}): pg.PoolConfig {
-  const { databasePoolSize, processName, databaseConnectTimeoutMs, databaseStatementTimeoutMs, databaseIdleInTransactionTimeoutMs } = settings();
+  const { databasePoolSize, processName, databaseConnectTimeoutMs, databaseStatementTimeoutMs, databaseIdleInTransactionTimeoutMs, databaseStartupTimeouts } = settings();
   return {
     connectionString: url,
     max: databasePoolSize,
     application_name: processName,
     connectionTimeoutMillis: databaseConnectTimeoutMs > 0 ? databaseConnectTimeoutMs : undefined,
-    statement_timeout: databaseStatementTimeoutMs > 0 ? databaseStatementTimeoutMs : undefined,
+    statement_timeout: databaseStartupTimeouts && databaseStatementTimeoutMs > 0 ? databaseStatementTimeoutMs : undefined,
     query_timeout: databaseStatementTimeoutMs > 0 ? databaseStatementTimeoutMs + 250 : undefined,
-    idle_in_transaction_session_timeout: databaseIdleInTransactionTimeoutMs > 0 ? databaseIdleInTransactionTimeoutMs : undefined,
+    idle_in_transaction_session_timeout: databaseStartupTimeouts && databaseIdleInTransactionTimeoutMs > 0 ? databaseIdleInTransactionTimeoutMs : undefined,
     // Dead peers (a stopped or unreachable server) are noticed by the kernel, not only by a timeout.
     keepAlive: true,
     ...overrides,

@@ -18,8 +18,8 @@ export function runtimeFile(dir = dataDir()): string {
   return path.join(dir, "runtime.json");
 }
 
-/** Written by the launcher while its embedded database runs. */
-export function writeRuntime(info: { url: string; launcherPid: number }, dir = dataDir()): void {
+/** Written by the launcher while its embedded database runs (`port`: its web process's PORT). */
+export function writeRuntime(info: { url: string; launcherPid: number; port?: number }, dir = dataDir()): void {
   fs.writeFileSync(runtimeFile(dir), JSON.stringify(info), { mode: 0o600 });
 }
 
@@ -28,13 +28,13 @@ export function clearRuntime(dir = dataDir()): void {
 }
 
 /** The running `npm start` on this data directory (from its runtime record), if any. */
-export function runningLauncher(dir = dataDir()): { pid: number; url: string } | undefined {
+export function runningLauncher(dir = dataDir()): { pid: number; url: string; port?: number } | undefined {
   const file = runtimeFile(dir);
   if (!fs.existsSync(file)) return undefined;
   try {
-    const info = JSON.parse(fs.readFileSync(file, "utf8")) as { url?: unknown; launcherPid?: unknown };
+    const info = JSON.parse(fs.readFileSync(file, "utf8")) as { url?: unknown; launcherPid?: unknown; port?: unknown };
     return typeof info.url === "string" && typeof info.launcherPid === "number" && isAlive(info.launcherPid)
-      ? { pid: info.launcherPid, url: info.url }
+      ? { pid: info.launcherPid, url: info.url, ...(typeof info.port === "number" ? { port: info.port } : {}) }
       : undefined;
   } catch {
     return undefined; // unreadable record: treated as absent

@@ -7,7 +7,7 @@
 import { processSlot } from "@/server/singleton";
 
 export interface GrpcSyncStatus {
-  /** The address it is bound to (HOST). */
+  /** The address it is bound to (FLAGD_SYNC_HOST). */
   host: string;
   port: number;
   tls: boolean;

@@ -124,6 +124,31 @@ describe("flagd gRPC sync server", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
+  it("startFlagdSyncServer__plaintextBeyondLoopback__warnsOnceNotOnLoopbackNorWithTls", { timeout: 60_000 }, async () => {
+    // Given a certificate, and log lines captured
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flagpost-tls-"));
+    const certFile = path.join(dir, "cert.pem");
+    const keyFile = path.join(dir, "key.pem");
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", keyFile, "-out", certFile, "-days", "1", "-subj", "/CN=localhost"], { stdio: "ignore" });
+    const logs = captureLogs();
+    try {
+      // When servers start in plaintext on every interface (FLAGD_SYNC_HOST=0.0.0.0), in plaintext on loopback,
+      // and over TLS on every interface (each closed at once: the test exposes nothing for long)
+      const exposed = await start({ host: "0.0.0.0", port: await freePort() });
+      await exposed.close(1_000);
+      const loopback = await start({ host: "127.0.0.1", port: await freePort() });
+      await loopback.close(1_000);
+      const tls = await start({ host: "0.0.0.0", port: await freePort(), tls: { certFile, keyFile } });
+      await tls.close(1_000);
+
+      // Then only the plaintext one beyond loopback is warned about, naming where it listens
+      expect(logs.events("grpc_sync.plaintext_exposed")).toEqual([expect.objectContaining({ level: "warn", host: "0.0.0.0", "grpc.port": exposed.port })]);
+    } finally {
+      logs.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("syncFlags__beyondTheStreamLimit__resourceExhaustedUntilAStreamCloses", { timeout: 60_000 }, async () => {
     // Given a server allowing two streams, and two open
     const server = await start({ port: await freePort(), maxStreams: 2 });

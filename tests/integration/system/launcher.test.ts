@@ -113,19 +113,22 @@ describe("launcher (npm start)", () => {
       if (launcher.exitCode === null) launcher.kill("SIGKILL");
     });
 
-    // When a second launcher is started on the same data directory
+    // When a second launcher is started on the same data directory, with another PORT
+    const secondPort = await freePort();
     const second = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/launcher.ts"), "start"], {
       cwd: root,
-      env: { ...process.env, DATABASE_URL: "", FLAGPOST_DATA_DIR: dataDir, PORT: String(await freePort()), FLAGD_SYNC_PORT: String(await freePort()), LOG_LEVEL: "warn" },
+      env: { ...process.env, DATABASE_URL: "", FLAGPOST_DATA_DIR: dataDir, PORT: String(secondPort), FLAGD_SYNC_PORT: String(await freePort()), LOG_LEVEL: "warn" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let secondOutput = "";
     second.stderr?.on("data", (c: Buffer) => (secondOutput += c.toString()));
     const code = await new Promise<number | null>((resolve) => second.once("exit", (c) => resolve(c)));
 
-    // Then it refuses with an explanation, and the first instance and its database keep serving
+    // Then it refuses, saying who runs there and exactly how to run a second instance, and the first instance and its
+    // database keep serving
     expect(code).toBe(1);
-    expect(secondOutput).toContain(`Flagpost (pid ${launcher.pid}) is already running`);
+    expect(secondOutput).toContain(`Flagpost (pid ${launcher.pid}) is already running at port ${port} on ${dataDir}/`);
+    expect(secondOutput).toContain(`FLAGPOST_DATA_DIR=${dataDir}-${secondPort} PORT=${secondPort} npm start`);
     expect(alive(postgresPid)).toBe(true);
     const health = await fetch(`http://127.0.0.1:${port}/api/health`);
     expect(health.status).toBe(200);

@@ -59,12 +59,13 @@ describe("docker-compose.yml", () => {
     // When its sources JSON, profile, ports and start order are read
     const sources = JSON.parse(command[command.indexOf("--sources") + 1]) as unknown[];
 
-    // Then it runs only with `--profile grpc-sync`, reads web:8015 (the web's FLAGD_SYNC_PORT on 0.0.0.0) as a grpc
-    // source with the server key as selector, on host ports that do not clash with the HTTP-fed flagd
+    // Then it runs only with `--profile grpc-sync`, reads web:8015 (the web's FLAGD_SYNC_PORT, bound by FLAGD_SYNC_HOST
+    // to the container's interfaces: gRPC sync is on loopback unless told otherwise) as a grpc source with the server
+    // key as selector, on host ports that do not clash with the HTTP-fed flagd
     expect(flagdGrpc.profiles).toEqual(["grpc-sync"]);
     expect(command[0]).toBe("start");
     expect(sources).toEqual([{ uri: "web:8015", provider: "grpc", selector: apiKey }]);
-    expect(web.environment).toMatchObject({ HOST: "0.0.0.0", FLAGD_SYNC_PORT: "8015" });
+    expect(web.environment).toMatchObject({ FLAGD_SYNC_HOST: "0.0.0.0", FLAGD_SYNC_PORT: "8015" });
     expect(flagdGrpc.ports).toEqual(["8023:8013", "8026:8016"]);
     expect(flagdGrpc.ports!.filter((port) => compose.services.flagd.ports!.includes(port))).toEqual([]);
     expect(flagdGrpc.depends_on).toMatchObject({ web: { condition: "service_healthy" }, bootstrap: { condition: "service_completed_successfully" } });
@@ -98,5 +99,19 @@ describe("docker-compose.yml", () => {
     expect(web.healthcheck?.test.join(" ")).toContain("/api/health/ready");
     expect(web.environment?.FLAGPOST_DOCUMENT_CACHE_DIR).toBe("/var/cache/flagpost");
     expect(web.volumes).toContain("document_cache:/var/cache/flagpost");
+  });
+
+  it("longRunningServices__restartPolicy__restartUnlessStoppedOneShotsNot", () => {
+    // Given the services of the stack
+    const { services } = compose;
+
+    // When their restart policies are read
+    // Then the database, web and worker come back by themselves (web and worker start without a reachable
+    // database, so a restart during an outage serves the snapshot instead of failing), the one-shots do not
+    expect(services.postgres.restart).toBe("unless-stopped");
+    expect(services.web.restart).toBe("unless-stopped");
+    expect(services.worker.restart).toBe("unless-stopped");
+    expect(services.migrate.restart).toBeUndefined();
+    expect(services.bootstrap.restart).toBeUndefined();
   });
 });

@@ -145,6 +145,48 @@ describe("superviseWorker", () => {
     expect(attempts).toBe(1);
   });
 
+  it("firstStart__databaseUnreachableTwice__retriedUntilItAnswers", async () => {
+    // Given a worker started while its database refuses connections, then answers on the third attempt
+    const only = fakeRunner();
+    let attempts = 0;
+    const refused = () => Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
+
+    // When it is supervised
+    const worker = await superviseWorker(
+      async () => {
+        attempts += 1;
+        if (attempts <= 2) throw refused();
+        return only.handle;
+      },
+      { minRetryMs: 1, maxRetryMs: 4 },
+    );
+
+    // Then the first start was retried (each failed attempt logged) instead of ending the process, and the runner is in use
+    expect(attempts).toBe(3);
+    expect(worker.current).toBe(only.handle);
+    expect(events).toEqual(["worker.start_failed", "worker.start_failed"]);
+    await worker.stop();
+    await worker.finished;
+  });
+
+  it("firstStart__failsForAnotherReason__rejectsAtOnce", async () => {
+    // Given a first start that fails for want of a valid configuration, not of the database
+    let attempts = 0;
+
+    // When it is supervised
+    const started = superviseWorker(
+      async () => {
+        attempts += 1;
+        throw Object.assign(new Error('password authentication failed for user "flagpost"'), { code: "28P01" });
+      },
+      { minRetryMs: 1 },
+    );
+
+    // Then the supervision fails with that error (the process exits and says why) without retrying
+    await expect(started).rejects.toThrow("password authentication failed");
+    expect(attempts).toBe(1);
+  });
+
   it("metricsPortTakenOnRestart__supervisionEndsWithThatError", async () => {
     // Given a runner whose restart finds its explicit metrics port taken
     const first = fakeRunner();
