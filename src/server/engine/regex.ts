@@ -33,17 +33,19 @@
 import { RE2JS } from "re2js";
 
 /**
- * Largest RE2 program evaluated (≈ instructions). On the NFA a character costs at most about one step per
- * instruction (~15 ns on this project's 2-core machine), so 2,000 characters (the trait value limit) cost at most
- * about 4 ms at this size on the NFA (typically 1 ms). Real patterns are far smaller (an e-mail check ≈ 15, a full semver check ≈ 65, a UUID
- * ≈ 40); what exceeds it is long bounded repeats (`.{200}`) or long alternations (use IN for lists of values).
+ * Largest RE2 program evaluated (≈ instructions). When the DFA gives up, re2js finishes on its bit-state
+ * backtracker if (program size) × (text length) fits 256 Kbit — at this size, any value up to 2,000 characters (the
+ * trait value limit) — and on its NFA beyond, which is several times slower per step: this keeps the worst case of
+ * one evaluation at about 2 ms on this project's 2-core machine. Real patterns are far smaller (an e-mail check
+ * ≈ 15, a full semver check ≈ 65, a UUID ≈ 40, `^.{0,60}$` ≈ 125); what exceeds it is long bounded repeats
+ * (`.{200}`) or long alternations (use IN for lists of values).
  */
-export const MAX_REGEX_PROGRAM_SIZE = 150;
+export const MAX_REGEX_PROGRAM_SIZE = 128;
 /**
  * Largest sum of the program sizes of one segment's REGEX conditions (refused when saved or imported): a segment
- * with many large patterns would add their costs up on every evaluation (about 10 ms at 2,000 characters each).
+ * with many large patterns would add their costs up on every evaluation.
  */
-export const MAX_SEGMENT_REGEX_PROGRAM_SIZE = 450;
+export const MAX_SEGMENT_REGEX_PROGRAM_SIZE = 384;
 /** Memory (bytes, re2js's accounting) a pattern's lazy DFA may hold before it is reset or given up for the NFA. */
 export const DFA_MEMORY_BYTES = 32 * 1024;
 /** RE2's limit on a repeat count (`a{1000}`); Python allows up to 2^32 - 2. */
