@@ -18,6 +18,7 @@
 import { apiJson, apiStream, NOT_A_ROUTE, type ApiRequest, type ApiResponse } from "@/server/http/api";
 import { getLogger } from "@/server/observability/logger";
 import { isGateOpen } from "@/server/rollouts/gates";
+import { currentDocument } from "@/server/serving/document-cache";
 import { DATABASE_UNAVAILABLE, DOCUMENT_NOT_AVAILABLE, INVALID_KEY, openEnvironment, RETRY_AFTER_SECONDS, STOP_SERVING, type GateRefusal, type GateResult } from "@/server/serving/gate";
 import type { StreamProtocol } from "./events";
 import { streamHub } from "./hub";
@@ -85,10 +86,14 @@ function open(protocol: StreamProtocol, request: ApiRequest, result: GateResult)
   let detach: (() => void) | null = null;
   return apiStream(200, { ...STREAM_HEADERS }, {
     start(sink) {
+      // The newest revision this process serves now: one that arrived while the gate was answering (when the
+      // hub had no stream of this environment to tell) is the stream's starting point, not the older one.
+      const now = currentDocument(served.environmentId);
+      const latest = now !== null && !(now instanceof Promise) && now.revision > served.revision ? now : served;
       detach = hub.attach(
         protocol,
-        served.environmentId,
-        { revision: served.revision, updatedAtEpoch: served.updatedAtEpoch },
+        latest.environmentId,
+        { revision: latest.revision, updatedAtEpoch: latest.updatedAtEpoch },
         sink,
         lastEventId !== null && lastEventId.length <= 64 ? lastEventId : null,
         result.key.organisationId,
