@@ -26,7 +26,8 @@
  *   with the refusal's status. While the database is
  *   away, streams stay open with the document they have (no new revision can appear meanwhile).
  *   One document in flight per stream: a slow reader gets the latest document once it has read
- *   the previous one, never a backlog.
+ *   the previous one, never a backlog. An open stream pins its environment in the document cache
+ *   (never evicted, so its notifications keep coming).
  * - `FetchAllFlags`: the current document (flagd's ReSync).
  * - `GetMetadata` (deprecated): flagd answers it with its static evaluation context, which
  *   providers merge into every evaluation context (as they do `sync_context`); Flagpost has none,
@@ -49,7 +50,7 @@ import { getLogger } from "@/server/observability/logger";
 import { boundCounter } from "@/server/observability/metrics";
 import { isGateOpen, onGatesChanged } from "@/server/rollouts/gates";
 import { onDocumentChange, type DocumentChange } from "@/server/serving/changes";
-import type { ServedDocument } from "@/server/serving/document-cache";
+import { pinDocument, type ServedDocument } from "@/server/serving/document-cache";
 import { DATABASE_UNAVAILABLE, DOCUMENT_NOT_AVAILABLE, INVALID_KEY, openEnvironment, STOP_SERVING, type GateOptions, type GateRefusal, type GateResult } from "@/server/serving/gate";
 import { KEY_CHANNEL, parseIds } from "@/server/serving/key-cache";
 import { subscribe } from "@/server/serving/listener";
@@ -235,6 +236,8 @@ interface SyncStream {
   checking: boolean;
   recheck: boolean;
   closed: boolean;
+  /** Releases the environment's pin in the document cache (kept while the stream is open: never evicted, its notifications followed). */
+  unpin: () => void;
 }
 
 interface ServiceState {
@@ -369,6 +372,7 @@ function send(state: ServiceState, stream: SyncStream, served: ServedDocument): 
 function forget(state: ServiceState, stream: SyncStream, reason: CloseReason): boolean {
   if (stream.closed) return false;
   stream.closed = true;
+  stream.unpin();
   const streams = state.streams.get(stream.environmentId);
   streams?.delete(stream);
   if (streams?.size === 0) state.streams.delete(stream.environmentId);
@@ -417,6 +421,7 @@ function opened(state: ServiceState, call: grpc.ServerWritableStream<SyncFlagsRe
     checking: false,
     recheck: false,
     closed: false,
+    unpin: pinDocument(result.environmentId),
   };
   let streams = state.streams.get(stream.environmentId);
   if (!streams) state.streams.set(stream.environmentId, (streams = new Set()));

@@ -9,6 +9,9 @@
  *   - `identity_admin_changes` notifications (identities/service.ts): an identity or its traits
  *     changed in the admin UI (not in the document, but in what `/identities/` and OFREP answer).
  *
+ * Every environment with open streams is pinned in the document cache (never evicted), so its
+ * notifications keep reaching them.
+ *
  * A change is formatted once per protocol and written to every stream of its environment on the
  * notification's turn (writes only queue bytes on sockets). A client that does not read (its
  * socket buffer full) is disconnected rather than buffered for: it reconnects with
@@ -24,6 +27,7 @@ import { IDENTITY_ADMIN_CHANNEL } from "@/server/identities/service";
 import { getLogger } from "@/server/observability/logger";
 import { isGateOpen, onGatesChanged } from "@/server/rollouts/gates";
 import { onDocumentChange } from "@/server/serving/changes";
+import { pinDocument } from "@/server/serving/document-cache";
 import { subscribe } from "@/server/serving/listener";
 import { processSlot } from "@/server/singleton";
 import {
@@ -60,6 +64,8 @@ interface Stream {
   organisationId: number | undefined;
   sink: StreamSink;
   openedAt: number;
+  /** Releases its environment's pin in the document cache. */
+  unpin: (() => void) | undefined;
 }
 
 interface EnvironmentStreams {
@@ -74,6 +80,8 @@ export interface HubOptions {
   maxConnections: number;
   heartbeatMs: number;
   now?: () => number;
+  /** Keeps an environment's document cached while it has streams (document-cache.ts pinDocument); returns the release. */
+  pin?: (environmentId: number) => () => void;
 }
 
 export class StreamHub {
@@ -126,7 +134,7 @@ export class StreamHub {
       state.served = served;
       state.latest = latest;
     }
-    const stream: Stream = { protocol, environmentId, organisationId, sink, openedAt: this.now() };
+    const stream: Stream = { protocol, environmentId, organisationId, sink, openedAt: this.now(), unpin: this.options.pin?.(environmentId) };
     state.streams.add(stream);
     this.counts[protocol] += 1;
     this.startHeartbeat();
@@ -148,6 +156,7 @@ export class StreamHub {
   private detach(stream: Stream): void {
     const state = this.environments.get(stream.environmentId);
     if (!state?.streams.delete(stream)) return;
+    stream.unpin?.();
     this.counts[stream.protocol] -= 1;
     if (this.size === 0) this.stopHeartbeat();
     log.debug("stream.closed", { environment__id: stream.environmentId, stream__protocol: stream.protocol, duration__seconds: Math.round((this.now() - stream.openedAt) / 100) / 10 });
@@ -281,7 +290,7 @@ const slot = processSlot<StreamHub>("streamHub");
  */
 export function streamHub(): StreamHub {
   return slot.getOrCreate(() => {
-    const hub = new StreamHub({ maxConnections: settings().streamMaxConnections, heartbeatMs: settings().streamHeartbeatSeconds * 1000 });
+    const hub = new StreamHub({ maxConnections: settings().streamMaxConnections, heartbeatMs: settings().streamHeartbeatSeconds * 1000, pin: pinDocument });
     onDocumentChange("streams", ({ environmentId, served }) =>
       hub.documentChanged(environmentId, {
         revision: served.revision,

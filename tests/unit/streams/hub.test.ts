@@ -206,6 +206,31 @@ describe("StreamHub", () => {
     expect(hub.size).toBe(0);
   });
 
+  it("attach__streamsOfAnEnvironment__itsDocumentPinnedUntilTheLastCloses", () => {
+    // Given a hub pinning documents through a recording pin
+    const pins = new Map<number, number>();
+    const hub = new StreamHub({
+      maxConnections: 10,
+      heartbeatMs: 0,
+      pin: (environmentId) => {
+        pins.set(environmentId, (pins.get(environmentId) ?? 0) + 1);
+        return () => pins.set(environmentId, pins.get(environmentId)! - 1);
+      },
+    });
+
+    // When two streams of environment 1 open, one closes twice, and the other is dropped for not reading
+    const first = hub.attach("flagsmith", 1, LONG_AGO, sink(), null);
+    hub.attach("ofrep", 1, LONG_AGO, sink({ full: true }), null);
+    const pinnedWithTwo = pins.get(1);
+    first();
+    first();
+    const pinnedWithOne = pins.get(1);
+    hub.documentChanged(1, { revision: 6, updatedAtEpoch: 2_000 });
+
+    // Then it was pinned once per stream and released once per stream
+    expect([pinnedWithTwo, pinnedWithOne, pins.get(1)]).toEqual([2, 1, 0]);
+  });
+
   it("parseEnvironmentIds__payloads__validIdsOnly", () => {
     // Given notification payloads, well-formed or not
     // Then only positive integer ids are read

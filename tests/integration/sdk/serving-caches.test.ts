@@ -1,0 +1,96 @@
+/**
+ * src/server/serving/ in process, against this file's own database, where last-good serving depends on what the
+ * caches keep: the document cache's bounds (least recently used first, never an environment with open streams).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeEnvironmentDocument } from "../../../src/server/publishing/write-document";
+import { onDocumentChange, type DocumentChange } from "../../../src/server/serving/changes";
+import { currentDocument, DOCUMENT_CACHE_MAX_ENTRIES, pinDocument } from "../../../src/server/serving/document-cache";
+import { stopServing } from "../../../src/server/serving/gate";
+import { ensureListener, isListening } from "../../../src/server/serving/listener";
+import { TOUCH_INTERVAL_MS } from "../../../src/server/serving/lru";
+import { projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
+import { eventually } from "./support";
+
+let user: TestUser;
+let projectId: number;
+let environmentId: number;
+let otherEnvironmentId: number;
+
+beforeAll(async () => {
+  user = await signUpUser();
+  const { project, environments } = await projectWithEnvironments(user, ["Production", "Staging"]);
+  projectId = project.id;
+  [environmentId, otherEnvironmentId] = environments.map((environment) => environment.id);
+  await user.caller.features.create({ projectId, name: "banner", initialValue: "hello", defaultEnabled: true });
+  await writeEnvironmentDocument({ environmentId });
+  await writeEnvironmentDocument({ environmentId: otherEnvironmentId });
+  ensureListener();
+  await eventually(async () => isListening(), 10_000, "listener connected");
+});
+
+afterAll(async () => {
+  await stopServing();
+});
+
+/** Runs `work` over `items`, `concurrency` at a time. */
+async function inBatches<T>(items: T[], work: (item: T) => unknown, concurrency = 50): Promise<void> {
+  for (let i = 0; i < items.length; i += concurrency) await Promise.all(items.slice(i, i + concurrency).map(async (item) => work(item)));
+}
+
+/** Reads the documents of `count` environments that do not exist (each one a cache entry: "no document"). */
+let nextMissingEnvironment = 50_000_000;
+async function readOtherEnvironments(count: number): Promise<void> {
+  const ids = Array.from({ length: count }, () => nextMissingEnvironment++);
+  await inBatches(ids, (id) => currentDocument(id));
+}
+
+const answeredAtOnce = <T>(value: T | Promise<T>): T => {
+  if (value instanceof Promise) {
+    value.catch(() => undefined);
+    throw new Error("not answered from the cache (a promise: the database was asked)");
+  }
+  return value;
+};
+
+describe("document cache bounds", () => {
+  it("currentDocument__moreEnvironmentsReadThanItHoldsSinceItWasLastUsed__recentlyUsedDocumentKept", async () => {
+    // Given an environment's document read, then half as many other environments as the cache holds,
+    expect(await currentDocument(environmentId)).not.toBeNull();
+    await readOtherEnvironments(DOCUMENT_CACHE_MAX_ENTRIES / 2);
+    // and the document used again (a hit moves it up at most once per TOUCH_INTERVAL_MS)
+    await new Promise((resolve) => setTimeout(resolve, TOUCH_INTERVAL_MS + 50));
+    expect(answeredAtOnce(currentDocument(environmentId))).not.toBeNull();
+
+    // When three quarters of the cache's size more environments are read
+    await readOtherEnvironments((DOCUMENT_CACHE_MAX_ENTRIES * 3) / 4);
+
+    // Then it is still answered from the cache (the least recently used went first, not the first loaded)
+    expect(answeredAtOnce(currentDocument(environmentId))?.environmentId).toBe(environmentId);
+  }, 120_000);
+
+  it("pinDocument__environmentWithOpenStreams__neverEvictedAndItsChangesStillReachTheStreams", async () => {
+    // Given the other environment's document cached and pinned (as an open stream pins it)
+    const before = await currentDocument(otherEnvironmentId);
+    expect(before).not.toBeNull();
+    const release = pinDocument(otherEnvironmentId);
+    const changes: DocumentChange[] = [];
+    const unsubscribe = onDocumentChange("serving-caches-test", (change) => {
+      if (change.environmentId === otherEnvironmentId) changes.push(change);
+    });
+    try {
+      // When more environments than the cache holds are read, and a new revision of it is written afterwards
+      await readOtherEnvironments(DOCUMENT_CACHE_MAX_ENTRIES + 10);
+      await user.caller.features.create({ projectId, name: `pinned_${Date.now()}`, defaultEnabled: false });
+      await writeEnvironmentDocument({ environmentId: otherEnvironmentId });
+
+      // Then the new revision reaches the document-change handlers (what streams listen to), and it is served from the cache
+      await eventually(async () => changes.length > 0, 10_000, "change of the pinned environment announced");
+      expect(changes[0].served.revision).toBeGreaterThan(before!.revision);
+      expect(answeredAtOnce(currentDocument(otherEnvironmentId))?.revision).toBe(changes[0].served.revision);
+    } finally {
+      unsubscribe();
+      release();
+    }
+  }, 120_000);
+});
