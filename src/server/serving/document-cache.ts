@@ -183,6 +183,11 @@ export function isServingStale(): boolean {
   return (processState.get()?.staleEnvironments.size ?? 0) > 0;
 }
 
+/** Whether this process holds a document for the environment (the key cache keeps the keys of those longest). */
+export function hasCachedDocument(environmentId: number): boolean {
+  return (processState.get()?.documents.get(environmentId)?.entry ?? null) !== null;
+}
+
 /** How many environments this process holds documents for. */
 export function cachedDocumentCount(): number {
   let count = 0;

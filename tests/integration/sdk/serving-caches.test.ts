@@ -1,12 +1,15 @@
 /**
  * src/server/serving/ in process, against this file's own database, where last-good serving depends on what the
- * caches keep: the document cache's bounds (least recently used first, never an environment with open streams).
+ * caches keep: the key cache's bounds (a flood of made-up keys never pushes out a key in use), the document cache's
+ * (least recently used first, never an environment with open streams).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DatabaseUnavailableError, markUp, reportDatabaseError } from "../../../src/server/db/availability";
 import { writeEnvironmentDocument } from "../../../src/server/publishing/write-document";
 import { onDocumentChange, type DocumentChange } from "../../../src/server/serving/changes";
 import { currentDocument, DOCUMENT_CACHE_MAX_ENTRIES, pinDocument } from "../../../src/server/serving/document-cache";
 import { stopServing } from "../../../src/server/serving/gate";
+import { KEY_CACHE_MAX_ENTRIES, KEY_CACHE_MAX_UNKNOWN_ENTRIES, keyCacheSize, resolveEnvironmentKey } from "../../../src/server/serving/key-cache";
 import { ensureListener, isListening } from "../../../src/server/serving/listener";
 import { TOUCH_INTERVAL_MS } from "../../../src/server/serving/lru";
 import { projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
@@ -16,12 +19,16 @@ let user: TestUser;
 let projectId: number;
 let environmentId: number;
 let otherEnvironmentId: number;
+let clientKey: string;
+let serverKey: string;
 
 beforeAll(async () => {
   user = await signUpUser();
   const { project, environments } = await projectWithEnvironments(user, ["Production", "Staging"]);
   projectId = project.id;
   [environmentId, otherEnvironmentId] = environments.map((environment) => environment.id);
+  clientKey = environments[0].apiKey;
+  serverKey = (await user.caller.environments.createServerKey({ environmentId, name: "backend" })).key;
   await user.caller.features.create({ projectId, name: "banner", initialValue: "hello", defaultEnabled: true });
   await writeEnvironmentDocument({ environmentId });
   await writeEnvironmentDocument({ environmentId: otherEnvironmentId });
@@ -52,6 +59,30 @@ const answeredAtOnce = <T>(value: T | Promise<T>): T => {
   }
   return value;
 };
+
+describe("key cache bounds", () => {
+  it("resolveEnvironmentKey__floodOfMadeUpKeysThenDatabaseUnreachable__keysInUseStillAnswered", async () => {
+    // Given no snapshot (the default: nothing but the cache can answer a key while the database is away),
+    // and a client key and a server key in use, their environment's document cached
+    expect(await resolveEnvironmentKey(clientKey)).toMatchObject({ environmentId, kind: "client" });
+    expect(await resolveEnvironmentKey(serverKey)).toMatchObject({ environmentId, kind: "server" });
+    expect(await currentDocument(environmentId)).not.toBeNull();
+
+    // When more distinct made-up keys than the cache holds are tried (each one asks the database)
+    const run = Date.now().toString(36);
+    await inBatches(Array.from({ length: KEY_CACHE_MAX_ENTRIES + 50 }, (_, i) => `made-up-${run}-${i}`), (key) => resolveEnvironmentKey(key));
+    // and then the database becomes unreachable
+    reportDatabaseError(new DatabaseUnavailableError());
+    try {
+      // Then both keys are still answered, from the cache, at once; the made-up keys take a bounded cache of their own
+      expect(answeredAtOnce(resolveEnvironmentKey(clientKey))).toEqual({ environmentId, projectId, organisationId: user.organisationId, kind: "client" });
+      expect(answeredAtOnce(resolveEnvironmentKey(serverKey))).toEqual({ environmentId, projectId, organisationId: user.organisationId, kind: "server" });
+      expect(keyCacheSize().unknown).toBeLessThanOrEqual(KEY_CACHE_MAX_UNKNOWN_ENTRIES);
+    } finally {
+      markUp();
+    }
+  }, 120_000);
+});
 
 describe("document cache bounds", () => {
   it("currentDocument__moreEnvironmentsReadThanItHoldsSinceItWasLastUsed__recentlyUsedDocumentKept", async () => {
