@@ -19,7 +19,8 @@
  *   serving/changes.ts (`onDocumentChange`): when this process starts serving a new revision, every
  *   stream of that environment is re-authorised through the gate (synchronous when cached) and sent
  *   the document if its bytes changed. A stream whose key no longer opens the environment (revoked
- *   — key notifications re-check the streams of those environments at once —, the rollout gate
+ *   — key notifications re-check the streams of those environments at once, and every stream is
+ *   re-checked when the change listener reconnects (notifications sent meanwhile are lost) —, the rollout gate
  *   closed — a change of Flagpost's own flags re-checks every stream at once —, expired — every
  *   stream is re-checked each minute as well —, organisation stopped serving,
  *   integration off) is ended
@@ -285,6 +286,15 @@ function registerOnce(): void {
           for (const state of services) {
             for (const [environmentId, streams] of state.streams) if (ids === null || ids.has(environmentId)) for (const stream of streams) refresh(state, stream, pass);
           }
+        }),
+      );
+    },
+    // Key notifications sent while the listener was reconnecting are lost: every stream is
+    // re-authorised once it is back (the key cache checks each key again before trusting it).
+    connected: () => {
+      setImmediate(() =>
+        runWithContext(() => {
+          for (const state of services) reauthoriseAll(state);
         }),
       );
     },

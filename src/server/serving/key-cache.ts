@@ -19,6 +19,11 @@
  * `environmentKeyCacheSeconds`. Such a check runs in the background: requests keep the cached answer
  * meanwhile (and while the database is away). An expiring key is refused from its expiry on, cached
  * or not.
+ *
+ * Notifications sent while the listener was reconnecting are lost: on every (re)connect each known
+ * key becomes unconfirmed, and its next use waits for a check before it is trusted again (bounded
+ * by the pool's timeouts; when the database cannot answer, the cached answer is served: last-good);
+ * cached unknown keys are dropped.
  */
 import { and, eq, gt, isNull, or, sql } from "drizzle-orm";
 import { settings } from "@/server/config";
@@ -26,7 +31,7 @@ import { textProblem } from "@/server/input";
 import { sha256, SERVER_KEY_PREFIX } from "@/server/auth/crypto";
 import { getDb } from "@/server/db/client";
 import { environmentApiKeys, environments, projects } from "@/server/db/schema";
-import { DatabaseUnavailableError, isDatabaseDown, reportDatabaseError } from "@/server/db/availability";
+import { DatabaseUnavailableError, isDatabaseDown, reportDatabaseError, unlessDatabaseGoesDown } from "@/server/db/availability";
 import { boundCounter } from "@/server/observability/metrics";
 import { processSlot } from "@/server/singleton";
 import { hasCachedDocument } from "./document-cache";
@@ -60,6 +65,8 @@ interface KeyCacheEntry {
   /** Listener generation it was confirmed under (-1: none). */
   generation: number;
   refreshing: boolean;
+  /** Learnt before the listener's last (re)connect (a notification may have been missed): checked before it is trusted again. */
+  unconfirmed: boolean;
   /** When it last moved to the young end of its cache (ms). */
   touchedAt: number;
 }
@@ -87,6 +94,7 @@ function createState(): KeyCacheState {
   const created: KeyCacheState = { known: new Map(), unknown: new Map(), lookups: new Map() };
   subscribe(KEY_CHANNEL, "key-cache", {
     notify: (payload) => forgetKeys(created, parseIds(payload)),
+    connected: () => unconfirmAll(created),
     stopped: () => {
       created.known.clear();
       created.unknown.clear();
@@ -116,6 +124,16 @@ function forgetKeys(current: KeyCacheState, environmentIds: Set<number> | null):
   // A lookup in flight may have read the key before the change: its answer is not cached.
   current.lookups.clear();
   forgetSnapshotKeys(environmentIds);
+}
+
+/**
+ * The listener (re)connected: notifications sent meanwhile are lost. Every known key is checked at
+ * its next use before it is trusted again, and unknown keys are asked again. (A lookup in flight is
+ * cached unconfirmed: see `lookup`.)
+ */
+function unconfirmAll(current: KeyCacheState): void {
+  for (const entry of current.known.values()) entry.unconfirmed = true;
+  current.unknown.clear();
 }
 
 async function queryKey(key: string): Promise<{ value: ResolvedEnvironmentKey | null; validUntil: number | null }> {
@@ -191,13 +209,18 @@ function lookup(current: KeyCacheState, key: string): Promise<ResolvedEnvironmen
   const generation = listeningGeneration();
   const promise = queryKey(key).then(
     ({ value, validUntil }) => {
+      const isCurrent = current.lookups.get(key) === promise;
+      if (isCurrent) current.lookups.delete(key);
       // Not cached when a key notification arrived meanwhile (this answer may predate the change).
-      if (current.lookups.get(key) === promise && settings().environmentKeyCacheSeconds > 0) {
-        const now = Date.now();
-        remember(current, key, { value, validUntil, checkedAt: now, generation, refreshing: false, touchedAt: now });
+      // The listener (re)connected meanwhile: a notification may have been lost before it did, so
+      // the answer is not snapshotted, and cached unconfirmed (checked again at its next use) — an
+      // unknown key not at all.
+      const spannedReconnect = listeningGeneration() !== generation;
+      const now = Date.now();
+      if (isCurrent && settings().environmentKeyCacheSeconds > 0 && !(spannedReconnect && value === null)) {
+        remember(current, key, { value, validUntil, checkedAt: now, generation, refreshing: false, unconfirmed: spannedReconnect, touchedAt: now });
       }
-      if (current.lookups.get(key) === promise) current.lookups.delete(key);
-      snapshotKey(key, value && { ...value, validUntil });
+      if (!spannedReconnect) snapshotKey(key, value && { ...value, validUntil });
       return value;
     },
     (error: unknown) => {
@@ -226,6 +249,19 @@ function revalidate(current: KeyCacheState, key: string, entry: KeyCacheEntry): 
 const answerOf = (entry: KeyCacheEntry, now: number): ResolvedEnvironmentKey | null =>
   entry.validUntil !== null && entry.validUntil <= now ? null : entry.value;
 
+/**
+ * A key learnt before the listener's last reconnect: the database's answer now, or the cached one
+ * when the database cannot answer (last-good; checked again at its next use).
+ */
+function confirm(current: KeyCacheState, key: string, entry: KeyCacheEntry): Promise<ResolvedEnvironmentKey | null> {
+  keyCacheLookups.inc({ result: "recheck" });
+  // Answered as soon as the database is found down (by this check or any other query), not after this check's own timeout.
+  return unlessDatabaseGoesDown(lookup(current, key)).catch((error: unknown) => {
+    if (!reportDatabaseError(error)) throw error;
+    return answerOf(entry, Date.now());
+  });
+}
+
 /** A cold key while the database cannot answer: what the snapshot knows, else the database error. */
 function fromSnapshot(current: KeyCacheState, key: string, error: unknown): ResolvedEnvironmentKey | null {
   const known = snapshotKeyOf(key);
@@ -233,7 +269,7 @@ function fromSnapshot(current: KeyCacheState, key: string, error: unknown): Reso
   keyCacheLookups.inc({ result: "snapshot" });
   const { validUntil, ...value } = known;
   const now = Date.now();
-  remember(current, key, { value, validUntil, checkedAt: 0, generation: -1, refreshing: false, touchedAt: now });
+  remember(current, key, { value, validUntil, checkedAt: 0, generation: -1, refreshing: false, unconfirmed: false, touchedAt: now });
   return validUntil !== null && validUntil <= now ? null : value;
 }
 
@@ -246,7 +282,8 @@ const keyCacheHits = boundCounter(keyCacheLookups, { result: "hit" });
  * Last-good: a cached answer is returned at once, also when it is due for a check (the check runs
  * in the background) and while the database is away. A key never seen by this process is read from
  * the database (bounded by the pool's timeouts); while the database cannot answer, from the snapshot
- * (snapshot.ts) when there is one, else the database error propagates (the gate answers 503).
+ * (snapshot.ts) when there is one, else the database error propagates (the gate answers 503). A key
+ * learnt before the listener's last reconnect is checked first (see the module comment).
  *
  * Not async: a cache hit (the hot path) returns synchronously, without allocating promises.
  */
@@ -256,6 +293,7 @@ export function resolveEnvironmentKey(key: string): ResolvedEnvironmentKey | nul
   const entry = current.known.get(key) ?? current.unknown.get(key);
   if (entry !== undefined) {
     const now = Date.now();
+    if (entry.unconfirmed && !isDatabaseDown()) return confirm(current, key, entry);
     if (entry.value !== null && now - entry.touchedAt >= TOUCH_INTERVAL_MS) {
       entry.touchedAt = now;
       touch(current.known, key, entry);

@@ -1,19 +1,28 @@
 /**
  * src/server/serving/ in process, against this file's own database, where last-good serving depends on what the
- * caches keep: the key cache's bounds (a flood of made-up keys never pushes out a key in use), the document cache's
- * (least recently used first, never an environment with open streams).
+ * caches keep and trust: the key cache's bounds (a flood of made-up keys never pushes out a key in use), the
+ * document cache's (least recently used first, never an environment with open streams), and what a listener
+ * reconnect makes the key cache check again.
  */
+import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resetSettingsForTests } from "../../../src/server/config";
 import { DatabaseUnavailableError, markUp, reportDatabaseError } from "../../../src/server/db/availability";
+import { getDb } from "../../../src/server/db/client";
 import { writeEnvironmentDocument } from "../../../src/server/publishing/write-document";
 import { onDocumentChange, type DocumentChange } from "../../../src/server/serving/changes";
 import { currentDocument, DOCUMENT_CACHE_MAX_ENTRIES, pinDocument } from "../../../src/server/serving/document-cache";
 import { stopServing } from "../../../src/server/serving/gate";
 import { KEY_CACHE_MAX_ENTRIES, KEY_CACHE_MAX_UNKNOWN_ENTRIES, keyCacheSize, resolveEnvironmentKey } from "../../../src/server/serving/key-cache";
-import { ensureListener, isListening } from "../../../src/server/serving/listener";
+import { ensureListener, isListening, listeningGeneration } from "../../../src/server/serving/listener";
 import { TOUCH_INTERVAL_MS } from "../../../src/server/serving/lru";
+import { keyNotifications } from "../../../src/server/serving/metrics";
 import { projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
 import { eventually } from "./support";
+
+// Only notifications (or a reconnect) may make this process re-read a key within a test.
+process.env.ENVIRONMENT_KEY_CACHE_SECONDS = "600";
+resetSettingsForTests();
 
 let user: TestUser;
 let projectId: number;
@@ -59,6 +68,10 @@ const answeredAtOnce = <T>(value: T | Promise<T>): T => {
   }
   return value;
 };
+
+async function notificationsReceived(): Promise<number> {
+  return (await keyNotifications.get()).values[0]?.value ?? 0;
+}
 
 describe("key cache bounds", () => {
   it("resolveEnvironmentKey__floodOfMadeUpKeysThenDatabaseUnreachable__keysInUseStillAnswered", async () => {
@@ -124,4 +137,28 @@ describe("document cache bounds", () => {
       release();
     }
   }, 120_000);
+});
+
+describe("what key notifications and reconnects make the key cache forget", () => {
+  it("resolveEnvironmentKey__revokedWhileTheListenerWasReconnecting__refusedAtItsNextUseOnceItIsBack", async () => {
+    // Given a server key in use (cached: its creation's notification came before its first use) while this process LISTENs
+    await eventually(async () => isListening(), 10_000, "listener connected");
+    const notified = await notificationsReceived();
+    const created = await user.caller.environments.createServerKey({ environmentId, name: `missed-${Date.now()}` });
+    await eventually(async () => (await notificationsReceived()) > notified, 10_000, "key creation notified");
+    expect(await resolveEnvironmentKey(created.key)).toMatchObject({ environmentId, kind: "server" });
+    expect(answeredAtOnce(resolveEnvironmentKey(created.key))).toMatchObject({ environmentId, kind: "server" });
+    const generation = listeningGeneration();
+
+    // When it is revoked in the transaction that ends the listener's connection (its notification reaches no one here)
+    await getDb().transaction(async (tx) => {
+      await tx.execute(sql`update environment_api_keys set active = false, revoked_at = now() where id = ${created.id}`);
+      await tx.execute(sql`select pg_terminate_backend(pid, 5000) from pg_stat_activity where application_name like '%document-listener' and datname = current_database()`);
+    });
+    // and the listener reconnects
+    await eventually(async () => listeningGeneration() > generation, 15_000, "listener reconnected");
+
+    // Then the key is refused at its next use (checked before it is trusted again), not after the cache period
+    expect(await resolveEnvironmentKey(created.key)).toBeNull();
+  }, 60_000);
 });
