@@ -38,7 +38,7 @@ import { hasCachedDocument } from "./document-cache";
 import { ensureListener, listeningGeneration, subscribe } from "./listener";
 import { oldestWhere, touch, TOUCH_INTERVAL_MS } from "./lru";
 import { keyCacheLookups, keyNotifications } from "./metrics";
-import { forgetSnapshotKeys, snapshotKey, snapshotKeyOf } from "./snapshot";
+import { forgetSnapshotKeys, forgetWrittenSnapshotKeys, snapshotKey, snapshotKeyOf } from "./snapshot";
 
 export type KeyKind = "client" | "server";
 
@@ -121,19 +121,20 @@ function forgetKeys(current: KeyCacheState, environmentIds: Set<number> | null):
   current.unknown.clear();
   if (environmentIds === null) current.known.clear();
   else for (const [key, entry] of current.known) if (entry.value === null || environmentIds.has(entry.value.environmentId)) current.known.delete(key);
-  // A lookup in flight may have read the key before the change: its answer is not cached.
+  // A lookup in flight may have read the key before the change: its answer is neither cached nor snapshotted.
   current.lookups.clear();
   forgetSnapshotKeys(environmentIds);
 }
 
 /**
  * The listener (re)connected: notifications sent meanwhile are lost. Every known key is checked at
- * its next use before it is trusted again, and unknown keys are asked again. (A lookup in flight is
- * cached unconfirmed: see `lookup`.)
+ * its next use before it is trusted again, unknown keys are asked again, and the snapshot rewrites
+ * each key at its next confirmation. (A lookup in flight is cached unconfirmed: see `lookup`.)
  */
 function unconfirmAll(current: KeyCacheState): void {
   for (const entry of current.known.values()) entry.unconfirmed = true;
   current.unknown.clear();
+  forgetWrittenSnapshotKeys();
 }
 
 async function queryKey(key: string): Promise<{ value: ResolvedEnvironmentKey | null; validUntil: number | null }> {
@@ -207,20 +208,23 @@ function lookup(current: KeyCacheState, key: string): Promise<ResolvedEnvironmen
   const inFlight = current.lookups.get(key);
   if (inFlight) return inFlight;
   const generation = listeningGeneration();
+  // A snapshot record is as recent as the start of the read that confirmed it (snapshot.ts).
+  const started = Date.now();
   const promise = queryKey(key).then(
     ({ value, validUntil }) => {
-      const isCurrent = current.lookups.get(key) === promise;
-      if (isCurrent) current.lookups.delete(key);
-      // Not cached when a key notification arrived meanwhile (this answer may predate the change).
+      // Neither cached nor snapshotted when a key notification came meanwhile: this answer may
+      // predate the change (a revoked key would come back).
+      if (current.lookups.get(key) !== promise) return value;
+      current.lookups.delete(key);
       // The listener (re)connected meanwhile: a notification may have been lost before it did, so
       // the answer is not snapshotted, and cached unconfirmed (checked again at its next use) — an
       // unknown key not at all.
       const spannedReconnect = listeningGeneration() !== generation;
       const now = Date.now();
-      if (isCurrent && settings().environmentKeyCacheSeconds > 0 && !(spannedReconnect && value === null)) {
+      if (settings().environmentKeyCacheSeconds > 0 && !(spannedReconnect && value === null)) {
         remember(current, key, { value, validUntil, checkedAt: now, generation, refreshing: false, unconfirmed: spannedReconnect, touchedAt: now });
       }
-      if (!spannedReconnect) snapshotKey(key, value && { ...value, validUntil });
+      if (!spannedReconnect) snapshotKey(key, value && { ...value, validUntil }, started);
       return value;
     },
     (error: unknown) => {

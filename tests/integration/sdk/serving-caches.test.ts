@@ -1,10 +1,14 @@
 /**
  * src/server/serving/ in process, against this file's own database, where last-good serving depends on what the
  * caches keep and trust: the key cache's bounds (a flood of made-up keys never pushes out a key in use), the
- * document cache's (least recently used first, never an environment with open streams), and what a listener
- * reconnect makes the key cache check again.
+ * document cache's (least recently used first, never an environment with open streams), what a key notification
+ * or a listener reconnect makes them forget, and the snapshot's keys.
  */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { sql } from "drizzle-orm";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resetSettingsForTests } from "../../../src/server/config";
 import { DatabaseUnavailableError, markUp, reportDatabaseError } from "../../../src/server/db/availability";
@@ -17,12 +21,16 @@ import { KEY_CACHE_MAX_ENTRIES, KEY_CACHE_MAX_UNKNOWN_ENTRIES, keyCacheSize, res
 import { ensureListener, isListening, listeningGeneration } from "../../../src/server/serving/listener";
 import { TOUCH_INTERVAL_MS } from "../../../src/server/serving/lru";
 import { keyNotifications } from "../../../src/server/serving/metrics";
+import { flushSnapshot, hashKey, resetSnapshotForTests, snapshotKeyOf } from "../../../src/server/serving/snapshot";
 import { projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
 import { eventually } from "./support";
 
 // Only notifications (or a reconnect) may make this process re-read a key within a test.
 process.env.ENVIRONMENT_KEY_CACHE_SECONDS = "600";
+const snapshotDir = fs.mkdtempSync(path.join(os.tmpdir(), "flagpost-serving-caches-"));
+process.env.FLAGPOST_DOCUMENT_CACHE_DIR = snapshotDir;
 resetSettingsForTests();
+resetSnapshotForTests();
 
 let user: TestUser;
 let projectId: number;
@@ -47,6 +55,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopServing();
+  delete process.env.FLAGPOST_DOCUMENT_CACHE_DIR;
+  resetSettingsForTests();
+  resetSnapshotForTests();
+  fs.rmSync(snapshotDir, { recursive: true, force: true });
 });
 
 /** Runs `work` over `items`, `concurrency` at a time. */
@@ -76,6 +88,9 @@ async function notificationsReceived(): Promise<number> {
 describe("key cache bounds", () => {
   it("resolveEnvironmentKey__floodOfMadeUpKeysThenDatabaseUnreachable__keysInUseStillAnswered", async () => {
     // Given no snapshot (the default: nothing but the cache can answer a key while the database is away),
+    process.env.FLAGPOST_DOCUMENT_CACHE_DIR = "";
+    resetSettingsForTests();
+    resetSnapshotForTests();
     // and a client key and a server key in use, their environment's document cached
     expect(await resolveEnvironmentKey(clientKey)).toMatchObject({ environmentId, kind: "client" });
     expect(await resolveEnvironmentKey(serverKey)).toMatchObject({ environmentId, kind: "server" });
@@ -93,6 +108,9 @@ describe("key cache bounds", () => {
       expect(keyCacheSize().unknown).toBeLessThanOrEqual(KEY_CACHE_MAX_UNKNOWN_ENTRIES);
     } finally {
       markUp();
+      process.env.FLAGPOST_DOCUMENT_CACHE_DIR = snapshotDir;
+      resetSettingsForTests();
+      resetSnapshotForTests();
     }
   }, 120_000);
 });
@@ -160,5 +178,43 @@ describe("what key notifications and reconnects make the key cache forget", () =
 
     // Then the key is refused at its next use (checked before it is trusted again), not after the cache period
     expect(await resolveEnvironmentKey(created.key)).toBeNull();
+  }, 60_000);
+
+  it("resolveEnvironmentKey__keyChangeNotifiedWhileItsLookupRuns__answerNeitherCachedNorSnapshottedUntilReadAgain", async () => {
+    // Given a server key this process has never read, whose lookup is held (another transaction locks `projects`)
+    const created = await user.caller.environments.createServerKey({ environmentId, name: `racing-${Date.now()}` });
+    const holder = new pg.Client({ connectionString: process.env.DATABASE_URL });
+    await holder.connect();
+    let pending: ReturnType<typeof resolveEnvironmentKey>;
+    try {
+      await holder.query("begin");
+      await holder.query("lock table projects in access exclusive mode");
+      pending = resolveEnvironmentKey(created.key);
+      expect(pending).toBeInstanceOf(Promise);
+      await eventually(async () => {
+        const waiting = await holder.query("select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()");
+        return (waiting.rows[0] as { n: number }).n > 0;
+      }, 10_000, "the lookup waiting on the lock");
+
+      // When a key change of its environment is notified meanwhile (as a revocation committed then would be)
+      const before = await notificationsReceived();
+      await getDb().execute(sql`select pg_notify('environment_keys', ${String(environmentId)})`);
+      await eventually(async () => (await notificationsReceived()) > before, 10_000, "key notification received");
+      await holder.query("commit");
+    } finally {
+      await holder.end();
+    }
+
+    // Then the lookup answers its caller, but the snapshot does not keep that answer (no record written)
+    expect(await pending).toMatchObject({ environmentId, kind: "server" });
+    await flushSnapshot();
+    expect(snapshotKeyOf(created.key)).toBeUndefined();
+    expect(fs.existsSync(path.join(snapshotDir, "keys", `${hashKey(created.key)}.json`))).toBe(false);
+    // nor does the cache: the next use reads it again, and that answer is snapshotted
+    const again = resolveEnvironmentKey(created.key);
+    expect(again).toBeInstanceOf(Promise);
+    expect(await again).toMatchObject({ environmentId, kind: "server" });
+    await flushSnapshot();
+    expect(snapshotKeyOf(created.key)).toMatchObject({ environmentId, kind: "server" });
   }, 60_000);
 });
