@@ -66,6 +66,8 @@ export interface SnapshotKey {
 
 type KeyRecord = (SnapshotKey & { confirmedAt: number }) | { revoked: true; confirmedAt: number };
 
+/** How long readiness's answer to "can the snapshot serve anything?" is reused (ms). */
+export const SERVABLE_CHECK_MS = 5_000;
 /** Most keys whose written record this process remembers (so an unchanged answer is not rewritten). */
 const WRITTEN_KEYS_MAX = 50_000;
 
@@ -78,6 +80,7 @@ interface SnapshotState {
   writes: Map<string, Promise<void>>;
   legacyRemoved: boolean;
   writeFailedLogged: boolean;
+  servable: { at: number; value: boolean } | null;
   temporaries: number;
 }
 
@@ -91,6 +94,7 @@ function state(): SnapshotState {
     writes: new Map(),
     legacyRemoved: false,
     writeFailedLogged: false,
+    servable: null,
     temporaries: 0,
   }));
 }
@@ -188,6 +192,7 @@ export function snapshotDocument(document: Omit<SnapshotDocument, "writtenAt">):
   // The environment id and revision first: another process's newer revision is recognised from the file's head.
   const { environmentId, revision, ...rest } = document;
   const contents = JSON.stringify({ environmentId, revision, ...rest, writtenAt: Date.now() });
+  current.servable = null;
   queueWrite(current, file, async () => {
     const onDisk = await revisionOnDisk(file);
     if (onDisk !== null && onDisk > document.revision) return;
@@ -245,6 +250,7 @@ export function snapshotKey(key: string, value: SnapshotKey | null, confirmedAt 
     current.writtenKeys.set(hash, { environmentId: value.environmentId, signature });
   }
   removeLegacyKeys(current, dir);
+  current.servable = null;
   const file = keyFile(dir, hash);
   const record: KeyRecord = value === null ? { revoked: true, confirmedAt } : { ...value, confirmedAt };
   queueWrite(current, file, async () => {
@@ -266,6 +272,7 @@ export function forgetSnapshotKeys(environmentIds: ReadonlySet<number> | null, a
   const dir = current.dir;
   if (!dir) return;
   for (const [hash, written] of current.writtenKeys) if (environmentIds === null || environmentIds.has(written.environmentId)) current.writtenKeys.delete(hash);
+  current.servable = null;
   for (const name of environmentIds === null ? ["all"] : [...environmentIds].map(String)) {
     const file = tombstoneFile(dir, name);
     queueWrite(current, file, async () => {
@@ -287,6 +294,44 @@ export function snapshotKeyOf(key: string): SnapshotKey | undefined {
   if (!dir) return undefined;
   const all = tombstoneAt(dir, "all");
   return liveKey(asRecord(readJsonSync(keyFile(dir, hashKey(key)))), (environmentId) => Math.max(all, tombstoneAt(dir, String(environmentId))));
+}
+
+/**
+ * Whether the snapshot can serve anything: a document, and a live key of its environment. Scans the
+ * directory (stopping at the first such key), at most once per SERVABLE_CHECK_MS.
+ */
+export function snapshotServable(now = Date.now()): boolean {
+  const current = state();
+  const dir = current.dir;
+  if (!dir) return false;
+  if (current.servable && now - current.servable.at < SERVABLE_CHECK_MS) return current.servable.value;
+  const value = scanServable(dir, now);
+  current.servable = { at: now, value };
+  return value;
+}
+
+function scanServable(dir: string, now: number): boolean {
+  let documents: Set<number>;
+  let keys: string[];
+  try {
+    documents = new Set(fs.readdirSync(path.join(dir, "documents")).flatMap((name) => /^(\d+)\.json$/.exec(name)?.[1] ?? []).map(Number));
+    if (documents.size === 0) return false;
+    keys = fs.readdirSync(path.join(dir, "keys")).filter((name) => /^[0-9a-f]{64}\.json$/.test(name));
+  } catch {
+    return false;
+  }
+  const all = tombstoneAt(dir, "all");
+  const revoked = new Map<number, number>();
+  const revokedAt = (environmentId: number): number => {
+    let at = revoked.get(environmentId);
+    if (at === undefined) revoked.set(environmentId, (at = Math.max(all, tombstoneAt(dir, String(environmentId)))));
+    return at;
+  };
+  for (const name of keys) {
+    const key = liveKey(asRecord(readJsonSync(path.join(dir, "keys", name))), revokedAt);
+    if (key && documents.has(key.environmentId) && (key.validUntil === null || key.validUntil > now)) return true;
+  }
+  return false;
 }
 
 /** Tests and shutdown: waits for every write queued so far. */

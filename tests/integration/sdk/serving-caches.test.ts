@@ -2,7 +2,7 @@
  * src/server/serving/ in process, against this file's own database, where last-good serving depends on what the
  * caches keep and trust: the key cache's bounds (a flood of made-up keys never pushes out a key in use), the
  * document cache's (least recently used first, never an environment with open streams), what a key notification
- * or a listener reconnect makes them forget, and the snapshot's keys.
+ * or a listener reconnect makes them forget, the snapshot's keys, and readiness with nothing to serve.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -15,13 +15,14 @@ import { DatabaseUnavailableError, markUp, reportDatabaseError } from "../../../
 import { getDb } from "../../../src/server/db/client";
 import { writeEnvironmentDocument } from "../../../src/server/publishing/write-document";
 import { onDocumentChange, type DocumentChange } from "../../../src/server/serving/changes";
-import { currentDocument, DOCUMENT_CACHE_MAX_ENTRIES, pinDocument } from "../../../src/server/serving/document-cache";
+import { clearDocumentCache, currentDocument, DOCUMENT_CACHE_MAX_ENTRIES, pinDocument } from "../../../src/server/serving/document-cache";
 import { stopServing } from "../../../src/server/serving/gate";
+import { readiness } from "../../../src/server/serving/health";
 import { KEY_CACHE_MAX_ENTRIES, KEY_CACHE_MAX_UNKNOWN_ENTRIES, keyCacheSize, resolveEnvironmentKey } from "../../../src/server/serving/key-cache";
 import { ensureListener, isListening, listeningGeneration } from "../../../src/server/serving/listener";
 import { TOUCH_INTERVAL_MS } from "../../../src/server/serving/lru";
 import { keyNotifications } from "../../../src/server/serving/metrics";
-import { flushSnapshot, hashKey, resetSnapshotForTests, snapshotKeyOf } from "../../../src/server/serving/snapshot";
+import { flushSnapshot, hashKey, resetSnapshotForTests, snapshotDocument, snapshotKey, snapshotKeyOf } from "../../../src/server/serving/snapshot";
 import { projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
 import { eventually } from "./support";
 
@@ -217,4 +218,39 @@ describe("what key notifications and reconnects make the key cache forget", () =
     await flushSnapshot();
     expect(snapshotKeyOf(created.key)).toMatchObject({ environmentId, kind: "server" });
   }, 60_000);
+});
+
+describe("readiness", () => {
+  it("readiness__databaseUnreachableNothingCachedSnapshotDirectoryEmpty__unavailableUntilTheSnapshotCanServe", async () => {
+    // Given a process with no cached document and an empty snapshot directory
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), "flagpost-empty-snapshot-"));
+    process.env.FLAGPOST_DOCUMENT_CACHE_DIR = empty;
+    resetSettingsForTests();
+    resetSnapshotForTests();
+    clearDocumentCache();
+    try {
+      // When the database is unreachable
+      reportDatabaseError(new DatabaseUnavailableError());
+      const nothing = await readiness();
+      // and then the snapshot holds a document and a key of its environment
+      const stored = await getDb().execute<{ revision: number; document: string; environment_updated_at: string }>(
+        sql`select d.revision, d.document, e.updated_at as environment_updated_at from environment_documents d join environments e on e.id = d.environment_id where d.environment_id = ${environmentId}`,
+      );
+      const row = stored.rows[0];
+      snapshotDocument({ environmentId, revision: row.revision, document: row.document, sdkExtras: {} as never, environmentUpdatedAt: new Date(row.environment_updated_at).toISOString(), flagdDocument: null, flagdEtag: null, flagdDiagnostics: null, translatorVersion: null });
+      snapshotKey(clientKey, { environmentId, projectId, organisationId: user.organisationId, kind: "client", validUntil: null }, Date.now() + 1);
+      await flushSnapshot();
+      const snapshot = await readiness();
+
+      // Then it says unavailable (503: nothing to serve), then degraded (it can serve the snapshot)
+      expect(nothing).toMatchObject({ status: "unavailable", checks: { database: "down", documents: { cached: 0, snapshot: true } } });
+      expect(snapshot.status).toBe("degraded");
+    } finally {
+      markUp();
+      process.env.FLAGPOST_DOCUMENT_CACHE_DIR = snapshotDir;
+      resetSettingsForTests();
+      resetSnapshotForTests();
+      fs.rmSync(empty, { recursive: true, force: true });
+    }
+  });
 });

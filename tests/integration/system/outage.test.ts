@@ -3,7 +3,9 @@
  * file's own, which is stopped (fast shutdown) for 30 s and frozen (SIGSTOP of every server
  * process) for 30 s while SDK and flagd clients keep asking. Environments served before the outage
  * keep being served from their last good document; nothing waits on the database for more than
- * ~2 s; readiness says degraded; after the database returns, changes propagate again.
+ * ~2 s; readiness says degraded; after the database returns, changes propagate again. A web process
+ * started while the database is down serves its snapshot, or says unavailable when the snapshot has
+ * nothing to serve.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -269,10 +271,15 @@ describe("database outage", () => {
     const expected = await (await sdk("/api/v1/flags/", clientKey)).json();
     await database.stop();
 
-    // When a second web process starts with that snapshot directory while the database is down
+    // When a second web process starts with that snapshot directory while the database is down, and a third with an empty one
     let second: Awaited<ReturnType<typeof startWebProcess>> | undefined;
+    let third: Awaited<ReturnType<typeof startWebProcess>> | undefined;
+    const emptyDir = fs.mkdtempSync(path.join(os.tmpdir(), "flagpost-empty-snapshot-"));
     try {
       second = await startWebProcess({ databaseUrl: database.url, env: { FLAGPOST_DOCUMENT_CACHE_DIR: snapshotDir, LOG_LEVEL: "info" }, waitForReady: false });
+      third = await startWebProcess({ databaseUrl: database.url, env: { FLAGPOST_DOCUMENT_CACHE_DIR: emptyDir, LOG_LEVEL: "info" }, waitForReady: false });
+      const emptyReady = await fetch(`${third.url}/api/health/ready`);
+      const emptyFlags = await fetch(`${third.url}/api/v1/flags/`, { headers: { "x-environment-key": clientKey } });
       const flags = await fetch(`${second.url}/api/v1/flags/`, { headers: { "x-environment-key": clientKey } });
       const flagd = await fetch(`${second.url}/api/v1/flagd/flags.json`, { headers: { authorization: `Bearer ${serverKey}` } });
       const unknown = await fetch(`${second.url}/api/v1/flags/`, { headers: { "x-environment-key": "ser.not-in-the-snapshot" } });
@@ -285,6 +292,10 @@ describe("database outage", () => {
       expect(unknown.status).toBe(503);
       expect(unknown.headers.get("retry-after")).toBe("1");
       expect(ready.status).toBe("degraded");
+      // and the one with nothing to serve says unavailable (503: out of the load balancer), as it answers
+      expect(emptyReady.status).toBe(503);
+      expect(((await emptyReady.json()) as { status: string }).status).toBe("unavailable");
+      expect(emptyFlags.status).toBe(503);
 
       // And once the database is back, the snapshot entries are confirmed and it becomes ready
       await database.start();
@@ -294,7 +305,8 @@ describe("database outage", () => {
         return ((await (await fetch(`${url}/api/health/ready`)).json()) as { status: string }).status === "ready";
       }, 20_000, "second web process ready");
     } finally {
-      if (second) await stopProcess(second.child);
+      await Promise.all([second ? stopProcess(second.child) : undefined, third ? stopProcess(third.child) : undefined]);
+      fs.rmSync(emptyDir, { recursive: true, force: true });
     }
   }, 180_000);
 });

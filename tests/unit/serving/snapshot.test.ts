@@ -17,6 +17,7 @@ import {
   snapshotDocument,
   snapshotKey,
   snapshotKeyOf,
+  snapshotServable,
   type SnapshotKey,
 } from "@/server/serving/snapshot";
 
@@ -178,5 +179,31 @@ describe("snapshot in a shared directory", () => {
 
     // Then revision 5 is what a process starting now serves
     expect((await as("C", () => readSnapshotDocument(1)))?.revision).toBe(5);
+  });
+});
+
+describe("snapshotServable", () => {
+  it("snapshotServable__emptyDocumentsOnlyOrAKeyOfIt__servableOnlyWithADocumentAndALiveKeyOfItsEnvironment", async () => {
+    // Given an empty snapshot directory
+    const servable = () => as("A", () => snapshotServable());
+    expect(servable()).toBe(false);
+
+    // When a document is written (no key), then a key of another environment, then a key of its environment
+    as("A", () => snapshotDocument(documentOf(1, 3)));
+    await as("A", () => flushSnapshot());
+    const documentOnly = servable();
+    as("A", () => snapshotKey("elsewhere", keyOf(2)));
+    await as("A", () => flushSnapshot());
+    const otherKey = servable();
+    as("A", () => snapshotKey("client", keyOf(1)));
+    await as("A", () => flushSnapshot());
+    const withKey = servable();
+    // and then a key change of environment 1 is notified
+    as("A", () => forgetSnapshotKeys(new Set([1])));
+    await as("A", () => flushSnapshot());
+    const afterRevocation = servable();
+
+    // Then it can serve only while a document has a live key
+    expect([documentOnly, otherKey, withKey, afterRevocation]).toEqual([false, false, true, false]);
   });
 });
