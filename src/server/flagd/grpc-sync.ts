@@ -19,14 +19,16 @@
  *   serving/changes.ts (`onDocumentChange`): when this process starts serving a new revision, every
  *   stream of that environment is re-authorised through the gate (synchronous when cached) and sent
  *   the document if its bytes changed. A stream whose key no longer opens the environment (revoked
- *   — key notifications re-check the streams of those environments at once —, the rollout gate
+ *   — key notifications re-check the streams of those environments at once, and every stream is
+ *   re-checked when the change listener reconnects (notifications sent meanwhile are lost) —, the rollout gate
  *   closed — a change of Flagpost's own flags re-checks every stream at once —, expired — every
  *   stream is re-checked each minute as well —, organisation stopped serving,
  *   integration off) is ended
  *   with the refusal's status. While the database is
  *   away, streams stay open with the document they have (no new revision can appear meanwhile).
  *   One document in flight per stream: a slow reader gets the latest document once it has read
- *   the previous one, never a backlog.
+ *   the previous one, never a backlog. An open stream pins its environment in the document cache
+ *   (never evicted, so its notifications keep coming).
  * - `FetchAllFlags`: the current document (flagd's ReSync).
  * - `GetMetadata` (deprecated): flagd answers it with its static evaluation context, which
  *   providers merge into every evaluation context (as they do `sync_context`); Flagpost has none,
@@ -49,7 +51,7 @@ import { getLogger } from "@/server/observability/logger";
 import { boundCounter } from "@/server/observability/metrics";
 import { isGateOpen, onGatesChanged } from "@/server/rollouts/gates";
 import { onDocumentChange, type DocumentChange } from "@/server/serving/changes";
-import type { ServedDocument } from "@/server/serving/document-cache";
+import { pinDocument, type ServedDocument } from "@/server/serving/document-cache";
 import { DATABASE_UNAVAILABLE, DOCUMENT_NOT_AVAILABLE, INVALID_KEY, openEnvironment, STOP_SERVING, type GateOptions, type GateRefusal, type GateResult } from "@/server/serving/gate";
 import { KEY_CHANNEL, parseIds } from "@/server/serving/key-cache";
 import { subscribe } from "@/server/serving/listener";
@@ -235,6 +237,8 @@ interface SyncStream {
   checking: boolean;
   recheck: boolean;
   closed: boolean;
+  /** Releases the environment's pin in the document cache (kept while the stream is open: never evicted, its notifications followed). */
+  unpin: () => void;
 }
 
 interface ServiceState {
@@ -282,6 +286,15 @@ function registerOnce(): void {
           for (const state of services) {
             for (const [environmentId, streams] of state.streams) if (ids === null || ids.has(environmentId)) for (const stream of streams) refresh(state, stream, pass);
           }
+        }),
+      );
+    },
+    // Key notifications sent while the listener was reconnecting are lost: every stream is
+    // re-authorised once it is back (the key cache checks each key again before trusting it).
+    connected: () => {
+      setImmediate(() =>
+        runWithContext(() => {
+          for (const state of services) reauthoriseAll(state);
         }),
       );
     },
@@ -369,6 +382,7 @@ function send(state: ServiceState, stream: SyncStream, served: ServedDocument): 
 function forget(state: ServiceState, stream: SyncStream, reason: CloseReason): boolean {
   if (stream.closed) return false;
   stream.closed = true;
+  stream.unpin();
   const streams = state.streams.get(stream.environmentId);
   streams?.delete(stream);
   if (streams?.size === 0) state.streams.delete(stream.environmentId);
@@ -417,6 +431,7 @@ function opened(state: ServiceState, call: grpc.ServerWritableStream<SyncFlagsRe
     checking: false,
     recheck: false,
     closed: false,
+    unpin: pinDocument(result.environmentId),
   };
   let streams = state.streams.get(stream.environmentId);
   if (!streams) state.streams.set(stream.environmentId, (streams = new Set()));

@@ -27,6 +27,12 @@
  * (snapshot.ts) if there is one, else the error reaches the gate (503). An environment without a
  * stored document yields null (the protocols answer 503).
  *
+ * Bounded (DOCUMENT_CACHE_MAX_ENTRIES environments): the least recently used goes first (a hit
+ * refreshes its place at most once per TOUCH_INTERVAL_MS: lru.ts), and never one that is pinned
+ * (`pinDocument`) by an open stream (event streams, gRPC sync): a stream follows its environment's
+ * notifications, which an evicted environment no longer gets. When every cached environment is
+ * pinned the cache grows past its bound (streams are bounded per process).
+ *
  * `entry.derived(key, compute)`: memoises data derived from one revision (engine contexts,
  * pre-serialised responses, flagd artefacts). `compute` runs at most once per entry and key; the
  * result must be treated as immutable. Entries are replaced (never mutated) when the revision
@@ -45,6 +51,7 @@ import { boundCounter, gauge } from "@/server/observability/metrics";
 import { processSlot } from "@/server/singleton";
 import { documentChanged } from "./changes";
 import { ensureListener, listeningGeneration, subscribe } from "./listener";
+import { oldestWhere, touch, TOUCH_INTERVAL_MS } from "./lru";
 import { documentCacheLookups, documentNotifications } from "./metrics";
 import { readSnapshotDocument, snapshotDocument, type SnapshotDocument } from "./snapshot";
 
@@ -77,7 +84,7 @@ export interface ServedDocument {
   derived<T>(key: string, compute: (entry: ServedDocument) => T): T;
 }
 
-/** Most environments one process caches documents of; the least recently loaded go first. */
+/** Most environments one process caches documents of (unless pinned by streams); the least recently used go first. */
 export const DOCUMENT_CACHE_MAX_ENTRIES = 2_000;
 /** Even while LISTENing, revalidate a cached document at least this often (lost-notification safety net). */
 export const TRUSTED_MAX_AGE_MS = 30_000;
@@ -103,6 +110,8 @@ interface DocumentSlot {
   retryAt: number;
   /** Its last check failed: it is served as last-good. */
   stale: boolean;
+  /** When it last moved to the young end of the cache (ms). */
+  touchedAt: number;
 }
 
 interface DocumentCacheState {
@@ -113,6 +122,8 @@ interface DocumentCacheState {
   staleEnvironments: Set<number>;
   /** When serving stale started (ms), or null. */
   staleSince: number | null;
+  /** Environments with open streams (pinDocument) → how many: never evicted. */
+  pins: Map<number, number>;
 }
 
 const processState = processSlot<DocumentCacheState>("documentCache");
@@ -122,7 +133,7 @@ function state(): DocumentCacheState {
 }
 
 function createState(): DocumentCacheState {
-  const created: DocumentCacheState = { documents: new Map(), notified: new Map(), staleEnvironments: new Set(), staleSince: null };
+  const created: DocumentCacheState = { documents: new Map(), notified: new Map(), staleEnvironments: new Set(), staleSince: null, pins: new Map() };
   subscribe(DOCUMENT_CHANNEL, "document-cache", {
     notify: onNotification,
     connected: () => checkAll(created),
@@ -170,6 +181,11 @@ export function stalenessSeconds(now = Date.now()): number {
 /** Whether this process serves any document it could not confirm at its last check. */
 export function isServingStale(): boolean {
   return (processState.get()?.staleEnvironments.size ?? 0) > 0;
+}
+
+/** Whether this process holds a document for the environment (the key cache keeps the keys of those longest). */
+export function hasCachedDocument(environmentId: number): boolean {
+  return (processState.get()?.documents.get(environmentId)?.entry ?? null) !== null;
 }
 
 /** How many environments this process holds documents for. */
@@ -235,7 +251,7 @@ function isFresh(slot: DocumentSlot, now: number, generation: number): boolean {
 }
 
 function newSlot(): DocumentSlot {
-  return { entry: null, loaded: false, checkedAt: 0, unconfirmedSince: 0, generation: -1, pending: null, retryAt: 0, stale: false };
+  return { entry: null, loaded: false, checkedAt: 0, unconfirmedSince: 0, generation: -1, pending: null, retryAt: 0, stale: false, touchedAt: Date.now() };
 }
 
 function slotOf(current: DocumentCacheState, environmentId: number): DocumentSlot {
@@ -243,11 +259,12 @@ function slotOf(current: DocumentCacheState, environmentId: number): DocumentSlo
   let slot = documents.get(environmentId);
   if (slot) return slot;
   while (documents.size >= DOCUMENT_CACHE_MAX_ENTRIES) {
-    const oldest = documents.keys().next().value;
-    if (oldest === undefined) break;
-    documents.delete(oldest);
-    current.notified.delete(oldest);
-    markFresh(current, oldest);
+    // The least recently used environment without open streams.
+    const victim = oldestWhere(documents, (_slot, id) => !current.pins.has(id));
+    if (victim === undefined) break;
+    documents.delete(victim);
+    current.notified.delete(victim);
+    markFresh(current, victim);
   }
   documents.set(environmentId, (slot = newSlot()));
   return slot;
@@ -392,15 +409,40 @@ export function currentDocument(environmentId: number): ServedDocument | null | 
       documentCacheMissing.inc();
       return null;
     }
-    if (slot.pending === null) {
-      const now = Date.now();
-      if (now >= slot.retryAt && !isFresh(slot, now, listeningGeneration()) && !isDatabaseDown()) checkInBackground(current, environmentId, slot);
+    const now = Date.now();
+    if (now - slot.touchedAt >= TOUCH_INTERVAL_MS) {
+      slot.touchedAt = now;
+      touch(current.documents, environmentId, slot);
     }
+    if (slot.pending === null && now >= slot.retryAt && !isFresh(slot, now, listeningGeneration()) && !isDatabaseDown()) checkInBackground(current, environmentId, slot);
     documentCacheHits.inc();
     return entry;
   }
   if (slot?.pending) return slot.pending;
   return coldRead(current, environmentId, slot ?? slotOf(current, environmentId));
+}
+
+/**
+ * Keeps the environment in the cache while a stream pushes its changes (the hub's event streams,
+ * gRPC sync streams): a pinned environment is never evicted, so its notifications keep being
+ * followed. Returns the release (idempotent); pins are counted. An environment pinned while not
+ * cached (evicted between the stream's gate check and its start) is read again.
+ */
+export function pinDocument(environmentId: number): () => void {
+  const current = state();
+  current.pins.set(environmentId, (current.pins.get(environmentId) ?? 0) + 1);
+  if (!current.documents.has(environmentId)) {
+    ensureListener();
+    coldRead(current, environmentId, slotOf(current, environmentId)).catch(() => undefined);
+  }
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const left = (current.pins.get(environmentId) ?? 1) - 1;
+    if (left > 0) current.pins.set(environmentId, left);
+    else current.pins.delete(environmentId);
+  };
 }
 
 /** A store check for a newer revision (documentAtLeast) runs at most this often per environment. */
@@ -473,7 +515,7 @@ function onNotification(payload: string | undefined): void {
   }
 }
 
-/** Forgets every cached document. */
+/** Forgets every cached document (pins stay: they belong to the streams holding them). */
 export function clearDocumentCache(): void {
   const current = processState.get();
   if (!current) return;

@@ -6,8 +6,9 @@
  *     `ready`       database reachable, change listener connected, every cached document confirmed;
  *     `degraded`    serving last-good documents (database unreachable, listener reconnecting, or a
  *                   document whose check failed) — still answers SDKs: keep it in the load balancer;
- *     `unavailable` the database is unreachable and there is nothing to serve (no cached document,
- *                   no snapshot): take it out of the load balancer (503);
+ *     `unavailable` the database is unreachable and there is nothing to serve: no cached document,
+ *                   and no snapshot document with a key that opens it (a snapshot directory that
+ *                   is set but empty counts as nothing): take it out of the load balancer (503);
  *     `stopping`    shutting down (SIGTERM): finishing the requests in flight (503).
  *
  * Never waits on the database for more than PROBE_WAIT_MS: the database check is a `select 1`
@@ -19,7 +20,7 @@ import { getDb } from "@/server/db/client";
 import { processSlot } from "@/server/singleton";
 import { cachedDocumentCount, isServingStale, stalenessSeconds } from "./document-cache";
 import { ensureListener, isListening } from "./listener";
-import { snapshotEnabled } from "./snapshot";
+import { snapshotEnabled, snapshotServable } from "./snapshot";
 
 export const PROBE_MAX_AGE_MS = 1_000;
 export const PROBE_WAIT_MS = 500;
@@ -91,7 +92,7 @@ export async function readiness(): Promise<Readiness> {
     ? "stopping"
     : database && listener && !stale
       ? "ready"
-      : database || cached > 0 || snapshotEnabled()
+      : database || cached > 0 || snapshotServable()
         ? "degraded"
         : "unavailable";
   return {

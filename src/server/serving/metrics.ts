@@ -7,7 +7,7 @@ import { counter, gauge } from "@/server/observability/metrics";
 
 export const keyCacheLookups = counter(
   "flagsmith_sdk_environment_key_lookups_total",
-  "Environment-key resolutions by result: hit (answered from the per-process cache, including cached unknown keys and answers due for a background check), miss (not cached: queried the database), snapshot (not cached while the database was unreachable: answered from the on-disk snapshot).",
+  "Environment-key resolutions by result: hit (answered from the per-process cache, including cached unknown keys and answers due for a background check), miss (not cached: queried the database), recheck (cached but learnt before the change listener's last reconnect: checked against the database before being trusted again), snapshot (not cached while the database was unreachable: answered from the on-disk snapshot).",
   ["result"],
 );
 

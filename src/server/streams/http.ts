@@ -66,7 +66,7 @@ function refuseGate(protocol: StreamProtocol, reason: GateRefusal): ApiResponse 
 
 export const SERVER_KEY_IN_URL = "Event streams take the environment's client key: a server key must not be put in a URL";
 
-function open(protocol: StreamProtocol, request: ApiRequest, result: GateResult): ApiResponse {
+function open(protocol: StreamProtocol, request: ApiRequest, key: string, result: GateResult): ApiResponse {
   if (!result.ok) return refuseGate(protocol, result.reason);
   if (result.key.kind !== "client") {
     streamsOpened.inc({ protocol, result: "unauthorised" });
@@ -97,6 +97,7 @@ function open(protocol: StreamProtocol, request: ApiRequest, result: GateResult)
         sink,
         lastEventId !== null && lastEventId.length <= 64 ? lastEventId : null,
         result.key.organisationId,
+        key,
       );
     },
     closed() {
@@ -115,15 +116,15 @@ function switchedOff(protocol: StreamProtocol): ApiResponse {
 }
 
 /** Opens the stream once the environment is known: the `realtime_streams` gate of its organisation first. */
-function gated(protocol: StreamProtocol, request: ApiRequest, result: GateResult): ApiResponse | Promise<ApiResponse> {
-  if (!result.ok) return open(protocol, request, result);
+function gated(protocol: StreamProtocol, request: ApiRequest, key: string, result: GateResult): ApiResponse | Promise<ApiResponse> {
+  if (!result.ok) return open(protocol, request, key, result);
   const gateOpen = isGateOpen("realtime_streams", result.key.organisationId);
-  if (gateOpen instanceof Promise) return gateOpen.then((isOpen) => (isOpen ? open(protocol, request, result) : switchedOff(protocol)));
-  return gateOpen ? open(protocol, request, result) : switchedOff(protocol);
+  if (gateOpen instanceof Promise) return gateOpen.then((isOpen) => (isOpen ? open(protocol, request, key, result) : switchedOff(protocol)));
+  return gateOpen ? open(protocol, request, key, result) : switchedOff(protocol);
 }
 
 /** A stream of `protocol` for the environment of `key` (the path's key). Synchronous when the key, document and gate are cached. */
 export function handleStream(protocol: StreamProtocol, request: ApiRequest, key: string): ApiResponse | Promise<ApiResponse> {
   const result = openEnvironment(key);
-  return result instanceof Promise ? result.then((r) => gated(protocol, request, r)) : gated(protocol, request, result);
+  return result instanceof Promise ? result.then((r) => gated(protocol, request, key, r)) : gated(protocol, request, key, result);
 }

@@ -9,6 +9,14 @@
  *   - `identity_admin_changes` notifications (identities/service.ts): an identity or its traits
  *     changed in the admin UI (not in the document, but in what `/identities/` and OFREP answer).
  *
+ * Each stream's key (held in memory, never logged) is re-checked through the environment-key gate
+ * when a key change of its environment is notified (`environment_keys`: the environment deleted,
+ * its organisation's keys changed) and after the change listener reconnects (a notification may
+ * have been missed): a key that no longer opens its environment ends its streams (the client
+ * reconnects into a 401, where EventSource stops). While the database cannot answer, streams stay.
+ * Every environment with open streams is pinned in the document cache (never evicted), so its
+ * notifications keep reaching them.
+ *
  * A change is formatted once per protocol and written to every stream of its environment on the
  * notification's turn (writes only queue bytes on sockets). A client that does not read (its
  * socket buffer full) is disconnected rather than buffered for: it reconnects with
@@ -23,7 +31,11 @@ import type { StreamSink } from "@/server/http/api";
 import { IDENTITY_ADMIN_CHANNEL } from "@/server/identities/service";
 import { getLogger } from "@/server/observability/logger";
 import { isGateOpen, onGatesChanged } from "@/server/rollouts/gates";
+import { runWithContext } from "@/server/observability/context";
 import { onDocumentChange } from "@/server/serving/changes";
+import { pinDocument } from "@/server/serving/document-cache";
+import { openEnvironment, type GateResult } from "@/server/serving/gate";
+import { KEY_CHANNEL, parseIds } from "@/server/serving/key-cache";
 import { subscribe } from "@/server/serving/listener";
 import { processSlot } from "@/server/singleton";
 import {
@@ -60,6 +72,10 @@ interface Stream {
   organisationId: number | undefined;
   sink: StreamSink;
   openedAt: number;
+  /** The key it was opened with (memory only: re-checked on key changes), when known. */
+  key: string | undefined;
+  /** Releases its environment's pin in the document cache. */
+  unpin: (() => void) | undefined;
 }
 
 interface EnvironmentStreams {
@@ -70,10 +86,15 @@ interface EnvironmentStreams {
 
 export type Admission = "open" | "connection_limit" | "stopping";
 
+/** What the gate says of a stream's key now: it still opens the stream's environment, no longer does, or cannot tell (the database is away). */
+export type KeyVerdict = "open" | "refused" | "unknown";
+
 export interface HubOptions {
   maxConnections: number;
   heartbeatMs: number;
   now?: () => number;
+  /** Keeps an environment's document cached while it has streams (document-cache.ts pinDocument); returns the release. */
+  pin?: (environmentId: number) => () => void;
 }
 
 export class StreamHub {
@@ -128,9 +149,10 @@ export class StreamHub {
    * than the latest), or, on a first connection, when it is recent (CATCH_UP_WINDOW_MS: it may have
    * happened between the client's last fetch and this connection). Returns the function that
    * removes the stream (call it when the stream is closed). `organisationId` is what
-   * `recheckOrganisations` asks about when Flagpost's own gates change.
+   * `recheckOrganisations` asks about when Flagpost's own gates change, `key` what `recheckKeys`
+   * checks when keys change.
    */
-  attach(protocol: StreamProtocol, environmentId: number, served: ServedRevision, sink: StreamSink, lastEventId: string | null, organisationId?: number): () => void {
+  attach(protocol: StreamProtocol, environmentId: number, served: ServedRevision, sink: StreamSink, lastEventId: string | null, organisationId?: number, key?: string): () => void {
     this.release();
     const latest = this.latestFor(environmentId, served);
     let state = this.environments.get(environmentId);
@@ -139,7 +161,7 @@ export class StreamHub {
       state.served = served;
       state.latest = latest;
     }
-    const stream: Stream = { protocol, environmentId, organisationId, sink, openedAt: this.now() };
+    const stream: Stream = { protocol, environmentId, organisationId, sink, openedAt: this.now(), key, unpin: this.options.pin?.(environmentId) };
     state.streams.add(stream);
     this.counts[protocol] += 1;
     this.startHeartbeat();
@@ -161,6 +183,7 @@ export class StreamHub {
   private detach(stream: Stream): void {
     const state = this.environments.get(stream.environmentId);
     if (!state?.streams.delete(stream)) return;
+    stream.unpin?.();
     this.counts[stream.protocol] -= 1;
     if (this.size === 0) this.stopHeartbeat();
     log.debug("stream.closed", { environment__id: stream.environmentId, stream__protocol: stream.protocol, duration__seconds: Math.round((this.now() - stream.openedAt) / 100) / 10 });
@@ -247,6 +270,36 @@ export class StreamHub {
     return ended;
   }
 
+  /**
+   * Asks `check` about the key of every stream of these environments (null: every environment), once
+   * per key, and ends the streams whose key no longer opens their environment (deleted, or its
+   * organisation stopped serving flags): clients reconnect into the 401. Streams whose key `check`
+   * cannot judge now (the database away) stay. Returns how many streams ended.
+   */
+  async recheckKeys(environmentIds: ReadonlySet<number> | null, check: (key: string, environmentId: number) => KeyVerdict | Promise<KeyVerdict>): Promise<number> {
+    const verdicts = new Map<string, KeyVerdict | Promise<KeyVerdict>>();
+    for (const [environmentId, state] of this.environments) {
+      if (environmentIds !== null && !environmentIds.has(environmentId)) continue;
+      for (const stream of state.streams) if (stream.key !== undefined && !verdicts.has(stream.key)) verdicts.set(stream.key, check(stream.key, environmentId));
+    }
+    const refused = new Set<string>();
+    for (const [key, verdict] of verdicts) if ((await verdict) === "refused") refused.add(key);
+    if (refused.size === 0) return 0;
+    let ended = 0;
+    const environments = new Set<number>();
+    for (const state of this.environments.values()) {
+      for (const stream of [...state.streams]) {
+        if (stream.key === undefined || !refused.has(stream.key)) continue;
+        stream.sink.end();
+        this.detach(stream);
+        environments.add(stream.environmentId);
+        ended++;
+      }
+    }
+    log.info("streams.key_refused", { streams__count: ended, environments__count: environments.size });
+    return ended;
+  }
+
   /** Writes a heartbeat comment to every stream (the timer calls it; tests may too). */
   heartbeat(): void {
     const slow: Stream[] = [];
@@ -288,13 +341,34 @@ export function parseEnvironmentIds(payload: string | undefined): number[] {
 
 const slot = processSlot<StreamHub>("streamHub");
 
+/** The gate's answer for a stream's key (the stream's environment, as a stream opens: no server key). */
+function verdictOf(result: GateResult, environmentId: number): KeyVerdict {
+  if (result.ok) return result.key.environmentId === environmentId && result.key.kind === "client" ? "open" : "refused";
+  return result.reason === "database_unavailable" || result.reason === "document_unavailable" ? "unknown" : "refused";
+}
+
+function checkKey(key: string, environmentId: number): KeyVerdict | Promise<KeyVerdict> {
+  const result = openEnvironment(key);
+  return result instanceof Promise ? result.then((answer) => verdictOf(answer, environmentId), () => "unknown" as const) : verdictOf(result, environmentId);
+}
+
+/** Re-checks the keys of the streams of these environments (null: all), after every other subscriber of the notification ran (the key cache forgets first). */
+function recheckKeysSoon(hub: StreamHub, environmentIds: ReadonlySet<number> | null): void {
+  setImmediate(() =>
+    // A fresh request context: the gate binds the environment's ids into it.
+    runWithContext(() => {
+      hub.recheckKeys(environmentIds, checkKey).catch((error: unknown) => log.error("streams.key_recheck_failed", { error }));
+    }),
+  );
+}
+
 /**
  * The process's hub, created on first use and registered once: on document changes, on the
  * change listener's identity-admin channel, and as the source of the open-streams gauge.
  */
 export function streamHub(): StreamHub {
   return slot.getOrCreate(() => {
-    const hub = new StreamHub({ maxConnections: settings().streamMaxConnections, heartbeatMs: settings().streamHeartbeatSeconds * 1000 });
+    const hub = new StreamHub({ maxConnections: settings().streamMaxConnections, heartbeatMs: settings().streamHeartbeatSeconds * 1000, pin: pinDocument });
     onDocumentChange("streams", ({ environmentId, served }) =>
       hub.documentChanged(environmentId, {
         revision: served.revision,
@@ -305,6 +379,11 @@ export function streamHub(): StreamHub {
     // Flagpost's own flags changed: streams of organisations whose `realtime_streams` gate closed end now.
     onGatesChanged("streams", () => {
       hub.recheckOrganisations((organisationId) => isGateOpen("realtime_streams", organisationId)).catch((error: unknown) => log.error("streams.gate_recheck_failed", { error }));
+    });
+    // A key change (an environment deleted, …), or notifications missed while the listener reconnected: keys re-checked.
+    subscribe(KEY_CHANNEL, "streams", {
+      notify: (payload) => recheckKeysSoon(hub, parseIds(payload)),
+      connected: () => recheckKeysSoon(hub, null),
     });
     subscribe(IDENTITY_ADMIN_CHANNEL, "streams", {
       notify(payload) {

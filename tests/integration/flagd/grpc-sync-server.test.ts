@@ -9,7 +9,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { OpenFeature, ProviderStatus } from "@openfeature/server-sdk";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getDb } from "../../../src/server/db/client";
 import { environmentApiKeys } from "../../../src/server/db/schema";
@@ -17,6 +17,7 @@ import { FlagdSyncPortTakenError, startFlagdSyncServer, type FlagdSyncServer, ty
 import { freePort } from "../../../src/server/db/embedded";
 import { grpcSyncStatus } from "../../../src/server/flagd/grpc-status";
 import { stopServing } from "../../../src/server/serving/gate";
+import { listeningGeneration } from "../../../src/server/serving/listener";
 import { waitForDocuments } from "../support/documents";
 import { codeOf, fetchAll, grpc, inProcessProvider, openSync, syncClient } from "../support/flagd-sync";
 import { captureLogs, projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
@@ -197,6 +198,37 @@ describe("flagd gRPC sync server", () => {
     expect(doomed.messages).toHaveLength(1);
     expect(kept.status).toBeNull();
     expect(server.openStreams()).toBe(1);
+    kept.cancel();
+    client.close();
+  });
+
+  it("syncFlags__keyRevokedWhileTheChangeListenerWasReconnecting__streamEndedUnauthenticatedOnceItIsBack", { timeout: 60_000 }, async () => {
+    // Given a server (re-authorising its streams only every 10 minutes) and two streams: one opened with a key that
+    // is about to be revoked, one with another key
+    const server = await start({ port: await freePort(), reauthoriseMs: 600_000 });
+    const doomed = await user.caller.environments.createServerKey({ environmentId, name: `missed-${Date.now()}` });
+    const client = syncClient(server.port);
+    const revoked = openSync(client, { selector: doomed.key });
+    const kept = openSync(client, { selector: serverKey });
+    await Promise.all([revoked.message(0), kept.message(0)]);
+    for (const deadline = Date.now() + 10_000; listeningGeneration() < 0 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 50));
+    const generation = listeningGeneration();
+    expect(generation).toBeGreaterThanOrEqual(0);
+
+    // When the key is revoked in the transaction that ends this process's LISTEN connection (the notification is lost)
+    await getDb().transaction(async (tx) => {
+      await tx.update(environmentApiKeys).set({ active: false, revokedAt: new Date() }).where(eq(environmentApiKeys.id, doomed.id));
+      await tx.execute(sql`select pg_terminate_backend(pid, 5000) from pg_stat_activity where application_name like '%document-listener' and datname = current_database()`);
+    });
+    const revokedAt = Date.now();
+
+    // Then once the listener is back, the revoked key's stream ends UNAUTHENTICATED (not at the next re-authorisation),
+    // and the other stays open
+    const ended = await Promise.race([revoked.ended, new Promise<null>((resolve) => setTimeout(() => resolve(null), 15_000))]);
+    expect(listeningGeneration()).toBeGreaterThan(generation);
+    expect(ended).toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+    expect(Date.now() - revokedAt).toBeLessThan(15_000);
+    expect(kept.status).toBeNull();
     kept.cancel();
     client.close();
   });

@@ -222,6 +222,29 @@ describe("event streams on the system's web process", () => {
     expect(hostile.map((response) => response.status)).toEqual([401, 401, 400]);
   });
 
+  it("streams__environmentDeleted__itsStreamsEndAtOnceAndReconnectingIsRefused", async () => {
+    // Given streams of both wires open on an environment of its own, and a stream of another environment
+    const { environments: [doomed] } = await projectWithEnvironments(user, ["Doomed"]);
+    await waitForDocuments([doomed.id]);
+    const url = (wire: "stream" | "ofrep") => `${base}/sse/environments/${doomed.apiKey}/${wire}`;
+    const flagsmith = await openSse(url("stream"));
+    const ofrep = await openSse(url("ofrep"));
+    const other = await openSse(streamUrl("stream"));
+    expect([flagsmith.status, ofrep.status, other.status]).toEqual([200, 200, 200]);
+    await Promise.all([flagsmith.next((frame) => frame.id !== undefined), ofrep.next((frame) => frame.id !== undefined)]);
+
+    // When the environment is deleted
+    await user.caller.environments.delete({ environmentId: doomed.id });
+
+    // Then its streams end (its key no longer opens anything: re-checked on the key notification), a
+    // reconnection is refused with 401, and the other environment's stream stays open
+    const ended = (stream: Sse) => Promise.race([stream.ended.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000))]);
+    expect(await Promise.all([ended(flagsmith), ended(ofrep)])).toEqual([true, true]);
+    expect((await fetch(url("stream"))).status).toBe(401);
+    expect(await Promise.race([other.ended.then(() => "ended"), new Promise((resolve) => setTimeout(() => resolve("open"), 200))])).toBe("open");
+    other.close();
+  });
+
   it("streams__serverKeyInTheUrl__401SayingToUseTheClientKey", async () => {
     // Given a valid server key of the environment (a secret: it must not travel in a URL)
     const { key } = await user.caller.environments.createServerKey({ environmentId, name: "not for urls" });

@@ -228,6 +228,76 @@ describe("StreamHub", () => {
     expect(hub.size).toBe(0);
   });
 
+  it("recheckKeys__environmentDeletedForOneKey__onlyItsStreamsEndEachKeyAskedOnce", async () => {
+    // Given two streams opened with key "gone" (environment 1), one with key "kept" (environment 2), one of environment 1 with "kept-1"
+    const { hub } = hubAt();
+    const [a, b, c, d] = [sink(), sink(), sink(), sink()];
+    hub.attach("flagsmith", 1, LONG_AGO, a, null, 7, "gone");
+    hub.attach("ofrep", 1, LONG_AGO, b, null, 7, "gone");
+    hub.attach("ofrep", 2, LONG_AGO, c, null, 7, "kept");
+    hub.attach("flagsmith", 1, LONG_AGO, d, null, 7, "kept-1");
+
+    // When a key change of environment 1 is re-checked, and the gate refuses "gone" (one answer late, as a cold key is)
+    const asked: string[] = [];
+    const ended = await hub.recheckKeys(new Set([1]), (key) => {
+      asked.push(key);
+      return key === "gone" ? Promise.resolve("refused" as const) : "open";
+    });
+
+    // Then only environment 1's keys were asked, once each; the streams of "gone" ended, the others stay and get changes
+    expect(asked.sort()).toEqual(["gone", "kept-1"]);
+    expect(ended).toBe(2);
+    expect([a.ended, b.ended, c.ended, d.ended]).toEqual([true, true, false, false]);
+    hub.documentChanged(1, { revision: 6, updatedAtEpoch: 2_000 });
+    expect(events(d.chunks)).toHaveLength(1);
+    expect(events(a.chunks)).toEqual([]);
+  });
+
+  it("recheckKeys__gateCannotTellOrEveryEnvironment__streamsStayOrAllAreAsked", async () => {
+    // Given streams of environments 1 and 2
+    const { hub } = hubAt();
+    const [a, b] = [sink(), sink()];
+    hub.attach("flagsmith", 1, LONG_AGO, a, null, 7, "one");
+    hub.attach("flagsmith", 2, LONG_AGO, b, null, 7, "two");
+
+    // When every environment is re-checked (the listener reconnected) while the database is away
+    const asked: string[] = [];
+    const ended = await hub.recheckKeys(null, (key) => {
+      asked.push(key);
+      return "unknown";
+    });
+
+    // Then every key was asked and no stream ended
+    expect(asked.sort()).toEqual(["one", "two"]);
+    expect(ended).toBe(0);
+    expect([a.ended, b.ended]).toEqual([false, false]);
+  });
+
+  it("attach__streamsOfAnEnvironment__itsDocumentPinnedUntilTheLastCloses", () => {
+    // Given a hub pinning documents through a recording pin
+    const pins = new Map<number, number>();
+    const hub = new StreamHub({
+      maxConnections: 10,
+      heartbeatMs: 0,
+      pin: (environmentId) => {
+        pins.set(environmentId, (pins.get(environmentId) ?? 0) + 1);
+        return () => pins.set(environmentId, pins.get(environmentId)! - 1);
+      },
+    });
+
+    // When two streams of environment 1 open, one closes twice, and the other is dropped for not reading
+    const first = hub.attach("flagsmith", 1, LONG_AGO, sink(), null);
+    hub.attach("ofrep", 1, LONG_AGO, sink({ full: true }), null);
+    const pinnedWithTwo = pins.get(1);
+    first();
+    first();
+    const pinnedWithOne = pins.get(1);
+    hub.documentChanged(1, { revision: 6, updatedAtEpoch: 2_000 });
+
+    // Then it was pinned once per stream and released once per stream
+    expect([pinnedWithTwo, pinnedWithOne, pins.get(1)]).toEqual([2, 1, 0]);
+  });
+
   it("parseEnvironmentIds__payloads__validIdsOnly", () => {
     // Given notification payloads, well-formed or not
     // Then only positive integer ids are read
