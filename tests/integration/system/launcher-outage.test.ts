@@ -134,9 +134,10 @@ describe("launcher web / worker while PostgreSQL is down", () => {
     await until(async () => (await fetch(`${first.url}/api/health/ready`)).ok, 120_000, "first web ready", earlier);
     const expected = await (await flags(first.url, clientKey)).json();
     expect((await fetch(`${first.url}/api/v1/flagd/flags.json`, { headers: { authorization: `Bearer ${serverKey}` } })).status).toBe(200);
-    const keysFile = path.join(snapshotDir, "keys.json");
+    // (one file per key: keys/<sha256 of the key>.json, serving/snapshot.ts)
+    const keysDir = path.join(snapshotDir, "keys");
     await until(
-      () => fs.existsSync(path.join(snapshotDir, "documents", `${environmentId}.json`)) && fs.existsSync(keysFile) && Object.keys(JSON.parse(fs.readFileSync(keysFile, "utf8")) as object).length >= 2,
+      () => fs.existsSync(path.join(snapshotDir, "documents", `${environmentId}.json`)) && fs.existsSync(keysDir) && fs.readdirSync(keysDir).filter((name) => name.endsWith(".json")).length >= 2,
       10_000,
       "snapshot written",
     );
