@@ -50,7 +50,8 @@ test("confirmDialog__opened__focusOnCancelSoEnterDoesNotDelete", async ({ page }
   await expect(page.getByLabel("Project name")).toHaveValue("Keep me");
 });
 
-test("unknownAddress__opened__styledNotFoundPageWithWayBack", async ({ page }) => {
+test("unknownAddress__opened__styledNotFoundPageWithWayBack", async ({ page, consoleErrors }) => {
+  consoleErrors.allowFailedRequest(404, "/no/such/page", "the page is opened to see the 404 page");
   // Given no page at an address
   // When it is opened
   await page.goto("/no/such/page");
@@ -137,8 +138,9 @@ test("narrowScreen__menuButton__navigationFoldedOpensByKeyboardAndClosesAfterNav
   await expect(settings).toBeVisible();
 });
 
-test("axe__mainPagesAndDialogsInLightAndDarkThemes__noWcagViolationsIncludingContrast", async ({ page }) => {
+test("axe__mainPagesAndDialogsInLightAndDarkThemes__noWcagViolationsIncludingContrast", async ({ page, consoleErrors }) => {
   test.setTimeout(240_000);
+  consoleErrors.allowFailedRequest(404, "/no/such/page", "the 404 page is among the pages checked");
   // Given a project with a multivariate feature, an override, a segment and an audit trail
   await setUpProject(page, ["Development", "Production"]);
   const { projectId, environmentId } = routeIds(page);

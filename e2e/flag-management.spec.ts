@@ -230,7 +230,8 @@ test("newFeature__allocationsOver100__showsInlineErrorAndDoesNotSubmit", async (
   await expect(page.getByRole("heading", { name: "button_colour", level: 1 })).toBeVisible();
 });
 
-test("newFeature__duplicateName__showsServerErrorNextToName", async ({ page }) => {
+test("newFeature__duplicateName__showsServerErrorNextToName", async ({ page, consoleErrors }) => {
+  consoleErrors.allowFailedRequest(409, "/api/trpc/features.create", "the duplicate name is refused with 409");
   // Given a project with a feature called "dark_mode"
   await setUpProject(page, ["Development"]);
   await openFeatures(page);
@@ -284,7 +285,8 @@ test("environmentSettings__cloneThenRebuild__opensCloneAndAuditsRebuild", async 
   await expect(log).toContainText('Environment document of "Staging" rebuild requested');
 });
 
-test("featureList__toggleFailsOnServer__rollsBackAndShowsErrorToast", async ({ page }) => {
+test("featureList__toggleFailsOnServer__rollsBackAndShowsErrorToast", async ({ page, consoleErrors }) => {
+  consoleErrors.allowFailedRequest(500, "/api/trpc/features.updateState", "the test makes the toggle fail with 500");
   // Given a feature, switched off, in the feature list
   await setUpProject(page, ["Development"]);
   await openFeatures(page);

@@ -1,8 +1,8 @@
 import { acceptInvitation, expect, invite, signUp, test, uniqueEmail } from "./fixtures";
 
-test("members__addPromoteLeaveRemove__rolesAndAccessFollowTheAdmin", async ({ page, browser }) => {
+test("members__addPromoteLeaveRemove__rolesAndAccessFollowTheAdmin", async ({ page, newContext }) => {
   // Given Bob, who has an account, and Alice on her organisation's settings
-  const bobContext = await browser.newContext({ baseURL: process.env.E2E_BASE_URL });
+  const bobContext = await newContext();
   const bobPage = await bobContext.newPage();
   const bob = await signUp(bobPage, { name: "Bob Builder", email: uniqueEmail("bob") });
   await signUp(page, { name: "Alice Admin", organisation: "Alice Co" });
@@ -79,11 +79,11 @@ test("members__addPromoteLeaveRemove__rolesAndAccessFollowTheAdmin", async ({ pa
   await expect(log.getByRole("listitem")).toHaveCount(4);
 });
 
-test("noOrganisation__lastOneLeft__emptyStateCreatesANewOne", async ({ page, browser }) => {
+test("noOrganisation__lastOneLeft__emptyStateCreatesANewOne", async ({ page, newContext }) => {
   // Given Carol, the only admin of her organisation, who makes Dan an admin of it too
   const dan = uniqueEmail("dan");
   await signUp(page, { name: "Dan", email: dan });
-  const carolContext = await browser.newContext({ baseURL: process.env.E2E_BASE_URL });
+  const carolContext = await newContext();
   const carolPage = await carolContext.newPage();
   await signUp(carolPage, { name: "Carol", organisation: "Carol's first" });
   await carolPage.getByRole("link", { name: "Organisation settings" }).click();
