@@ -356,24 +356,82 @@ test("navigationProgress__slowNextPage__barShownUntilThePageArrives", async ({ p
 });
 
 test("auditLog__beforeAfter__changedFieldsMarked", async ({ page }) => {
-  // Given a feature switched on and its value changed in Development
+  // Given a feature switched on (its value kept) in Development, then its value changed
   await setUpProject(page, ["Development"]);
   const [feature] = await createFeatures(page, ["banner"], { initialValue: "old" });
   const { environmentId, projectId } = routeIds(page);
-  await trpcMutation(page, "features.updateState", { featureId: feature.id, environmentId, enabled: true, value: "new" });
+  await trpcMutation(page, "features.updateState", { featureId: feature.id, environmentId, enabled: true });
+  await trpcMutation(page, "features.updateState", { featureId: feature.id, environmentId, value: "new" });
 
-  // When the change's before/after is opened in the audit log
+  // When the value change's before/after is opened in the audit log
   await page.goto(`/p/${projectId}/e/${environmentId}/audit`);
-  const entry = page.getByRole("listitem").filter({ hasText: 'Feature "banner": enabled, value "old" → "new"' });
+  const entry = page.getByRole("listitem").filter({ hasText: 'Feature "banner": value "old" → "new"' });
   await entry.getByText("Before / after").click();
 
-  // Then the changed fields are marked as changed with both values, and unchanged ones are folded away
+  // Then the changed field is marked as changed with both values, and the unchanged one is folded away
   const diff = entry.getByRole("table", { name: "Changed fields" });
-  await expect(diff.getByRole("row", { name: /enabled changed/ })).toContainText("false");
-  await expect(diff.getByRole("row", { name: /enabled changed/ })).toContainText("true");
   await expect(diff.getByRole("row", { name: /value changed/ })).toContainText('"old"');
   await expect(diff.getByRole("row", { name: /value changed/ })).toContainText('"new"');
-  await expect(diff.getByRole("row", { name: /allocations/ })).toHaveCount(0);
+  await expect(diff.getByRole("row", { name: /enabled/ })).toHaveCount(0);
   await entry.getByRole("button", { name: "Show 1 unchanged field" }).click();
-  await expect(diff.getByRole("row", { name: /allocations/ })).toBeVisible();
+  await expect(diff.getByRole("row", { name: /enabled/ })).toContainText("true");
+  // (a feature without variations lists no allocations)
+  await expect(diff.getByRole("row", { name: /allocations/ })).toHaveCount(0);
+});
+
+
+test("auditLog__multivariateSplitAndSegmentOverrideReorder__beforeAfterByNameNotId", async ({ page }) => {
+  test.setTimeout(120_000);
+  // Given a multivariate feature (green 30%, red 20%) with overrides for segments beta then vip, in Development
+  await setUpProject(page, ["Development"]);
+  const { projectId, environmentId } = routeIds(page);
+  const colour = await trpcMutation<{ id: number }>(page, "features.create", {
+    projectId,
+    name: "colour",
+    initialValue: "control",
+    options: [
+      { value: "#0f0", key: "green", defaultPercentageAllocation: 30 },
+      { value: "#f00", key: "red", defaultPercentageAllocation: 20 },
+    ],
+  });
+  for (const name of ["beta", "vip"]) {
+    const segment = await trpcMutation<{ id: number }>(page, "segments.create", { projectId, name, rules: [{ type: "ALL", conditions: [{ operator: "EQUAL", property: "plan", value: name }], rules: [] }] });
+    await trpcMutation(page, "segmentOverrides.create", { featureId: colour.id, environmentId, segmentId: segment.id, enabled: true, value: name });
+  }
+
+  // When green's share is raised to 40% on the Value tab, and vip's override moved above beta's
+  await page.goto(`/p/${projectId}/e/${environmentId}/features/${colour.id}`);
+  const form = page.getByRole("form", { name: "Value in Development" });
+  await form.getByLabel("Allocation for green (%)").fill("40");
+  await form.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Saved for Development" })).toBeVisible();
+  await page.getByRole("tab", { name: "Segment overrides" }).click();
+  await page.getByRole("button", { name: "Move vip up" }).click();
+  await expect(page.getByRole("status").filter({ hasText: "Priorities saved" })).toBeVisible();
+
+  // Then in the audit log, the split's before/after names the variation…
+  await page.goto(`/p/${projectId}/e/${environmentId}/audit`);
+  const split = page.getByRole("listitem").filter({ hasText: 'Feature "colour": allocations "green" 30% → 40%' });
+  await split.getByText("Before / after").click();
+  const splitDiff = split.getByRole("table", { name: "Changed fields" });
+  await expect(splitDiff.getByRole("row", { name: /allocations › "green" changed/ })).toContainText("30");
+  await expect(splitDiff.getByRole("row", { name: /allocations › "green" changed/ })).toContainText("40");
+  await split.getByRole("button", { name: /Show \d+ unchanged fields?/ }).click();
+  await expect(splitDiff.getByRole("row", { name: /allocations › "red"/ })).toContainText("20");
+  await expect(splitDiff).not.toContainText("optionId");
+  // …the reorder's gives the segments by name, in priority order counted from 1…
+  const reorder = page.getByRole("listitem").filter({ hasText: 'segment overrides reordered to "vip" > "beta"' });
+  await reorder.getByText("Before / after").click();
+  const reorderDiff = reorder.getByRole("table", { name: "Changed fields" });
+  await expect(reorderDiff.getByRole("row", { name: /priorities › #1 changed/ })).toContainText('"beta"');
+  await expect(reorderDiff.getByRole("row", { name: /priorities › #1 changed/ })).toContainText('"vip"');
+  await expect(reorderDiff.getByRole("row", { name: /priorities › #2 changed/ })).toBeVisible();
+  await expect(reorderDiff).not.toContainText("segmentIds");
+  // …and vip's creation its priority as the list showed it (2), with its segment's name
+  const created = page.getByRole("listitem").filter({ hasText: 'override for segment "vip" added' });
+  await created.getByText("Before / after").click();
+  const createdDiff = created.getByRole("table", { name: "Changed fields" });
+  await expect(createdDiff.getByRole("row", { name: /^priority added/ })).toContainText("2");
+  await expect(createdDiff.getByRole("row", { name: /^segment added/ })).toContainText('"vip"');
+  await expect(createdDiff.getByRole("row", { name: /allocations › "green" added/ })).toContainText("30");
 });

@@ -67,7 +67,21 @@ describe("audit diff", () => {
       ["note", "removed"],
       ["priority", "added"],
     ]);
-    expect(diff[3]).toEqual({ path: "allocations[0].percentageAllocation", kind: "changed", before: 30, after: 40 });
+    expect(diff[3]).toEqual({ path: "allocations[0].percentageAllocation", label: "allocations › #1 › percentageAllocation", kind: "changed", before: 30, after: 40 });
+  });
+
+  it("diffJson__namedAllocationsAndPriorities__labelsReadByNameAndFromOne", () => {
+    // Given a readable audit state (variations by name) and an override order (segment names)
+    const before = { allocations: { '"green"': 30 }, priorities: ["beta", "vip"] };
+    const after = { allocations: { '"green"': 40 }, priorities: ["vip", "beta"] };
+    // When they are compared
+    const diff = diffJson(before, after);
+    // Then each row is labelled by variation name and by position counted from 1
+    expect(diff.map((entry) => [entry.label, entry.kind, entry.before, entry.after])).toEqual([
+      ['allocations › "green"', "changed", 30, 40],
+      ["priorities › #1", "changed", "beta", "vip"],
+      ["priorities › #2", "changed", "vip", "beta"],
+    ]);
   });
 
   it("diffJson__creationAndDeletion__allAddedOrAllRemoved", () => {
@@ -77,10 +91,10 @@ describe("audit diff", () => {
     const deleted = diffJson({ name: "x" }, null);
     // Then every field is added, or removed (an empty list is a value of its own)
     expect(created).toEqual([
-      { path: "name", kind: "added", after: "x" },
-      { path: "tags", kind: "added", after: [] },
+      { path: "name", label: "name", kind: "added", after: "x" },
+      { path: "tags", label: "tags", kind: "added", after: [] },
     ]);
-    expect(deleted).toEqual([{ path: "name", kind: "removed", before: "x" }]);
+    expect(deleted).toEqual([{ path: "name", label: "name", kind: "removed", before: "x" }]);
   });
 });
 
