@@ -154,8 +154,9 @@ test("keyboardShortcuts__slashCQuestionMarkAndEscape__actOnThePageButNeverWhileT
   // Then the shortcuts are listed, in a dialog that Escape closes
   const help = page.getByRole("dialog", { name: "Keyboard shortcuts" });
   await expect(help).toBeVisible();
-  await expect(help.getByRole("row")).toHaveCount(5);
+  await expect(help.getByRole("row")).toHaveCount(6);
   await expect(help.getByRole("row", { name: /Focus the search field/ })).toContainText("/");
+  await expect(help.getByRole("row", { name: /Undo the latest change/ })).toContainText("Ctrl+Z / ⌘Z");
   await page.keyboard.press("c");
   await expect(newFeature).toBeHidden();
   await page.keyboard.press("Escape");

@@ -108,6 +108,16 @@ describe("keyboard shortcuts", () => {
     expect([key("/"), key("c"), key("?"), key("x"), key("C")].map(shortcutFor)).toEqual(["search", "create", "help", null, null]);
   });
 
+  it("shortcutFor__ctrlOrCmdZOutsideFields__undoButNotShiftedNorWhileTyping", () => {
+    // Given Ctrl+Z and ⌘Z on the page, and the same keys with Shift (redo), with Alt, or typed into a field
+    const undo = [key("z", { ctrlKey: true }), key("z", { metaKey: true }), key("Z", { ctrlKey: true })];
+    const not = [key("z", { ctrlKey: true, shiftKey: true }), key("z", { ctrlKey: true, altKey: true }), key("z", { ctrlKey: true, target: { tagName: "INPUT" } }), key("z")];
+    // When they are looked up
+    // Then only the plain Ctrl/⌘+Z outside fields is Undo (in a field it undoes typing)
+    expect(undo.map(shortcutFor)).toEqual(["undo", "undo", "undo"]);
+    expect(not.map(shortcutFor)).toEqual([null, null, null, null]);
+  });
+
   it("shortcutFor__typingOrModifierKeys__none", () => {
     // Given the keys typed into fields, editable content, or pressed with Ctrl, ⌘ or Alt
     const typing = ["INPUT", "textarea", "SELECT"].map((tagName) => key("c", { target: { tagName } }));
