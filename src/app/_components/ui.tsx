@@ -361,6 +361,11 @@ export function useToast() {
   };
 }
 
+/** A field's label inside a sentence: "Client-side environment key" → "client-side environment key" (acronyms kept: "API URL"). */
+export function inSentence(label: string): string {
+  return label.length > 1 && label[1] === label[1].toLowerCase() ? label[0].toLowerCase() + label.slice(1) : label;
+}
+
 export function CopyField({ label, value }: { label: string; value: string }) {
   const [status, setStatus] = useState<"idle" | "copied" | "failed">("idle");
   const id = useId();
@@ -392,9 +397,15 @@ export function CopyField({ label, value }: { label: string; value: string }) {
           aria-describedby={status === "failed" ? descriptionId(id) : undefined}
           onFocus={(e) => e.currentTarget.select()}
         />
+        {/* Named after its field ("Copy API URL"): the name starts with the visible "Copy" / "Copied". */}
         <Button type="button" onClick={() => void copy()}>
           {status === "copied" ? "Copied" : "Copy"}
+          <span className="sr-only"> {inSentence(label)}</span>
         </Button>
+        {/* Said to screen readers too: a polite live region, always there (empty until a copy). */}
+        <span className="sr-only" aria-live="polite">
+          {status === "copied" ? `${label} copied` : ""}
+        </span>
       </div>
     </Field>
   );
