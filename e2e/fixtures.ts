@@ -162,18 +162,36 @@ export async function trpcMutation<T = unknown>(page: Page, procedure: string, i
   return body.result.data;
 }
 
+/** Elements allowed to scroll sideways inside themselves: code and form fields (long keys, snippets). */
+const SCROLLS_BY_DESIGN = "pre, code, .code-block, textarea, input, select";
+
 /**
- * What makes the page scroll sideways: [] when the document is no wider than the window, else the
- * innermost elements reaching past its right edge (for the failure message).
+ * What scrolls sideways: [] when nothing does, else (for the failure message) the innermost
+ * elements reaching past the window's right edge when the page itself is wider than the window,
+ * and every element that scrolls sideways inside itself (a panel or table wider than its box,
+ * `overflow-x: auto`), code blocks and form fields excepted.
  */
 export function sidewaysOverflow(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
+  return page.evaluate((exempt) => {
+    const describe = (element: Element) => `${element.tagName.toLowerCase()}.${[...element.classList].join(".")} "${(element.textContent ?? "").trim().slice(0, 40)}"`;
+    /** The innermost elements in `scope` reaching past `right`. */
+    const pastEdge = (scope: Element, right: number) => {
+      const past = [...scope.querySelectorAll("*")].filter((element) => element.getBoundingClientRect().right > right + 1);
+      return past.filter((element) => !past.some((other) => other !== element && element.contains(other))).slice(0, 3);
+    };
+    const found: string[] = [];
     const root = document.scrollingElement ?? document.documentElement;
-    if (root.scrollWidth <= root.clientWidth) return [];
-    const past = [...document.querySelectorAll("body *")].filter((element) => element.getBoundingClientRect().right > root.clientWidth + 1);
-    const innermost = past.filter((element) => !past.some((other) => other !== element && element.contains(other)));
-    return innermost.slice(0, 5).map((element) => `${element.tagName.toLowerCase()}.${[...element.classList].join(".")} "${(element.textContent ?? "").slice(0, 40)}"`);
-  });
+    if (root.scrollWidth > root.clientWidth) found.push(...pastEdge(document.body, root.clientWidth).map((element) => `page: ${describe(element)}`));
+    for (const element of document.querySelectorAll("body *")) {
+      if (element.closest(exempt)) continue;
+      const { overflowX } = getComputedStyle(element);
+      if ((overflowX === "auto" || overflowX === "scroll") && element.scrollWidth > element.clientWidth + 1) {
+        const culprits = pastEdge(element, element.getBoundingClientRect().right).map(describe).join(", ");
+        found.push(`inside: ${describe(element)} (${element.scrollWidth}px of content in ${element.clientWidth}px; past its edge: ${culprits})`);
+      }
+    }
+    return found;
+  }, SCROLLS_BY_DESIGN);
 }
 
 /**

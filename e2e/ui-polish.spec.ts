@@ -1,5 +1,9 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Page } from "@playwright/test";
-import { expect, routeIds, setUpProject, sidewaysOverflow, signUp, test, trpcMutation } from "./fixtures";
+import { generateDocument } from "../tests/support/flagsmith-documents";
+import { acceptInvitation, expect, invite, routeIds, setUpProject, sidewaysOverflow, signUp, test, trpcMutation, uniqueEmail } from "./fixtures";
 
 /** Features with the given names (created oldest first) in the current project, through the API. */
 async function createFeatures(page: Page, names: string[], extra: Record<string, unknown> = {}) {
@@ -380,7 +384,6 @@ test("auditLog__beforeAfter__changedFieldsMarked", async ({ page }) => {
   await expect(diff.getByRole("row", { name: /allocations/ })).toHaveCount(0);
 });
 
-
 test("auditLog__multivariateSplitAndSegmentOverrideReorder__beforeAfterByNameNotId", async ({ page }) => {
   test.setTimeout(120_000);
   // Given a multivariate feature (green 30%, red 20%) with overrides for segments beta then vip, in Development
@@ -435,4 +438,74 @@ test("auditLog__multivariateSplitAndSegmentOverrideReorder__beforeAfterByNameNot
   await expect(createdDiff.getByRole("row", { name: /^priority added/ })).toContainText("2");
   await expect(createdDiff.getByRole("row", { name: /^segment added/ })).toContainText('"vip"');
   await expect(createdDiff.getByRole("row", { name: /allocations › "green" added/ })).toContainText("30");
+});
+
+test("sidewaysOverflow__tableWiderThanItsPanel__reportedButCodeBlocksAllowed", async ({ page }) => {
+  // Given a page at phone width whose panel holds a table wider than itself, and a code block that scrolls by design
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.setContent(`
+    <div class="panel" style="overflow-x: auto; width: 300px"><table style="width: 800px"><tr><td>wide</td></tr></table></div>
+    <pre style="overflow-x: auto; width: 300px; white-space: pre">${"x".repeat(400)}</pre>`);
+
+  // When sideways scrolling is looked for
+  const found = await sidewaysOverflow(page);
+
+  // Then the panel is reported (800 px of content in 300), the code block is not
+  expect(found).toHaveLength(1);
+  expect(found[0]).toContain("div.panel");
+  await page.setContent(`<pre style="overflow-x: auto; width: 300px; white-space: pre">${"x".repeat(400)}</pre>`);
+  expect(await sidewaysOverflow(page)).toEqual([]);
+});
+
+test("phoneWidth__organisationImportAndAuditPages__nothingScrollsSidewaysNotEvenInsidePanels", async ({ page, newContext }) => {
+  test.setTimeout(150_000);
+  // Given an organisation with a second member, a pending invitation of a long address, and a project with an audit trail
+  await setUpProject(page, ["Development"]);
+  const { projectId, environmentId } = routeIds(page);
+  await trpcMutation(page, "features.create", { projectId, name: "a_feature_with_a_rather_long_name_for_a_phone", initialValue: "a long value that would not fit a phone screen on one line" });
+  await page.getByRole("link", { name: "Organisation settings" }).click();
+  await expect(page.getByRole("heading", { name: "Organisation settings" })).toBeVisible();
+  const settings = new URL(page.url()).pathname;
+  const organisation = settings.replace(/\/settings$/, "");
+  const memberContext = await newContext();
+  const member = await memberContext.newPage();
+  const account = await signUp(member, { name: "Maximilian Longname-Example", email: uniqueEmail("maximilian.longname-example") });
+  const organisationName = (await page.getByLabel("Organisation name").inputValue()) || "";
+  await acceptInvitation(member, await invite(page, account.email), organisationName);
+  await invite(page, uniqueEmail("someone.with.a.really.long.address-for-invitations"));
+  await page.setViewportSize({ width: 390, height: 844 });
+
+  const pages = [settings, organisation, `${organisation}/audit`, `/p/${projectId}/audit`, `/p/${projectId}/e/${environmentId}/audit`];
+  for (const address of pages) {
+    // When each page is opened on a 390×844 phone
+    await page.goto(address);
+    await expect(page.locator("main h1").first()).toBeVisible();
+    await expect(page.locator("main .loading")).toHaveCount(0);
+    if (address.endsWith("/audit")) await page.getByText("Before / after").first().click();
+    // Then nothing scrolls sideways: neither the page nor a panel or table inside it
+    expect(await sidewaysOverflow(page), `${address} scrolls sideways`).toEqual([]);
+  }
+  // (the members and invitations are cards, their actions whole on screen once scrolled to)
+  await page.goto(settings);
+  for (const action of [
+    page.getByRole("button", { name: "Save role for Maximilian Longname-Example" }),
+    page.getByRole("table", { name: "Pending invitations" }).getByRole("button", { name: /^Revoke invitation of/ }),
+  ]) {
+    await action.scrollIntoViewIfNeeded();
+    await expect(action).toBeInViewport({ ratio: 1 });
+  }
+  // (without the card layout, the members table would scroll sideways inside its panel: what the check finds)
+  await page.getByRole("table", { name: "Members" }).evaluate((table) => table.classList.remove("table-cards"));
+  expect((await sidewaysOverflow(page)).join("\n")).toMatch(/inside: section\.panel "Members/);
+
+  // When a Flagsmith document is previewed for import on the project settings
+  await page.goto(`/p/${projectId}/settings`);
+  const file = join(mkdtempSync(join(tmpdir(), "flagpost-import-")), "staging.json");
+  writeFileSync(file, JSON.stringify(generateDocument({ name: "Staging with a long environment name", identityOverrides: 2 })));
+  await page.getByLabel("Flagsmith environment document", { exact: true }).setInputFiles(file);
+  const preview = page.getByRole("region", { name: "Preview: importing staging.json" });
+  await expect(preview).toBeVisible();
+  await preview.getByText(/^Features \(\d+\)$/).click();
+  // Then the preview fits too
+  expect(await sidewaysOverflow(page), "the import preview scrolls sideways").toEqual([]);
 });

@@ -125,7 +125,7 @@ export function PendingInvitations({ organisationId }: { organisationId: number 
       ) : list.data.length === 0 ? (
         <EmptyState title="No pending invitations">Invite someone by email above; their invitation is listed here until they accept it.</EmptyState>
       ) : (
-        <table className="table" aria-label="Pending invitations">
+        <table className="table table-cards" aria-label="Pending invitations">
           <thead>
             <tr>
               <th>Email</th>

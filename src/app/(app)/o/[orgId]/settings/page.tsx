@@ -238,7 +238,7 @@ function MembersPanel({ organisationId }: { organisationId: number }) {
           <ErrorState error={members.error} retry={() => void members.refetch()} />
         </div>
       ) : (
-        <table className="table">
+        <table className="table table-cards" aria-label="Members">
           <thead>
             <tr>
               <th>Name</th>

@@ -133,7 +133,7 @@ function TraitsPanel({ identity }: { identity: Identity }) {
           No traits yet.
         </p>
       ) : (
-        <table className="table" aria-label="Traits">
+        <table className="table table-cards" aria-label="Traits">
           <thead>
             <tr>
               <th>Trait</th>
@@ -144,13 +144,13 @@ function TraitsPanel({ identity }: { identity: Identity }) {
           <tbody>
             {identity.traits.map((trait) => (
               <tr key={trait.key} data-testid={`trait-${trait.key}`}>
-                <td>
+                <td className="cell-main">
                   <code>{trait.key}</code> <Badge title={`Flagsmith type: ${trait.type}`}>{TRAIT_TYPE_LABELS[trait.type] ?? trait.type}</Badge>
                 </td>
                 <td>
                   <TraitForm key={JSON.stringify(trait.value)} identityId={identity.id} trait={trait} />
                 </td>
-                <td style={{ textAlign: "right" }}>
+                <td className="cell-end" style={{ textAlign: "right" }}>
                   <Button variant="ghost" className="btn-sm" aria-label={`Delete trait ${trait.key}`} onClick={() => setDeleting(trait)}>
                     Delete
                   </Button>
