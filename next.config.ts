@@ -26,6 +26,11 @@ const nextConfig: NextConfig = {
   typedRoutes: false,
   // Trailing slashes are part of Flagsmith's SDK API (`/api/v1/flags/`): never redirect them away.
   skipTrailingSlashRedirect: true,
+  // Browsers ask for /favicon.ico when a page's icon link is not there yet (Next streams metadata
+  // after the first bytes of dynamic pages): the same SVG icon (src/app/icon.svg), not a 404.
+  async rewrites() {
+    return [{ source: "/favicon.ico", destination: "/icon.svg" }];
+  },
 };
 
 export default nextConfig;

@@ -1,5 +1,5 @@
 import type { Page } from "@playwright/test";
-import { axeViolations, expect, routeIds, setUpProject, signUp, test, trpcMutation } from "./fixtures";
+import { axeViolations, expect, invite, routeIds, setUpProject, signUp, test, trpcMutation } from "./fixtures";
 
 test("newProjectDialog__openedSubmittedBlankAndClosed__focusInFieldInlineErrorFocusBack", async ({ page }) => {
   // Given a new user on the projects page
@@ -50,7 +50,8 @@ test("confirmDialog__opened__focusOnCancelSoEnterDoesNotDelete", async ({ page }
   await expect(page.getByLabel("Project name")).toHaveValue("Keep me");
 });
 
-test("unknownAddress__opened__styledNotFoundPageWithWayBack", async ({ page }) => {
+test("unknownAddress__opened__styledNotFoundPageWithWayBack", async ({ page, consoleErrors }) => {
+  consoleErrors.allowFailedRequest(404, "/no/such/page", "the page is opened to see the 404 page");
   // Given no page at an address
   // When it is opened
   await page.goto("/no/such/page");
@@ -137,8 +138,9 @@ test("narrowScreen__menuButton__navigationFoldedOpensByKeyboardAndClosesAfterNav
   await expect(settings).toBeVisible();
 });
 
-test("axe__mainPagesAndDialogsInLightAndDarkThemes__noWcagViolationsIncludingContrast", async ({ page }) => {
+test("axe__mainPagesAndDialogsInLightAndDarkThemes__noWcagViolationsIncludingContrast", async ({ page, consoleErrors }) => {
   test.setTimeout(240_000);
+  consoleErrors.allowFailedRequest(404, "/no/such/page", "the 404 page is among the pages checked");
   // Given a project with a multivariate feature, an override, a segment and an audit trail
   await setUpProject(page, ["Development", "Production"]);
   const { projectId, environmentId } = routeIds(page);
@@ -231,4 +233,75 @@ test("axe__mainPagesAndDialogsInLightAndDarkThemes__noWcagViolationsIncludingCon
       expect(await axeViolations(page), `${theme} ${path}`).toEqual([]);
     }
   }
+});
+
+test("switchers__arrowKeysOnTheClosedList__noNavigationUntilEnterEscapePutsBack", async ({ page }) => {
+  // Given Development's feature list, with Production next in the environment switcher
+  await setUpProject(page, ["Development", "Production"]);
+  const { projectId } = routeIds(page);
+  const environments = await page.request.get(`/api/trpc/environments.list?input=${encodeURIComponent(JSON.stringify({ projectId }))}`);
+  const [development, production] = ((await environments.json()) as { result: { data: { id: number; name: string }[] } }).result.data;
+  await page.goto(`/p/${projectId}/e/${development.id}/features`);
+  const switcher = page.getByLabel("Environment", { exact: true });
+  await expect(switcher.locator("option:checked")).toHaveText("Development");
+
+  // When an arrow key changes the closed list
+  await switcher.focus();
+  await page.keyboard.press("ArrowDown");
+  // Then the choice shows with a hint, but the page stays
+  await expect(switcher).toHaveValue(String(production.id));
+  await expect(page.getByText("Press Enter to open Production")).toBeVisible();
+  await expect(switcher).toHaveAccessibleDescription("Press Enter to open Production");
+  expect(new URL(page.url()).pathname).toBe(`/p/${projectId}/e/${development.id}/features`);
+
+  // When Escape is pressed
+  await page.keyboard.press("Escape");
+  // Then the current environment is shown again, still on its page
+  await expect(switcher).toHaveValue(String(development.id));
+  await expect(page.getByText("Press Enter to open Production")).toHaveCount(0);
+
+  // When the choice is made again and Enter pressed
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("Enter");
+  // Then Production's feature list opens
+  await expect(page).toHaveURL(new RegExp(`/p/${projectId}/e/${production.id}/features$`));
+  await expect(switcher.locator("option:checked")).toHaveText("Production");
+});
+
+test("accessibleNames__copyButtonsExpiredInvitationAndNavigation__sayWhatTheyAreAndMatchWhatIsShown", async ({ page, baseURL }) => {
+  // Given an environment's settings (its client-side key in a copy field), with the clipboard allowed
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: baseURL });
+  await setUpProject(page, ["Development"]);
+
+  // Then the copy button is named after its field, and both navigations have names
+  const copy = page.getByRole("button", { name: "Copy client-side environment key" });
+  await expect(copy).toHaveText(/^Copy/);
+  await expect(page.getByRole("navigation", { name: "Main" })).toBeVisible();
+  await expect(page.getByRole("navigation", { name: "Account" })).toBeVisible();
+
+  // When it is pressed
+  await copy.click();
+  // Then screen readers hear what was copied (the button's name still starts with its visible text)
+  await expect(page.getByText("Client-side environment key copied")).toHaveAttribute("aria-live", "polite");
+  await expect(page.getByRole("button", { name: "Copied client-side environment key" })).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(await page.getByLabel("Client-side environment key").inputValue());
+
+  // When an invitation has expired (the list answers it as expired)
+  await page.route(/\/api\/trpc\/[^?]*invitations\.list[,?]/, async (route) => {
+    const response = await route.fetch();
+    const procedures = decodeURIComponent(new URL(route.request().url()).pathname.replace(/^\/api\/trpc\//, "")).split(",");
+    const answers = (await response.json()) as { result?: { data?: { expired: boolean }[] } }[];
+    const expired = answers.map((answer, index) =>
+      procedures[index] === "invitations.list" && answer.result?.data ? { result: { data: answer.result.data.map((invitation) => ({ ...invitation, expired: true })) } } : answer,
+    );
+    await route.fulfill({ response, body: JSON.stringify(expired) });
+  });
+  await page.getByRole("link", { name: "Organisation settings" }).click();
+  await invite(page, "late@example.com");
+  await page.reload();
+  // Then its button reads "Remove", and its name starts with that word (WCAG 2.5.3)
+  const remove = page.getByRole("table", { name: "Pending invitations" }).getByRole("button", { name: "Remove expired invitation of late@example.com" });
+  await expect(remove).toHaveText("Remove");
+  await remove.click();
+  await expect(page.getByRole("dialog", { name: "Remove expired invitation" }).getByRole("button", { name: "Remove" })).toBeVisible();
 });

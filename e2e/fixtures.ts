@@ -1,29 +1,94 @@
 import { randomBytes } from "node:crypto";
 import axe from "axe-core";
-import { test as base, expect, type Page } from "@playwright/test";
+import { test as base, expect, type BrowserContext, type Page } from "@playwright/test";
 
 /** Console messages of Content-Security-Policy violations (Chromium reports each as "Refused to …"). */
 const CSP_VIOLATION = /Content Security Policy|Refused to (execute|load|apply|connect|frame|evaluate)/i;
 
-export const test = base.extend<{ cspViolations: string[] }>({
+/**
+ * Console errors and uncaught page errors of every page of a test's browser contexts. A test that
+ * provokes one on purpose (a 4xx it asks for) says so with `allow(pattern, why)`; any other fails
+ * the test when it ends.
+ */
+export interface ConsoleErrors {
+  /** Every error seen so far ("text (page URL)"), allowed or not. */
+  readonly seen: readonly string[];
+  /** Accepts errors matching `pattern` for the rest of the test; `why` documents the expectation. */
+  allow(pattern: RegExp, why: string): void;
+  /**
+   * Accepts the browser's report of a request the test makes fail on purpose: an answer with
+   * `status` from a URL whose path starts with `path` (e.g. 409, "/api/trpc/features.create").
+   */
+  allowFailedRequest(status: number, path: string, why: string): void;
+  /** Watches another browser context too (the `newContext` fixture does). */
+  watch(context: BrowserContext): void;
+}
+
+/** Collects CSP violations and console / uncaught errors of `context` (all its pages, present and future). */
+function watchContext(context: BrowserContext, csp: string[], errors: string[]): void {
+  context.on("console", (message) => {
+    const text = message.text();
+    if (CSP_VIOLATION.test(text)) csp.push(text);
+    else if (message.type() === "error") errors.push(`${text} (${message.location().url || message.page()?.url() || "?"})`);
+  });
+  context.on("weberror", (error) => errors.push(`uncaught ${error.error().name}: ${error.error().message} (${error.page()?.url() ?? "?"})`));
+}
+
+export const test = base.extend<{
+  cspViolations: string[];
+  consoleErrors: ConsoleErrors;
+  /** Another browser (its own cookies) with the same watchers: a second user; closed when the test ends. */
+  newContext: () => Promise<BrowserContext>;
+}>({
   // The server's URL is only known once global setup has started it.
   // (`provide` is Playwright's `use`, renamed so that the React hooks lint rule leaves it alone.)
   baseURL: async ({}, provide) => {
     await provide(process.env.E2E_BASE_URL);
   },
-  // Every test, on every page of its browser context: no CSP violation may reach the console
+  // Every test, on every page of its browser contexts: no CSP violation may reach the console
   // (pages run under a nonce-based CSP, docs/security.md).
   cspViolations: [
-    async ({ context }, provide) => {
+    async ({}, provide) => {
       const violations: string[] = [];
-      context.on("console", (message) => {
-        if (CSP_VIOLATION.test(message.text())) violations.push(message.text());
-      });
       await provide(violations);
       expect(violations, "CSP violations in the console").toEqual([]);
     },
     { auto: true },
   ],
+  // Every test: no console error and no uncaught exception ("no console errors during the
+  // workflows", issue 18), except those the test allows explicitly.
+  consoleErrors: [
+    async ({ context, cspViolations }, provide) => {
+      const errors: string[] = [];
+      const allowed: RegExp[] = [];
+      watchContext(context, cspViolations, errors);
+      await provide({
+        seen: errors,
+        allow: (pattern) => {
+          allowed.push(pattern);
+        },
+        allowFailedRequest: (status, path) => {
+          allowed.push(new RegExp(`^Failed to load resource: the server responded with a status of ${status} \\(.*\\) \\(https?://[^/]+${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
+        },
+        watch: (other) => watchContext(other, cspViolations, errors),
+      });
+      expect(
+        errors.filter((error) => !allowed.some((pattern) => pattern.test(error))),
+        "console errors or uncaught exceptions",
+      ).toEqual([]);
+    },
+    { auto: true },
+  ],
+  newContext: async ({ browser, consoleErrors }, provide) => {
+    const opened: BrowserContext[] = [];
+    await provide(async () => {
+      const context = await browser.newContext({ baseURL: process.env.E2E_BASE_URL });
+      consoleErrors.watch(context);
+      opened.push(context);
+      return context;
+    });
+    for (const context of opened) await context.close();
+  },
 });
 export { expect };
 
@@ -97,18 +162,36 @@ export async function trpcMutation<T = unknown>(page: Page, procedure: string, i
   return body.result.data;
 }
 
+/** Elements allowed to scroll sideways inside themselves: code and form fields (long keys, snippets). */
+const SCROLLS_BY_DESIGN = "pre, code, .code-block, textarea, input, select";
+
 /**
- * What makes the page scroll sideways: [] when the document is no wider than the window, else the
- * innermost elements reaching past its right edge (for the failure message).
+ * What scrolls sideways: [] when nothing does, else (for the failure message) the innermost
+ * elements reaching past the window's right edge when the page itself is wider than the window,
+ * and every element that scrolls sideways inside itself (a panel or table wider than its box,
+ * `overflow-x: auto`), code blocks and form fields excepted.
  */
 export function sidewaysOverflow(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
+  return page.evaluate((exempt) => {
+    const describe = (element: Element) => `${element.tagName.toLowerCase()}.${[...element.classList].join(".")} "${(element.textContent ?? "").trim().slice(0, 40)}"`;
+    /** The innermost elements in `scope` reaching past `right`. */
+    const pastEdge = (scope: Element, right: number) => {
+      const past = [...scope.querySelectorAll("*")].filter((element) => element.getBoundingClientRect().right > right + 1);
+      return past.filter((element) => !past.some((other) => other !== element && element.contains(other))).slice(0, 3);
+    };
+    const found: string[] = [];
     const root = document.scrollingElement ?? document.documentElement;
-    if (root.scrollWidth <= root.clientWidth) return [];
-    const past = [...document.querySelectorAll("body *")].filter((element) => element.getBoundingClientRect().right > root.clientWidth + 1);
-    const innermost = past.filter((element) => !past.some((other) => other !== element && element.contains(other)));
-    return innermost.slice(0, 5).map((element) => `${element.tagName.toLowerCase()}.${[...element.classList].join(".")} "${(element.textContent ?? "").slice(0, 40)}"`);
-  });
+    if (root.scrollWidth > root.clientWidth) found.push(...pastEdge(document.body, root.clientWidth).map((element) => `page: ${describe(element)}`));
+    for (const element of document.querySelectorAll("body *")) {
+      if (element.closest(exempt)) continue;
+      const { overflowX } = getComputedStyle(element);
+      if ((overflowX === "auto" || overflowX === "scroll") && element.scrollWidth > element.clientWidth + 1) {
+        const culprits = pastEdge(element, element.getBoundingClientRect().right).map(describe).join(", ");
+        found.push(`inside: ${describe(element)} (${element.scrollWidth}px of content in ${element.clientWidth}px; past its edge: ${culprits})`);
+      }
+    }
+    return found;
+  }, SCROLLS_BY_DESIGN);
 }
 
 /**

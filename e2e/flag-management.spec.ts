@@ -90,11 +90,13 @@ test("flagManagement__fullWorkflow__everyStepInAuditLog", async ({ page }) => {
   await page.getByRole("button", { name: "Create segment" }).click();
   await expect(page.getByRole("heading", { name: "staff", level: 1 })).toBeVisible();
 
-  // When both segments override the feature (the sidebar kept Production while on project pages)
+  // When both segments override the feature (the sidebar kept Production while on project pages;
+  // Production is protected: each change asks first)
   await expect(page.getByLabel("Environment", { exact: true }).locator("option:checked")).toHaveText("Production");
   await openFeatures(page);
   await page.getByRole("link", { name: "new_checkout" }).click();
   await page.getByRole("tab", { name: "Segment overrides" }).click();
+  const confirm = page.getByRole("dialog", { name: "Change Production?" });
   for (const [segment, value] of [
     ["beta_users", "beta-blue"],
     ["staff", "staff-blue"],
@@ -102,6 +104,7 @@ test("flagManagement__fullWorkflow__everyStepInAuditLog", async ({ page }) => {
     await page.getByLabel("Segment", { exact: true }).selectOption({ label: segment });
     await page.getByLabel("Override value", { exact: true }).fill(value);
     await page.getByRole("button", { name: "Add override" }).click();
+    await confirm.getByRole("button", { name: "Add override" }).click();
     await expect(page.getByTestId(`segment-override-${segment}`)).toBeVisible();
   }
   // Then they are listed in the order they were added
@@ -110,6 +113,7 @@ test("flagManagement__fullWorkflow__everyStepInAuditLog", async ({ page }) => {
 
   // When staff is moved up with the keyboard-friendly button
   await page.getByRole("button", { name: "Move staff up" }).click();
+  await confirm.getByRole("button", { name: "Reorder" }).click();
   // Then staff wins, keyboard focus stays on staff's buttons, and the order survives a reload
   await expect(overrideCards(page).nth(0)).toHaveAttribute("data-testid", "segment-override-staff");
   await expect(page.getByRole("button", { name: "Move staff down" })).toBeFocused();
@@ -120,6 +124,7 @@ test("flagManagement__fullWorkflow__everyStepInAuditLog", async ({ page }) => {
   // When beta_users is dragged back above staff
   // (both cards fit in the tall viewport: a drag that has to scroll the page is cancelled)
   await page.getByTestId("segment-override-beta_users").locator(".drag-handle").dragTo(page.getByTestId("segment-override-staff").getByRole("link", { name: "staff" }));
+  await confirm.getByRole("button", { name: "Reorder" }).click();
   // Then the order is saved again
   await expect(overrideCards(page).nth(0)).toHaveAttribute("data-testid", "segment-override-beta_users");
   await page.reload();
@@ -130,6 +135,7 @@ test("flagManagement__fullWorkflow__everyStepInAuditLog", async ({ page }) => {
   await page.getByLabel("Identifier").fill("alice");
   await page.getByLabel("Identity value", { exact: true }).fill("purple");
   await page.getByRole("button", { name: "Add override" }).click();
+  await confirm.getByRole("button", { name: "Add override" }).click();
   // Then alice is listed with her value
   const alice = page.getByTestId("identity-override-alice");
   await expect(alice).toBeVisible();
@@ -230,7 +236,8 @@ test("newFeature__allocationsOver100__showsInlineErrorAndDoesNotSubmit", async (
   await expect(page.getByRole("heading", { name: "button_colour", level: 1 })).toBeVisible();
 });
 
-test("newFeature__duplicateName__showsServerErrorNextToName", async ({ page }) => {
+test("newFeature__duplicateName__showsServerErrorNextToName", async ({ page, consoleErrors }) => {
+  consoleErrors.allowFailedRequest(409, "/api/trpc/features.create", "the duplicate name is refused with 409");
   // Given a project with a feature called "dark_mode"
   await setUpProject(page, ["Development"]);
   await openFeatures(page);
@@ -284,7 +291,8 @@ test("environmentSettings__cloneThenRebuild__opensCloneAndAuditsRebuild", async 
   await expect(log).toContainText('Environment document of "Staging" rebuild requested');
 });
 
-test("featureList__toggleFailsOnServer__rollsBackAndShowsErrorToast", async ({ page }) => {
+test("featureList__toggleFailsOnServer__rollsBackAndShowsErrorToast", async ({ page, consoleErrors }) => {
+  consoleErrors.allowFailedRequest(500, "/api/trpc/features.updateState", "the test makes the toggle fail with 500");
   // Given a feature, switched off, in the feature list
   await setUpProject(page, ["Development"]);
   await openFeatures(page);

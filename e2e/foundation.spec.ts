@@ -32,7 +32,8 @@ test("signUp__createProject__defaultEnvironmentsWithClientAndServerKeys", async 
   await expect(page.getByRole("cell", { name: "backend" })).toBeVisible();
 });
 
-test("createProject__duplicateName__showsErrorNextToField", async ({ page }) => {
+test("createProject__duplicateName__showsErrorNextToField", async ({ page, consoleErrors }) => {
+  consoleErrors.allowFailedRequest(409, "/api/trpc/projects.create", "the duplicate name is refused with 409");
   // Given a user with a project
   await signUp(page);
   await page.getByRole("button", { name: "Create your first project" }).click();
@@ -50,7 +51,8 @@ test("createProject__duplicateName__showsErrorNextToField", async ({ page }) => 
   await expect(page.getByRole("alert").filter({ hasText: "already exists" })).toBeVisible();
 });
 
-test("signIn__wrongPasswordThenRight__errorThenProjects", async ({ page }) => {
+test("signIn__wrongPasswordThenRight__errorThenProjects", async ({ page, consoleErrors }) => {
+  consoleErrors.allowFailedRequest(401, "/api/trpc/auth.signIn", "the wrong password is refused with 401");
   // Given an existing account, signed out
   const { email, password } = await signUp(page);
   await page.getByRole("button", { name: "Sign out" }).click();
@@ -77,10 +79,12 @@ test("protectedPage__signedOut__redirectsToSignIn", async ({ page }) => {
   await expect(page).toHaveURL(/\/login$/);
 });
 
-test("changePassword__fromAccountSettings__otherBrowserSignedOutNewPasswordSignsIn", async ({ page, browser }) => {
+test("changePassword__fromAccountSettings__otherBrowserSignedOutNewPasswordSignsIn", async ({ page, newContext, consoleErrors }) => {
+  consoleErrors.allowFailedRequest(400, "/api/trpc/auth.changePassword", "the wrong current password is refused with 400");
+  consoleErrors.allowFailedRequest(401, "/api/trpc/auth.signIn", "the old password no longer signs in (401)");
   // Given an account signed in here and in another browser
   const { email, password } = await signUp(page, { name: "Grace" });
-  const otherContext = await browser.newContext({ baseURL: process.env.E2E_BASE_URL });
+  const otherContext = await newContext();
   const other = await otherContext.newPage();
   await other.goto("/login");
   await other.getByLabel("Email").fill(email);

@@ -6,6 +6,7 @@ import { useRouter } from "@/app/_components/navigation";
 import { useEffect, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { useTRPC } from "@/app/_trpc/client";
+import { NavigationSelect } from "@/app/_components/navigation-select";
 import { NewOrganisationDialog } from "@/app/_components/new-organisation";
 import { KeyboardShortcuts } from "@/app/_components/shortcuts";
 import { ThemeSwitch } from "@/app/_components/theme";
@@ -115,12 +116,13 @@ export function AppShell({ user, children }: { user: { email: string; name: stri
         <div id="sidebar-menu" className="sidebar-menu" data-open={menuOpen}>
           <div className="switcher">
             <label htmlFor="org-switcher">Organisation</label>
-            <select
+            <NavigationSelect
               id="org-switcher"
-              value={orgId ?? ""}
-              onChange={(e) => {
-                if (e.target.value === NEW_ORGANISATION) setCreatingOrganisation(true);
-                else if (e.target.value) router.push(`/o/${e.target.value}`);
+              value={String(orgId ?? "")}
+              optionLabel={(value) => (value === NEW_ORGANISATION ? "the new organisation dialog" : organisations.data?.find((o) => String(o.id) === value)?.name)}
+              onNavigate={(value) => {
+                if (value === NEW_ORGANISATION) setCreatingOrganisation(true);
+                else if (value) router.push(`/o/${value}`);
               }}
             >
               {orgId === undefined ? <option value="">No organisation</option> : null}
@@ -130,35 +132,45 @@ export function AppShell({ user, children }: { user: { email: string; name: stri
                 </option>
               ))}
               <option value={NEW_ORGANISATION}>New organisation…</option>
-            </select>
+            </NavigationSelect>
           </div>
           {orgId ? (
             <div className="switcher">
               <label htmlFor="project-switcher">Project</label>
-              <select id="project-switcher" value={projectId ?? ""} onChange={(e) => e.target.value && router.push(`/p/${e.target.value}`)}>
+              <NavigationSelect
+                id="project-switcher"
+                value={String(projectId ?? "")}
+                optionLabel={(value) => projects.data?.find((p) => String(p.id) === value)?.name}
+                onNavigate={(value) => value && router.push(`/p/${value}`)}
+              >
                 <option value="">{projects.data?.length ? "Choose a project…" : "No projects yet"}</option>
                 {projects.data?.map((p) => (
                   <option key={p.id} value={p.id}>
                     {p.name}
                   </option>
                 ))}
-              </select>
+              </NavigationSelect>
             </div>
           ) : null}
           {projectId && environments.data && environments.data.length > 0 ? (
             <div className="switcher">
               <label htmlFor="environment-switcher">Environment</label>
-              <select id="environment-switcher" value={currentEnvironmentId ?? ""} onChange={(e) => e.target.value && switchEnvironment(e.target.value)}>
+              <NavigationSelect
+                id="environment-switcher"
+                value={String(currentEnvironmentId ?? "")}
+                optionLabel={(value) => environments.data.find((env) => String(env.id) === value)?.name}
+                onNavigate={(value) => value && switchEnvironment(value)}
+              >
                 {currentEnvironmentId === undefined ? <option value="">Choose an environment…</option> : null}
                 {environments.data.map((env) => (
                   <option key={env.id} value={env.id}>
                     {env.name}
                   </option>
                 ))}
-              </select>
+              </NavigationSelect>
             </div>
           ) : null}
-          <nav className="nav">
+          <nav className="nav" aria-label="Main">
             {envBase ? (
               <>
                 <div className="nav-section">Environment</div>

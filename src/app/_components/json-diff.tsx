@@ -2,15 +2,19 @@
 
 /**
  * An audit entry's before/after as a field-by-field diff: each leaf value by its path
- * (`allocations[0].percentageAllocation`), marked added, removed, changed or unchanged, so that a
- * reader sees what changed without comparing two JSON dumps.
+ * (`allocations › "green"`, `priorities › #1`), marked added, removed, changed or unchanged, so that
+ * a reader sees what changed without comparing two JSON dumps. The server sends before/after with
+ * names rather than internal ids (src/server/audit/readable.ts); list positions read from 1 here.
  */
 import { useState } from "react";
 import { plural } from "@/server/text";
 
 export type DiffKind = "added" | "removed" | "changed" | "unchanged";
 export interface DiffEntry {
+  /** Machine path (`allocations[0].percentageAllocation`): unique, the row's key. */
   path: string;
+  /** The path as people read it: `allocations › #1 › percentageAllocation` (positions from 1). */
+  label: string;
   kind: DiffKind;
   before?: unknown;
   after?: unknown;
@@ -18,11 +22,17 @@ export interface DiffEntry {
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
+interface Leaf {
+  value: unknown;
+  label: string;
+}
+
 /** Leaf values by path, in document order; empty objects and arrays are leaves. */
-function flatten(value: unknown, path = "", into = new Map<string, unknown>()): Map<string, unknown> {
-  if (Array.isArray(value) && value.length > 0) value.forEach((item, index) => flatten(item, `${path}[${index}]`, into));
-  else if (isObject(value) && Object.keys(value).length > 0) for (const [key, item] of Object.entries(value)) flatten(item, path ? `${path}.${key}` : key, into);
-  else into.set(path, value);
+function flatten(value: unknown, path = "", label = "", into = new Map<string, Leaf>()): Map<string, Leaf> {
+  const below = (part: string) => (label ? `${label} › ${part}` : part);
+  if (Array.isArray(value) && value.length > 0) value.forEach((item, index) => flatten(item, `${path}[${index}]`, below(`#${index + 1}`), into));
+  else if (isObject(value) && Object.keys(value).length > 0) for (const [key, item] of Object.entries(value)) flatten(item, path ? `${path}.${key}` : key, below(key), into);
+  else into.set(path, { value, label });
   return into;
 }
 
@@ -31,8 +41,8 @@ function flatten(value: unknown, path = "", into = new Map<string, unknown>()): 
  * order with removed fields where they were.
  */
 export function diffJson(before: unknown, after: unknown): DiffEntry[] {
-  const was = before === null || before === undefined ? new Map<string, unknown>() : flatten(before);
-  const now = after === null || after === undefined ? new Map<string, unknown>() : flatten(after);
+  const was = before === null || before === undefined ? new Map<string, Leaf>() : flatten(before);
+  const now = after === null || after === undefined ? new Map<string, Leaf>() : flatten(after);
   const order: string[] = [...now.keys()];
   let previous = -1;
   for (const path of was.keys()) {
@@ -41,11 +51,11 @@ export function diffJson(before: unknown, after: unknown): DiffEntry[] {
     else order.splice(++previous, 0, path);
   }
   return order.map((path) => {
-    if (!now.has(path)) return { path, kind: "removed", before: was.get(path) };
-    if (!was.has(path)) return { path, kind: "added", after: now.get(path) };
     const b = was.get(path);
     const a = now.get(path);
-    return { path, kind: JSON.stringify(b) === JSON.stringify(a) ? "unchanged" : "changed", before: b, after: a };
+    if (!a) return { path, label: b!.label, kind: "removed", before: b!.value };
+    if (!b) return { path, label: a.label, kind: "added", after: a.value };
+    return { path, label: a.label, kind: JSON.stringify(b.value) === JSON.stringify(a.value) ? "unchanged" : "changed", before: b.value, after: a.value };
   });
 }
 
@@ -76,7 +86,7 @@ export function JsonDiff({ before, after }: { before: unknown; after: unknown })
           {shown.map((entry) => (
             <tr key={entry.path} className={`diff-${entry.kind}`} data-diff={entry.kind}>
               <th scope="row">
-                <code>{entry.path || "(value)"}</code>
+                <code>{entry.label || "(value)"}</code>
                 {MARKS[entry.kind] ? <span className="diff-mark">{MARKS[entry.kind]}</span> : null}
               </th>
               <td>{entry.kind === "added" ? <span className="muted">—</span> : <code className="diff-before">{show(entry.before)}</code>}</td>

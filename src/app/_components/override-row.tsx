@@ -11,7 +11,7 @@ import { useState, type FormEvent, type LiHTMLAttributes, type ReactNode } from 
 import { useMutation } from "@tanstack/react-query";
 import { useTRPC } from "@/app/_trpc/client";
 import { fieldError, formError, unplacedError } from "./errors";
-import { useProtectedChange, type GuardedEnvironment } from "./protected-change";
+import { useProtectedChange, type EnvironmentProtection } from "./protected-change";
 import type { FlagValue } from "./types";
 import { Button, FormAlert, Switch, useToast } from "./ui";
 import { useInvalidateFlags } from "./use-invalidate";
@@ -45,10 +45,11 @@ export interface OverrideRowProps extends Omit<LiHTMLAttributes<HTMLLIElement>, 
   onRemove: () => void;
   /** The feature's variations (segment overrides of a multivariate feature edit their split). */
   options?: readonly VariationLike[];
-  environment: GuardedEnvironment | undefined;
+  /** The environment's protection: saving asks first in a protected (or not yet known) one. */
+  protection: EnvironmentProtection;
 }
 
-export function OverrideRow({ kind, override, name, featureName, target, testId, lead, actions, onRemove, options, environment, className, ...item }: OverrideRowProps) {
+export function OverrideRow({ kind, override, name, featureName, target, testId, lead, actions, onRemove, options, protection, className, ...item }: OverrideRowProps) {
   return (
     <li {...item} className={`override-card ${className ?? ""}`} data-testid={testId}>
       <div className="override-head">
@@ -69,7 +70,7 @@ export function OverrideRow({ kind, override, name, featureName, target, testId,
         name={name}
         featureName={featureName}
         options={kind === "segment" && options && options.length > 0 ? options : undefined}
-        environment={environment}
+        protection={protection}
       />
     </li>
   );
@@ -97,14 +98,15 @@ function OverrideForm({
   name,
   featureName,
   options,
-  environment,
+  protection,
 }: {
   kind: "segment" | "identity";
   override: OverrideState;
   name: string;
   featureName: string;
   options?: readonly VariationLike[];
-  environment: GuardedEnvironment | undefined;
+  /** The environment's protection: saving asks first in a protected (or not yet known) one. */
+  protection: EnvironmentProtection;
 }) {
   const guard = useProtectedChange();
   const save = useSaveOverride(kind, name);
@@ -133,7 +135,7 @@ function OverrideForm({
     setSubmitted(true);
     if (!parsedValue.ok || (parsedAllocations && !parsedAllocations.ok)) return;
     const change = { featureStateId: override.id, enabled, value: parsedValue.value, allocations: parsedAllocations?.ok ? parsedAllocations.value : undefined };
-    void guard(environment, `Save the override of ${featureName} for ${name}`, () => save.mutate(change), "Save override");
+    void guard(protection.environment, `Save the override of ${featureName} for ${name}`, () => save.mutate(change), "Save override");
   };
   const top = unplacedError(server, "value", "allocations");
   return (
@@ -162,7 +164,7 @@ function OverrideForm({
         />
       ) : null}
       <div>
-        <Button type="submit" className="btn-sm" busy={save.isPending} disabled={!dirty}>
+        <Button type="submit" className="btn-sm" busy={save.isPending} disabled={!dirty || protection.checking}>
           Save override
         </Button>
       </div>

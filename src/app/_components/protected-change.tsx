@@ -1,9 +1,11 @@
 "use client";
 
 /**
- * Safer changes: a confirmation before toggles and value changes in a protected environment (one
- * accessible dialog for the whole app, focus on Cancel), and a toggle hook whose every change
- * shows a toast with Undo (undo = the inverse change, sent as a normal, audited change).
+ * Safer changes: a confirmation before toggles, value changes and override changes in a protected
+ * environment (one accessible dialog for the whole app, focus on Cancel), and a toggle hook whose
+ * every change shows a toast with Undo (undo = the inverse change, sent as a normal, audited change).
+ * An environment whose protection is not known (still loading, or its query failed) counts as
+ * protected: a change there is never made without asking.
  */
 import { createContext, useCallback, useContext, useRef, useState, type ReactNode } from "react";
 import { useQuery } from "@tanstack/react-query";
@@ -64,24 +66,45 @@ export function ConfirmProvider({ children }: { children: ReactNode }) {
   );
 }
 
-/** The environment's name and protection (undefined while loading). */
-export function useGuardedEnvironment(environmentId: number): GuardedEnvironment | undefined {
+export interface EnvironmentProtection {
+  /** The environment's name and protection; undefined until known (loading, or its query failed). */
+  environment: GuardedEnvironment | undefined;
+  /** True while it loads: controls that make protected changes wait (disabled) until it is known. */
+  checking: boolean;
+}
+
+/** Whether changes in the environment need a confirmation (see `useProtectedChange`). */
+export function useEnvironmentProtection(environmentId: number): EnvironmentProtection {
   const trpc = useTRPC();
-  return useQuery(trpc.environments.get.queryOptions({ environmentId })).data;
+  const query = useQuery(trpc.environments.get.queryOptions({ environmentId }));
+  return { environment: query.data, checking: query.isPending };
+}
+
+/** The confirmation of `what` ("Turn checkout on") in `environment`, or null when none is needed. */
+export function protectedChangeRequest(environment: GuardedEnvironment | undefined, what: string, confirmLabel: string): ConfirmRequest | null {
+  if (!environment) {
+    // Unknown (not loaded, or its query failed): treated as protected.
+    return {
+      title: "Change this environment?",
+      message: `Flagpost could not check whether this environment is protected, so it asks as it does for a protected one. ${what}?`,
+      confirmLabel,
+    };
+  }
+  if (!environment.isProtected) return null;
+  return { title: `Change ${environment.name}?`, message: `${environment.name} is a protected environment. ${what} in ${environment.name}?`, confirmLabel };
 }
 
 /**
  * `guard(environment, what, run)`: runs `run` at once in an unprotected environment; in a
- * protected one, only once the person confirms `what` ("Turn checkout on", "Save the value of
- * checkout") in the dialog.
+ * protected one, or one whose protection is not known, only once the person confirms `what`
+ * ("Turn checkout on", "Save the value of checkout") in the dialog.
  */
 export function useProtectedChange() {
   const confirm = useContext(ConfirmContext);
   return useCallback(
     async (environment: GuardedEnvironment | undefined, what: string, run: () => void, confirmLabel = "Confirm change") => {
-      if (environment?.isProtected && !(await confirm({ title: `Change ${environment.name}?`, message: `${environment.name} is a protected environment. ${what} in ${environment.name}?`, confirmLabel }))) {
-        return false;
-      }
+      const request = protectedChangeRequest(environment, what, confirmLabel);
+      if (request && !(await confirm(request))) return false;
       run();
       return true;
     },

@@ -2,15 +2,16 @@
 
 /**
  * Keyboard shortcuts of the admin pages: `/` focuses the page's search field, `c` opens its "New …"
- * dialog or form, `?` lists the shortcuts. Pages opt in by marking the control with
- * `aria-keyshortcuts` ("/" or "c"), which also tells assistive technology about the key. Shortcuts
- * never fire while typing (inputs, text areas, selects, contenteditable), with Ctrl, Alt or ⌘, or
- * while a dialog is open; Escape closes dialogs (native `<dialog>`).
+ * dialog or form, `?` lists the shortcuts, Ctrl+Z (⌘Z) runs the newest Undo a toast offers. Pages
+ * opt in by marking the control with `aria-keyshortcuts` ("/" or "c"), which also tells assistive
+ * technology about the key (toasts mark their Undo). Shortcuts never fire while typing (inputs, text
+ * areas, selects, contenteditable: Ctrl+Z undoes typing there), with other modifier keys, or while a
+ * dialog is open; Escape closes dialogs (native `<dialog>`).
  */
 import { useEffect } from "react";
-import { Dialog } from "./ui";
+import { Dialog, useToast } from "./ui";
 
-export type ShortcutAction = "search" | "create" | "help";
+export type ShortcutAction = "search" | "create" | "help" | "undo";
 
 /** The parts of a keyboard event the shortcuts look at (a `KeyboardEvent` fits). */
 export interface ShortcutKey {
@@ -18,6 +19,7 @@ export interface ShortcutKey {
   ctrlKey: boolean;
   metaKey: boolean;
   altKey: boolean;
+  shiftKey?: boolean;
   isComposing?: boolean;
   defaultPrevented?: boolean;
   target: unknown;
@@ -32,10 +34,15 @@ export function isTypingTarget(target: unknown): boolean {
   return (typeof element.tagName === "string" && TYPING_TAGS.has(element.tagName.toUpperCase())) || element.isContentEditable === true;
 }
 
-/** The shortcut a key press asks for, or null (typing, modifier keys, other keys). Shift is allowed: `?` needs it. */
+/**
+ * The shortcut a key press asks for, or null (typing, other modifier keys, other keys). Shift is
+ * allowed on single keys: `?` needs it. Ctrl+Z and ⌘Z (no Shift: that is Redo) are Undo.
+ */
 export function shortcutFor(event: ShortcutKey): ShortcutAction | null {
-  if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing || event.defaultPrevented) return null;
+  if (event.isComposing || event.defaultPrevented) return null;
   if (isTypingTarget(event.target)) return null;
+  if (event.ctrlKey || event.metaKey) return !event.altKey && !event.shiftKey && event.key.toLowerCase() === "z" ? "undo" : null;
+  if (event.altKey) return null;
   if (event.key === "/") return "search";
   if (event.key === "c") return "create";
   if (event.key === "?") return "help";
@@ -46,6 +53,7 @@ export const SHORTCUTS: readonly { keys: string; description: string }[] = [
   { keys: "/", description: "Focus the search field" },
   { keys: "c", description: "Create: a new feature, segment, identity, environment or project (on their lists)" },
   { keys: "?", description: "Show these shortcuts" },
+  { keys: "Ctrl+Z / ⌘Z", description: "Undo the latest change a notification offers to undo (a toggle, a saved value)" },
   { keys: "Esc", description: "Close a dialog or the menu" },
 ];
 
@@ -56,10 +64,16 @@ function controlFor(key: string): HTMLElement | null {
 
 /** Listens for the shortcuts on the whole page and renders the help dialog (its state is the caller's, so that a button can open it too). */
 export function KeyboardShortcuts({ helpOpen, onHelpChange }: { helpOpen: boolean; onHelpChange: (open: boolean) => void }) {
+  const { runLatestAction } = useToast();
   useEffect(() => {
     const onKeyDown = (event: KeyboardEvent) => {
       const action = shortcutFor(event);
       if (!action || document.querySelector("dialog[open]")) return;
+      if (action === "undo") {
+        // Nothing to undo: the key does what it would do anyway.
+        if (runLatestAction()) event.preventDefault();
+        return;
+      }
       if (action === "help") {
         event.preventDefault();
         onHelpChange(true);
@@ -75,7 +89,7 @@ export function KeyboardShortcuts({ helpOpen, onHelpChange }: { helpOpen: boolea
     };
     document.addEventListener("keydown", onKeyDown);
     return () => document.removeEventListener("keydown", onKeyDown);
-  }, [onHelpChange]);
+  }, [onHelpChange, runLatestAction]);
 
   return (
     <Dialog title="Keyboard shortcuts" open={helpOpen} onClose={() => onHelpChange(false)}>

@@ -249,57 +249,121 @@ export function ConfirmDialog({
 /** A button in a toast (e.g. Undo): pressing it runs `run` and dismisses the toast. */
 export type ToastAction = { label: string; run: () => void };
 type Toast = { id: number; kind: "success" | "error"; message: string; action?: ToastAction };
-const ToastContext = createContext<{ push: (kind: Toast["kind"], message: string, action?: ToastAction) => void }>({ push: () => undefined });
+interface ToastApi {
+  push: (kind: Toast["kind"], message: string, action?: ToastAction) => void;
+  /** Runs (and dismisses) the newest toast's action still shown, e.g. Undo; false when there is none. */
+  runLatestAction: () => boolean;
+}
+const ToastContext = createContext<ToastApi>({ push: () => undefined, runLatestAction: () => false });
 
-/** How long a toast stays: errors and toasts with an action (Undo) longer, to leave time to act. */
-const toastDuration = (kind: Toast["kind"], action?: ToastAction) => (kind === "error" || action ? 8000 : 4000);
+/**
+ * How long a toast stays on screen, not counting the time it is hovered or has keyboard focus (its
+ * timer pauses then): longer for errors, and longest for toasts with an action (Undo), to leave
+ * time to reach them (or press Ctrl+Z / ⌘Z, src/app/_components/shortcuts.tsx).
+ */
+export function toastDuration(kind: Toast["kind"], action?: ToastAction): number {
+  return action ? 20_000 : kind === "error" ? 8000 : 4000;
+}
+/** After a pause (hover, focus), a toast stays at least this long. */
+const TOAST_RESUME_MS = 2000;
+/** At most this many toasts at once (the oldest goes first). */
+const MAX_TOASTS = 5;
+/** The key that runs the newest toast action, as `aria-keyshortcuts` names it. */
+export const TOAST_ACTION_KEYS = "Control+Z Meta+Z";
 
 export function ToastProvider({ children }: { children: ReactNode }) {
   const [toasts, setToasts] = useState<Toast[]>([]);
-  const dismiss = useCallback((id: number) => setToasts((current) => current.filter((t) => t.id !== id)), []);
-  const push = useCallback(
-    (kind: Toast["kind"], message: string, action?: ToastAction) => {
-      const id = Date.now() + Math.random();
-      setToasts((current) => [...current, { id, kind, message, action }]);
-      setTimeout(() => dismiss(id), toastDuration(kind, action));
-    },
-    [dismiss],
-  );
+  const current = useRef<Toast[]>([]);
+  useEffect(() => {
+    current.current = toasts;
+  }, [toasts]);
+  const dismiss = useCallback((id: number) => setToasts((shown) => shown.filter((t) => t.id !== id)), []);
+  const push = useCallback((kind: Toast["kind"], message: string, action?: ToastAction) => {
+    const id = Date.now() + Math.random();
+    setToasts((shown) => [...shown, { id, kind, message, action }].slice(-MAX_TOASTS));
+  }, []);
+  const runLatestAction = useCallback(() => {
+    const latest = current.current.findLast((t) => t.action);
+    if (!latest?.action) return false;
+    current.current = current.current.filter((t) => t.id !== latest.id);
+    dismiss(latest.id);
+    latest.action.run();
+    return true;
+  }, [dismiss]);
+  const latestActionId = toasts.findLast((t) => t.action)?.id;
   return (
-    <ToastContext.Provider value={{ push }}>
+    <ToastContext.Provider value={{ push, runLatestAction }}>
       {children}
-      <div className="toasts" aria-live="polite">
+      {/* Always in the page (a live region must exist before what it announces), and a landmark to find the toasts by. */}
+      <div className="toasts" role="region" aria-label="Notifications" aria-live="polite">
         {toasts.map((toast) => (
-          <div key={toast.id} className={`toast toast-${toast.kind}`} role={toast.kind === "error" ? "alert" : "status"}>
-            <span className="toast-message">{toast.message}</span>
-            {toast.action ? (
-              <button
-                type="button"
-                className="btn btn-sm toast-action"
-                onClick={() => {
-                  dismiss(toast.id);
-                  toast.action?.run();
-                }}
-              >
-                {toast.action.label}
-              </button>
-            ) : null}
-            <button type="button" className="icon-btn" aria-label="Dismiss" onClick={() => dismiss(toast.id)}>
-              ×
-            </button>
-          </div>
+          <ToastItem key={toast.id} toast={toast} latestAction={toast.id === latestActionId} onDismiss={dismiss} />
         ))}
       </div>
     </ToastContext.Provider>
   );
 }
 
+function ToastItem({ toast, latestAction, onDismiss }: { toast: Toast; latestAction: boolean; onDismiss: (id: number) => void }) {
+  const [hovered, setHovered] = useState(false);
+  const [focused, setFocused] = useState(false);
+  const remaining = useRef(toastDuration(toast.kind, toast.action));
+  const paused = hovered || focused;
+  useEffect(() => {
+    if (paused) return;
+    const started = Date.now();
+    const timer = setTimeout(() => onDismiss(toast.id), remaining.current);
+    return () => {
+      clearTimeout(timer);
+      remaining.current = Math.max(TOAST_RESUME_MS, remaining.current - (Date.now() - started));
+    };
+  }, [paused, onDismiss, toast.id]);
+  return (
+    <div
+      className={`toast toast-${toast.kind}`}
+      role={toast.kind === "error" ? "alert" : "status"}
+      data-paused={paused || undefined}
+      onMouseEnter={() => setHovered(true)}
+      onMouseLeave={() => setHovered(false)}
+      onFocus={() => setFocused(true)}
+      onBlur={(event) => {
+        if (!event.currentTarget.contains(event.relatedTarget as Node | null)) setFocused(false);
+      }}
+    >
+      <span className="toast-message">{toast.message}</span>
+      {toast.action ? (
+        <button
+          type="button"
+          className="btn btn-sm toast-action"
+          aria-keyshortcuts={latestAction ? TOAST_ACTION_KEYS : undefined}
+          title={latestAction ? `${toast.action.label} (Ctrl+Z or ⌘Z)` : undefined}
+          onClick={() => {
+            onDismiss(toast.id);
+            toast.action?.run();
+          }}
+        >
+          {toast.action.label}
+        </button>
+      ) : null}
+      <button type="button" className="icon-btn" aria-label="Dismiss" onClick={() => onDismiss(toast.id)}>
+        ×
+      </button>
+    </div>
+  );
+}
+
 export function useToast() {
-  const { push } = useContext(ToastContext);
+  const { push, runLatestAction } = useContext(ToastContext);
   return {
     success: (message: string, options: { action?: ToastAction } = {}) => push("success", message, options.action),
     error: (error: unknown) => push("error", (error as { message?: string })?.message ?? String(error)),
+    runLatestAction,
   };
+}
+
+/** A field's label inside a sentence: "Client-side environment key" → "client-side environment key" (acronyms kept: "API URL"). */
+export function inSentence(label: string): string {
+  return label.length > 1 && label[1] === label[1].toLowerCase() ? label[0].toLowerCase() + label.slice(1) : label;
 }
 
 export function CopyField({ label, value }: { label: string; value: string }) {
@@ -333,9 +397,15 @@ export function CopyField({ label, value }: { label: string; value: string }) {
           aria-describedby={status === "failed" ? descriptionId(id) : undefined}
           onFocus={(e) => e.currentTarget.select()}
         />
+        {/* Named after its field ("Copy API URL"): the name starts with the visible "Copy" / "Copied". */}
         <Button type="button" onClick={() => void copy()}>
           {status === "copied" ? "Copied" : "Copy"}
+          <span className="sr-only"> {inSentence(label)}</span>
         </Button>
+        {/* Said to screen readers too: a polite live region, always there (empty until a copy). */}
+        <span className="sr-only" aria-live="polite">
+          {status === "copied" ? `${label} copied` : ""}
+        </span>
       </div>
     </Field>
   );

@@ -1,11 +1,13 @@
 /**
  * The audit log: every mutation writes one row in its own transaction (`recordAudit(tx, …)`).
  */
-import { and, desc, eq, getTableColumns, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, inArray, lt, or, sql, type SQL } from "drizzle-orm";
 import { getDb, type Executor } from "@/server/db/client";
 import { containsPattern, escapeLike } from "@/server/db/like";
-import { auditLog, environments, projects } from "@/server/db/schema";
+import { auditLog, environments, multivariateOptions, projects, segments } from "@/server/db/schema";
 import type { Actor } from "@/server/auth/principal";
+import { optionLabel } from "./summary";
+import { legacyAuditIds, readableAuditValue, type AuditNames } from "./readable";
 
 export interface AuditEntry {
   organisationId: number;
@@ -80,6 +82,23 @@ export async function listAudit(query: AuditQuery, db: Executor = getDb()) {
     .orderBy(desc(auditLog.id))
     .limit(query.limit + 1);
   const hasMore = rows.length > query.limit;
-  const items = hasMore ? rows.slice(0, query.limit) : rows;
+  const page = hasMore ? rows.slice(0, query.limit) : rows;
+  // Before/after as people read them: rows stored with internal ids get the names those ids have now.
+  const names = await namesOf(db, legacyAuditIds(page.flatMap((row) => [row.before, row.after])));
+  const items = page.map((row) => ({ ...row, before: readableAuditValue(row.action, row.before, names), after: readableAuditValue(row.action, row.after, names) }));
   return { items, nextCursor: hasMore ? items[items.length - 1].id : null };
+}
+
+/** Names of the options and segments old audit rows refer to by id (none asked: no query). */
+async function namesOf(db: Executor, ids: { optionIds: number[]; segmentIds: number[] }): Promise<AuditNames> {
+  const [options, segmentRows] = await Promise.all([
+    ids.optionIds.length
+      ? db.select({ id: multivariateOptions.id, value: multivariateOptions.value, key: multivariateOptions.key }).from(multivariateOptions).where(inArray(multivariateOptions.id, ids.optionIds))
+      : [],
+    ids.segmentIds.length ? db.select({ id: segments.id, name: segments.name }).from(segments).where(inArray(segments.id, ids.segmentIds)) : [],
+  ]);
+  return {
+    options: new Map(options.map((option) => [option.id, optionLabel({ value: option.value ?? null, key: option.key })])),
+    segments: new Map(segmentRows.map((segment) => [segment.id, segment.name])),
+  };
 }

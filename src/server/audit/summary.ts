@@ -9,3 +9,8 @@ export function describeValue(value: StoredValue | undefined): string {
   const text = typeof value === "string" ? JSON.stringify(value) : String(value);
   return text.length > 80 ? `${text.slice(0, 77)}…` : text;
 }
+
+/** How audit summaries (and before/after) name a multivariate option: its key, else its value. */
+export function optionLabel(option: { value: StoredValue; key: string | null }): string {
+  return option.key ? JSON.stringify(option.key) : describeValue(option.value);
+}

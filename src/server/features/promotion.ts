@@ -15,7 +15,7 @@
 import { createHash } from "node:crypto";
 import { and, asc, eq, ilike, inArray, sql, type SQL } from "drizzle-orm";
 import { commitChange } from "@/server/audit/change";
-import { describeValue } from "@/server/audit/summary";
+import { describeValue, optionLabel } from "@/server/audit/summary";
 import type { Actor } from "@/server/auth/principal";
 import { getDb, type Executor } from "@/server/db/client";
 import { containsPattern } from "@/server/db/like";
@@ -38,7 +38,7 @@ import {
   type StateChanges,
   type Weight,
 } from "./promotion-diff";
-import { idArray, optionLabel } from "./states";
+import { idArray } from "./states";
 
 const log = getLogger("features");
 

@@ -12,13 +12,14 @@ import { and, asc, desc, eq, inArray, sql } from "drizzle-orm";
 import { getDb, type Executor } from "@/server/db/client";
 import { featureStates, features, multivariateOptions, projects, scheduledChanges, segments } from "@/server/db/schema";
 import { commitChange } from "@/server/audit/change";
+import { auditAllocations } from "@/server/audit/readable";
 import type { Actor } from "@/server/auth/principal";
 import { SYSTEM_ACTOR } from "@/server/auth/principal";
 import { enqueueJob, removeJob } from "@/server/jobs/enqueue";
 import { badInput, DomainError, notFound } from "@/server/errors";
 import { getLogger } from "@/server/observability/logger";
 import { lockDefaultState } from "./segment-overrides";
-import { applyStateChange, describeStateChange, lockState, nameOption, optionNames, snapshotState, type Allocation } from "./states";
+import { applyStateChange, auditState, describeStateChange, lockState, nameOption, optionNames, snapshotState, type Allocation } from "./states";
 import { checkAllocations } from "./values";
 import { describeValue } from "@/server/audit/summary";
 
@@ -47,6 +48,18 @@ async function describePayload(tx: Executor, change: ScheduledChangePayload): Pr
     parts.push(`allocations ${change.allocations.map((a) => `${nameOption(names, a.optionId)} ${a.percentageAllocation}%`).join(", ")}`);
   }
   return parts.join(", ") || "no change";
+}
+
+/** The payload as its audit row stores it: options by name (never by id). */
+async function auditPayload(tx: Executor, change: ScheduledChangePayload) {
+  const { allocations, ...rest } = change;
+  return allocations?.length ? { ...rest, allocations: auditAllocations(allocations, await optionNames(tx, allocations)) } : rest;
+}
+
+/** A state as it is now, as its audit row stores it. */
+async function auditedState(tx: Executor, stateId: number) {
+  const snapshot = await snapshotState(tx, stateId);
+  return auditState(snapshot, await optionNames(tx, snapshot.allocations));
 }
 
 async function context(tx: Executor, featureId: number) {
@@ -131,7 +144,7 @@ export async function scheduleChange(
         resourceType: "scheduled_change",
         resourceId: row.id,
         summary: `Feature "${feature.name}"${segmentId ? " (segment override)" : ""}: ${await describePayload(tx, input.change)} scheduled for ${input.liveFrom.toISOString()}`,
-        after: { change: input.change, liveFrom: input.liveFrom.toISOString() },
+        after: { change: await auditPayload(tx, input.change), liveFrom: input.liveFrom.toISOString() },
       },
       null,
     );
@@ -258,10 +271,17 @@ export async function applyScheduledChange(scheduledChangeId: number): Promise<"
         return applyStateChange(savepoint, await lockState(savepoint, stateId), change);
       });
       await tx.update(scheduledChanges).set({ status: "LIVE", appliedAt: new Date() }).where(eq(scheduledChanges.id, scheduledChangeId));
+      const names = await optionNames(tx, [...before.allocations, ...after.allocations]);
       await commitChange(
         tx,
         { label: `scheduled by ${row.actorLabel}` },
-        { ...audit, action: "scheduled_change.applied", summary: `Feature "${feature.name}"${row.segmentId ? " (segment override)" : ""} went live: ${describeStateChange(before, after, await optionNames(tx, [...before.allocations, ...after.allocations]))}`, before, after },
+        {
+          ...audit,
+          action: "scheduled_change.applied",
+          summary: `Feature "${feature.name}"${row.segmentId ? " (segment override)" : ""} went live: ${describeStateChange(before, after, names)}`,
+          before: auditState(before, names),
+          after: auditState(after, names),
+        },
         { environmentIds: [row.environmentId] },
       );
       return "applied";
@@ -278,7 +298,7 @@ export async function applyScheduledChange(scheduledChangeId: number): Promise<"
           ...audit,
           action: "scheduled_change.failed",
           summary: `Feature "${feature.name}": scheduled change could not go live: ${message}`,
-          before: existing === null ? null : await snapshotState(tx, existing),
+          before: existing === null ? null : await auditedState(tx, existing),
         },
         null,
       );

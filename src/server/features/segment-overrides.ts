@@ -11,7 +11,8 @@ import { badInput, conflict, isUniqueViolation, notFound } from "@/server/errors
 import { bindContext } from "@/server/observability/context";
 import { getLogger } from "@/server/observability/logger";
 import { loadSegment } from "@/server/segments/service";
-import { applyStateChange, describeStateChange, lockState, optionNames, snapshotState, type Allocation, type FeatureStateRow } from "./states";
+import { applyStateChange, auditState, describeStateChange, lockState, optionNames, snapshotState, type Allocation, type FeatureStateRow } from "./states";
+import { auditPriorities } from "@/server/audit/readable";
 import { describeValue } from "@/server/audit/summary";
 
 // Events keep the logger of the segments domain (docs/events.md).
@@ -194,7 +195,9 @@ export async function createSegmentOverride(actor: Actor, input: NewSegmentOverr
         }
       }
 
-      const after = { ...(await snapshotState(tx, state.id)), priority: next, segmentName: segment.name };
+      const snapshot = await snapshotState(tx, state.id);
+      // The audit row counts priorities from 1 (its `position`), as the list and the summary do.
+      const after = { segment: segment.name, priority: position, ...auditState(snapshot, await optionNames(tx, snapshot.allocations)) };
       await commitChange(
         tx,
         actor,
@@ -204,7 +207,7 @@ export async function createSegmentOverride(actor: Actor, input: NewSegmentOverr
           action: "segment_override.created",
           resourceType: "segment_override",
           resourceId: state.id,
-          summary: `Feature "${context.featureName}" in "${context.environmentName}": override for segment "${segment.name}" added (${after.enabled ? "enabled" : "disabled"}, value ${describeValue(after.value)}, priority ${position})`,
+          summary: `Feature "${context.featureName}" in "${context.environmentName}": override for segment "${segment.name}" added (${snapshot.enabled ? "enabled" : "disabled"}, value ${describeValue(snapshot.value)}, priority ${position})`,
           after,
         },
         { environmentIds: [context.environmentId] },
@@ -234,6 +237,7 @@ export async function updateSegmentOverride(actor: Actor, featureStateId: number
     if (change.allocations?.length && context.featureType !== "MULTIVARIATE") throw badInput("Only multivariate features have allocations", "allocations");
     const name = await segmentName(tx, override.segmentId);
     const { before, after } = await applyStateChange(tx, override, change);
+    const names = await optionNames(tx, [...before.allocations, ...after.allocations]);
     await commitChange(
       tx,
       actor,
@@ -243,9 +247,9 @@ export async function updateSegmentOverride(actor: Actor, featureStateId: number
         action: "segment_override.updated",
         resourceType: "segment_override",
         resourceId: featureStateId,
-        summary: `Feature "${context.featureName}" in "${context.environmentName}", segment "${name}": ${describeStateChange(before, after, await optionNames(tx, [...before.allocations, ...after.allocations]))}`,
-        before,
-        after,
+        summary: `Feature "${context.featureName}" in "${context.environmentName}", segment "${name}": ${describeStateChange(before, after, names)}`,
+        before: auditState(before, names),
+        after: auditState(after, names),
       },
       { environmentIds: [context.environmentId] },
     );
@@ -276,7 +280,7 @@ export async function reorderSegmentOverrides(actor: Actor, featureId: number, e
       if (override.priority !== priority) await tx.update(featureStates).set({ priority, updatedAt: new Date() }).where(eq(featureStates.id, override.id));
     }
     const describe = (ids: number[]) => ids.map((segmentId) => `"${bySegment.get(segmentId)!.segmentName}"`).join(" > ");
-    const before = current.map((o) => o.segmentId);
+    const names = new Map(current.map((o) => [o.segmentId, o.segmentName]));
     await commitChange(
       tx,
       actor,
@@ -286,8 +290,9 @@ export async function reorderSegmentOverrides(actor: Actor, featureId: number, e
         resourceType: "segment_override",
         resourceId: null,
         summary: `Feature "${context.featureName}" in "${context.environmentName}": segment overrides reordered to ${describe(segmentIds) || "(none)"}`,
-        before: { segmentIds: before },
-        after: { segmentIds },
+        // By segment name, strongest first (not by internal id).
+        before: { priorities: auditPriorities(current.map((o) => o.segmentId), names) },
+        after: { priorities: auditPriorities(segmentIds, names) },
       },
       { environmentIds: [environmentId] },
     );
@@ -303,8 +308,11 @@ export async function deleteSegmentOverride(actor: Actor, featureStateId: number
     const context = await overrideContext(tx, unlocked.featureId, unlocked.environmentId);
     await lockDefaultState(tx, unlocked.featureId, unlocked.environmentId);
     const override = await loadOverride(tx, featureStateId, true);
-    const before = { ...(await snapshotState(tx, override.id)), priority: override.priority };
     const name = await segmentName(tx, override.segmentId);
+    // Its place in the list as the UI shows it (from 1), not the stored priority (which may have gaps).
+    const position = (await listSegmentOverrides(override.featureId, override.environmentId, tx)).findIndex((o) => o.id === override.id) + 1;
+    const snapshot = await snapshotState(tx, override.id);
+    const before = { segment: name, priority: position, ...auditState(snapshot, await optionNames(tx, snapshot.allocations)) };
     await tx.delete(featureStates).where(eq(featureStates.id, featureStateId));
     await commitChange(
       tx,

@@ -12,7 +12,7 @@ import { badInput, conflict, isUniqueViolation, notFound, requireSomeChange } fr
 import { bindContext } from "@/server/observability/context";
 import { getLogger } from "@/server/observability/logger";
 import { insertMissingStatesForFeature, seedFeature, type SeedOptions } from "./seeding";
-import { applyStateChange, describeStateChange, lockState, optionNames, type StateChange } from "./states";
+import { applyStateChange, auditState, describeStateChange, lockState, optionNames, type StateChange } from "./states";
 import { checkAllocations } from "./values";
 import { describeValue } from "@/server/audit/summary";
 
@@ -320,6 +320,7 @@ export async function updateEnvironmentState(actor: Actor, featureId: number, en
     const feature = await loadFeature(tx, featureId);
     const state = await lockState(tx, await defaultStateId(tx, featureId, environmentId));
     const { before, after } = await applyStateChange(tx, state, change);
+    const names = await optionNames(tx, [...before.allocations, ...after.allocations]);
     await commitChange(
       tx,
       actor,
@@ -331,9 +332,9 @@ export async function updateEnvironmentState(actor: Actor, featureId: number, en
         action: "feature_state.updated",
         resourceType: "feature_state",
         resourceId: state.id,
-        summary: `Feature "${feature.name}": ${describeStateChange(before, after, await optionNames(tx, [...before.allocations, ...after.allocations]))}`,
-        before,
-        after,
+        summary: `Feature "${feature.name}": ${describeStateChange(before, after, names)}`,
+        before: auditState(before, names),
+        after: auditState(after, names),
       },
       { environmentIds: [environmentId] },
     );

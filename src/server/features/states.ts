@@ -8,7 +8,8 @@ import type { Executor } from "@/server/db/client";
 import { featureStates, multivariateOptions, multivariateStateValues, type StoredValue } from "@/server/db/schema";
 import { badInput, notFound } from "@/server/errors";
 import { checkAllocations } from "./values";
-import { describeValue } from "@/server/audit/summary";
+import { describeValue, optionLabel } from "@/server/audit/summary";
+import { auditAllocations } from "@/server/audit/readable";
 
 export interface Allocation {
   optionId: number;
@@ -87,11 +88,6 @@ export async function applyStateChange(
   return { before, after: await snapshotState(tx, state.id) };
 }
 
-/** How audit summaries name a multivariate option: its key, else its value. */
-export function optionLabel(option: { value: StoredValue; key: string | null }): string {
-  return option.key ? JSON.stringify(option.key) : describeValue(option.value);
-}
-
 /** Summary names of the options `allocations` mention (no query when there are none). */
 export async function optionNames(tx: Executor, allocations: readonly Allocation[]): Promise<Map<number, string>> {
   const ids = [...new Set(allocations.map((a) => a.optionId))];
@@ -101,6 +97,18 @@ export async function optionNames(tx: Executor, allocations: readonly Allocation
     .from(multivariateOptions)
     .where(inArray(multivariateOptions.id, ids));
   return new Map(rows.map((row) => [row.id, optionLabel({ value: row.value ?? null, key: row.key })]));
+}
+
+/**
+ * A state as audit rows store it (the audit log's before/after): options by name, never by id
+ * (`auditAllocations`); no allocations listed for a feature without options.
+ */
+export function auditState(snapshot: StateSnapshot, names: ReadonlyMap<number, string>): { enabled: boolean; value: StoredValue; allocations?: Record<string, number> } {
+  return {
+    enabled: snapshot.enabled,
+    value: snapshot.value,
+    ...(snapshot.allocations.length > 0 ? { allocations: auditAllocations(snapshot.allocations, names) } : {}),
+  };
 }
 
 /** An option in a summary: its name, or "a removed variation" (never its internal id). */

@@ -90,6 +90,13 @@ describe("segment overrides", () => {
     // Then the summaries give each override's place in the list as the UI shows it (1, 2, 3, then 3 again for A)
     const rows = await getDb().select().from(auditLog).where(and(eq(auditLog.action, "segment_override.created"), eq(auditLog.organisationId, user.organisationId))).orderBy(asc(auditLog.id));
     expect(rows.map((r) => r.summary.match(/priority (\d+)\)$/)?.[1])).toEqual(["1", "2", "3", "3"]);
+    // …and so do their audit "after"s, with the segment by name (not the stored priority 0..3)
+    expect(rows.map((r) => r.after)).toEqual([
+      { segment: "A", priority: 1, enabled: true, value: "A" },
+      { segment: "B", priority: 2, enabled: true, value: "B" },
+      { segment: "C", priority: 3, enabled: true, value: "C" },
+      { segment: "A", priority: 3, enabled: false, value: null },
+    ]);
     expect(rows.at(-1)?.summary).toBe(`Feature "${feature.name}" in "Production": override for segment "A" added (disabled, value none, priority 3)`);
     // …and the segment pages give the same places, 1 to 3 (not the stored priority + 1: 2 to 4)
     const places = await Promise.all([b, c, a].map(async (segment) => (await user.caller.segments.get({ segmentId: segment.id })).overrides.map((o) => [o.priority, o.position])));
@@ -284,10 +291,43 @@ describe("segment overrides", () => {
     expect((await revisions(project.id)).get(prod.id)).toBe(before.get(prod.id)! + 1);
     const [row] = await getDb().select().from(auditLog).where(and(eq(auditLog.action, "segment_override.updated"), eq(auditLog.organisationId, user.organisationId)));
     expect(row).toMatchObject({ featureId: feature.id, segmentId: beta.id, environmentId: prod.id, projectId: project.id, resourceId: String(override.id) });
-    expect(row.before).toMatchObject({ enabled: false, value: "a" });
-    expect(row.after).toMatchObject({ enabled: true, value: "b" });
+    // (its split by variation name, never by internal option id)
+    expect(row.before).toEqual({ enabled: false, value: "a", allocations: { '"red"': 30, '"blue"': 20 } });
+    expect(row.after).toEqual({ enabled: true, value: "b", allocations: { '"red"': 50, '"blue"': 20 } });
     // …and a summary naming the option by its key, with its old and new share (not its internal id)
     expect(row.summary).toBe('Feature "colour" in "Production", segment "Beta": enabled, value "a" → "b", allocations "red" 30% → 50%');
+  });
+
+  it("auditList__rowsStoredWithInternalIds__readWithNamesAndPrioritiesFromOne", async () => {
+    // Given rows written before the audit log stored names: a split by option id, a reorder by
+    // segment id and an override creation with its 0-based stored priority
+    const user = await signUpUser();
+    const { prod, project, segments: [beta, staff] } = await setup(user, ["Beta", "Staff"]);
+    const { feature, options } = await multivariate(user, project.id);
+    const scope = { organisationId: user.organisationId, projectId: project.id, environmentId: prod.id, featureId: feature.id, actorLabel: "old", summary: "old row" };
+    await getDb()
+      .insert(auditLog)
+      .values([
+        {
+          ...scope,
+          action: "feature_state.updated",
+          resourceType: "feature_state",
+          before: { enabled: true, value: "control", allocations: [{ optionId: options[0].id, percentageAllocation: 30 }, { optionId: options[1].id, percentageAllocation: 20 }] },
+          after: { enabled: true, value: "control", allocations: [{ optionId: options[0].id, percentageAllocation: 40 }, { optionId: options[1].id, percentageAllocation: 20 }] },
+        },
+        { ...scope, action: "segment_override.reordered", resourceType: "segment_override", before: { segmentIds: [beta.id, staff.id] }, after: { segmentIds: [staff.id, beta.id] } },
+        { ...scope, action: "segment_override.created", resourceType: "segment_override", after: { enabled: true, value: "x", allocations: [], priority: 0, segmentName: "Beta" } },
+      ]);
+
+    // When the log is read
+    const { items } = await user.caller.audit.list({ projectId: project.id, featureId: feature.id, limit: 10 });
+
+    // Then their before/after name the variations and segments, priorities count from 1, and no id is left
+    const read = (action: string) => items.find((item) => item.action === action && item.actorLabel === "old")!;
+    expect(read("feature_state.updated")).toMatchObject({ before: { allocations: { '"red"': 30, '"blue"': 20 } }, after: { allocations: { '"red"': 40, '"blue"': 20 } } });
+    expect(read("segment_override.reordered")).toMatchObject({ before: { priorities: ["Beta", "Staff"] }, after: { priorities: ["Staff", "Beta"] } });
+    expect(read("segment_override.created").after).toEqual({ segment: "Beta", priority: 1, enabled: true, value: "x", allocations: [] });
+    expect(JSON.stringify(items.map((item) => [item.before, item.after]))).not.toMatch(/optionId|segmentIds/);
   });
 
   it("updateOverride__allocationsOver100OrDefaultState__refusedAndUnchanged", async () => {
@@ -336,8 +376,8 @@ describe("segment overrides", () => {
     expect((await revisions(project.id)).get(prod.id)).toBe(before.get(prod.id)! + 1);
     const [row] = await getDb().select().from(auditLog).where(and(eq(auditLog.action, "segment_override.reordered"), eq(auditLog.organisationId, user.organisationId)));
     expect(row).toMatchObject({ featureId: feature.id, environmentId: prod.id, projectId: project.id });
-    expect(row.before).toEqual({ segmentIds: [b.id, c.id, a.id] });
-    expect(row.after).toEqual({ segmentIds: [c.id, a.id, b.id] });
+    expect(row.before).toEqual({ priorities: ["B", "C", "A"] });
+    expect(row.after).toEqual({ priorities: ["C", "A", "B"] });
     expect(row.summary).toContain('"C" > "A" > "B"');
   });
 
@@ -432,7 +472,7 @@ describe("segment overrides", () => {
     expect(afterSegment.get(dev.id)).toBeGreaterThan(afterOverride.get(dev.id)!);
     const [deleted] = await getDb().select().from(auditLog).where(and(eq(auditLog.action, "segment_override.deleted"), eq(auditLog.organisationId, user.organisationId)));
     expect(deleted).toMatchObject({ featureId: feature.id, segmentId: beta.id, environmentId: prod.id, projectId: project.id });
-    expect(deleted.before).toMatchObject({ enabled: true, value: "b", priority: 0 });
+    expect(deleted.before).toMatchObject({ segment: "Beta", enabled: true, value: "b", priority: 1 });
     const [segmentDeleted] = await getDb().select().from(auditLog).where(and(eq(auditLog.action, "segment.deleted"), eq(auditLog.organisationId, user.organisationId)));
     expect(segmentDeleted.summary).toBe('Segment "Staff" deleted with its 2 overrides');
   });

@@ -67,7 +67,21 @@ describe("audit diff", () => {
       ["note", "removed"],
       ["priority", "added"],
     ]);
-    expect(diff[3]).toEqual({ path: "allocations[0].percentageAllocation", kind: "changed", before: 30, after: 40 });
+    expect(diff[3]).toEqual({ path: "allocations[0].percentageAllocation", label: "allocations › #1 › percentageAllocation", kind: "changed", before: 30, after: 40 });
+  });
+
+  it("diffJson__namedAllocationsAndPriorities__labelsReadByNameAndFromOne", () => {
+    // Given a readable audit state (variations by name) and an override order (segment names)
+    const before = { allocations: { '"green"': 30 }, priorities: ["beta", "vip"] };
+    const after = { allocations: { '"green"': 40 }, priorities: ["vip", "beta"] };
+    // When they are compared
+    const diff = diffJson(before, after);
+    // Then each row is labelled by variation name and by position counted from 1
+    expect(diff.map((entry) => [entry.label, entry.kind, entry.before, entry.after])).toEqual([
+      ['allocations › "green"', "changed", 30, 40],
+      ["priorities › #1", "changed", "beta", "vip"],
+      ["priorities › #2", "changed", "vip", "beta"],
+    ]);
   });
 
   it("diffJson__creationAndDeletion__allAddedOrAllRemoved", () => {
@@ -77,10 +91,10 @@ describe("audit diff", () => {
     const deleted = diffJson({ name: "x" }, null);
     // Then every field is added, or removed (an empty list is a value of its own)
     expect(created).toEqual([
-      { path: "name", kind: "added", after: "x" },
-      { path: "tags", kind: "added", after: [] },
+      { path: "name", label: "name", kind: "added", after: "x" },
+      { path: "tags", label: "tags", kind: "added", after: [] },
     ]);
-    expect(deleted).toEqual([{ path: "name", kind: "removed", before: "x" }]);
+    expect(deleted).toEqual([{ path: "name", label: "name", kind: "removed", before: "x" }]);
   });
 });
 
@@ -92,6 +106,16 @@ describe("keyboard shortcuts", () => {
     // When they are looked up
     // Then each is its shortcut, and other keys are none
     expect([key("/"), key("c"), key("?"), key("x"), key("C")].map(shortcutFor)).toEqual(["search", "create", "help", null, null]);
+  });
+
+  it("shortcutFor__ctrlOrCmdZOutsideFields__undoButNotShiftedNorWhileTyping", () => {
+    // Given Ctrl+Z and ⌘Z on the page, and the same keys with Shift (redo), with Alt, or typed into a field
+    const undo = [key("z", { ctrlKey: true }), key("z", { metaKey: true }), key("Z", { ctrlKey: true })];
+    const not = [key("z", { ctrlKey: true, shiftKey: true }), key("z", { ctrlKey: true, altKey: true }), key("z", { ctrlKey: true, target: { tagName: "INPUT" } }), key("z")];
+    // When they are looked up
+    // Then only the plain Ctrl/⌘+Z outside fields is Undo (in a field it undoes typing)
+    expect(undo.map(shortcutFor)).toEqual(["undo", "undo", "undo"]);
+    expect(not.map(shortcutFor)).toEqual([null, null, null, null]);
   });
 
   it("shortcutFor__typingOrModifierKeys__none", () => {

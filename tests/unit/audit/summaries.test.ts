@@ -3,7 +3,8 @@
  * changes that name multivariate options (never their internal ids).
  */
 import { describe, expect, it } from "vitest";
-import { describeAllocationChange, describeStateChange, nameOption, optionLabel, type StateSnapshot } from "@/server/features/states";
+import { optionLabel } from "@/server/audit/summary";
+import { describeAllocationChange, describeStateChange, nameOption, type StateSnapshot } from "@/server/features/states";
 import { plural } from "@/server/text";
 
 describe("plural", () => {

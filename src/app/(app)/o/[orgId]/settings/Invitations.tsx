@@ -99,12 +99,12 @@ export function PendingInvitations({ organisationId }: { organisationId: number 
   const queryClient = useQueryClient();
   const toast = useToast();
   const list = useQuery(trpc.invitations.list.queryOptions({ organisationId }));
-  const [revoking, setRevoking] = useState<{ id: number; email: string } | null>(null);
+  const [revoking, setRevoking] = useState<{ id: number; email: string; expired: boolean } | null>(null);
   const revoke = useMutation(
     trpc.invitations.revoke.mutationOptions({
       onSuccess: async () => {
         setRevoking(null);
-        toast.success("Invitation revoked");
+        toast.success(revoking?.expired ? "Expired invitation removed" : "Invitation revoked");
         await queryClient.invalidateQueries({ queryKey: trpc.invitations.list.queryKey({ organisationId }) });
       },
       onError: (error) => {
@@ -125,7 +125,7 @@ export function PendingInvitations({ organisationId }: { organisationId: number 
       ) : list.data.length === 0 ? (
         <EmptyState title="No pending invitations">Invite someone by email above; their invitation is listed here until they accept it.</EmptyState>
       ) : (
-        <table className="table" aria-label="Pending invitations">
+        <table className="table table-cards" aria-label="Pending invitations">
           <thead>
             <tr>
               <th>Email</th>
@@ -139,11 +139,16 @@ export function PendingInvitations({ organisationId }: { organisationId: number 
           <tbody>
             {list.data.map((invitation) => (
               <tr key={invitation.id}>
-                <td>{invitation.email}</td>
-                <td>{invitation.role === "ADMIN" ? "Admin" : "User"}</td>
-                <td>{invitation.expired ? <Badge tone="warning">Expired</Badge> : formatDate(invitation.expiresAt)}</td>
-                <td style={{ textAlign: "right" }}>
-                  <Button variant="ghost" aria-label={`Revoke invitation of ${invitation.email}`} onClick={() => setRevoking({ id: invitation.id, email: invitation.email })}>
+                <td className="cell-main">{invitation.email}</td>
+                <td data-label="Role">{invitation.role === "ADMIN" ? "Admin" : "User"}</td>
+                <td data-label="Expires">{invitation.expired ? <Badge tone="warning">Expired</Badge> : formatDate(invitation.expiresAt)}</td>
+                <td className="cell-end" style={{ textAlign: "right" }}>
+                  {/* The name starts with the visible word (WCAG 2.5.3): "Remove" for an expired one. */}
+                  <Button
+                    variant="ghost"
+                    aria-label={`${invitation.expired ? "Remove expired invitation" : "Revoke invitation"} of ${invitation.email}`}
+                    onClick={() => setRevoking({ id: invitation.id, email: invitation.email, expired: invitation.expired })}
+                  >
                     {invitation.expired ? "Remove" : "Revoke"}
                   </Button>
                 </td>
@@ -154,9 +159,13 @@ export function PendingInvitations({ organisationId }: { organisationId: number 
       )}
       <ConfirmDialog
         open={revoking !== null}
-        title="Revoke invitation"
-        message={`The invitation link sent to ${revoking?.email ?? ""} stops working at once. You can invite them again later.`}
-        confirmLabel="Revoke"
+        title={revoking?.expired ? "Remove expired invitation" : "Revoke invitation"}
+        message={
+          revoking?.expired
+            ? `The expired invitation of ${revoking.email} is removed from the list. You can invite them again later.`
+            : `The invitation link sent to ${revoking?.email ?? ""} stops working at once. You can invite them again later.`
+        }
+        confirmLabel={revoking?.expired ? "Remove" : "Revoke"}
         busy={revoke.isPending}
         onClose={() => setRevoking(null)}
         onConfirm={() => revoking && revoke.mutate({ organisationId, invitationId: revoking.id })}

@@ -238,7 +238,7 @@ function MembersPanel({ organisationId }: { organisationId: number }) {
           <ErrorState error={members.error} retry={() => void members.refetch()} />
         </div>
       ) : (
-        <table className="table">
+        <table className="table table-cards" aria-label="Members">
           <thead>
             <tr>
               <th>Name</th>
@@ -255,28 +255,26 @@ function MembersPanel({ organisationId }: { organisationId: number }) {
               const lastAdmin = m.role === "ADMIN" && adminCount === 1;
               return (
                 <tr key={m.userId}>
-                  <td>
+                  <td className="cell-main">
                     {m.name}
                     {self ? <span className="muted"> (you)</span> : null}
                   </td>
-                  <td>{m.email}</td>
-                  <td>
+                  <td data-label="Email">{m.email}</td>
+                  <td data-label="Role">
                     {isAdmin ? (
-                      <select
-                        aria-label={`Role of ${m.name}`}
-                        value={m.role}
-                        disabled={update.isPending || lastAdmin}
-                        title={lastAdmin ? "The only admin cannot be made a user" : undefined}
-                        onChange={(e) => update.mutate({ organisationId, userId: m.userId, role: e.target.value as Role })}
-                      >
-                        <option value="USER">User</option>
-                        <option value="ADMIN">Admin</option>
-                      </select>
+                      <RoleForm
+                        key={m.role}
+                        name={m.name}
+                        role={m.role}
+                        disabled={update.isPending}
+                        lastAdmin={lastAdmin}
+                        onSave={(role) => update.mutate({ organisationId, userId: m.userId, role })}
+                      />
                     ) : (
                       <span className={`badge ${m.role === "ADMIN" ? "badge-primary" : ""}`}>{m.role === "ADMIN" ? "Admin" : "User"}</span>
                     )}
                   </td>
-                  <td style={{ textAlign: "right" }}>
+                  <td className="cell-end" style={{ textAlign: "right" }}>
                     {isAdmin || self ? (
                       <Button
                         variant="ghost"
@@ -319,6 +317,37 @@ function MembersPanel({ organisationId }: { organisationId: number }) {
         </p>
       )}
     </section>
+  );
+}
+
+/**
+ * A member's role: choosing one in the list changes nothing yet (arrow keys on a closed list change
+ * its value on some platforms); "Save role" applies it.
+ */
+function RoleForm({ name, role, disabled, lastAdmin, onSave }: { name: string; role: Role; disabled: boolean; lastAdmin: boolean; onSave: (role: Role) => void }) {
+  const [draft, setDraft] = useState<Role>(role);
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (draft !== role) onSave(draft);
+  };
+  return (
+    <form className="row" onSubmit={submit}>
+      <select
+        aria-label={`Role of ${name}`}
+        value={draft}
+        disabled={disabled || lastAdmin}
+        title={lastAdmin ? "The only admin cannot be made a user" : undefined}
+        onChange={(e) => setDraft(e.target.value as Role)}
+      >
+        <option value="USER">User</option>
+        <option value="ADMIN">Admin</option>
+      </select>
+      {lastAdmin ? null : (
+        <Button type="submit" className="btn-sm" disabled={disabled || draft === role}>
+          Save role<span className="sr-only"> for {name}</span>
+        </Button>
+      )}
+    </form>
   );
 }
 

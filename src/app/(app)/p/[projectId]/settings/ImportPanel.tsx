@@ -243,7 +243,8 @@ function Preview({ fileName, preview, busy, onCancel, onImport }: { fileName: st
         Creates environment <strong>{plan.environment.name}</strong> in project <strong>{plan.project.name}</strong> with client key <code>{plan.environment.clientKey}</code>{" "}
         and a new server-side key. Nothing has been written yet.
       </p>
-      <table className="table" aria-label="Import counts">
+      {/* Cards on narrow screens (each count labelled), like the other tables. */}
+      <table className="table table-cards" aria-label="Import counts">
         <thead>
           <tr>
             <th>What</th>
@@ -253,30 +254,19 @@ function Preview({ fileName, preview, busy, onCancel, onImport }: { fileName: st
           </tr>
         </thead>
         <tbody>
-          <tr>
-            <td>Features</td>
-            <td>{counts.features}</td>
-            <td>{counts.featuresCreated}</td>
-            <td>{existingFeatures}</td>
-          </tr>
-          <tr>
-            <td>Segments</td>
-            <td>{counts.segments}</td>
-            <td>{counts.segmentsCreated}</td>
-            <td>{reusedSegments}</td>
-          </tr>
-          <tr>
-            <td>Segment overrides</td>
-            <td>{counts.segmentOverrides}</td>
-            <td>{counts.segmentOverrides}</td>
-            <td>0</td>
-          </tr>
-          <tr>
-            <td>Identities with overrides</td>
-            <td>{counts.identityOverrides}</td>
-            <td>{counts.identityOverrides}</td>
-            <td>0</td>
-          </tr>
+          {[
+            ["Features", counts.features, counts.featuresCreated, existingFeatures],
+            ["Segments", counts.segments, counts.segmentsCreated, reusedSegments],
+            ["Segment overrides", counts.segmentOverrides, counts.segmentOverrides, 0],
+            ["Identities with overrides", counts.identityOverrides, counts.identityOverrides, 0],
+          ].map(([what, total, created, existing]) => (
+            <tr key={what}>
+              <td className="cell-main">{what}</td>
+              <td data-label="Total">{total}</td>
+              <td data-label="New">{created}</td>
+              <td data-label="Existing">{existing}</td>
+            </tr>
+          ))}
         </tbody>
       </table>
       {plan.warnings.length > 0 ? (

@@ -82,7 +82,7 @@ export default function SegmentPage() {
             No feature overrides this segment yet. Add one from a feature&apos;s “Segment overrides” tab.
           </p>
         ) : (
-          <table className="table" aria-label="Feature overrides">
+          <table className="table table-cards" aria-label="Feature overrides">
             <thead>
               <tr>
                 <th>Feature</th>
@@ -94,13 +94,15 @@ export default function SegmentPage() {
             <tbody>
               {s.overrides.map((override) => (
                 <tr key={override.featureStateId}>
-                  <td>
+                  <td className="cell-main">
                     <Link href={`/p/${projectId}/e/${override.environmentId}/features/${override.featureId}?tab=segments`}>{override.featureName}</Link>
                   </td>
-                  <td>{override.environmentName}</td>
-                  <td>{override.position}</td>
-                  <td className="row">
-                    {override.enabled ? <Badge tone="success">on</Badge> : <Badge>off</Badge>} <ValuePreview value={override.value ?? null} />
+                  <td data-label="Environment">{override.environmentName}</td>
+                  <td data-label="Priority">{override.position}</td>
+                  <td data-label="State">
+                    <span className="row">
+                      {override.enabled ? <Badge tone="success">on</Badge> : <Badge>off</Badge>} <ValuePreview value={override.value ?? null} />
+                    </span>
                   </td>
                 </tr>
               ))}

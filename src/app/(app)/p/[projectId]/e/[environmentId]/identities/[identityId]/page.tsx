@@ -8,7 +8,7 @@ import { EvaluationTable, refetchWhilePublishing } from "@/app/_components/evalu
 import { useGate } from "@/app/_components/gates";
 import { useRemoveIdentityOverride } from "@/app/_components/identity-override-form";
 import { OverrideRow } from "@/app/_components/override-row";
-import { useGuardedEnvironment } from "@/app/_components/protected-change";
+import { useEnvironmentProtection, useProtectedChange, type EnvironmentProtection } from "@/app/_components/protected-change";
 import type { RouterOutputs } from "@/app/_components/types";
 import { Badge, Breadcrumb, Button, Checkbox, ConfirmDialog, ErrorState, FormAlert, Loading, PageHeader, Select, TextInput, formatDate, useToast } from "@/app/_components/ui";
 import { useInvalidateFlags, useLeaveDeleted } from "@/app/_components/use-invalidate";
@@ -133,7 +133,7 @@ function TraitsPanel({ identity }: { identity: Identity }) {
           No traits yet.
         </p>
       ) : (
-        <table className="table" aria-label="Traits">
+        <table className="table table-cards" aria-label="Traits">
           <thead>
             <tr>
               <th>Trait</th>
@@ -144,13 +144,13 @@ function TraitsPanel({ identity }: { identity: Identity }) {
           <tbody>
             {identity.traits.map((trait) => (
               <tr key={trait.key} data-testid={`trait-${trait.key}`}>
-                <td>
+                <td className="cell-main">
                   <code>{trait.key}</code> <Badge title={`Flagsmith type: ${trait.type}`}>{TRAIT_TYPE_LABELS[trait.type] ?? trait.type}</Badge>
                 </td>
                 <td>
                   <TraitForm key={JSON.stringify(trait.value)} identityId={identity.id} trait={trait} />
                 </td>
-                <td style={{ textAlign: "right" }}>
+                <td className="cell-end" style={{ textAlign: "right" }}>
                   <Button variant="ghost" className="btn-sm" aria-label={`Delete trait ${trait.key}`} onClick={() => setDeleting(trait)}>
                     Delete
                   </Button>
@@ -285,7 +285,7 @@ function AddTrait({ identityId }: { identityId: number }) {
 
 function OverridesPanel({ identity, projectId, environmentId }: { identity: Identity; projectId: number; environmentId: number }) {
   const removal = useRemoveIdentityOverride();
-  const environment = useGuardedEnvironment(environmentId);
+  const protection = useEnvironmentProtection(environmentId);
   return (
     <section className="panel" aria-labelledby="identity-overrides-heading">
       <div className="panel-header">
@@ -307,22 +307,24 @@ function OverridesPanel({ identity, projectId, environmentId }: { identity: Iden
               featureName={override.featureName}
               testId={`identity-override-${override.featureName}`}
               target={<Link href={`/p/${projectId}/e/${environmentId}/features/${override.featureId}?tab=identities`}>{override.featureName}</Link>}
-              environment={environment}
+              protection={protection}
               onRemove={() => removal.ask({ id: override.id, featureName: override.featureName, identifier: identity.identifier })}
             />
           ))}
         </ul>
       )}
       <div className="panel-body">
-        <AddOverride identity={identity} projectId={projectId} />
+        <AddOverride identity={identity} projectId={projectId} protection={protection} />
       </div>
       {removal.dialog}
     </section>
   );
 }
 
-function AddOverride({ identity, projectId }: { identity: Identity; projectId: number }) {
+/** Overrides a feature for this identity (asking first in a protected environment, or one not known yet). */
+function AddOverride({ identity, projectId, protection }: { identity: Identity; projectId: number; protection: EnvironmentProtection }) {
   const trpc = useTRPC();
+  const guard = useProtectedChange();
   const toast = useToast();
   const invalidate = useInvalidateFlags();
   const features = useQuery(trpc.features.list.queryOptions({ projectId, archived: false }));
@@ -349,7 +351,9 @@ function AddOverride({ identity, projectId }: { identity: Identity; projectId: n
     event.preventDefault();
     setSubmitted(true);
     if (featureError || !parsed.ok) return;
-    create.mutate({ identityId: identity.id, featureId: Number(featureId), enabled, value: parsed.value });
+    const name = available.find((f) => String(f.id) === featureId)?.name ?? "the feature";
+    const input = { identityId: identity.id, featureId: Number(featureId), enabled, value: parsed.value };
+    void guard(protection.environment, `Add an override of ${name} for identity "${identity.identifier}"`, () => create.mutate(input), "Add override");
   };
   const top = unplacedError(server, "featureId", "value");
   return (
@@ -388,7 +392,7 @@ function AddOverride({ identity, projectId }: { identity: Identity; projectId: n
       </div>
       <Checkbox label="Enabled for this identity" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} />
       <div>
-        <Button type="submit" variant="primary" busy={create.isPending}>
+        <Button type="submit" variant="primary" busy={create.isPending} disabled={protection.checking}>
           Add override
         </Button>
       </div>

@@ -11,7 +11,7 @@ import { useInvalidateFlags } from "@/app/_components/use-invalidate";
 import { ValueEditor, draftOf, parseValue, type ValueDraft } from "@/app/_components/values";
 import { useRemoveIdentityOverride } from "@/app/_components/identity-override-form";
 import { OverrideRow } from "@/app/_components/override-row";
-import { useGuardedEnvironment } from "@/app/_components/protected-change";
+import { useEnvironmentProtection, useProtectedChange, type EnvironmentProtection } from "@/app/_components/protected-change";
 import { useTRPC, useTRPCClient } from "@/app/_trpc/client";
 
 type Feature = RouterOutputs["features"]["get"];
@@ -22,7 +22,7 @@ export function IdentityOverridesTab({ feature, projectId, environmentId, enviro
   const [search, setSearch] = useState("");
   const debounced = useDebouncedValue(search.trim());
   const removal = useRemoveIdentityOverride();
-  const environment = useGuardedEnvironment(environmentId);
+  const protection = useEnvironmentProtection(environmentId);
   const overrides = useInfiniteQuery(
     trpc.identities.overridesForFeature.infiniteQueryOptions(
       { featureId: feature.id, environmentId, search: debounced || undefined, limit: 25 },
@@ -68,7 +68,7 @@ export function IdentityOverridesTab({ feature, projectId, environmentId, enviro
                 featureName={feature.name}
                 testId={`identity-override-${override.identifier}`}
                 target={<Link href={`/p/${projectId}/e/${environmentId}/identities/${override.identityId}`}>{override.identifier}</Link>}
-                environment={environment}
+                protection={protection}
                 onRemove={() => removal.ask({ id: override.id, featureName: feature.name, identifier: override.identifier })}
               />
             ))}
@@ -76,14 +76,16 @@ export function IdentityOverridesTab({ feature, projectId, environmentId, enviro
           <LoadMore hasMore={overrides.hasNextPage} loading={overrides.isFetchingNextPage} onClick={() => void overrides.fetchNextPage()} />
         </>
       )}
-      <AddIdentityOverride feature={feature} environmentId={environmentId} />
+      <AddIdentityOverride feature={feature} environmentId={environmentId} protection={protection} />
       {removal.dialog}
     </div>
   );
 }
 
-function AddIdentityOverride({ feature, environmentId }: { feature: Feature; environmentId: number }) {
+/** Adds an identity override (asking first in a protected environment, or one not known yet). */
+function AddIdentityOverride({ feature, environmentId, protection }: { feature: Feature; environmentId: number; protection: EnvironmentProtection }) {
   const trpc = useTRPC();
+  const guard = useProtectedChange();
   const toast = useToast();
   const invalidate = useInvalidateFlags();
   const lookup = useIdentityByIdentifier();
@@ -118,7 +120,8 @@ function AddIdentityOverride({ feature, environmentId }: { feature: Feature; env
     event.preventDefault();
     setSubmitted(true);
     if (identifierError || !parsedValue.ok) return;
-    create.mutate({ identifier, enabled, value: parsedValue.value });
+    const input = { identifier, enabled, value: parsedValue.value };
+    void guard(protection.environment, `Add an override of ${feature.name} for identity "${identifier.trim()}"`, () => create.mutate(input), "Add override");
   };
   const top = unplacedError(server, "identifier", "featureId", "value");
   return (
@@ -145,7 +148,7 @@ function AddIdentityOverride({ feature, environmentId }: { feature: Feature; env
       </div>
       <Checkbox label="Enabled for this identity" checked={enabled} onChange={(e) => edit(setEnabled)(e.target.checked)} />
       <div>
-        <Button type="submit" variant="primary" busy={create.isPending}>
+        <Button type="submit" variant="primary" busy={create.isPending} disabled={protection.checking}>
           Add override
         </Button>
       </div>

@@ -8,7 +8,7 @@ import type { RouterOutputs } from "@/app/_components/types";
 import { Button, Checkbox, ConfirmDialog, EmptyState, ErrorState, FormAlert, Loading, Select, useToast } from "@/app/_components/ui";
 import { useInvalidateFlags } from "@/app/_components/use-invalidate";
 import { OverrideRow } from "@/app/_components/override-row";
-import { useGuardedEnvironment } from "@/app/_components/protected-change";
+import { useEnvironmentProtection, useProtectedChange, type EnvironmentProtection } from "@/app/_components/protected-change";
 import { ValueEditor, draftOf, parseValue, type ValueDraft } from "@/app/_components/values";
 import { useTRPC } from "@/app/_trpc/client";
 
@@ -20,7 +20,8 @@ const DRAG_TYPE = "application/x-flagpost-override";
 
 /**
  * Segment overrides of the feature in this environment, strongest first: add (segment picker),
- * edit enabled / value / split, reorder (up/down buttons or drag and drop), delete.
+ * edit enabled / value / split, reorder (up/down buttons or drag and drop), delete. Adding, editing
+ * and reordering ask first in a protected environment (or one whose protection is not known yet).
  */
 export function SegmentOverridesTab({ feature, projectId, environmentId, environmentName }: { feature: Feature; projectId: number; environmentId: number; environmentName: string }) {
   const trpc = useTRPC();
@@ -33,7 +34,8 @@ export function SegmentOverridesTab({ feature, projectId, environmentId, environ
   const [dragging, setDragging] = useState<number | null>(null);
   const [dropTarget, setDropTarget] = useState<number | null>(null);
   const [deleting, setDeleting] = useState<Override | null>(null);
-  const environment = useGuardedEnvironment(environmentId);
+  const protection = useEnvironmentProtection(environmentId);
+  const guard = useProtectedChange();
 
   const reorder = useMutation(
     trpc.segmentOverrides.reorder.mutationOptions({
@@ -78,12 +80,18 @@ export function SegmentOverridesTab({ feature, projectId, environmentId, environ
   if (overrides.isError) return <ErrorState error={overrides.error} retry={() => overrides.refetch()} />;
   const rows = overrides.data;
 
-  const moveTo = (from: number, to: number) => {
+  /** Moves an override (after a confirmation in a protected environment); `onMove` runs just before the change is sent. */
+  const moveTo = (from: number, to: number, onMove?: () => void) => {
     if (to < 0 || to >= rows.length || from === to) return;
     const ids = rows.map((row) => row.segmentId);
     const [moved] = ids.splice(from, 1);
     ids.splice(to, 0, moved);
-    reorder.mutate({ ...input, segmentIds: ids });
+    const name = rows[from].segmentName;
+    const move = () => {
+      onMove?.();
+      reorder.mutate({ ...input, segmentIds: ids });
+    };
+    void guard(protection.environment, `Move the override of ${feature.name} for segment "${name}" to priority ${to + 1}`, move, "Reorder");
   };
   /** Up/down buttons: move, then keep keyboard focus on the moved card's buttons. */
   const moveWithButton = (index: number, delta: -1 | 1) => {
@@ -91,8 +99,9 @@ export function SegmentOverridesTab({ feature, projectId, environmentId, environ
     const to = index + delta;
     const atEdge = to === 0 || to === rows.length - 1;
     const direction = delta === -1 ? (atEdge ? "down" : "up") : atEdge ? "up" : "down";
-    focusAfterMove.current = `${segmentId}:${direction}`;
-    moveTo(index, to);
+    moveTo(index, to, () => {
+      focusAfterMove.current = `${segmentId}:${direction}`;
+    });
   };
   const onDrop = (event: DragEvent, index: number) => {
     event.preventDefault();
@@ -120,7 +129,7 @@ export function SegmentOverridesTab({ feature, projectId, environmentId, environ
               name={override.segmentName}
               featureName={feature.name}
               options={feature.options}
-              environment={environment}
+              protection={protection}
               testId={`segment-override-${override.segmentName}`}
               className={`${dropTarget === index && dragging !== index ? "drop-target" : ""} ${dragging === index ? "dragging" : ""}`}
               onDragOver={(event) => {
@@ -137,7 +146,7 @@ export function SegmentOverridesTab({ feature, projectId, environmentId, environ
                 <>
                   <span
                     className="drag-handle"
-                    draggable
+                    draggable={!protection.checking}
                     title="Drag to reorder"
                     aria-hidden
                     onDragStart={(event) => {
@@ -154,7 +163,8 @@ export function SegmentOverridesTab({ feature, projectId, environmentId, environ
                   >
                     ⠿
                   </span>
-                  <span className="priority" aria-label={`Priority ${index + 1}`}>
+                  <span className="priority">
+                    <span className="sr-only">Priority </span>
                     {index + 1}
                   </span>
                 </>
@@ -166,7 +176,7 @@ export function SegmentOverridesTab({ feature, projectId, environmentId, environ
                     className="btn-sm"
                     aria-label={`Move ${override.segmentName} up`}
                     data-move={`${override.segmentId}:up`}
-                    disabled={index === 0}
+                    disabled={index === 0 || protection.checking}
                     onClick={() => moveWithButton(index, -1)}
                   >
                     ↑
@@ -176,7 +186,7 @@ export function SegmentOverridesTab({ feature, projectId, environmentId, environ
                     className="btn-sm"
                     aria-label={`Move ${override.segmentName} down`}
                     data-move={`${override.segmentId}:down`}
-                    disabled={index === rows.length - 1}
+                    disabled={index === rows.length - 1 || protection.checking}
                     onClick={() => moveWithButton(index, 1)}
                   >
                     ↓
@@ -187,7 +197,7 @@ export function SegmentOverridesTab({ feature, projectId, environmentId, environ
           ))}
         </ol>
       )}
-      <AddOverride feature={feature} projectId={projectId} environmentId={environmentId} taken={rows.map((row) => row.segmentId)} />
+      <AddOverride feature={feature} projectId={projectId} environmentId={environmentId} protection={protection} taken={rows.map((row) => row.segmentId)} />
       <ConfirmDialog
         open={deleting !== null}
         title="Delete segment override"
@@ -201,8 +211,9 @@ export function SegmentOverridesTab({ feature, projectId, environmentId, environ
   );
 }
 
-function AddOverride({ feature, projectId, environmentId, taken }: { feature: Feature; projectId: number; environmentId: number; taken: number[] }) {
+function AddOverride({ feature, projectId, environmentId, protection, taken }: { feature: Feature; projectId: number; environmentId: number; protection: EnvironmentProtection; taken: number[] }) {
   const trpc = useTRPC();
+  const guard = useProtectedChange();
   const toast = useToast();
   const invalidate = useInvalidateFlags();
   const segments = useQuery(trpc.segments.list.queryOptions({ projectId }));
@@ -232,7 +243,9 @@ function AddOverride({ feature, projectId, environmentId, taken }: { feature: Fe
     event.preventDefault();
     setSubmitted(true);
     if (segmentError || !parsedValue.ok) return;
-    create.mutate({ featureId: feature.id, environmentId, segmentId: Number(segmentId), enabled, value: parsedValue.value });
+    const name = available.find((s) => String(s.id) === segmentId)?.name ?? "the segment";
+    const input = { featureId: feature.id, environmentId, segmentId: Number(segmentId), enabled, value: parsedValue.value };
+    void guard(protection.environment, `Add an override of ${feature.name} for segment "${name}"`, () => create.mutate(input), "Add override");
   };
   const top = unplacedError(server, "segmentId", "value", "allocations");
   return (
@@ -271,7 +284,7 @@ function AddOverride({ feature, projectId, environmentId, taken }: { feature: Fe
           <Checkbox label="Enabled for this segment" checked={enabled} onChange={(e) => edit(setEnabled)(e.target.checked)} />
           {feature.options.length > 0 ? <p className="muted small" style={{ margin: 0 }}>The new override starts with this environment&apos;s split; edit it once added.</p> : null}
           <div>
-            <Button type="submit" variant="primary" busy={create.isPending}>
+            <Button type="submit" variant="primary" busy={create.isPending} disabled={protection.checking}>
               Add override
             </Button>
           </div>

@@ -3,16 +3,47 @@
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
 import { fieldError, formError, unplacedError } from "@/app/_components/errors";
-import { useGuardedEnvironment, useProtectedChange } from "@/app/_components/protected-change";
+import { useEnvironmentProtection, useProtectedChange } from "@/app/_components/protected-change";
 import { ChangeSummary, useCancelScheduled } from "@/app/_components/scheduled";
 import type { FlagValue, RouterOutputs } from "@/app/_components/types";
 import { Button, Checkbox, ErrorState, FormAlert, Loading, Switch, TextInput, formatDate, useToast } from "@/app/_components/ui";
 import { toLocalInput, useInvalidateFlags } from "@/app/_components/use-invalidate";
 import { AllocationsEditor, ValueEditor, allocationDraftsOf, draftOf, parseAllocations, parseValue, type AllocationDrafts, type ValueDraft } from "@/app/_components/values";
-import { useTRPC } from "@/app/_trpc/client";
+import { useTRPC, useTRPCClient } from "@/app/_trpc/client";
 
 type Feature = RouterOutputs["features"]["get"];
 type State = RouterOutputs["features"]["states"][number];
+type Allocation = { optionId: number; percentageAllocation: number };
+/** A save of the form (`features.updateState`), with the live state it was made over (for Undo). */
+interface Save {
+  change: { featureId: number; environmentId: number; enabled?: boolean; value?: FlagValue; allocations?: Allocation[] };
+  previous: State;
+}
+
+/**
+ * What a save changed over `previous`, and the change that puts it back (Undo): only the fields
+ * that changed, each to its previous value.
+ */
+function undoOf({ change, previous }: Save): { enabled: boolean; other: boolean; undo: Save["change"] } {
+  const enabled = change.enabled !== undefined && change.enabled !== previous.enabled;
+  const value = change.value !== undefined && JSON.stringify(change.value) !== JSON.stringify(previous.value);
+  const allocations = change.allocations !== undefined;
+  const changedOptions = new Set(change.allocations?.map((a) => a.optionId));
+  return {
+    enabled,
+    other: value || allocations,
+    undo: {
+      featureId: change.featureId,
+      environmentId: change.environmentId,
+      enabled: enabled ? previous.enabled : undefined,
+      value: value ? previous.value : undefined,
+      // Options not in the previous state had 0%.
+      allocations: allocations
+        ? [...changedOptions].map((optionId) => ({ optionId, percentageAllocation: previous.allocations.find((a) => a.optionId === optionId)?.percentageAllocation ?? 0 }))
+        : undefined,
+    },
+  };
+}
 
 /** Enabled, value and allocations of the feature in this environment: save now, or schedule. */
 export function ValueTab({ feature, environmentId, environmentName }: { feature: Feature; environmentId: number; environmentName: string }) {
@@ -43,7 +74,8 @@ function ValueForm({ feature, state, environmentId, environmentName }: { feature
   const [pastError, setPastError] = useState(false);
   const [submitted, setSubmitted] = useState(false);
   const guard = useProtectedChange();
-  const environment = useGuardedEnvironment(environmentId);
+  const { environment, checking } = useEnvironmentProtection(environmentId);
+  const client = useTRPCClient();
 
   // The live state can change under the form (the environment switches above, another admin, a
   // scheduled change going live). Fields not edited here follow it; edited ones are kept.
@@ -56,14 +88,32 @@ function ValueForm({ feature, state, environmentId, environmentName }: { feature
     if (follows(allocations, (s) => allocationDraftsOf(s.allocations))) setAllocations(allocationDraftsOf(state.allocations));
   }
 
-  const save = useMutation(
-    trpc.features.updateState.mutationOptions({
-      onSuccess: async () => {
-        await invalidate();
-        toast.success(`Saved for ${environmentName}`);
-      },
-    }),
-  );
+  // Every save, a toggle of Enabled included, says so in a toast with Undo (as the toggles elsewhere do).
+  const save = useMutation({
+    mutationKey: trpc.features.updateState.mutationKey(),
+    mutationFn: ({ change }: Save) => client.features.updateState.mutate(change),
+    onSuccess: async (_saved, saved) => {
+      await invalidate();
+      const { enabled: toggled, other, undo } = undoOf(saved);
+      const onOff = (on: boolean) => (on ? "on" : "off");
+      const now = saved.change.enabled ?? saved.previous.enabled;
+      const message = !toggled ? `Saved for ${environmentName}` : other ? `Saved for ${environmentName}: ${feature.name} turned ${onOff(now)}` : `${feature.name} turned ${onOff(now)} in ${environmentName}`;
+      toast.success(message, {
+        action: {
+          label: "Undo",
+          run: () => {
+            client.features.updateState.mutate(undo).then(
+              async () => {
+                await invalidate();
+                toast.success(toggled ? `Undone: ${feature.name} is ${onOff(!now)} again in ${environmentName}` : `Undone: ${feature.name} is back as it was in ${environmentName}`);
+              },
+              (error: unknown) => toast.error(error),
+            );
+          },
+        },
+      });
+    },
+  });
   const schedule = useMutation(
     trpc.features.schedule.mutationOptions({
       onSuccess: async (row) => {
@@ -121,7 +171,7 @@ function ValueForm({ feature, state, environmentId, environmentName }: { feature
       void guard(environment, `Schedule a change of ${feature.name}`, () => schedule.mutate(scheduled), "Schedule change");
     } else {
       const now = { featureId: feature.id, environmentId, enabled, value: parsedValue.value, allocations: allocationInput };
-      void guard(environment, `Save ${feature.name}`, () => save.mutate(now), "Save change");
+      void guard(environment, `Save ${feature.name}`, () => save.mutate({ change: now, previous: state }), "Save change");
     }
   };
 
@@ -199,10 +249,11 @@ function ValueForm({ feature, state, environmentId, environmentName }: { feature
         </p>
       ) : null}
       <div className="row">
-        <Button type="submit" variant="primary" busy={active.isPending} disabled={!scheduling && nothingChanged && parsedValue.ok && parsedAllocations.ok}>
+        {/* Until the environment's protection is known, nothing is saved (it could need a confirmation). */}
+        <Button type="submit" variant="primary" busy={active.isPending} disabled={checking || (!scheduling && nothingChanged && parsedValue.ok && parsedAllocations.ok)}>
           {scheduling ? "Schedule change" : "Save"}
         </Button>
-        {!nothingChanged ? <span className="muted small">{scheduling ? "Not live until scheduled" : "Unsaved changes"}</span> : null}
+        {checking ? <span className="muted small">Checking whether {environmentName} is protected…</span> : !nothingChanged ? <span className="muted small">{scheduling ? "Not live until scheduled" : "Unsaved changes"}</span> : null}
       </div>
     </form>
   );
