@@ -12,7 +12,7 @@
  * Options (environment): BENCH_DURATION (seconds per run, default 10), BENCH_ROUNDS (alternating
  * bare/Flagpost rounds, default 3), BENCH_CONNECTIONS (default 32), BENCH_BUILDS (default 15).
  */
-import { log, machine, measureOnce, median, percentile, startBareServer, startBenchSystem } from "./lib";
+import { benchProject, log, machine, measureOnce, median, percentile, startBareServer, startBenchSystem } from "./lib";
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -24,18 +24,10 @@ async function main(): Promise<void> {
   let bare: Awaited<ReturnType<typeof startBareServer>> | null = null;
   try {
     // Set-up through the services, as an operator would through the UI.
-    const { signUp } = await import("../src/server/auth/service");
-    const { actorOf, principalFromSessionToken } = await import("../src/server/auth/principal");
-    const { createProject } = await import("../src/server/projects/service");
-    const { createEnvironment, createServerKey } = await import("../src/server/environments/service");
-    const { createFeature } = await import("../src/server/features/service");
+    const { createServerKey } = await import("../src/server/environments/service");
     const { getDb } = await import("../src/server/db/client");
     const { sql } = await import("drizzle-orm");
-    const session = await signUp({ email: "bench@example.com", name: "Bench", password: "bench-password" });
-    const actor = actorOf((await principalFromSessionToken(session.token))!);
-    const project = await createProject(actor, session.organisationId, "flagd bench");
-    const env = await createEnvironment(actor, project.id, { name: "Production" });
-    for (let i = 0; i < 50; i++) await createFeature(actor, project.id, { name: `flag_${i}`, defaultEnabled: i % 2 === 0, initialValue: `v${i}` });
+    const { session, actor, project, environment: env } = await benchProject({ email: "bench@example.com", project: "flagd bench", features: 50, enabled: (i) => i % 2 === 0 });
     const { key } = await createServerKey(actor, env.id, "flagd");
     await getDb().execute(sql`update projects set flagd_enabled = true where id = ${project.id}`);
     await getDb().transaction(async (tx) => (await import("../src/server/documents/changes")).environmentsChanged(tx, { projectId: project.id }, "bench"));

@@ -116,6 +116,27 @@ export async function startBenchSystem(env: Record<string, string> = {}): Promis
   };
 }
 
+/**
+ * The set-up every flag benchmark starts from, through the services as an operator would through the
+ * UI: a signed-up user, one project, a "Production" environment, and `features` features `flag_0`…
+ * (value `v<i>`, enabled where `enabled(i)` says).
+ */
+export async function benchProject(options: { email: string; project: string; features: number; enabled?: (index: number) => boolean }) {
+  const { signUp } = await import("../src/server/auth/service");
+  const { actorOf, principalFromSessionToken } = await import("../src/server/auth/principal");
+  const { createProject } = await import("../src/server/projects/service");
+  const { createEnvironment } = await import("../src/server/environments/service");
+  const { createFeature } = await import("../src/server/features/service");
+  const session = await signUp({ email: options.email, name: "Bench", password: "bench-password" });
+  const actor = actorOf((await principalFromSessionToken(session.token))!);
+  const project = await createProject(actor, session.organisationId, options.project);
+  const environment = await createEnvironment(actor, project.id, { name: "Production" });
+  const enabled = options.enabled ?? (() => true);
+  const features = [];
+  for (let i = 0; i < options.features; i++) features.push(await createFeature(actor, project.id, { name: `flag_${i}`, defaultEnabled: enabled(i), initialValue: `v${i}` }));
+  return { session, actor, project, environment, features };
+}
+
 const BARE_SERVER = `
 const http = require("node:http");
 const body = Buffer.from(process.env.BENCH_BODY, "base64");

@@ -9,7 +9,7 @@
  *
  * Options (environment): BENCH_TOGGLES (default 200), BENCH_FEATURES (features in the environment, default 50).
  */
-import { log, machine, percentile, startBenchSystem } from "./lib";
+import { benchProject, log, machine, percentile, startBenchSystem } from "./lib";
 
 const TOGGLES = Number(process.env.BENCH_TOGGLES ?? 200);
 const FEATURES = Number(process.env.BENCH_FEATURES ?? 50);
@@ -17,17 +17,7 @@ const FEATURES = Number(process.env.BENCH_FEATURES ?? 50);
 async function main(): Promise<void> {
   const system = await startBenchSystem();
   try {
-    const { signUp } = await import("../src/server/auth/service");
-    const { actorOf, principalFromSessionToken } = await import("../src/server/auth/principal");
-    const { createProject } = await import("../src/server/projects/service");
-    const { createEnvironment } = await import("../src/server/environments/service");
-    const { createFeature } = await import("../src/server/features/service");
-    const session = await signUp({ email: "propagation@example.com", name: "Bench", password: "bench-password" });
-    const actor = actorOf((await principalFromSessionToken(session.token))!);
-    const project = await createProject(actor, session.organisationId, "propagation");
-    const env = await createEnvironment(actor, project.id, { name: "Production" });
-    const features = [];
-    for (let i = 0; i < FEATURES; i++) features.push(await createFeature(actor, project.id, { name: `flag_${i}`, defaultEnabled: i % 2 === 0, initialValue: `v${i}` }));
+    const { session, environment: env, features } = await benchProject({ email: "propagation@example.com", project: "propagation", features: FEATURES, enabled: (i) => i % 2 === 0 });
     const target = features[0];
     const flagsUrl = `${system.url}/api/v1/flags/`;
     const headers = { "x-environment-key": env.apiKey };

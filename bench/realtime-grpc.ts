@@ -22,7 +22,7 @@ import type * as Grpc from "@grpc/grpc-js";
 import fs from "node:fs";
 import os from "node:os";
 import readline from "node:readline";
-import { log, machine, percentile, startBenchSystem, treeCpuSeconds } from "./lib";
+import { benchProject, log, machine, percentile, startBenchSystem, treeCpuSeconds } from "./lib";
 
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 200);
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 500);
@@ -114,20 +114,11 @@ async function main(): Promise<void> {
   const system = await startBenchSystem();
   const clients: ClientProcess[] = [];
   try {
-    const { signUp } = await import("../src/server/auth/service");
-    const { actorOf, principalFromSessionToken } = await import("../src/server/auth/principal");
-    const { createProject } = await import("../src/server/projects/service");
-    const { createEnvironment, createServerKey } = await import("../src/server/environments/service");
-    const { createFeature } = await import("../src/server/features/service");
+    const { createServerKey } = await import("../src/server/environments/service");
     const { setFlagdEnabled } = await import("../src/server/flagd/service");
     const { OpenFeature, ProviderEvents } = await import("@openfeature/server-sdk");
     const { FlagdProvider } = await import("@openfeature/flagd-provider");
-    const session = await signUp({ email: "realtime@example.com", name: "Bench", password: "bench-password" });
-    const actor = actorOf((await principalFromSessionToken(session.token))!);
-    const project = await createProject(actor, session.organisationId, "realtime");
-    const env = await createEnvironment(actor, project.id, { name: "Production" });
-    const features = [];
-    for (let i = 0; i < FEATURES; i++) features.push(await createFeature(actor, project.id, { name: `flag_${i}`, defaultEnabled: true, initialValue: `v${i}` }));
+    const { session, actor, project, environment: env, features } = await benchProject({ email: "realtime@example.com", project: "realtime", features: FEATURES });
     const target = features[0];
     await setFlagdEnabled(actor, { organisationId: session.organisationId, projectId: project.id }, true);
     const { key } = await createServerKey(actor, env.id, "bench");

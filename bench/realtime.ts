@@ -29,7 +29,7 @@ import fs from "node:fs";
 import http from "node:http";
 import { chromium, type Page } from "@playwright/test";
 import { startClientPages } from "../tests/support/client-pages";
-import { log, machine, percentile, startBenchSystem } from "./lib";
+import { benchProject, log, machine, percentile, startBenchSystem } from "./lib";
 
 const CHANGES = Number(process.env.BENCH_CHANGES ?? 100);
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 2000);
@@ -127,17 +127,7 @@ async function main(): Promise<void> {
   const pages = await startClientPages();
   const streams: OpenStream[] = [];
   try {
-    const { signUp } = await import("../src/server/auth/service");
-    const { actorOf, principalFromSessionToken } = await import("../src/server/auth/principal");
-    const { createProject } = await import("../src/server/projects/service");
-    const { createEnvironment } = await import("../src/server/environments/service");
-    const { createFeature } = await import("../src/server/features/service");
-    const session = await signUp({ email: "realtime@example.com", name: "Bench", password: "bench-password" });
-    const actor = actorOf((await principalFromSessionToken(session.token))!);
-    const project = await createProject(actor, session.organisationId, "realtime");
-    const environment = await createEnvironment(actor, project.id, { name: "Production" });
-    const features = [];
-    for (let i = 0; i < FEATURES; i++) features.push(await createFeature(actor, project.id, { name: `flag_${i}`, defaultEnabled: true, initialValue: `v${i}` }));
+    const { session, environment, features } = await benchProject({ email: "realtime@example.com", project: "realtime", features: FEATURES });
     const target = features[0];
     while ((await fetch(`${system.url}/api/v1/flags/`, { headers: { "x-environment-key": environment.apiKey } })).status !== 200) await sleep(50);
 
