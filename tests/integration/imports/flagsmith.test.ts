@@ -27,26 +27,11 @@ import {
   randomApiKey,
   type TestIdentity,
 } from "../../support/flagsmith-documents";
-import { joinOrganisation, expectTrpcError, projectWithEnvironments, rowCounts, signUpUser, type TestUser } from "../support/fixtures";
+import { joinOrganisation, expectTrpcError, projectWithEnvironments, signUpUser, type TestUser } from "../support/fixtures";
+import { countImportRows } from "./tables";
 import { postAs } from "../flags/helpers";
 
-const TABLES = [
-  "organisations",
-  "projects",
-  "environments",
-  "environment_api_keys",
-  "features",
-  "multivariate_options",
-  "segments",
-  "identities",
-  "traits",
-  "feature_states",
-  "multivariate_state_values",
-  "audit_log",
-  "graphile_worker._private_jobs",
-];
-
-const countRows = () => rowCounts(TABLES);
+const countRows = countImportRows;
 
 async function rebuilt(environmentId: number) {
   return (await buildEnvironmentDocument(getDb(), environmentId)).document;

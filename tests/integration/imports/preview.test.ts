@@ -1,23 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { clone, generateDocument, randomApiKey } from "../../support/flagsmith-documents";
-import { joinOrganisation, expectTrpcError, projectWithEnvironments, rowCounts, signUpUser } from "../support/fixtures";
+import { joinOrganisation, expectTrpcError, projectWithEnvironments, signUpUser } from "../support/fixtures";
+import { countImportRows } from "./tables";
 
-const TABLES = [
-  "projects",
-  "environments",
-  "environment_api_keys",
-  "features",
-  "multivariate_options",
-  "segments",
-  "identities",
-  "traits",
-  "feature_states",
-  "multivariate_state_values",
-  "audit_log",
-  "graphile_worker._private_jobs",
-];
-
-const countRows = () => rowCounts(TABLES);
+const countRows = countImportRows;
 
 describe("imports.previewFlagsmith", () => {
   it("preview__newDocument__countsAndListsAndNothingWritten_thenImportAppliesThePlan", async () => {
