@@ -35,7 +35,7 @@ test("flagdIntegration__enableOnProjectWithRegexSegment__diagnosticsPanelListsRe
   await expect(async () => {
     await page.reload();
     await page.getByRole("button", { name: "Diagnostics" }).click();
-    await expect(page.getByLabel("flagd diagnostics").getByText("regex_unsupported").first()).toBeVisible({ timeout: 2000 });
+    await expect(page.getByLabel("flagd diagnostics").getByText("regex_unsupported").first()).toBeVisible({ timeout: 10_000 });
   }).toPass({ timeout: 30_000 });
   const diagnostics = page.getByLabel("flagd diagnostics");
   await expect(diagnostics.getByRole("link", { name: "promo_banner" })).toBeVisible();

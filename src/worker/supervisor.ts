@@ -41,7 +41,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /** Resolves once a first runner is up (see above: retried while the database is unreachable). */
 export async function superviseWorker(start: () => Promise<WorkerHandle>, options: SupervisionOptions = {}): Promise<SupervisedWorker> {
   const minRetryMs = options.minRetryMs ?? 500;
-  const maxRetryMs = options.maxRetryMs ?? 10_000;
+  // As the change listener's reconnect (at most 5 s): a change made once the database is back is written within seconds.
+  const maxRetryMs = options.maxRetryMs ?? 5_000;
   const first = async (): Promise<WorkerHandle> => {
     for (let delay = minRetryMs; ; delay = Math.min(delay * 2, maxRetryMs)) {
       try {

@@ -81,12 +81,13 @@ export async function startWorkerProcessRaw(databaseUrl: string, env: Record<str
   return { child, logs };
 }
 
-export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+/** Signals the process and waits for it to exit, killing it after `killAfterMs`. */
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM", killAfterMs = 10_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   await new Promise<void>((resolve) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-    }, 10_000);
+    }, killAfterMs);
     child.once("exit", () => {
       clearTimeout(timer);
       resolve();

@@ -52,7 +52,9 @@ describe("GET /api/v1/flagd/flags.json", () => {
     const repeat = await fetch(flagsUrl, { headers: { authorization: `Bearer ${key}`, "if-none-match": etag } });
     await user.caller.features.updateState({ featureId: feature.id, environmentId: env.id, value: "v2" });
     await waitForDocuments([env.id]);
-    const changed = await fetch(flagsUrl, { headers: { authorization: `Bearer ${key}`, "if-none-match": etag } });
+    // (the web process had it cached: it serves the new revision once its notification is handled, so polled)
+    let changed = await fetch(flagsUrl, { headers: { authorization: `Bearer ${key}`, "if-none-match": etag } });
+    await until(async () => (changed = await fetch(flagsUrl, { headers: { authorization: `Bearer ${key}`, "if-none-match": etag } })).status === 200, 10_000);
 
     // Then: 200 with a strong ETag and a valid document; 304 with no body; 200 with a new ETag and the new value
     expect(first.status).toBe(200);
@@ -92,7 +94,7 @@ describe("GET /api/v1/flagd/flags.json", () => {
     const etag = before.headers.get("etag")!;
     const lastModified = Date.parse(before.headers.get("last-modified")!);
     await new Promise((r) => setTimeout(r, 1100));
-    await user.caller.features.schedule({ environmentId: env.id, featureId: feature.id, value: "scheduled", liveFrom: new Date(Date.now() + 2000) });
+    await user.caller.features.schedule({ environmentId: env.id, featureId: feature.id, value: "scheduled", liveFrom: new Date(Date.now() + 4000) });
 
     // When its time comes (the worker applies it and rewrites the documents)
     await until(async () => {

@@ -375,18 +375,21 @@ describe("OFREP rate limit", () => {
   });
 
   it("evaluate__overTheRateLimit__429WithRetryAfter", { timeout: 120_000 }, async () => {
-    // Given a web process allowing 3 evaluations per second per client address
-    web = await startWebProcess({ databaseUrl: inject("systemDatabaseUrl"), env: { OFREP_RATE_LIMIT_PER_SECOND: "3", LOG_LEVEL: "warn" } });
+    // Given a web process allowing 2 evaluations per second per client address, its route warmed up (a first request
+    // loads it: ten sent to a cold process may spread over seconds) and its bucket full again
+    web = await startWebProcess({ databaseUrl: inject("systemDatabaseUrl"), env: { OFREP_RATE_LIMIT_PER_SECOND: "2", LOG_LEVEL: "warn" } });
+    expect((await evaluate("/banner", { context: {} }, bearer(fx.serverKey), web.url)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
 
     // When one client sends 10 at once
     const responses = await Promise.all(Array.from({ length: 10 }, () => evaluate("/banner", { context: {} }, bearer(fx.serverKey), web!.url)));
 
-    // Then a second's worth are answered (3, and at most a token or two refilled meanwhile on a busy machine) and the
+    // Then a second's worth are answered (2, and at most a token or three refilled meanwhile on a busy machine) and the
     // rest told when to come back
     const statuses = responses.map((response) => response.status);
     const limited = responses.filter((response) => response.status === 429);
     expect(statuses.every((status) => status === 200 || status === 429)).toBe(true);
-    expect(statuses.filter((status) => status === 200).length).toBeGreaterThanOrEqual(3);
+    expect(statuses.filter((status) => status === 200).length).toBeGreaterThanOrEqual(2);
     expect(limited.length).toBeGreaterThanOrEqual(5);
     expect(Number(limited[0].headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(((await limited[0].json()) as { errorDetails: string }).errorDetails).toMatch(/Too many requests/);

@@ -76,7 +76,7 @@ async function openSse(url: string, headers: Record<string, string> = {}): Promi
       }
     })();
   } else await response.body?.cancel();
-  const next = (predicate: (frame: Frame) => boolean, timeoutMs = 5_000, from = 0) =>
+  const next = (predicate: (frame: Frame) => boolean, timeoutMs = 15_000, from = 0) =>
     new Promise<Frame>((resolve, reject) => {
       const check = () => {
         const found = frames.slice(from).find(predicate);
@@ -158,7 +158,7 @@ describe("event streams on the system's web process", () => {
 
     // When one of its traits is set in the admin UI (the document does not change)
     await user.caller.identities.setTrait({ identityId: identity.id, key: "plan", value: "pro" });
-    const notified = await flagsmith.next((frame) => frame.event === "environment_updated" && (frame.id ?? "").includes("."), 5_000, seen);
+    const notified = await flagsmith.next((frame) => frame.event === "environment_updated" && (frame.id ?? "").includes("."), 15_000, seen);
     flagsmith.close();
 
     // Then the stream is told, with an id of this revision and an updated_at later than the document's (so the client re-fetches)
@@ -176,7 +176,7 @@ describe("event streams on the system's web process", () => {
 
     // When an identity override is created for it in the admin UI
     await user.caller.identities.createOverride({ identityId: identity.id, featureId, enabled: true, value: "just for you" });
-    const notified = await ofrep.next((frame) => frame.data !== undefined && /^\d+$/.test(frame.id ?? "") && Number(frame.id) > Number(before.version), 5_000, seen);
+    const notified = await ofrep.next((frame) => frame.data !== undefined && /^\d+$/.test(frame.id ?? "") && Number(frame.id) > Number(before.version), 15_000, seen);
     ofrep.close();
 
     // Then the stream is told of the new revision, whose OFREP answer for that identity has the override
@@ -239,7 +239,7 @@ describe("event streams on the system's web process", () => {
 
     // Then its streams end (its key no longer opens anything: re-checked on the key notification), a
     // reconnection is refused with 401, and the other environment's stream stays open
-    const ended = (stream: Sse) => Promise.race([stream.ended.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 5_000))]);
+    const ended = (stream: Sse) => Promise.race([stream.ended.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 15_000))]);
     expect(await Promise.all([ended(flagsmith), ended(ofrep)])).toEqual([true, true]);
     expect((await fetch(url("stream"))).status).toBe(401);
     expect(await Promise.race([other.ended.then(() => "ended"), new Promise((resolve) => setTimeout(() => resolve("open"), 200))])).toBe("open");
@@ -285,14 +285,15 @@ describe("event streams on a web process of their own", () => {
     const heartbeat = await first.next((frame) => frame.comment === "heartbeat", 3_000);
     const metrics = await (await fetch(web.metricsUrl)).text();
     const stopping = Date.now();
-    const exited = stopProcess(web.child);
+    const exited = stopProcess(web.child, "SIGTERM", 25_000);
     await Promise.all([first.ended, second.ended]);
     const endedAfter = Date.now() - stopping;
     await exited;
     const exitedAfter = Date.now() - stopping;
 
     // Then the third is refused with 503 and Retry-After, the open ones get heartbeats and are counted, and on SIGTERM
-    // they are told and ended at once, so the process exits without waiting for its shutdown timeout
+    // they are told and ended at once, so the process exits without waiting for its shutdown timeout (30 s here;
+    // the bounds leave room for a loaded machine)
     expect(third.status).toBe(503);
     expect(third.headers.get("retry-after")).toBe("1");
     expect(heartbeat).toEqual({ comment: "heartbeat" });
@@ -300,8 +301,8 @@ describe("event streams on a web process of their own", () => {
     expect(metrics).toContain('flagsmith_streams_open_connections{protocol="ofrep"} 1');
     expect(metrics).toMatch(/flagsmith_streams_connections_total\{protocol="flagsmith",result="connection_limit"\} 1/);
     expect(first.frames.at(-1)).toEqual({ comment: "server stopping, reconnect" });
-    expect(endedAfter).toBeLessThan(5_000);
-    expect(exitedAfter).toBeLessThan(10_000);
+    expect(endedAfter).toBeLessThan(10_000);
+    expect(exitedAfter).toBeLessThan(20_000);
     expect(web.child.exitCode).toBe(0);
   });
 });

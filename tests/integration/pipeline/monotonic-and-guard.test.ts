@@ -83,8 +83,9 @@ describe("creation guard", () => {
     const deferred = capture.events("environment_document.deferred");
     expect(deferred.slice(0, 3).map((l) => l["delay.ms"])).toEqual([200, 400, 800]);
     const times = deferred.slice(0, 3).map((l) => Date.parse(l.time as string));
-    expect(times[1] - times[0]).toBeGreaterThanOrEqual(190);
-    expect(times[2] - times[1]).toBeGreaterThanOrEqual(390);
+    // (each next attempt is scheduled from before its enqueue's round trip, and logged after its own: 50 ms of slack)
+    expect(times[1] - times[0]).toBeGreaterThanOrEqual(150);
+    expect(times[2] - times[1]).toBeGreaterThanOrEqual(350);
     expect(await counterValue(documentDeferrals, { outcome: "deferred" })).toBeGreaterThanOrEqual(deferredBefore + 3);
     const written = capture.events("environment_document.written").filter((l) => l["environment.id"] === dev.id);
     expect(written.length).toBeGreaterThanOrEqual(1);

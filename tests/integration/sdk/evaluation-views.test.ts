@@ -65,9 +65,14 @@ async function fixture(): Promise<Fixture> {
   return { user, environmentId: env.id, serverKey: key, aliceId: alice.id, beta: { id: beta.id, name: beta.name } };
 }
 
-async function storedCounts() {
-  const [identityCount] = await getDb().select({ n: count() }).from(identities);
-  const [traitCount] = await getDb().select({ n: count() }).from(traits);
+/** Identities and traits stored in the environment (only its own: other files write identities to the shared database meanwhile). */
+async function storedCounts(environmentId: number) {
+  const [identityCount] = await getDb().select({ n: count() }).from(identities).where(eq(identities.environmentId, environmentId));
+  const [traitCount] = await getDb()
+    .select({ n: count() })
+    .from(traits)
+    .innerJoin(identities, eq(identities.id, traits.identityId))
+    .where(eq(identities.environmentId, environmentId));
   return { identities: identityCount.n, traits: traitCount.n };
 }
 
@@ -102,7 +107,7 @@ describe("evaluation views", () => {
 
   it("evaluateContext__unknownIdentifierWithTraits__sameAsTransientSdkAnswerAndNothingWritten", async () => {
     // Given what is stored before
-    const before = await storedCounts();
+    const before = await storedCounts(f.environmentId);
 
     // When a context for an identifier nobody has, with plan = beta, is tested, and the SDK is asked the same transiently
     const view = await f.user.caller.sdk.evaluateContext({ environmentId: f.environmentId, identifier: "bob-not-stored", traits: [{ key: "plan", value: "beta" }] });
@@ -111,13 +116,13 @@ describe("evaluation views", () => {
     // Then both agree flag for flag, bob is in beta without being an identity, and nothing was written
     expect(viewFlags(view)).toEqual(sdk.flags);
     expect(view).toMatchObject({ identifier: "bob-not-stored", identityId: null, segments: [f.beta], traits: [{ key: "plan", value: "beta", source: "given" }] });
-    expect(await storedCounts()).toEqual(before);
+    expect(await storedCounts(f.environmentId)).toEqual(before);
     expect(await getDb().select().from(identities).where(eq(identities.identifier, "bob-not-stored"))).toEqual([]);
   });
 
   it("evaluateContext__storedIdentifierWithOtherTraits__storedTraitsOverlaidOverridesKeptNothingWritten", async () => {
     // Given alice (plan = beta, an override of vip)
-    const before = await storedCounts();
+    const before = await storedCounts(f.environmentId);
 
     // When her identifier is tested with plan = free and a new trait, and the SDK is asked the same transiently
     const traitsIn = [
@@ -137,7 +142,7 @@ describe("evaluation views", () => {
       { key: "age", value: 41, source: "given" },
     ]);
     expect(view.identityId).toBe(f.aliceId);
-    expect(await storedCounts()).toEqual(before);
+    expect(await storedCounts(f.environmentId)).toEqual(before);
     expect((await f.user.caller.identities.get({ identityId: f.aliceId })).traits).toMatchObject([{ key: "plan", value: "beta" }]);
   });
 

@@ -82,15 +82,16 @@ describe("REGEX under load", () => {
     const adversarial = await load(ADVERSARIAL);
 
     // Then every request was answered; health answered in < 50 ms, and no slower than with benign
-    // values of the same size (p95 within 2× + 20 ms: the machine is shared); no evaluation request
-    // came near the seconds a backtracking engine needs
+    // values of the same size (p95 within 2× + 50 ms, or 100 ms: the machine and this web process are shared
+    // with other test files, whose load may fall in one phase only; a stalled event loop costs seconds); no
+    // evaluation request came near the seconds a backtracking engine needs
     const summary = JSON.stringify({ benign: { ...benign, statuses: undefined }, adversarial: { ...adversarial, statuses: undefined } });
     process.stdout.write(`[regex-load] ${summary}\n`);
     expect(adversarial.requests, summary).toBeGreaterThan(40);
     expect(adversarial.polls, summary).toBeGreaterThan(20);
     expect([...benign.statuses, ...adversarial.statuses].every((status) => status === 200), summary).toBe(true);
     expect(adversarial.healthP50, summary).toBeLessThan(50);
-    expect(adversarial.healthP95, summary).toBeLessThan(Math.max(50, 2 * benign.healthP95 + 20));
+    expect(adversarial.healthP95, summary).toBeLessThan(Math.max(100, 2 * benign.healthP95 + 50));
     expect(adversarial.identityMax, summary).toBeLessThan(1_000);
   });
 });
