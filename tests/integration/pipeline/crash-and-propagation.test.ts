@@ -15,12 +15,13 @@ async function until(predicate: () => Promise<boolean>, timeoutMs: number, what:
 
 describe("worker crash", () => {
   it("workerKilledMidWrite__restarted__jobRetriedAndDocumentConverges", { timeout: 90_000 }, async () => {
-    // Given a worker that is slow to write (fault injection) and an environment with a pending change
+    // Given a worker that is slow to write (fault injection: 10 s, ample room to kill it mid-write on a loaded
+    // machine; the job is killed, so the delay costs no time) and an environment with a pending change
     const databaseUrl = process.env.DATABASE_URL!;
     const user = await signUpUser();
     const { project, environments: [dev] } = await projectWithEnvironments(user, ["Dev"]);
     const feature = await user.caller.features.create({ projectId: project.id, name: "crash", initialValue: "before" });
-    const slow = await startWorkerProcess(databaseUrl, { FAULT_DOCUMENT_WRITE_DELAY_MS: "4000", WORKER_RECOVERY_SWEEP_MS: "1000" });
+    const slow = await startWorkerProcess(databaseUrl, { FAULT_DOCUMENT_WRITE_DELAY_MS: "10000", WORKER_RECOVERY_SWEEP_MS: "1000" });
     await user.caller.features.updateState({ featureId: feature.id, environmentId: dev.id, value: "after" });
     const jobKey = `environment_document:${dev.id}`;
     await until(

@@ -37,8 +37,11 @@ async function eventually<T>(check: () => Promise<T | undefined | false> | T | u
   }
 }
 
+/** How long a stopping web process may let requests and streams drain (well above how long its stop should take). */
+const SHUTDOWN_TIMEOUT_MS = 30_000;
+
 async function startWeb(): Promise<void> {
-  web = await startWebProcess({ databaseUrl: database.url, env: { FLAGD_SYNC_PORT: String(syncPort), LOG_LEVEL: "debug", SHUTDOWN_TIMEOUT_MS: "5000" } });
+  web = await startWebProcess({ databaseUrl: database.url, env: { FLAGD_SYNC_PORT: String(syncPort), LOG_LEVEL: "debug", SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) } });
   webLogs.push(web.logs);
 }
 
@@ -99,10 +102,11 @@ describe("flagd gRPC sync and the web process's life", () => {
     const changed = nextEvent("restart", ProviderEvents.ConfigurationChanged, 60_000);
     await startWeb();
 
-    // Then the stopping process ended the streams with UNAVAILABLE and exited 0 well within its bound
+    // Then the stopping process ended the streams with UNAVAILABLE and exited 0 well within its bound: open streams
+    // did not hold it for its drain timeout (30 s; 10 s allows a loaded machine for the rest of the stop)
     expect(ended).toMatchObject({ code: grpc.status.UNAVAILABLE });
     expect(stopped.exitCode).toBe(0);
-    expect(stopMs).toBeLessThan(5_000);
+    expect(stopMs).toBeLessThan(10_000);
     const stopLine = events(webLogs[0]).find((line) => line.event === "grpc_sync.stopped");
     expect(stopLine).toMatchObject({ logger: "flagd", "streams.closed": 2, drained: true });
     // and the provider reconnected to the new process, got the new document and serves the new value
@@ -126,8 +130,11 @@ describe("flagd gRPC sync and the web process's life", () => {
     try {
       await eventually(async () => ((await (await fetch(`${web.url}/api/health/ready`)).json()) as { status: string }).status === "degraded", 20_000, "web degraded");
       await new Promise((r) => setTimeout(r, 3_000));
+      // (the new client's connection is made before the clock starts: only the call is timed)
+      const fresh = syncClient(syncPort);
+      await new Promise<void>((resolve, reject) => fresh.waitForReady(Date.now() + 10_000, (error) => (error ? reject(error) : resolve())));
       const started = performance.now();
-      const fetched = await fetchAll(syncClient(syncPort), { selector: serverKey });
+      const fetched = await fetchAll(fresh, { selector: serverKey });
       const fetchMs = performance.now() - started;
       const second = openSync(syncClient(syncPort), { selector: serverKey });
       const secondDocument = await second.message(0, 5_000);
@@ -137,11 +144,13 @@ describe("flagd gRPC sync and the web process's life", () => {
       expect(errors).toBe(0);
       expect(client.providerStatus).toBe(ProviderStatus.READY);
       expect(await client.getStringValue("banner", "none", { targetingKey: "u" })).toBe("v2");
-      // and a new FetchAllFlags and a new stream for this cached environment are answered at once, with that document
+      // and a new FetchAllFlags and a new stream for this cached environment are answered at once (well within the
+      // web process's 1.5 s database timeouts: from its last good document, not after a query), with that document
       expect(fetched).toBe(before);
       expect(secondDocument).toBe(before);
       expect(fetchMs).toBeLessThan(1_000);
       second.cancel();
+      fresh.close();
     } finally {
       await database.start();
     }
