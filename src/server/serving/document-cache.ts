@@ -51,7 +51,7 @@ import { boundCounter, gauge } from "@/server/observability/metrics";
 import { processSlot } from "@/server/singleton";
 import { documentChanged } from "./changes";
 import { ensureListener, listeningGeneration, subscribe } from "./listener";
-import { oldestWhere, touch, TOUCH_INTERVAL_MS } from "./lru";
+import { oldestWhere, touchIfDue } from "./lru";
 import { documentCacheLookups, documentNotifications } from "./metrics";
 import { readSnapshotDocument, snapshotDocument, type SnapshotDocument } from "./snapshot";
 
@@ -410,10 +410,7 @@ export function currentDocument(environmentId: number): ServedDocument | null | 
       return null;
     }
     const now = Date.now();
-    if (now - slot.touchedAt >= TOUCH_INTERVAL_MS) {
-      slot.touchedAt = now;
-      touch(current.documents, environmentId, slot);
-    }
+    touchIfDue(current.documents, environmentId, slot, now);
     if (slot.pending === null && now >= slot.retryAt && !isFresh(slot, now, listeningGeneration()) && !isDatabaseDown()) checkInBackground(current, environmentId, slot);
     documentCacheHits.inc();
     return entry;

@@ -36,7 +36,7 @@ import { boundCounter } from "@/server/observability/metrics";
 import { processSlot } from "@/server/singleton";
 import { hasCachedDocument } from "./document-cache";
 import { ensureListener, listeningGeneration, subscribe } from "./listener";
-import { oldestWhere, touch, TOUCH_INTERVAL_MS } from "./lru";
+import { oldestWhere, touch, touchIfDue } from "./lru";
 import { keyCacheLookups, keyNotifications } from "./metrics";
 import { forgetSnapshotKeys, forgetWrittenSnapshotKeys, snapshotKey, snapshotKeyOf } from "./snapshot";
 
@@ -273,8 +273,9 @@ function fromSnapshot(current: KeyCacheState, key: string, error: unknown): Reso
   keyCacheLookups.inc({ result: "snapshot" });
   const { validUntil, ...value } = known;
   const now = Date.now();
-  remember(current, key, { value, validUntil, checkedAt: 0, generation: -1, refreshing: false, unconfirmed: false, touchedAt: now });
-  return validUntil !== null && validUntil <= now ? null : value;
+  const entry: KeyCacheEntry = { value, validUntil, checkedAt: 0, generation: -1, refreshing: false, unconfirmed: false, touchedAt: now };
+  remember(current, key, entry);
+  return answerOf(entry, now);
 }
 
 // The cache hits counted on every warm request, bound once (metrics.ts).
@@ -298,10 +299,7 @@ export function resolveEnvironmentKey(key: string): ResolvedEnvironmentKey | nul
   if (entry !== undefined) {
     const now = Date.now();
     if (entry.unconfirmed && !isDatabaseDown()) return confirm(current, key, entry);
-    if (entry.value !== null && now - entry.touchedAt >= TOUCH_INTERVAL_MS) {
-      entry.touchedAt = now;
-      touch(current.known, key, entry);
-    }
+    if (entry.value !== null) touchIfDue(current.known, key, entry, now);
     if (!entry.refreshing && !isFresh(entry, now) && !isDatabaseDown()) revalidate(current, key, entry);
     keyCacheHits.inc();
     return answerOf(entry, now);

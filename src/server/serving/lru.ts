@@ -17,6 +17,16 @@ export function touch<K, V>(map: Map<K, V>, key: K, value: V): void {
 }
 
 /**
+ * A cache hit: moves the entry to the most-recently-used end unless it moved there within the last
+ * TOUCH_INTERVAL_MS (the entry remembers when, in `touchedAt`).
+ */
+export function touchIfDue<K, V extends { touchedAt: number }>(map: Map<K, V>, key: K, entry: V, now: number): void {
+  if (now - entry.touchedAt < TOUCH_INTERVAL_MS) return;
+  entry.touchedAt = now;
+  touch(map, key, entry);
+}
+
+/**
  * The least recently used key whose entry `evictable` accepts (scanning from the oldest), or
  * undefined when it accepts none. O(entries skipped): callers evict on a miss (a database read
  * anyway), never on a hit.

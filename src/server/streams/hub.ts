@@ -257,17 +257,9 @@ export class StreamHub {
     const refused = new Set<number>();
     for (const organisationId of organisations) if (!(await allowed(organisationId))) refused.add(organisationId);
     if (refused.size === 0) return 0;
-    let ended = 0;
-    for (const state of this.environments.values()) {
-      for (const stream of [...state.streams]) {
-        if (stream.organisationId === undefined || !refused.has(stream.organisationId)) continue;
-        stream.sink.end();
-        this.detach(stream);
-        ended++;
-      }
-    }
-    log.info("streams.gate_closed", { streams__count: ended, organisations__count: refused.size });
-    return ended;
+    const ended = this.endWhere((stream) => stream.organisationId !== undefined && refused.has(stream.organisationId));
+    log.info("streams.gate_closed", { streams__count: ended.length, organisations__count: refused.size });
+    return ended.length;
   }
 
   /**
@@ -285,18 +277,22 @@ export class StreamHub {
     const refused = new Set<string>();
     for (const [key, verdict] of verdicts) if ((await verdict) === "refused") refused.add(key);
     if (refused.size === 0) return 0;
-    let ended = 0;
-    const environments = new Set<number>();
+    const ended = this.endWhere((stream) => stream.key !== undefined && refused.has(stream.key));
+    log.info("streams.key_refused", { streams__count: ended.length, environments__count: new Set(ended.map((stream) => stream.environmentId)).size });
+    return ended.length;
+  }
+
+  /** Ends and removes every stream `matches` accepts; returns them. */
+  private endWhere(matches: (stream: Stream) => boolean): Stream[] {
+    const ended: Stream[] = [];
     for (const state of this.environments.values()) {
       for (const stream of [...state.streams]) {
-        if (stream.key === undefined || !refused.has(stream.key)) continue;
+        if (!matches(stream)) continue;
         stream.sink.end();
         this.detach(stream);
-        environments.add(stream.environmentId);
-        ended++;
+        ended.push(stream);
       }
     }
-    log.info("streams.key_refused", { streams__count: ended, environments__count: environments.size });
     return ended;
   }
 

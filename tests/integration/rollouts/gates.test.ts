@@ -29,6 +29,22 @@ async function evaluateSomething(user: TestUser) {
   return user.caller.sdk.evaluateContext({ environmentId: environments[0].id, identifier: "someone", traits: [] });
 }
 
+/** A flags file where context_evaluation is off, except for a segment of one trait equal to one value (Flagsmith's document shape). */
+function contextEvaluationOnlyFor(segment: { id: number; name: string; trait: string; value: string }): string {
+  return flagsFileWith({ context_evaluation: false }, (document) => {
+    const feature = document.feature_states.find((state) => state.feature.name === "context_evaluation")!.feature;
+    const djangoId = 8500 + segment.id;
+    document.project.segments.push({
+      id: segment.id,
+      name: segment.name,
+      rules: [{ type: "ALL", conditions: [{ operator: "EQUAL", property_: segment.trait, value: segment.value }], rules: [] }],
+      feature_states: [
+        { feature, enabled: true, django_id: djangoId, featurestate_uuid: `00000000-0000-0000-0000-00000000${djangoId}`, feature_state_value: null, feature_segment: { priority: 0 }, multivariate_feature_state_values: [] },
+      ],
+    });
+  });
+}
+
 describe("gates from the shipped file", () => {
   it("shippedFile__noFlagsVariables__everyGateOnAndContextEvaluationWorks", async () => {
     // Given the file shipped in the repository and no flags API
@@ -67,17 +83,7 @@ describe("gates from the shipped file", () => {
     const beta = await signUpUser();
     const other = await signUpUser();
     await useFlagsFile(
-      flagsFileWith({ context_evaluation: false }, (document) => {
-        const feature = document.feature_states.find((state) => state.feature.name === "context_evaluation")!.feature;
-        document.project.segments.push({
-          id: 501,
-          name: "beta organisations",
-          rules: [{ type: "ALL", conditions: [{ operator: "EQUAL", property_: "organisation_id", value: String(beta.organisationId) }], rules: [] }],
-          feature_states: [
-            { feature, enabled: true, django_id: 9001, featurestate_uuid: "00000000-0000-0000-0000-000000009001", feature_state_value: null, feature_segment: { priority: 0 }, multivariate_feature_state_values: [] },
-          ],
-        });
-      }),
+      contextEvaluationOnlyFor({ id: 501, name: "beta organisations", trait: "organisation_id", value: String(beta.organisationId) }),
     );
 
     // When each organisation's gate is evaluated
@@ -99,17 +105,7 @@ describe("gates from the shipped file", () => {
     const member = await signUpUser();
     await joinOrganisation(owner, member, "ADMIN");
     await useFlagsFile(
-      flagsFileWith({ context_evaluation: false }, (document) => {
-        const feature = document.feature_states.find((state) => state.feature.name === "context_evaluation")!.feature;
-        document.project.segments.push({
-          id: 502,
-          name: "early users",
-          rules: [{ type: "ALL", conditions: [{ operator: "EQUAL", property_: "user_id", value: owner.userId }], rules: [] }],
-          feature_states: [
-            { feature, enabled: true, django_id: 9002, featurestate_uuid: "00000000-0000-0000-0000-000000009002", feature_state_value: null, feature_segment: { priority: 0 }, multivariate_feature_state_values: [] },
-          ],
-        });
-      }),
+      contextEvaluationOnlyFor({ id: 502, name: "early users", trait: "user_id", value: owner.userId }),
     );
     const script = await apiKeyCaller(owner);
 
